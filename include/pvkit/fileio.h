@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/* Reading inputs and writing outputs: every output goes to a temp file renamed on success. */
+#ifndef PVKIT_FILEIO_H
+#define PVKIT_FILEIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "pvkit/err.h"
+
+/* Read a whole file of at most max bytes into a fresh buffer (NUL-terminated for convenience). */
+int file_read_all(const char *path, size_t max, uint8_t **out, size_t *len, struct pvk_err *e);
+/* Read a file that must be exactly len bytes (keys, IVs); out is caller-owned. */
+int file_read_exact(const char *path, uint8_t *out, size_t len, const char *what,
+		    struct pvk_err *e);
+/* Free a buffer after wiping it (for anything that held key material). */
+void buf_free_secret(void *p, size_t len);
+
+/* An output written to "<path>.XXXXXX" and renamed over <path> only on commit. */
+struct outfile {
+	char *path;
+	char *tmp;
+	int fd;
+	FILE *fp;   /* lazily opened stdio stream over fd */
+};
+
+enum outfile_flags {
+	OUTFILE_OVERWRITE = 1, /* replace an existing file (else refuse) */
+	OUTFILE_SECRET = 2,    /* mode 0600 (keys, secrets); else 0644 & ~umask */
+};
+
+int outfile_open(struct outfile *of, const char *path, int flags, struct pvk_err *e);
+int outfile_write(struct outfile *of, const void *buf, size_t len, struct pvk_err *e);
+int outfile_pwrite(struct outfile *of, const void *buf, size_t len, uint64_t off,
+		   struct pvk_err *e);
+/* fsync, rename into place. After it the outfile is closed. */
+int outfile_commit(struct outfile *of, struct pvk_err *e);
+/* Remove the temp file; safe to call after commit or twice. */
+void outfile_abort(struct outfile *of);
+
+/* Write a whole small buffer to path via outfile (temp + rename). */
+int file_write_all(const char *path, const void *buf, size_t len, int flags, struct pvk_err *e);
+
+#endif

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: MIT
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "pvkit/crypto.h"
+#include "pvkit/keyslot.h"
+
+static const uint8_t zero_iv[PVK_GCM_IV_LEN];
+
+int keyslot_build(EVP_PKEY *cust_priv, EVP_PKEY *host_pub, const uint8_t prot_key[32],
+		  uint8_t slot[PVK_KEYSLOT_LEN], struct pvk_err *e)
+{
+	uint8_t kek[32];
+	int rc;
+
+	if (pvk_ec_phkh(host_pub, slot + PVK_KEYSLOT_PHKH_OFF, e) ||
+	    pvk_ecdh_slot_key(cust_priv, host_pub, kek, e))
+		return -1;
+	rc = pvk_gcm_encrypt(kek, zero_iv, NULL, 0, prot_key, 32, slot + PVK_KEYSLOT_WRPK_OFF,
+			     slot + PVK_KEYSLOT_KST_OFF, e);
+	OPENSSL_cleanse(kek, sizeof(kek));
+	return rc;
+}
+
+int keyslot_unwrap(EVP_PKEY *host_priv, EVP_PKEY *cust_pub, const uint8_t slot[PVK_KEYSLOT_LEN],
+		   uint8_t prot_key[32], struct pvk_err *e)
+{
+	uint8_t kek[32];
+	int rc;
+
+	if (pvk_ecdh_slot_key(host_priv, cust_pub, kek, e))
+		return -1;
+	rc = pvk_gcm_decrypt(kek, zero_iv, NULL, 0, slot + PVK_KEYSLOT_WRPK_OFF, 32, prot_key,
+			     slot + PVK_KEYSLOT_KST_OFF, e);
+	OPENSSL_cleanse(kek, sizeof(kek));
+	if (rc)
+		return pvk_fail(e, PVK_E_AUTH, "key slot does not decrypt with this host key");
+	return 0;
+}
+
+int keyslot_find(const uint8_t *slots, uint64_t nks, const uint8_t phkh[32])
+{
+	for (uint64_t i = 0; i < nks; i++)
+		if (!memcmp(slots + i * PVK_KEYSLOT_LEN + PVK_KEYSLOT_PHKH_OFF, phkh, 32))
+			return (int)i;
+	return -1;
+}
