@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/* Secure components, page by page (spec §1.6, §2.6): AES-XTS per 4096-byte page with the
+ * page tweak, and the PLD/ALD/TLD digests and page count over all components in order.
+ * SHA-512 of the ciphertext (PLD) runs on its own thread while the caller's thread reads,
+ * encrypts and writes; memory use is fixed, whatever the component size. */
+#ifndef PVKIT_COMP_H
+#define PVKIT_COMP_H
+
+#include <stdint.h>
+
+#include "pvkit/err.h"
+
+enum comp_mode {
+	COMP_ENCRYPT, /* builder: plaintext in, ciphertext out, PLD over the output */
+	COMP_DECRYPT, /* UV: ciphertext in, plaintext out, PLD over the input */
+	COMP_PLAIN,   /* image encryption disabled: padded plaintext, PLD over it */
+};
+
+struct comp_pipe;
+
+/* One component's source and sink. Input is in_buf (in_len bytes) if set, else in_fd read
+ * with pread from in_off. Exactly in_len bytes are read; a short read is an error. The output
+ * (out_fd < 0: none) is written with pwrite at out_off. */
+struct comp_io {
+	const uint8_t *in_buf;
+	int in_fd;
+	uint64_t in_off;
+	uint64_t in_len;
+	const char *in_name;   /* for messages */
+	int out_fd;
+	uint64_t out_off;
+	const char *out_name;
+};
+
+int comp_pipe_new(struct comp_pipe **p, enum comp_mode mode, const uint8_t xts_key[64],
+		  struct pvk_err *e);
+/* Pages a component of len bytes occupies: at least one, even when empty. */
+uint64_t comp_pages(uint64_t len);
+/* The tweak of page i: the initial tweak as a 128-bit BE integer plus i * 4096. */
+void comp_page_tweak(const uint8_t init[16], uint64_t i, uint8_t out[16]);
+/* Process one component placed at guest address addr with initial tweak. */
+int comp_pipe_run(struct comp_pipe *p, const struct comp_io *io, uint64_t addr,
+		  const uint8_t tweak[16], struct pvk_err *e);
+/* Wait for the hasher and return the digests and the page count over all components. */
+int comp_pipe_finish(struct comp_pipe *p, uint8_t pld[64], uint8_t ald[64], uint8_t tld[64],
+		     uint64_t *nep, struct pvk_err *e);
+void comp_pipe_free(struct comp_pipe *p);
+
+#endif
