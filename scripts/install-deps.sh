@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Install the Debian 12 (bookworm) packages pvkit needs to build and test.
+# Idempotent and silent when everything is already installed; runs apt-get update
+# only when something is missing. Needs root (uses sudo when available).
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+# Package groups: later work adds to these lists.
+PKGS_BUILD="meson ninja-build pkg-config gcc libc6-dev libssl-dev libcurl4-openssl-dev libjson-c-dev libyaml-dev libcmocka-dev"
+PKGS_BOOT="gcc-s390x-linux-gnu binutils-s390x-linux-gnu libc6-dev-s390x-cross"
+PKGS_QEMU="qemu-system-misc qemu-user-static"
+PKGS_TEST="valgrind python3 openssl xxd cpio"
+# PKGS_TEST_LATER="busybox-static"   # not needed yet
+
+ALL_PKGS="$PKGS_BUILD $PKGS_BOOT $PKGS_QEMU $PKGS_TEST ${PKGS_EXTRA:-}"
+
+missing=()
+for p in $ALL_PKGS; do
+	status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	if [ "$status" != "installed" ]; then
+		missing+=("$p")
+	fi
+done
+
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -eq 0 ]; then
+	SUDO=()
+elif command -v sudo >/dev/null 2>&1; then
+	SUDO=(sudo DEBIAN_FRONTEND=noninteractive)
+else
+	echo "install-deps.sh: missing packages (${missing[*]}) and not root, no sudo" >&2
+	exit 1
+fi
+
+echo "install-deps.sh: installing ${missing[*]}" >&2
+"${SUDO[@]}" apt-get update -qq </dev/null >&2
+"${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >&2

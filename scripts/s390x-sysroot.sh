@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Build a self-contained s390x sysroot in .sysroot/s390x from the s390x Debian packages
+# (apt-get download + dpkg-deb -x: no s390x package is installed on the host) and write
+# the Meson cross file .sysroot/s390x-cross.ini. See ../shared/notes/s390x-cross-tests.md.
+#
+# Idempotent: a stamp file records the hash of the resolved package list (names, versions,
+# checksums); nothing is downloaded or unpacked again while it is up to date.
+#
+# Usage: scripts/s390x-sysroot.sh [--force]      prints the cross file path on stdout
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+ARCH=s390x
+TRIPLET=s390x-linux-gnu
+# Top-level -dev packages; their dependency closure is resolved below.
+SYSROOT_PKGS="libssl-dev libcurl4-openssl-dev libjson-c-dev libyaml-dev libcmocka-dev ${SYSROOT_PKGS_EXTRA:-}"
+# Bump when the layout steps below change, so existing sysroots are rebuilt.
+LAYOUT_VERSION=1
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+TOP="$ROOT/.sysroot"
+SYSROOT="$TOP/$ARCH"
+DEBS="$TOP/debs-$ARCH"
+STAMP="$TOP/$ARCH.stamp"
+CROSS="$TOP/$ARCH-cross.ini"
+
+force=0
+[ "${1:-}" = "--force" ] && force=1
+
+log() { echo "s390x-sysroot: $*" >&2; }
+
+if [ "$(id -u)" -eq 0 ]; then
+	SUDO=()
+elif command -v sudo >/dev/null 2>&1; then
+	SUDO=(sudo DEBIAN_FRONTEND=noninteractive)
+else
+	SUDO=()
+fi
+
+# 1. apt must know the s390x package lists (this installs nothing for s390x).
+need_update=0
+if ! dpkg --print-foreign-architectures | grep -qx "$ARCH"; then
+	log "dpkg --add-architecture $ARCH"
+	"${SUDO[@]}" dpkg --add-architecture "$ARCH"
+	need_update=1
+fi
+if ! compgen -G "/var/lib/apt/lists/*_binary-${ARCH}_Packages*" >/dev/null; then
+	need_update=1
+fi
+if [ $need_update -eq 1 ]; then
+	log "apt-get update"
+	"${SUDO[@]}" apt-get update -qq </dev/null >&2
+fi
+
+# 2. Dependency closure: real s390x packages only (no virtual <names>).
+resolve() {
+	local args=()
+	for p in $SYSROOT_PKGS; do args+=("$p:$ARCH"); done
+	apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
+		--no-breaks --no-replaces --no-enhances "${args[@]}" |
+		grep -E "^[a-z0-9][a-z0-9.+-]*:${ARCH}\$" | sort -u
+}
+mapfile -t closure < <(resolve)
+if [ ${#closure[@]} -eq 0 ]; then
+	log "could not resolve the $ARCH package closure"
+	exit 1
+fi
+# Names, versions and checksums of what would be downloaded.
+uris=$(apt-get download --print-uris "${closure[@]}" </dev/null)
+if [ "$(printf '%s\n' "$uris" | grep -c .)" -ne ${#closure[@]} ]; then
+	log "apt-get download --print-uris listed a different number of packages than the closure"
+	exit 1
+fi
+hash=$( { echo "layout $LAYOUT_VERSION"; printf '%s\n' "$uris" | awk '{print $2, $4}'; } |
+	sha256sum | cut -d' ' -f1)
+
+# 3. Download and unpack (skipped when the stamp matches).
+if [ $force -eq 0 ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$hash" ] && [ -d "$SYSROOT/usr" ]; then
+	:
+else
+	log "building $SYSROOT from ${#closure[@]} packages"
+	mkdir -p "$DEBS"
+	# Keep only the .debs of the current closure in the cache.
+	wanted=$(printf '%s\n' "$uris" | awk '{print $2}')
+	for f in "$DEBS"/*.deb; do
+		[ -e "$f" ] || continue
+		grep -qxF "$(basename "$f")" <<<"$wanted" || rm -f "$f"
+	done
+	todo=()
+	for p in "${closure[@]}"; do
+		fname=$(printf '%s\n' "$uris" | awk -v p="${p%:*}_" 'index($2, p) == 1 {print $2}' | head -n1)
+		[ -n "$fname" ] && [ -s "$DEBS/$fname" ] || todo+=("$p")
+	done
+	if [ ${#todo[@]} -gt 0 ]; then
+		# As root apt drops privileges to _apt, which cannot write into our folder.
+		sandbox=()
+		[ "$(id -u)" -eq 0 ] && sandbox=(-o APT::Sandbox::User=root)
+		if ! (cd "$DEBS" && apt-get download -qq "${sandbox[@]}" "${todo[@]}" </dev/null >&2); then
+			# Stale package lists (a version gone from the mirror): refresh once and
+			# rerun; the closure is resolved again against the new lists.
+			if [ "${PVKIT_SYSROOT_RETRY:-0}" = 1 ]; then
+				log "apt-get download failed"
+				exit 1
+			fi
+			log "apt-get download failed; apt-get update and retry"
+			"${SUDO[@]}" apt-get update -qq </dev/null >&2
+			PVKIT_SYSROOT_RETRY=1 exec "$0" "$@"
+		fi
+	fi
+	NEW="$SYSROOT.new"
+	rm -rf "$NEW"
+	mkdir -p "$NEW"
+	for p in "${closure[@]}"; do
+		fname=$(printf '%s\n' "$uris" | awk -v p="${p%:*}_" 'index($2, p) == 1 {print $2}' | head -n1)
+		dpkg-deb -x "$DEBS/$fname" "$NEW"
+	done
+	# Self-contained: merged /usr and an empty ld.so.cache, or qemu-user falls back to
+	# the host's s390x libraries (notes/s390x-cross-tests.md).
+	for d in lib lib64 bin sbin; do
+		mkdir -p "$NEW/usr/$d"
+		if [ -d "$NEW/$d" ] && [ ! -L "$NEW/$d" ]; then
+			cp -a "$NEW/$d/." "$NEW/usr/$d/"
+			rm -rf "${NEW:?}/$d"
+		fi
+		ln -sfn "usr/$d" "$NEW/$d"
+	done
+	mkdir -p "$NEW/etc"
+	: >"$NEW/etc/ld.so.cache"
+	rm -rf "$SYSROOT"
+	mv "$NEW" "$SYSROOT"
+	echo "$hash" >"$STAMP"
+	printf '%s\n' "${closure[@]}" >"$TOP/$ARCH.packages"
+	log "done: ${#closure[@]} packages, $(du -sh "$SYSROOT" | cut -f1)"
+fi
+
+# 4. The Meson cross file (rewritten only when its content changes).
+cat >"$CROSS.tmp" <<INI
+# Generated by scripts/s390x-sysroot.sh; do not edit.
+[binaries]
+c = '${TRIPLET}-gcc'
+ar = '${TRIPLET}-ar'
+strip = '${TRIPLET}-strip'
+pkgconfig = 'pkg-config'
+exe_wrapper = ['qemu-${ARCH}-static', '-L', '$SYSROOT']
+
+[built-in options]
+c_args = ['--sysroot=$SYSROOT']
+c_link_args = ['--sysroot=$SYSROOT']
+
+[properties]
+sys_root = '$SYSROOT'
+pkg_config_libdir = ['$SYSROOT/usr/lib/$TRIPLET/pkgconfig', '$SYSROOT/usr/share/pkgconfig']
+
+[host_machine]
+system = 'linux'
+cpu_family = '$ARCH'
+cpu = '$ARCH'
+endian = 'big'
+INI
+if cmp -s "$CROSS.tmp" "$CROSS"; then
+	rm -f "$CROSS.tmp"
+else
+	mv "$CROSS.tmp" "$CROSS"
+fi
+echo "$CROSS"
