@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: MIT
+/* CRLs: parsing, distribution points and download (spec §3.3 steps 3 and 5). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "pvkit/hostkey.h"
+
+#define CRL_DOWNLOAD_TIMEOUT_S 3L
+#define CRL_DOWNLOAD_MAX (16u << 20) /* a CRL larger than this is not a CRL we want */
+#define CRL_USER_AGENT "s390-tools-pv-crl"
+
+static pvk_crl_fetch_fn fetch_hook;
+static void *fetch_hook_ctx;
+
+void crl_set_fetcher(pvk_crl_fetch_fn fn, void *ctx)
+{
+	fetch_hook = fn;
+	fetch_hook_ctx = ctx;
+}
+
+static void logf_(pvk_hkd_log_fn log, void *ctx, enum pvk_hkd_log level, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void logf_(pvk_hkd_log_fn log, void *ctx, enum pvk_hkd_log level, const char *fmt, ...)
+{
+	char msg[PVK_ERR_MSG_MAX];
+	va_list ap;
+
+	if (!log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log(ctx, level, msg);
+}
+
+int crl_parse(const uint8_t *buf, size_t len, STACK_OF(X509_CRL) **out, struct pvk_err *e)
+{
+	STACK_OF(X509_CRL) *sk = sk_X509_CRL_new_null();
+	const unsigned char *p = buf;
+	X509_CRL *crl;
+	BIO *bio;
+
+	*out = NULL;
+	if (!sk)
+		return pvk_fail(e, PVK_E_NOMEM, "out of memory");
+	if (len > (size_t)INT32_MAX) {
+		sk_X509_CRL_free(sk);
+		return pvk_fail(e, PVK_E_FORMAT, "CRL data too large");
+	}
+	crl = d2i_X509_CRL(NULL, &p, (long)len);
+	if (crl) {
+		if (!sk_X509_CRL_push(sk, crl)) {
+			X509_CRL_free(crl);
+			sk_X509_CRL_free(sk);
+			return pvk_fail(e, PVK_E_NOMEM, "out of memory");
+		}
+		*out = sk;
+		ERR_clear_error();
+		return 0;
+	}
+	ERR_clear_error();
+	bio = BIO_new_mem_buf(buf, (int)len);
+	if (!bio) {
+		sk_X509_CRL_free(sk);
+		return pvk_fail(e, PVK_E_NOMEM, "out of memory");
+	}
+	/* Every CRL block; other PEM blocks are skipped; the end shows as "no start line". */
+	while ((crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL))) {
+		if (!sk_X509_CRL_push(sk, crl)) {
+			X509_CRL_free(crl);
+			BIO_free(bio);
+			sk_X509_CRL_pop_free(sk, X509_CRL_free);
+			return pvk_fail(e, PVK_E_NOMEM, "out of memory");
+		}
+	}
+	BIO_free(bio);
+	if (ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE) {
+		sk_X509_CRL_pop_free(sk, X509_CRL_free);
+		return pvk_fail_ssl(e, "not a CRL in PEM or DER format");
+	}
+	ERR_clear_error();
+	*out = sk;
+	return 0;
+}
+
+void crl_uris_free(char **uris, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(uris[i]);
+	free(uris);
+}
+
+int crl_dist_uris(X509 *crt, char ***uris, size_t *n, struct pvk_err *e)
+{
+	STACK_OF(DIST_POINT) *dps = X509_get_ext_d2i(crt, NID_crl_distribution_points, NULL, NULL);
+	char **res = NULL;
+	size_t cnt = 0;
+
+	*uris = NULL;
+	*n = 0;
+	ERR_clear_error();
+	for (int i = 0; dps && i < sk_DIST_POINT_num(dps); i++) {
+		DIST_POINT *dp = sk_DIST_POINT_value(dps, i);
+
+		if (!dp->distpoint || dp->distpoint->type != 0)
+			continue;
+		for (int j = 0; j < sk_GENERAL_NAME_num(dp->distpoint->name.fullname); j++) {
+			GENERAL_NAME *gn = sk_GENERAL_NAME_value(dp->distpoint->name.fullname, j);
+			const ASN1_IA5STRING *uri;
+			char **nres;
+			char *s;
+
+			if (gn->type != GEN_URI)
+				continue;
+			uri = gn->d.uniformResourceIdentifier;
+			nres = realloc(res, (cnt + 1) * sizeof(*res));
+			s = nres ? strndup((const char *)ASN1_STRING_get0_data(uri),
+					   (size_t)ASN1_STRING_length(uri)) : NULL;
+			if (nres)
+				res = nres;
+			if (!s) {
+				crl_uris_free(res, cnt);
+				sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
+				return pvk_fail(e, PVK_E_NOMEM, "out of memory");
+			}
+			res[cnt++] = s;
+		}
+	}
+	sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
+	*uris = res;
+	*n = cnt;
+	return 0;
+}
+
+struct dlbuf {
+	uint8_t *data;
+	size_t len;
+	int too_big;
+};
+
+static size_t dl_write(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct dlbuf *b = userdata;
+	size_t n = size * nmemb;
+	uint8_t *nd;
+
+	if (b->len + n > CRL_DOWNLOAD_MAX) {
+		b->too_big = 1;
+		return 0;
+	}
+	nd = realloc(b->data, b->len + n + 1);
+	if (!nd)
+		return 0;
+	memcpy(nd + b->len, ptr, n);
+	b->data = nd;
+	b->len += n;
+	return n;
+}
+
+static int curl_ready(void)
+{
+	static int done;
+
+	if (!done) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			return 0;
+		atexit(curl_global_cleanup);
+		done = 1;
+	}
+	return 1;
+}
+
+/* GET uri into a fresh buffer; 0 on success, -1 (with a note in why) when it failed. */
+static int fetch(const char *uri, uint8_t **buf, size_t *len, char *why, size_t why_len)
+{
+	char errbuf[CURL_ERROR_SIZE] = "";
+	struct dlbuf b = { 0 };
+	long status = 0;
+	CURLcode rc;
+	CURL *h;
+
+	if (fetch_hook) {
+		if (fetch_hook(fetch_hook_ctx, uri, buf, len)) {
+			snprintf(why, why_len, "not available");
+			return -1;
+		}
+		return 0;
+	}
+	if (!curl_ready() || !(h = curl_easy_init())) {
+		snprintf(why, why_len, "cannot initialise libcurl");
+		return -1;
+	}
+	curl_easy_setopt(h, CURLOPT_URL, uri);
+	curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, CRL_DOWNLOAD_TIMEOUT_S);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, CRL_USER_AGENT);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, dl_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+	rc = curl_easy_perform(h);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(h);
+	if (rc != CURLE_OK) {
+		snprintf(why, why_len, "%s", b.too_big ? "larger than 16 MiB" :
+			 errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		free(b.data);
+		return -1;
+	}
+	if (status >= 400) {
+		snprintf(why, why_len, "HTTP status %ld", status);
+		free(b.data);
+		return -1;
+	}
+	if (!b.data)
+		b.data = malloc(1);
+	if (!b.data) {
+		snprintf(why, why_len, "out of memory");
+		return -1;
+	}
+	*buf = b.data;
+	*len = b.len;
+	return 0;
+}
+
+int crl_download_first(X509 *crt, STACK_OF(X509_CRL) **out, pvk_hkd_log_fn log,
+		       void *log_ctx, struct pvk_err *e)
+{
+	char why[CURL_ERROR_SIZE + 64];
+	char **uris;
+	size_t n;
+
+	*out = NULL;
+	if (crl_dist_uris(crt, &uris, &n, e))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		STACK_OF(X509_CRL) *sk;
+		struct pvk_err pe;
+		uint8_t *buf;
+		size_t len;
+
+		if (fetch(uris[i], &buf, &len, why, sizeof(why))) {
+			logf_(log, log_ctx, PVK_HKD_DEBUG, "Cannot download the CRL from '%s': %s",
+			      uris[i], why);
+			continue;
+		}
+		if (crl_parse(buf, len, &sk, &pe)) {
+			free(buf);
+			logf_(log, log_ctx, PVK_HKD_DEBUG, "The data from '%s' is not a CRL", uris[i]);
+			continue;
+		}
+		free(buf);
+		if (sk_X509_CRL_num(sk) == 0) {
+			sk_X509_CRL_free(sk);
+			logf_(log, log_ctx, PVK_HKD_DEBUG, "The data from '%s' holds no CRL", uris[i]);
+			continue;
+		}
+		logf_(log, log_ctx, PVK_HKD_DEBUG, "Downloaded the CRL from '%s'", uris[i]);
+		*out = sk;
+		break;
+	}
+	crl_uris_free(uris, n);
+	return 0;
+}

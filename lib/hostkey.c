@@ -1,0 +1,924 @@
+// SPDX-License-Identifier: MIT
+/* Host-key documents: certificate options, loading and verification (spec §3). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "pvkit/crypto.h"
+#include "pvkit/fileio.h"
+#include "pvkit/hostkey.h"
+
+#define CERT_FILE_MAX (64u << 20)
+#define VERIFY_PREFIX "Host-key verification failed: "
+/* Chain policy of §3.3 step 4. */
+#define SECURITY_LEVEL 2
+#define SECURITY_BITS 112 /* the minimum of security level 2 */
+#define CHAIN_DEPTH 2
+
+/* ---------------------------------------------------------------------------------------- */
+/* Certificate options */
+
+static int opts_push(struct pvk_cert_opts *o, const char ***arr, size_t *n, const char *s,
+		     size_t len, struct pvk_err *e)
+{
+	const char **narr = realloc((void *)*arr, (*n + 1) * sizeof(**arr));
+	char **nown;
+	char *copy;
+
+	if (!narr)
+		return pvk_fail(e, PVK_E_NOMEM, "out of memory");
+	*arr = narr;
+	nown = realloc(o->owned_, (o->n_owned_ + 1) * sizeof(*nown));
+	if (!nown)
+		return pvk_fail(e, PVK_E_NOMEM, "out of memory");
+	o->owned_ = nown;
+	copy = strndup(s, len);
+	if (!copy)
+		return pvk_fail(e, PVK_E_NOMEM, "out of memory");
+	o->owned_[o->n_owned_++] = copy;
+	narr[(*n)++] = copy;
+	return 0;
+}
+
+/* Append every element of a comma-separated list. */
+static int opts_push_list(struct pvk_cert_opts *o, const char ***arr, size_t *n,
+			  const char *opt, const char *arg, struct pvk_err *e)
+{
+	const char *p = arg;
+
+	for (;;) {
+		const char *c = strchr(p, ',');
+		size_t len = c ? (size_t)(c - p) : strlen(p);
+
+		if (len == 0)
+			return pvk_fail(e, PVK_E_USAGE, "%s: empty file name in '%s'", opt, arg);
+		if (opts_push(o, arr, n, p, len, e))
+			return -1;
+		if (!c)
+			return 0;
+		p = c + 1;
+	}
+}
+
+int cert_opts_add(struct pvk_cert_opts *o, int opt_id, const char *arg, struct pvk_err *e)
+{
+	switch (opt_id) {
+	case PVK_OPT_HKD:
+		return opts_push_list(o, &o->hkds, &o->n_hkds, "--host-key-document", arg, e) ? -1 : 1;
+	case PVK_OPT_CERT:
+		return opts_push_list(o, &o->certs, &o->n_certs, "--cert", arg, e) ? -1 : 1;
+	case PVK_OPT_CRL:
+		return opts_push_list(o, &o->crls, &o->n_crls, "--crl", arg, e) ? -1 : 1;
+	case PVK_OPT_ROOT_CA: {
+		const char **one = NULL;
+		size_t n = 0;
+		int rc;
+
+		if (o->root_ca)
+			return pvk_fail(e, PVK_E_USAGE,
+					"the argument '--root-ca' cannot be used multiple times");
+		if (!*arg)
+			return pvk_fail(e, PVK_E_USAGE, "--root-ca: empty file name");
+		rc = opts_push(o, &one, &n, arg, strlen(arg), e);
+		if (!rc)
+			o->root_ca = one[0];
+		free((void *)one);
+		return rc ? -1 : 1;
+	}
+	case PVK_OPT_OFFLINE:
+		o->offline = 1;
+		return 1;
+	case PVK_OPT_NO_VERIFY:
+		o->no_verify = 1;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int cert_opts_check(const struct pvk_cert_opts *o, struct pvk_err *e)
+{
+	if (!o->n_hkds)
+		return pvk_fail(e, PVK_E_USAGE,
+				"the required option '--host-key-document <FILE>' is missing");
+	if (o->no_verify && o->n_certs)
+		return pvk_fail(e, PVK_E_USAGE,
+				"the option '--no-verify' cannot be used with '--cert <FILE>'");
+	if (!o->no_verify && !o->n_certs)
+		return pvk_fail(e, PVK_E_USAGE,
+				"one of '--no-verify' or '--cert <FILE>' is required");
+	if (!o->n_certs) {
+		const char *which = o->n_crls ? "--crl <FILE>" : o->offline ? "--offline" :
+				    o->root_ca ? "--root-ca <FILE>" : NULL;
+
+		if (which)
+			return pvk_fail(e, PVK_E_USAGE,
+					"the option '%s' requires '--cert <FILE>'", which);
+	}
+	return 0;
+}
+
+void cert_opts_free(struct pvk_cert_opts *o)
+{
+	for (size_t i = 0; i < o->n_owned_; i++)
+		free(o->owned_[i]);
+	free(o->owned_);
+	free((void *)o->hkds);
+	free((void *)o->certs);
+	free((void *)o->crls);
+	memset(o, 0, sizeof(*o));
+}
+
+const char *hostkey_noverify_warning(const char *thing, char *buf, size_t len)
+{
+	snprintf(buf, len,
+		 "Host-key document verification is disabled. The %s may not be protected.",
+		 thing);
+	return buf;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Helpers */
+
+static void note(pvk_hkd_log_fn log, void *ctx, enum pvk_hkd_log level, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void note(pvk_hkd_log_fn log, void *ctx, enum pvk_hkd_log level, const char *fmt, ...)
+{
+	char msg[PVK_ERR_MSG_MAX];
+	va_list ap;
+
+	if (!log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log(ctx, level, msg);
+}
+
+static int verify_fail(struct pvk_err *e, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int verify_fail(struct pvk_err *e, const char *path, const char *fmt, ...)
+{
+	char reason[PVK_ERR_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	ERR_clear_error();
+	return pvk_fail(e, PVK_E_VERIFY, VERIFY_PREFIX "%s: %s", path, reason);
+}
+
+/* The last queued OpenSSL reason, for messages. */
+static const char *ssl_reason(void)
+{
+	const char *r = ERR_reason_error_string(ERR_peek_last_error());
+
+	return r ? r : "unknown reason";
+}
+
+/*
+ * Certificates from a buffer: DER (one), else every PEM certificate. 1 = not PEM or DER
+ * (a PEM block that does not parse); 0 = ok, possibly empty; -1 = out of memory.
+ */
+static int parse_certs(const uint8_t *buf, size_t len, int aux, STACK_OF(X509) **out)
+{
+	STACK_OF(X509) *sk = sk_X509_new_null();
+	const unsigned char *p = buf;
+	X509 *crt;
+	BIO *bio;
+
+	*out = NULL;
+	if (!sk || len > (size_t)INT32_MAX) {
+		sk_X509_free(sk);
+		return -1;
+	}
+	crt = aux ? d2i_X509_AUX(NULL, &p, (long)len) : d2i_X509(NULL, &p, (long)len);
+	if (crt) {
+		if (!sk_X509_push(sk, crt)) {
+			X509_free(crt);
+			sk_X509_free(sk);
+			return -1;
+		}
+		ERR_clear_error();
+		*out = sk;
+		return 0;
+	}
+	ERR_clear_error();
+	bio = BIO_new_mem_buf(buf, (int)len);
+	if (!bio) {
+		sk_X509_free(sk);
+		return -1;
+	}
+	while ((crt = aux ? PEM_read_bio_X509_AUX(bio, NULL, NULL, NULL) :
+			    PEM_read_bio_X509(bio, NULL, NULL, NULL))) {
+		if (!sk_X509_push(sk, crt)) {
+			X509_free(crt);
+			BIO_free(bio);
+			sk_X509_pop_free(sk, X509_free);
+			return -1;
+		}
+	}
+	BIO_free(bio);
+	if (ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE) {
+		sk_X509_pop_free(sk, X509_free);
+		return 1;
+	}
+	ERR_clear_error();
+	*out = sk;
+	return 0;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Host-key documents */
+
+int hkd_load(const char *path, X509 **crt, struct pvk_err *e)
+{
+	STACK_OF(X509) *sk;
+	uint8_t *buf;
+	size_t len;
+	int rc, several;
+
+	*crt = NULL;
+	if (file_read_all(path, CERT_FILE_MAX, &buf, &len, e))
+		return -1;
+	rc = parse_certs(buf, len, 0, &sk);
+	free(buf);
+	if (rc < 0)
+		return pvk_fail(e, PVK_E_NOMEM, "%s: out of memory", path);
+	if (rc > 0)
+		return pvk_fail(e, PVK_E_FORMAT,
+				"The provided Host Key Document in '%s' is not in PEM or DER format",
+				path);
+	if (sk_X509_num(sk) == 0) {
+		sk_X509_free(sk);
+		return pvk_fail(e, PVK_E_FORMAT,
+				"The provided host key document in %s contains no certificate!", path);
+	}
+	several = sk_X509_num(sk) > 1;
+	*crt = sk_X509_shift(sk);
+	sk_X509_pop_free(sk, X509_free);
+	return several;
+}
+
+int hkd_check_key(X509 *hkd, const char *path, struct pvk_err *e)
+{
+	EVP_PKEY *pk = X509_get0_pubkey(hkd);
+	char what[96], group[64];
+
+	if (!pk)
+		return pvk_fail(e, PVK_E_FORMAT,
+				"The host-key document '%s' holds no readable public key (%s)", path,
+				ssl_reason());
+	if (pvk_ec_is_p521(pk))
+		return 0;
+	if (EVP_PKEY_get_base_id(pk) == EVP_PKEY_EC) {
+		const char *nist;
+
+		if (EVP_PKEY_get_group_name(pk, group, sizeof(group), NULL) != 1)
+			snprintf(group, sizeof(group), "unknown curve");
+		nist = EC_curve_nid2nist(OBJ_sn2nid(group));
+		if (nist && strcmp(nist, group))
+			snprintf(what, sizeof(what), "an EC %s (%s) key", nist, group);
+		else
+			snprintf(what, sizeof(what), "an EC %s key", group);
+	} else {
+		const char *type = EVP_PKEY_get0_type_name(pk);
+
+		snprintf(what, sizeof(what), "a %d-bit %s key", EVP_PKEY_get_bits(pk),
+			 type ? type : "non-EC");
+	}
+	ERR_clear_error();
+	return pvk_fail(e, PVK_E_VERIFY,
+			"The host-key document '%s' holds %s, not an EC P-521 (secp521r1) key",
+			path, what);
+}
+
+/* Does the first entry of nid in name have exactly the bytes val? */
+static int name_first_eq(const X509_NAME *name, int nid, const char *val)
+{
+	int idx = X509_NAME_get_index_by_NID(name, nid, -1);
+	const ASN1_STRING *d;
+	size_t len = strlen(val);
+
+	if (idx < 0)
+		return 0;
+	d = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx));
+	return d && (size_t)ASN1_STRING_length(d) == len &&
+	       !memcmp(ASN1_STRING_get0_data(d), val, len);
+}
+
+#define IBM_NAME "International Business Machines Corporation"
+#define IBM_OU_SUFFIX "Key Signing Service"
+
+int hkd_is_signing_key(X509 *crt)
+{
+	const X509_NAME *subj = X509_get_subject_name(crt);
+	unsigned char *ou = NULL;
+	size_t suffix = strlen(IBM_OU_SUFFIX);
+	int idx, len, ok;
+
+	if (!subj || X509_NAME_entry_count(subj) != 6 || !name_first_eq(subj, NID_countryName, "US") ||
+	    !name_first_eq(subj, NID_stateOrProvinceName, "New York") ||
+	    !(name_first_eq(subj, NID_localityName, "Poughkeepsie") ||
+	      name_first_eq(subj, NID_localityName, "Armonk")) ||
+	    !name_first_eq(subj, NID_organizationName, IBM_NAME) ||
+	    !name_first_eq(subj, NID_commonName, IBM_NAME))
+		return 0;
+	idx = X509_NAME_get_index_by_NID(subj, NID_organizationalUnitName, -1);
+	if (idx < 0)
+		return 0;
+	len = ASN1_STRING_to_UTF8(&ou, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, idx)));
+	if (len < 0) {
+		ERR_clear_error();
+		return 0;
+	}
+	ok = (size_t)len >= suffix && !memcmp(ou + len - suffix, IBM_OU_SUFFIX, suffix);
+	OPENSSL_free(ou);
+	return ok;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* The verifier */
+
+struct pvk_hkd_verifier {
+	X509_STORE *store;
+	X509 *sign_key;
+	char *sign_path; /* the --cert file that held the signing key */
+	int offline;
+	pvk_hkd_log_fn log;
+	void *log_ctx;
+};
+
+void hkd_verifier_free(struct pvk_hkd_verifier *v)
+{
+	if (!v)
+		return;
+	X509_STORE_free(v->store);
+	X509_free(v->sign_key);
+	free(v->sign_path);
+	free(v);
+}
+
+static int store_add_crls(X509_STORE *store, STACK_OF(X509_CRL) *sk, const char *path,
+			  struct pvk_err *e)
+{
+	for (int i = 0; i < sk_X509_CRL_num(sk); i++)
+		if (X509_STORE_add_crl(store, sk_X509_CRL_value(sk, i)) != 1)
+			return pvk_fail_ssl(e, "%s: cannot add the CRL to the trust store", path);
+	return 0;
+}
+
+/* A --crl file (strict: it must hold a CRL) or a --cert file (CRLs in it are optional). */
+static int load_crl_file(X509_STORE *store, const char *path, int strict, struct pvk_err *e)
+{
+	STACK_OF(X509_CRL) *sk = NULL;
+	struct pvk_err ignored;
+	uint8_t *buf;
+	size_t len;
+	int rc;
+
+	if (file_read_all(path, CERT_FILE_MAX, &buf, &len, strict ? e : &ignored))
+		return strict ? -1 : 0;
+	rc = crl_parse(buf, len, &sk, &ignored);
+	free(buf);
+	if (rc || sk_X509_CRL_num(sk) == 0) {
+		sk_X509_CRL_free(sk);
+		ERR_clear_error();
+		if (!strict)
+			return 0;
+		return pvk_fail(e, PVK_E_FORMAT, "Cannot load CRL from '%s': %s", path,
+				rc ? "not a CRL in PEM or DER format" : "the file holds no CRL");
+	}
+	rc = store_add_crls(store, sk, path, e);
+	sk_X509_CRL_pop_free(sk, X509_CRL_free);
+	return rc;
+}
+
+/* --root-ca: PEM certificates (plus any PEM CRLs in the same file), else a DER certificate. */
+static int load_root_ca(X509_STORE *store, const char *path, struct pvk_err *e)
+{
+	STACK_OF(X509_CRL) *crls = NULL;
+	STACK_OF(X509) *sk = NULL;
+	struct pvk_err ignored;
+	uint8_t *buf;
+	size_t len;
+	int rc;
+
+	if (file_read_all(path, CERT_FILE_MAX, &buf, &len, e))
+		return -1;
+	rc = parse_certs(buf, len, 1, &sk);
+	if (rc < 0) {
+		free(buf);
+		return pvk_fail(e, PVK_E_NOMEM, "%s: out of memory", path);
+	}
+	if (rc > 0 || sk_X509_num(sk) == 0) {
+		free(buf);
+		sk_X509_free(sk);
+		return pvk_fail(e, PVK_E_FORMAT,
+				"Cannot load certificate from '%s': no certificate in PEM or DER format",
+				path);
+	}
+	for (int i = 0; i < sk_X509_num(sk); i++) {
+		if (X509_STORE_add_cert(store, sk_X509_value(sk, i)) != 1) {
+			free(buf);
+			sk_X509_pop_free(sk, X509_free);
+			return pvk_fail_ssl(e, "%s: cannot add the root CA to the trust store", path);
+		}
+	}
+	sk_X509_pop_free(sk, X509_free);
+	rc = 0;
+	if (!crl_parse(buf, len, &crls, &ignored))
+		rc = store_add_crls(store, crls, path, e);
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	ERR_clear_error();
+	free(buf);
+	return rc;
+}
+
+static int store_setup(const struct pvk_cert_opts *o, X509_STORE **out, struct pvk_err *e)
+{
+	X509_STORE *store = X509_STORE_new();
+	X509_VERIFY_PARAM *param = X509_VERIFY_PARAM_new();
+	unsigned long flags = X509_V_FLAG_X509_STRICT | X509_V_FLAG_CRL_CHECK |
+			      X509_V_FLAG_CRL_CHECK_ALL | X509_V_FLAG_TRUSTED_FIRST |
+			      X509_V_FLAG_CHECK_SS_SIGNATURE | X509_V_FLAG_POLICY_CHECK;
+
+	*out = NULL;
+	if (!store || !param) {
+		pvk_fail(e, PVK_E_NOMEM, "out of memory");
+		goto err;
+	}
+	if (o->root_ca) {
+		if (load_root_ca(store, o->root_ca, e))
+			goto err;
+	} else if (X509_STORE_set_default_paths(store) != 1) {
+		pvk_fail_ssl(e, "cannot load the system's default root CAs");
+		goto err;
+	}
+	for (size_t i = 0; i < o->n_crls; i++)
+		if (load_crl_file(store, o->crls[i], 1, e))
+			goto err;
+	for (size_t i = 0; i < o->n_certs; i++)
+		if (load_crl_file(store, o->certs[i], 0, e))
+			goto err;
+	X509_VERIFY_PARAM_set_depth(param, CHAIN_DEPTH);
+	X509_VERIFY_PARAM_set_auth_level(param, SECURITY_LEVEL);
+	if (X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_ANY) != 1 ||
+	    X509_VERIFY_PARAM_set_flags(param, flags) != 1 || X509_STORE_set1_param(store, param) != 1) {
+		pvk_fail_ssl(e, "cannot set the verification parameters");
+		goto err;
+	}
+	X509_VERIFY_PARAM_free(param);
+	*out = store;
+	return 0;
+err:
+	X509_VERIFY_PARAM_free(param);
+	X509_STORE_free(store);
+	return -1;
+}
+
+/* OpenSSL chain verification of the signing key; the chain must have at least 2 certs. */
+static int verify_chain(X509_STORE *store, STACK_OF(X509) *untrusted, X509 *sign_key,
+			const char *path, struct pvk_err *e)
+{
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	int rc, err, depth;
+
+	if (!ctx || X509_STORE_CTX_init(ctx, store, sign_key, untrusted) != 1) {
+		X509_STORE_CTX_free(ctx);
+		return pvk_fail_ssl(e, "%s: The IBM Z signing key could not be verified.", path);
+	}
+	rc = X509_verify_cert(ctx);
+	if (rc < 0) {
+		X509_STORE_CTX_free(ctx);
+		return pvk_fail_ssl(e, "%s: The IBM Z signing key could not be verified.", path);
+	}
+	if (rc == 1 && sk_X509_num(X509_STORE_CTX_get0_chain(ctx)) < CHAIN_DEPTH) {
+		/* one root and at least one intermediate are expected */
+		X509_STORE_CTX_set_error(ctx, X509_V_ERR_APPLICATION_VERIFICATION);
+		rc = 0;
+	}
+	err = X509_STORE_CTX_get_error(ctx);
+	depth = X509_STORE_CTX_get_error_depth(ctx);
+	X509_STORE_CTX_free(ctx);
+	if (rc == 1)
+		return 0;
+	return verify_fail(e, path,
+			   "The IBM Z signing key could not be verified. Error occurred at level %d "
+			   "(X509 verify error %d: %s)",
+			   depth, err, X509_verify_cert_error_string(err));
+}
+
+struct cert_src {
+	X509 *crt;
+	const char *path;
+};
+
+int hkd_verifier_new(const struct pvk_cert_opts *o, struct pvk_hkd_verifier **out,
+		     struct pvk_err *e)
+{
+	struct pvk_hkd_verifier *v = calloc(1, sizeof(*v));
+	STACK_OF(X509) *untrusted = sk_X509_new_null();
+	struct cert_src *all = NULL;
+	size_t n_all = 0, n_sign = 0, empty = 0;
+	const char *empty_path = NULL;
+	int rc = -1;
+
+	*out = NULL;
+	if (!v || !untrusted) {
+		pvk_fail(e, PVK_E_NOMEM, "out of memory");
+		goto out;
+	}
+	v->offline = o->offline;
+	v->log = o->log;
+	v->log_ctx = o->log_ctx;
+	if (store_setup(o, &v->store, e))
+		goto out;
+
+	for (size_t i = 0; i < o->n_certs; i++) {
+		STACK_OF(X509) *sk;
+		uint8_t *buf;
+		size_t len;
+		int prc;
+
+		if (file_read_all(o->certs[i], CERT_FILE_MAX, &buf, &len, e))
+			goto out;
+		prc = parse_certs(buf, len, 0, &sk);
+		free(buf);
+		if (prc < 0) {
+			pvk_fail(e, PVK_E_NOMEM, "%s: out of memory", o->certs[i]);
+			goto out;
+		}
+		if (prc > 0) {
+			pvk_fail(e, PVK_E_FORMAT,
+				 "Cannot load certificate from '%s': not in PEM or DER format",
+				 o->certs[i]);
+			goto out;
+		}
+		if (sk_X509_num(sk) == 0) {
+			empty++;
+			empty_path = o->certs[i];
+		}
+		while (sk_X509_num(sk) > 0) {
+			X509 *crt = sk_X509_shift(sk);
+			struct cert_src *nall = realloc(all, (n_all + 1) * sizeof(*all));
+
+			if (!nall) {
+				X509_free(crt);
+				sk_X509_pop_free(sk, X509_free);
+				pvk_fail(e, PVK_E_NOMEM, "out of memory");
+				goto out;
+			}
+			all = nall;
+			all[n_all].crt = crt;
+			all[n_all++].path = o->certs[i];
+			if (!o->offline) {
+				STACK_OF(X509_CRL) *dl = NULL;
+				int arc;
+
+				if (crl_download_first(crt, &dl, o->log, o->log_ctx, e)) {
+					sk_X509_pop_free(sk, X509_free);
+					goto out;
+				}
+				arc = dl ? store_add_crls(v->store, dl, o->certs[i], e) : 0;
+				sk_X509_CRL_pop_free(dl, X509_CRL_free);
+				if (arc) {
+					sk_X509_pop_free(sk, X509_free);
+					goto out;
+				}
+			}
+		}
+		sk_X509_free(sk);
+	}
+
+	/* Exactly one signing key; every other certificate is an untrusted intermediate. */
+	for (size_t i = 0; i < n_all; i++) {
+		if (hkd_is_signing_key(all[i].crt)) {
+			if (++n_sign == 1) {
+				X509_up_ref(all[i].crt);
+				v->sign_key = all[i].crt;
+				v->sign_path = strdup(all[i].path);
+				if (!v->sign_path) {
+					pvk_fail(e, PVK_E_NOMEM, "out of memory");
+					goto out;
+				}
+			} else if (n_sign == 2) {
+				pvk_fail(e, PVK_E_VERIFY,
+					 VERIFY_PREFIX "Specify only one IBM Z signing key (found in '%s' "
+					 "and '%s')", v->sign_path, all[i].path);
+				goto out;
+			}
+			continue;
+		}
+		if (!sk_X509_push(untrusted, all[i].crt)) {
+			pvk_fail(e, PVK_E_NOMEM, "out of memory");
+			goto out;
+		}
+		X509_up_ref(all[i].crt);
+	}
+	if (n_sign == 0) {
+		char files[PVK_ERR_MSG_MAX / 2] = "", extra[PVK_ERR_MSG_MAX / 4] = "";
+		size_t used = 0;
+
+		for (size_t i = 0; i < o->n_certs && used < sizeof(files); i++) {
+			int w = snprintf(files + used, sizeof(files) - used, "%s'%s'",
+					 i ? ", " : "", o->certs[i]);
+
+			used += w > 0 ? (size_t)w : 0;
+		}
+		if (empty)
+			snprintf(extra, sizeof(extra), "; '%s'%s holds no certificate", empty_path,
+				 empty > 1 ? " and others" : "");
+		pvk_fail(e, PVK_E_VERIFY,
+			 VERIFY_PREFIX "Specify one IBM Z signing key (no certificate in %s has the "
+			 "subject of an IBM Z signing key%s)", files, extra);
+		goto out;
+	}
+	if (verify_chain(v->store, untrusted, v->sign_key, v->sign_path, e))
+		goto out;
+	/* X509_check_akid() compares against the cached SKID: make sure it is cached. */
+	(void)X509_get0_subject_key_id(v->sign_key);
+	note(o->log, o->log_ctx, PVK_HKD_DEBUG, "The IBM Z signing key in '%s' is verified",
+	     v->sign_path);
+	*out = v;
+	v = NULL;
+	rc = 0;
+out:
+	for (size_t i = 0; i < n_all; i++)
+		X509_free(all[i].crt);
+	free(all);
+	sk_X509_pop_free(untrusted, X509_free);
+	hkd_verifier_free(v);
+	ERR_clear_error();
+	return rc;
+}
+
+/* 0 = inside [notBefore, notAfter), -1 = before, 1 = after or undecidable. */
+static int validity(const ASN1_TIME *from, const ASN1_TIME *to)
+{
+	ASN1_TIME *now = ASN1_TIME_set(NULL, time(NULL));
+	int rc = 1;
+
+	if (!now || !from || !to)
+		goto out;
+	if (ASN1_TIME_compare(now, from) == -1) {
+		rc = -1;
+		goto out;
+	}
+	if (ASN1_TIME_compare(now, to) == -1)
+		rc = 0;
+out:
+	ASN1_TIME_free(now);
+	return rc;
+}
+
+static int akid_matches_crt(X509 *issuer, AUTHORITY_KEYID *akid)
+{
+	int ok = !akid || X509_check_akid(issuer, akid) == X509_V_OK;
+
+	AUTHORITY_KEYID_free(akid);
+	return ok;
+}
+
+/* A CRL counts only when current, its AKID (if any) names the signing key and it is signed
+ * by it. */
+static int crl_valid(X509_CRL *crl, X509 *issuer)
+{
+	EVP_PKEY *pk = X509_get0_pubkey(issuer);
+
+	if (!X509_CRL_get0_nextUpdate(crl) ||
+	    validity(X509_CRL_get0_lastUpdate(crl), X509_CRL_get0_nextUpdate(crl)) != 0)
+		return 0;
+	if (!akid_matches_crt(issuer, X509_CRL_get_ext_d2i(crl, NID_authority_key_identifier, NULL,
+							   NULL)))
+		return 0;
+	return pk && X509_CRL_verify(crl, pk) == 1;
+}
+
+static STACK_OF(X509_CRL) *crls_by_name(X509_STORE_CTX *ctx, const X509_NAME *name)
+{
+	STACK_OF(X509_CRL) *sk = name ? X509_STORE_CTX_get1_crls(ctx, name) : NULL;
+
+	ERR_clear_error();
+	if (sk && sk_X509_CRL_num(sk) == 0) {
+		sk_X509_CRL_free(sk);
+		sk = NULL;
+	}
+	return sk;
+}
+
+/* The name's attributes in the order C, O, OU, L, ST, CN (first entry of each). */
+static X509_NAME *name_reordered(const X509_NAME *name)
+{
+	static const int order[] = { NID_countryName, NID_organizationName,
+				     NID_organizationalUnitName, NID_localityName,
+				     NID_stateOrProvinceName, NID_commonName };
+	X509_NAME *res = X509_NAME_new();
+
+	for (size_t i = 0; res && i < sizeof(order) / sizeof(order[0]); i++) {
+		int idx = X509_NAME_get_index_by_NID(name, order[i], -1);
+
+		if (idx >= 0 && X509_NAME_add_entry(res, X509_NAME_get_entry(name, idx), -1, 0) != 1) {
+			X509_NAME_free(res);
+			res = NULL;
+		}
+	}
+	return res;
+}
+
+/* The name with L=Armonk replaced by L=Poughkeepsie; NULL when L is not Armonk. */
+static X509_NAME *name_armonk_to_poughkeepsie(const X509_NAME *name)
+{
+	X509_NAME *res;
+
+	if (!name_first_eq(name, NID_localityName, "Armonk"))
+		return NULL;
+	res = X509_NAME_new();
+	for (int i = 0; res && i < X509_NAME_entry_count(name); i++) {
+		const X509_NAME_ENTRY *ent = X509_NAME_get_entry(name, i);
+		int ok;
+
+		if (OBJ_obj2nid(X509_NAME_ENTRY_get_object(ent)) == NID_localityName)
+			ok = X509_NAME_add_entry_by_NID(res, NID_localityName, MBSTRING_UTF8,
+							(const unsigned char *)"Poughkeepsie", -1,
+							-1, 0);
+		else
+			ok = X509_NAME_add_entry(res, ent, -1, 0);
+		if (ok != 1) {
+			X509_NAME_free(res);
+			res = NULL;
+		}
+	}
+	return res;
+}
+
+/*
+ * CRLs in the store issued under the signing key's name; when there are none, try the
+ * quirks of §3.3 step 5: L=Armonk read as L=Poughkeepsie, that name reordered, the
+ * original name reordered.
+ */
+static STACK_OF(X509_CRL) *store_crls(struct pvk_hkd_verifier *v)
+{
+	const X509_NAME *subj = X509_get_subject_name(v->sign_key);
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	STACK_OF(X509_CRL) *sk = NULL;
+	X509_NAME *fixed = NULL, *tmp;
+
+	if (!ctx || X509_STORE_CTX_init(ctx, v->store, NULL, NULL) != 1)
+		goto out;
+	if ((sk = crls_by_name(ctx, subj)))
+		goto out;
+	fixed = name_armonk_to_poughkeepsie(subj);
+	if (fixed) {
+		note(v->log, v->log_ctx, PVK_HKD_DEBUG, "CRL lookup: trying L=Poughkeepsie");
+		if ((sk = crls_by_name(ctx, fixed)))
+			goto out;
+		tmp = name_reordered(fixed);
+		sk = crls_by_name(ctx, tmp);
+		X509_NAME_free(tmp);
+		if (sk)
+			goto out;
+	}
+	note(v->log, v->log_ctx, PVK_HKD_DEBUG, "CRL lookup: trying the reordered name");
+	tmp = name_reordered(subj);
+	sk = crls_by_name(ctx, tmp);
+	X509_NAME_free(tmp);
+out:
+	X509_NAME_free(fixed);
+	X509_STORE_CTX_free(ctx);
+	ERR_clear_error();
+	return sk ? sk : sk_X509_CRL_new_null();
+}
+
+int hkd_verify(struct pvk_hkd_verifier *v, X509 *hkd, const char *path, struct pvk_err *e)
+{
+	EVP_PKEY *pk = X509_get0_pubkey(hkd), *sign_pk = X509_get0_pubkey(v->sign_key);
+	STACK_OF(X509_CRL) *crls = NULL, *dl = NULL;
+	int bits, when, n_valid = 0, rc = -1;
+
+	if (!pk || !sign_pk)
+		return verify_fail(e, path, "cannot read the public key (%s)", ssl_reason());
+	bits = EVP_PKEY_get_security_bits(pk);
+	if (bits < SECURITY_BITS)
+		return verify_fail(e, path, "Not enough bits of security. (%d, %d expected)", bits,
+				   SECURITY_BITS);
+	when = validity(X509_get0_notBefore(hkd), X509_get0_notAfter(hkd));
+	if (when < 0)
+		return verify_fail(e, path, "Before validity period");
+	if (when > 0)
+		return verify_fail(e, path, "After validity period");
+	if (!akid_matches_crt(v->sign_key, X509_get_ext_d2i(hkd, NID_authority_key_identifier, NULL,
+							    NULL)))
+		return verify_fail(e, path, "Authority Key Id mismatch");
+	if (X509_verify(hkd, sign_pk) != 1)
+		return verify_fail(e, path, "Signature verification failed");
+
+	crls = store_crls(v);
+	if (!crls)
+		return pvk_fail(e, PVK_E_NOMEM, "out of memory");
+	if (!v->offline) {
+		if (crl_download_first(hkd, &dl, v->log, v->log_ctx, e))
+			goto out;
+		while (dl && sk_X509_CRL_num(dl) > 0) {
+			X509_CRL *c = sk_X509_CRL_shift(dl);
+
+			if (!sk_X509_CRL_push(crls, c)) {
+				X509_CRL_free(c);
+				pvk_fail(e, PVK_E_NOMEM, "out of memory");
+				goto out;
+			}
+		}
+	}
+	for (int i = 0; i < sk_X509_CRL_num(crls); i++) {
+		X509_CRL *crl = sk_X509_CRL_value(crls, i);
+		X509_REVOKED *rev;
+
+		if (!crl_valid(crl, v->sign_key))
+			continue;
+		n_valid++;
+		if (X509_CRL_get0_by_serial(crl, &rev, X509_get0_serialNumber(hkd)) != 0) {
+			verify_fail(e, path, "Host-key document is revoked.");
+			goto out;
+		}
+	}
+	if (!n_valid) {
+		verify_fail(e, path, "No valid CRL found");
+		goto out;
+	}
+	note(v->log, v->log_ctx, PVK_HKD_DEBUG, "HKD '%s': verified", path);
+	rc = 0;
+out:
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	sk_X509_CRL_pop_free(dl, X509_CRL_free);
+	ERR_clear_error();
+	return rc;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+
+void hostkeys_free(EVP_PKEY **keys, size_t n)
+{
+	for (size_t i = 0; keys && i < n; i++)
+		EVP_PKEY_free(keys[i]);
+	free(keys);
+}
+
+int hostkeys_load_verified(const struct pvk_cert_opts *o, EVP_PKEY ***keys, size_t *n,
+			   struct pvk_err *e)
+{
+	struct pvk_hkd_verifier *v = NULL;
+	EVP_PKEY **res = NULL;
+	size_t cnt = 0;
+
+	*keys = NULL;
+	*n = 0;
+	if (cert_opts_check(o, e))
+		return -1;
+	if (!o->no_verify && hkd_verifier_new(o, &v, e))
+		return -1;
+	res = calloc(o->n_hkds, sizeof(*res));
+	if (!res) {
+		pvk_fail(e, PVK_E_NOMEM, "out of memory");
+		goto err;
+	}
+	for (size_t i = 0; i < o->n_hkds; i++) {
+		const char *path = o->hkds[i];
+		X509 *crt;
+		int lrc = hkd_load(path, &crt, e);
+
+		if (lrc < 0)
+			goto err;
+		if (lrc > 0)
+			note(o->log, o->log_ctx, PVK_HKD_WARN,
+			     "The host-key document in '%s' contains more than one certificate!",
+			     path);
+		if ((v && hkd_verify(v, crt, path, e)) || hkd_check_key(crt, path, e)) {
+			X509_free(crt);
+			goto err;
+		}
+		res[cnt] = X509_get_pubkey(crt);
+		X509_free(crt);
+		if (!res[cnt]) {
+			pvk_fail_ssl(e, "%s: cannot read the public key", path);
+			goto err;
+		}
+		cnt++;
+		note(o->log, o->log_ctx, PVK_HKD_INFO, "Use host-key document at '%s'", path);
+	}
+	hkd_verifier_free(v);
+	*keys = res;
+	*n = cnt;
+	return 0;
+err:
+	hkd_verifier_free(v);
+	hostkeys_free(res, cnt);
+	return -1;
+}
