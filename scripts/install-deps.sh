@@ -9,7 +9,7 @@ export DEBIAN_FRONTEND=noninteractive
 PKGS_BUILD="meson ninja-build pkg-config gcc libc6-dev libssl-dev libcurl4-openssl-dev libjson-c-dev libyaml-dev libcmocka-dev"
 PKGS_BOOT="gcc-s390x-linux-gnu binutils-s390x-linux-gnu libc6-dev-s390x-cross"
 PKGS_QEMU="qemu-system-misc qemu-user-static"
-PKGS_TEST="valgrind python3 openssl xxd cpio"
+PKGS_TEST="valgrind python3 openssl xxd cpio time"
 # PKGS_TEST_LATER="busybox-static"   # not needed yet
 
 ALL_PKGS="$PKGS_BUILD $PKGS_BOOT $PKGS_QEMU $PKGS_TEST ${PKGS_EXTRA:-}"

@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# pvimg create|info|test, genprotimg and pvextract-hdr from the command line, with full
+# host-key verification against a test PKI, the real boot loaders of the build, and the
+# bad-input rules: one error line naming the file, exit 1 (2 for usage), no output left.
+#
+# Usage: test_pvimg.sh PVKIT-TESTPKI PVIMG PVEXTRACT-HDR   (genprotimg beside pvimg)
+set -u
+
+TESTPKI=$(realpath "$1")
+PVIMG=$(realpath -s "$2")
+EXTRACT=$(realpath "$3")
+GENPROTIMG=$(dirname "$PVIMG")/genprotimg
+T=60
+
+command -v python3 >/dev/null || { echo "python3 not found: skipped"; exit 77; }
+tmp=$(mktemp -d /tmp/pvkit-cli-pvimg.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp" || exit 1
+
+fails=0
+passes=0
+pass() { echo "ok - $*"; passes=$((passes + 1)); }
+fail() { echo "FAIL - $*"; fails=$((fails + 1)); }
+
+# run NAME EXPECTED-EXIT PATTERN -- COMMAND...: output in $tmp/out
+run() {
+	local name=$1 want=$2 pattern=$3 rc
+	shift 4
+	timeout "$T" "$@" >out 2>&1
+	rc=$?
+	if [ "$rc" -ne "$want" ]; then
+		fail "$name: exit $rc, expected $want"
+		sed 's/^/    /' out
+		return 1
+	fi
+	if [ -n "$pattern" ] && ! grep -qF -- "$pattern" out; then
+		fail "$name: output lacks '$pattern'"
+		sed 's/^/    /' out
+		return 1
+	fi
+	pass "$name"
+}
+
+# refuse NAME PATTERN -- COMMAND...: exit 1, exactly one error line naming PATTERN, no se.img
+refuse() {
+	local name=$1 pattern=$2
+	shift 3
+	rm -f se.img se.img.*
+	run "$name" 1 "$pattern" -- "$@" || return
+	if [ "$(grep -c 'error:' out)" -ne 1 ]; then
+		fail "$name: not exactly one error line"
+		sed 's/^/    /' out
+	fi
+	if ls se.img* >/dev/null 2>&1; then
+		fail "$name: output file left behind"
+	fi
+}
+
+"$TESTPKI" --dir pki --hosts 2 >/dev/null || { echo "pvkit-testpki failed"; exit 1; }
+VERIFY=(--cert pki/inter_ca.crt --cert pki/ibm.crt --crl pki/root_ca.crl --crl pki/inter_ca.crl
+	--crl pki/ibm.crl --root-ca pki/root_ca.crt --offline)
+
+# A fake s390x kernel: not ELF, S390EP at 0x10008, command-line limit 2048 at 0x10430.
+head -c $((0x30000)) /dev/urandom >vmlinuz
+printf 'S390EP' | dd of=vmlinuz bs=1 seek=$((0x10008)) conv=notrunc status=none
+printf '\0\0\0\0\0\0\x08\0' | dd of=vmlinuz bs=1 seek=$((0x10430)) conv=notrunc status=none
+head -c 300000 /dev/urandom >initrd
+echo "root=/dev/ram0 pvkit.marker=cli" >parmfile
+
+head -c 31 /dev/urandom >short.key
+refuse "header key of 31 bytes" "exactly 32 bytes" -- \
+	"$PVIMG" create -i vmlinuz -r initrd -p parmfile -k pki/host1.crt -k pki/host2.crt \
+	"${VERIFY[@]}" -o se.img --hdr-key short.key
+head -c 32 /dev/urandom >hdr.key
+run "create (-k list, --hdr-key)" 0 "" -- \
+	"$PVIMG" create -i vmlinuz -r initrd -p parmfile -k pki/host1.crt,pki/host2.crt \
+	"${VERIFY[@]}" --hdr-key hdr.key -o se.img
+[ "$(stat -c %a se.img)" = 600 ] && pass "image mode 0600" || fail "image mode $(stat -c %a se.img)"
+
+run "info json" 0 "" -- "$PVIMG" info --format json se.img
+python3 - out <<'PY' && pass "info json fields" || fail "info json fields"
+import json, sys
+d = json.load(open(sys.argv[1]))["data"]
+assert d["kind"] == "se_hdr" and d["verified"] is False
+assert d["nks"] == 2 and d["sehs"] == 720 and d["sea"] == 128
+assert d["pcf_hex"] == "00000000000000e0" and len(d["keyslots"]) == 2
+assert d["magic_hex"] == "49424d5365634578" and "cipher_data_b64" in d
+PY
+run "info --hdr-key --show-secrets" 0 "" -- \
+	"$PVIMG" info --format json --hdr-key hdr.key --show-secrets se.img
+python3 - out <<'PY' && pass "decrypted header" || fail "decrypted header"
+import json, sys
+d = json.load(open(sys.argv[1]))["data"]
+assert d["kind"] == "decrypted_se_hdr" and d["verified"] is True
+assert d["psw"]["mask_hex"] == "0000000180000000" and d["scf_hex"] == "0" * 16
+assert len(d["xts_hex"]) == 128 and len(d["cck_hex"]) == 64
+PY
+head -c 32 /dev/urandom >wrong.key
+run "info with a wrong header key" 1 "authentication failed" -- \
+	"$PVIMG" info --hdr-key wrong.key se.img
+
+run "pvextract-hdr" 0 "SE header written to 'hdr.bin' (720 bytes)" -- "$EXTRACT" -o hdr.bin se.img
+dd if=se.img bs=4096 skip=20 count=1 status=none | head -c 720 >expect.bin
+cmp -s hdr.bin expect.bin && pass "extracted header equals the image's" || fail "extracted header differs"
+run "info on the extracted header" 0 "key slots  2" -- "$PVIMG" info --format text hdr.bin
+run "pvextract-hdr without header" 1 "does not contain an SE header" -- "$EXTRACT" -o x.bin initrd
+run "pvextract-hdr missing file" 1 "nothere" -- "$EXTRACT" -o x.bin nothere
+
+run "test: host1 passes" 0 "can run" -- "$PVIMG" test -k pki/host1.crt se.img
+"$TESTPKI" --dir other --hosts 1 >/dev/null
+run "test: foreign host fails" 1 "cannot run" -- "$PVIMG" test -k other/host1.crt se.img
+# A keys/all file: 15 lines, the second host's hash on line 2.
+"$PVIMG" info --format json se.img | python3 -c '
+import json, sys
+d = json.load(sys.stdin)["data"]
+print("0" * 64)
+print(d["keyslots"][1]["phkh_hex"])
+for _ in range(13): print("0" * 64)' >keys_all
+run "test --key-hashes" 0 "can run" -- "$PVIMG" test --key-hashes=keys_all se.img
+sed -i '2s/.*/'"$(printf '1%.0s' {1..64})"'/' keys_all
+run "test --key-hashes without match" 1 "cannot run" -- "$PVIMG" test --key-hashes=keys_all se.img
+
+# Output handling: pvimg refuses to overwrite, genprotimg replaces as the old tool did.
+run "create refuses an existing output" 1 "exists" -- \
+	"$PVIMG" create -i vmlinuz -k pki/host1.crt "${VERIFY[@]}" -o se.img
+run "create --overwrite" 0 "" -- \
+	"$PVIMG" create -i vmlinuz -k pki/host1.crt "${VERIFY[@]}" -o se.img --overwrite
+run "genprotimg replaces" 0 "" -- \
+	"$GENPROTIMG" -i vmlinuz -r initrd -p parmfile -k pki/host1.crt "${VERIFY[@]}" -o se.img
+run "genprotimg -v is the version" 0 "pvkit" -- "$GENPROTIMG" -v
+run "genprotimg --help-experimental" 0 "--x-cust-key" -- "$GENPROTIMG" --help-experimental
+
+# Host-key verification refusals.
+refuse "revoked host" "revoked" -- \
+	"$PVIMG" create -i vmlinuz -k pki/host_revoked.crt "${VERIFY[@]}" -o se.img
+refuse "expired host" "After validity period" -- \
+	"$PVIMG" create -i vmlinuz -k pki/host_expired.crt "${VERIFY[@]}" -o se.img
+refuse "RSA host key" "host_rsa.crt" -- \
+	"$PVIMG" create -i vmlinuz -k pki/host_rsa.crt "${VERIFY[@]}" -o se.img
+refuse "P-256 host key" "host_p256.crt" -- \
+	"$PVIMG" create -i vmlinuz -k pki/host_p256.crt "${VERIFY[@]}" -o se.img
+refuse "no CRL" "CRL" -- \
+	"$PVIMG" create -i vmlinuz -k pki/host1.crt --cert pki/inter_ca.crt --cert pki/ibm.crt \
+	--root-ca pki/root_ca.crt --offline -o se.img
+run "--no-verify warns" 0 "verification is disabled" -- \
+	"$PVIMG" create -i vmlinuz -k pki/host1.crt --no-verify -o se.img --overwrite
+run "neither --cert nor --no-verify" 2 "" -- "$PVIMG" create -i vmlinuz -k pki/host1.crt -o x.img
+run "enable-dump needs a CCK" 2 "--enable-dump" -- \
+	"$PVIMG" create -i vmlinuz -k pki/host1.crt --no-verify --enable-dump -o x.img
+run "x-pcf conflicts with flags" 2 "--x-pcf" -- \
+	"$PVIMG" create -i vmlinuz -k pki/host1.crt --no-verify --x-pcf 0 --enable-pckmo -o x.img
+
+# Component refusals.
+printf '\x7fELF' >elf && head -c 100000 /dev/zero >>elf
+refuse "ELF kernel" "ELF" -- "$PVIMG" create -i elf -k pki/host1.crt --no-verify -o se.img
+refuse "missing kernel" "nothere" -- "$PVIMG" create -i nothere -k pki/host1.crt --no-verify -o se.img
+: >empty
+refuse "empty ramdisk" "empty" -- \
+	"$PVIMG" create -i vmlinuz -r empty -k pki/host1.crt --no-verify -o se.img
+head -c 2048 /dev/zero | tr '\0' a >longparm
+refuse "parmfile over the kernel's limit" "too long" -- \
+	"$PVIMG" create -i vmlinuz -p longparm -k pki/host1.crt --no-verify -o se.img
+run "output into a missing directory" 1 "nodir/se.img" -- \
+	"$PVIMG" create -i vmlinuz -k pki/host1.crt --no-verify -o nodir/se.img
+
+# Deterministic builds: all random inputs fixed give identical bytes; plain builds differ.
+head -c 80 /dev/zero >cust.key && printf '\x01' | dd of=cust.key bs=1 seek=79 conv=notrunc status=none
+head -c 64 /dev/urandom >image.key
+head -c 32 /dev/urandom >cck.key
+DET=(--x-cust-key cust.key --x-header-iv 000102030405060708090a0b --x-tweak-bytes a1a2a3a4a5a6
+	--hdr-key hdr.key --image-key image.key --cck cck.key)
+for n in 1 2; do
+	run "deterministic build $n" 0 "" -- "$PVIMG" create -i vmlinuz -r initrd -p parmfile \
+		-k pki/host1.crt "${VERIFY[@]}" "${DET[@]}" -o det$n.img
+	run "plain build $n" 0 "" -- "$PVIMG" create -i vmlinuz -r initrd -p parmfile \
+		-k pki/host1.crt "${VERIFY[@]}" -o plain$n.img
+done
+cmp -s det1.img det2.img && pass "deterministic builds identical" || fail "deterministic builds differ"
+cmp -s plain1.img plain2.img && fail "plain builds identical" || pass "plain builds differ"
+
+# --help lists every option the man page documents for create.
+man_page=${PVKIT_SOURCE_ROOT:-.}/man/pvimg.1
+if [ -f "$man_page" ]; then
+	"$PVIMG" create --help >help.txt
+	"$PVIMG" create --help-experimental >>help.txt
+	missing=$(sed -n '/^\.SH CREATE OPTIONS/,/^\.SH INFO OPTIONS/p' "$man_page" | sed 's/\\-/-/g' |
+		grep -o -- '--[a-z][a-z0-9-]*' | sort -u |
+		while read -r opt; do grep -q -- "$opt" help.txt || echo "$opt"; done)
+	[ -z "$missing" ] && pass "--help covers the man page" || fail "--help lacks: $missing"
+fi
+
+echo "$passes passed, $fails failed"
+[ "$fails" -eq 0 ]

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: MIT
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+const char *cli_prog = "pvkit";
+int cli_verbosity;
+
+void cli_init(const char *argv0, const char *fallback)
+{
+	const char *slash = argv0 ? strrchr(argv0, '/') : NULL;
+
+	cli_prog = argv0 && *argv0 ? (slash ? slash + 1 : argv0) : fallback;
+}
+
+int cli_error(const struct pvk_err *e)
+{
+	fprintf(stderr, "%s: error: %s\n", cli_prog, e->msg[0] ? e->msg : "unknown error");
+	if (e->code == PVK_E_USAGE)
+		return PVK_EXIT_USAGE;
+	return PVK_EXIT_ERROR;
+}
+
+int cli_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: error: ", cli_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry '%s --help' for more information.\n", cli_prog);
+	return PVK_EXIT_USAGE;
+}
+
+void cli_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cli_verbosity < 0)
+		return;
+	fprintf(stderr, "%s: warning: ", cli_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void cli_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cli_verbosity < 1)
+		return;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void cli_hkd_log(void *ctx, enum pvk_hkd_log level, const char *msg)
+{
+	(void)ctx;
+	if (level == PVK_HKD_WARN)
+		cli_warn("%s", msg);
+	else if (level == PVK_HKD_INFO ? cli_verbosity >= 1 : cli_verbosity >= 2)
+		fprintf(stderr, "%s\n", msg);
+}
+
+void cli_version(void)
+{
+	printf("%s (pvkit) %s\n", cli_prog, PVKIT_VERSION);
+}
+
+int cli_parse_u64_hex(const char *s, uint64_t *out)
+{
+	size_t n;
+	char *end;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+		s += 2;
+	n = strlen(s);
+	if (n == 0 || n > 16)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (!isxdigit((unsigned char)s[i]))
+			return -1;
+	*out = strtoull(s, &end, 16);
+	return *end ? -1 : 0;
+}

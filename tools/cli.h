@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/* What every command shares: its name in messages, the one place errors are printed,
+ * verbosity, and the log sink the library's notes go to. */
+#ifndef PVKIT_TOOLS_CLI_H
+#define PVKIT_TOOLS_CLI_H
+
+#include "pvkit/err.h"
+#include "pvkit/exitcode.h"
+#include "pvkit/hostkey.h"
+
+extern const char *cli_prog;
+extern int cli_verbosity;   /* 0 normal, <0 quiet, >0 verbose */
+
+void cli_init(const char *argv0, const char *fallback);
+/* Print "<prog>: error: <msg>" and return the exit code for the error class. */
+int cli_error(const struct pvk_err *e);
+/* A usage error: message plus a hint to --help; returns PVK_EXIT_USAGE. */
+int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Log sink for pvk_cert_opts.log. */
+void cli_hkd_log(void *ctx, enum pvk_hkd_log level, const char *msg);
+void cli_version(void);
+/* Parse a hex number with optional 0x (at most 16 digits); 0 on success. */
+int cli_parse_u64_hex(const char *s, uint64_t *out);
+
+#endif

@@ -1,0 +1,832 @@
+// SPDX-License-Identifier: MIT
+/* pvimg create|info|test, and genprotimg (the same program under its old name). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+#include <openssl/crypto.h>
+#include <openssl/pem.h>
+
+#include "cli.h"
+#include "pvkit/bytes.h"
+#include "pvkit/crypto.h"
+#include "pvkit/fileio.h"
+#include "pvkit/hostkey.h"
+#include "pvkit/image.h"
+#include "pvkit/keyslot.h"
+#include "pvkit/sehdr.h"
+
+static const char create_help[] =
+	"Usage: %s create [OPTIONS] -i KERNEL -k HKD... (--cert FILE... | --no-verify) -o OUTPUT\n"
+	"\n"
+	"Create an IBM Secure Execution image from a kernel, an optional ramdisk and parmfile,\n"
+	"encrypted for the hosts of the given host-key documents.\n"
+	"\n"
+	"Options:\n"
+	"  -i, --kernel, --image FILE    Use FILE as the Linux kernel (raw image, not ELF)\n"
+	"  -r, --ramdisk FILE            Use FILE as the initial RAM disk\n"
+	"  -p, --parmfile FILE           Use the content of FILE as the kernel command line\n"
+	"  -o, --output FILE             Write the SE image to FILE\n"
+	PVK_CERT_HELP
+	"      --no-component-check      Skip the kernel and command-line checks\n"
+	"      --overwrite               Replace an existing output file\n"
+	"      --cck, --comm-key FILE    Use the 32 bytes of FILE as the customer communication key\n"
+	"      --hdr-key FILE            Use the 32 bytes of FILE as the header protection key\n"
+	"                                (alias --x-header-key)\n"
+	"      --image-key FILE          Use the 64 bytes of FILE as the AES-XTS image key\n"
+	"                                (alias --x-comp-key)\n"
+	"      --enable-dump             Allow dumping the guest (needs --cck or --enable-cck-update)\n"
+	"      --disable-dump            Do not allow dumping (default)\n"
+	"      --enable-cck-extension-secret   Require the CCK-derived extension secret in every\n"
+	"                                add-secret request (needs --cck)\n"
+	"      --disable-cck-extension-secret  (default)\n"
+	"      --enable-cck-update       Allow the CCK to be updated\n"
+	"      --disable-cck-update      (default)\n"
+	"      --enable-pckmo            Allow PCKMO DEA/TDEA, AES and ECC (default)\n"
+	"      --disable-pckmo           Disallow them\n"
+	"      --enable-pckmo-hmac       Allow PCKMO HMAC\n"
+	"      --disable-pckmo-hmac      (default)\n"
+	"      --enable-backup-keys      Allow backup target keys\n"
+	"      --disable-backup-keys     (default)\n"
+	"      --enable-image-encryption   Encrypt the components (default)\n"
+	"      --disable-image-encryption  Do not encrypt the components\n"
+	"  -v, --verbose                 Print more (repeatable)\n"
+	"  -q, --quiet                   Print errors only\n"
+	"      --version                 Print the version\n"
+	"  -h, --help                    Print this help (--help-experimental: expert options)\n";
+
+static const char experimental_help[] =
+	"Expert options (see pvimg(1), DETERMINISTIC BUILDS):\n"
+	"      --x-bootloader-directory DIR  Take stage3a.bin and stage3b_reloc.bin from DIR\n"
+	"      --x-psw ADDR              Start address (hex) of the secure guest in the SE header\n"
+	"      --x-pcf HEX               Raw plaintext control flags (no enable/disable options)\n"
+	"      --x-scf HEX               Raw secret control flags (no enable/disable options)\n"
+	"      --x-cust-key FILE         Customer P-521 key: 80-byte or 66-byte raw scalar, or PEM\n"
+	"      --x-header-iv HEX         The 12-byte header IV (24 hex digits)\n"
+	"      --x-tweak-bytes HEX       The 6 random bytes of every component tweak (12 hex digits)\n";
+
+static const char info_help[] =
+	"Usage: %s info [OPTIONS] [INPUT]\n"
+	"\n"
+	"Print the SE header of an SE image or of an extracted header.\n"
+	"\n"
+	"Options:\n"
+	"      --format FORMAT           text, text:full, json, json:pretty or json:minify\n"
+	"                                (default: text on a terminal, else json)\n"
+	"      --hdr-key, --key FILE     Verify the header with the 32-byte header key in FILE\n"
+	"      --show-secrets            With --hdr-key, print the decrypted confidential part\n"
+	"  -v, --verbose, -q, --quiet, -h, --help\n";
+
+static const char test_help[] =
+	"Usage: %s test [OPTIONS] INPUT\n"
+	"\n"
+	"Test whether an SE image can run on a host: exit 0 if it can, 1 if not.\n"
+	"\n"
+	"Options:\n"
+	"  -k, --host-key-document FILE  Pass if one of these host keys has a key slot (repeatable)\n"
+	"      --key-hashes[=FILE]       Pass if a host-key hash listed in FILE has a key slot\n"
+	"                                (default /sys/firmware/uv/keys/all)\n"
+	"  -v, --verbose, -q, --quiet, -h, --help\n";
+
+static const char main_help[] =
+	"Usage: pvimg [OPTIONS] COMMAND ...\n"
+	"\n"
+	"Create and inspect IBM Secure Execution images.\n"
+	"\n"
+	"Commands:\n"
+	"  create   Create an SE image (also available as genprotimg)\n"
+	"  info     Print the SE header of an image\n"
+	"  test     Test whether an image can run on given hosts\n"
+	"  version  Print the version\n"
+	"\n"
+	"Options: -v/--verbose, -q/--quiet, --version, -h/--help. 'pvimg COMMAND --help' for more.\n";
+
+enum {
+	OPT_NO_COMP_CHECK = 0x5000, OPT_OVERWRITE, OPT_CCK, OPT_HDR_KEY, OPT_IMAGE_KEY,
+	OPT_EN_DUMP, OPT_DIS_DUMP, OPT_EN_CCKEXT, OPT_DIS_CCKEXT, OPT_EN_CCKUPD, OPT_DIS_CCKUPD,
+	OPT_EN_PCKMO, OPT_DIS_PCKMO, OPT_EN_PCKMO_HMAC, OPT_DIS_PCKMO_HMAC, OPT_EN_BACKUP,
+	OPT_DIS_BACKUP, OPT_EN_ENC, OPT_DIS_ENC, OPT_X_BOOTDIR, OPT_X_PSW, OPT_X_PCF, OPT_X_SCF,
+	OPT_X_CUST, OPT_X_IV, OPT_X_TWEAK, OPT_VERSION, OPT_HELP_ALL, OPT_HELP_EXP, OPT_FORMAT,
+	OPT_SHOW_SECRETS, OPT_KEY_HASHES, OPT_PRINT_SCHEMA,
+};
+
+/* A tri-state enable/disable switch; -1 = not given. */
+struct flag { int val; };
+
+struct create_args {
+	struct seimg_create_opts o;
+	struct pvk_cert_opts certs;
+	const char *cck, *hdr_key, *image_key, *cust_key, *iv_hex, *tweak_hex, *psw, *xpcf, *xscf;
+	struct flag dump, cckext, cckupd, pckmo, pckmo_hmac, backup, enc;
+};
+
+static void flag_set(struct flag *f, int v, int *conflict)
+{
+	if (f->val >= 0 && f->val != v)
+		*conflict = 1;
+	f->val = v;
+}
+
+static int load_cust_key(const char *path, EVP_PKEY **out, struct pvk_err *e)
+{
+	uint8_t *buf;
+	size_t len;
+	int rc;
+
+	if (file_read_all(path, 16384, &buf, &len, e))
+		return -1;
+	if (len == 80 || len == 66) {
+		rc = pvk_ec_from_scalar(buf, len, out, e);
+	} else {
+		BIO *bio = BIO_new_mem_buf(buf, (int)len);
+
+		*out = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+		BIO_free(bio);
+		rc = *out && pvk_ec_is_p521(*out) ? 0 : -1;
+		if (rc) {
+			EVP_PKEY_free(*out);
+			*out = NULL;
+			pvk_fail(e, PVK_E_FORMAT,
+				 "%s: not a P-521 private key (80-byte scalar or PEM expected)", path);
+		}
+	}
+	buf_free_secret(buf, len);
+	if (rc && e->msg[0] && !strstr(e->msg, path))
+		pvk_wrap(e, "%s", path);
+	return rc;
+}
+
+static uint64_t flags_to_pcf(const struct create_args *a)
+{
+	uint64_t pcf = PCF_PCKMO_DEFAULT;
+
+	if (a->dump.val == 1)
+		pcf |= PCF_ALLOW_DUMP;
+	if (a->pckmo.val == 0)
+		pcf &= ~PCF_PCKMO_DEFAULT;
+	if (a->pckmo_hmac.val == 1)
+		pcf |= PCF_PCKMO_HMAC;
+	if (a->backup.val == 1)
+		pcf |= PCF_BACKUP_KEYS;
+	if (a->enc.val == 0)
+		pcf |= PCF_NO_COMP_ENCRYPTION;
+	return pcf;
+}
+
+static int create_check(struct create_args *a, int any_flag, struct pvk_err *e)
+{
+	if (!a->o.kernel)
+		return pvk_fail(e, PVK_E_USAGE, "the kernel (-i/--kernel) is required");
+	if (!a->o.output)
+		return pvk_fail(e, PVK_E_USAGE, "the output file (-o/--output) is required");
+	if (cert_opts_check(&a->certs, e))
+		return -1;
+	if ((a->xpcf || a->xscf) && any_flag)
+		return pvk_fail(e, PVK_E_USAGE,
+				"--x-pcf and --x-scf cannot be combined with --enable-*/--disable-* options");
+	if (a->dump.val == 1 && !a->cck && a->cckupd.val != 1)
+		return pvk_fail(e, PVK_E_USAGE, "--enable-dump requires --cck or --enable-cck-update");
+	if (a->cckext.val == 1 && !a->cck)
+		return pvk_fail(e, PVK_E_USAGE, "--enable-cck-extension-secret requires --cck");
+	if (a->cckext.val == 1 && a->cckupd.val == 1)
+		return pvk_fail(e, PVK_E_USAGE,
+				"--enable-cck-extension-secret conflicts with --enable-cck-update");
+	if (a->image_key && a->enc.val == 0)
+		return pvk_fail(e, PVK_E_USAGE, "--image-key conflicts with --disable-image-encryption");
+	return 0;
+}
+
+static int create_run(struct create_args *a, int any_flag, struct pvk_err *e)
+{
+	uint8_t cck[32], hdr_key[32], image_key[64], iv[12], tweak[6];
+	EVP_PKEY **keys = NULL;
+	size_t nkeys = 0;
+	int rc = -1;
+
+	if (create_check(a, any_flag, e))
+		return -1;
+	a->o.pcf = flags_to_pcf(a);
+	a->o.scf = (a->cckext.val == 1 ? SCF_CCK_EXTENSION_SECRET : 0) |
+		   (a->cckupd.val == 1 ? SCF_CCK_UPDATE : 0);
+	if (a->xpcf && cli_parse_u64_hex(a->xpcf, &a->o.pcf))
+		return pvk_fail(e, PVK_E_USAGE, "--x-pcf: '%s' is not a hex number of at most 16 digits",
+				a->xpcf);
+	if (a->xscf && cli_parse_u64_hex(a->xscf, &a->o.scf))
+		return pvk_fail(e, PVK_E_USAGE, "--x-scf: '%s' is not a hex number of at most 16 digits",
+				a->xscf);
+	if (a->psw) {
+		if (cli_parse_u64_hex(a->psw, &a->o.psw_addr) || a->o.psw_addr > 0x7fffffff)
+			return pvk_fail(e, PVK_E_USAGE, "--x-psw: '%s' is not a 31-bit hex address", a->psw);
+		a->o.have_psw_addr = 1;
+	}
+	if (a->iv_hex) {
+		if (hex_decode(a->iv_hex, iv, sizeof(iv)))
+			return pvk_fail(e, PVK_E_USAGE, "--x-header-iv: 24 hex digits expected");
+		a->o.hdr_iv = iv;
+	}
+	if (a->tweak_hex) {
+		if (hex_decode(a->tweak_hex, tweak, sizeof(tweak)))
+			return pvk_fail(e, PVK_E_USAGE, "--x-tweak-bytes: 12 hex digits expected");
+		a->o.tweak_bytes = tweak;
+	}
+	if (a->cck) {
+		if (file_read_exact(a->cck, cck, 32, "the customer communication key", e))
+			goto out;
+		a->o.cck = cck;
+	}
+	if (a->hdr_key) {
+		if (file_read_exact(a->hdr_key, hdr_key, 32, "the header key", e))
+			goto out;
+		a->o.hdr_key = hdr_key;
+	}
+	if (a->image_key) {
+		if (file_read_exact(a->image_key, image_key, 64, "the image key", e))
+			goto out;
+		if (!memcmp(image_key, image_key + 32, 32)) {
+			pvk_fail(e, PVK_E_FORMAT, "%s: invalid AES-XTS key: both halves are equal",
+				 a->image_key);
+			goto out;
+		}
+		a->o.image_key = image_key;
+	}
+	if (a->cust_key && load_cust_key(a->cust_key, &a->o.cust_key, e))
+		goto out;
+	if (a->certs.no_verify) {
+		char w[128];
+
+		cli_warn("%s", hostkey_noverify_warning("image", w, sizeof(w)));
+	}
+	if (hostkeys_load_verified(&a->certs, &keys, &nkeys, e))
+		goto out;
+	a->o.hosts = keys;
+	a->o.n_hosts = nkeys;
+	rc = seimg_create(&a->o, e);
+	if (!rc)
+		cli_info("Successfully generated the Secure Execution image '%s'", a->o.output);
+out:
+	hostkeys_free(keys, nkeys);
+	EVP_PKEY_free(a->o.cust_key);
+	OPENSSL_cleanse(cck, sizeof(cck));
+	OPENSSL_cleanse(hdr_key, sizeof(hdr_key));
+	OPENSSL_cleanse(image_key, sizeof(image_key));
+	return rc;
+}
+
+static int cmd_create(int argc, char **argv, int legacy)
+{
+	static const struct option longopts[] = {
+		{ "kernel", required_argument, NULL, 'i' },
+		{ "image", required_argument, NULL, 'i' },
+		{ "ramdisk", required_argument, NULL, 'r' },
+		{ "parmfile", required_argument, NULL, 'p' },
+		{ "output", required_argument, NULL, 'o' },
+		PVK_CERT_LONGOPTS,
+		{ "no-component-check", no_argument, NULL, OPT_NO_COMP_CHECK },
+		{ "overwrite", no_argument, NULL, OPT_OVERWRITE },
+		{ "cck", required_argument, NULL, OPT_CCK },
+		{ "comm-key", required_argument, NULL, OPT_CCK },
+		{ "hdr-key", required_argument, NULL, OPT_HDR_KEY },
+		{ "x-header-key", required_argument, NULL, OPT_HDR_KEY },
+		{ "image-key", required_argument, NULL, OPT_IMAGE_KEY },
+		{ "x-comp-key", required_argument, NULL, OPT_IMAGE_KEY },
+		{ "enable-dump", no_argument, NULL, OPT_EN_DUMP },
+		{ "disable-dump", no_argument, NULL, OPT_DIS_DUMP },
+		{ "enable-cck-extension-secret", no_argument, NULL, OPT_EN_CCKEXT },
+		{ "disable-cck-extension-secret", no_argument, NULL, OPT_DIS_CCKEXT },
+		{ "enable-cck-update", no_argument, NULL, OPT_EN_CCKUPD },
+		{ "disable-cck-update", no_argument, NULL, OPT_DIS_CCKUPD },
+		{ "enable-pckmo", no_argument, NULL, OPT_EN_PCKMO },
+		{ "disable-pckmo", no_argument, NULL, OPT_DIS_PCKMO },
+		{ "enable-pckmo-hmac", no_argument, NULL, OPT_EN_PCKMO_HMAC },
+		{ "disable-pckmo-hmac", no_argument, NULL, OPT_DIS_PCKMO_HMAC },
+		{ "enable-backup-keys", no_argument, NULL, OPT_EN_BACKUP },
+		{ "disable-backup-keys", no_argument, NULL, OPT_DIS_BACKUP },
+		{ "enable-image-encryption", no_argument, NULL, OPT_EN_ENC },
+		{ "disable-image-encryption", no_argument, NULL, OPT_DIS_ENC },
+		{ "x-bootloader-directory", required_argument, NULL, OPT_X_BOOTDIR },
+		{ "x-psw", required_argument, NULL, OPT_X_PSW },
+		{ "x-pcf", required_argument, NULL, OPT_X_PCF },
+		{ "x-scf", required_argument, NULL, OPT_X_SCF },
+		{ "x-cust-key", required_argument, NULL, OPT_X_CUST },
+		{ "x-header-iv", required_argument, NULL, OPT_X_IV },
+		{ "x-tweak-bytes", required_argument, NULL, OPT_X_TWEAK },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "help", no_argument, NULL, 'h' },
+		{ "help-all", no_argument, NULL, OPT_HELP_ALL },
+		{ "help-experimental", no_argument, NULL, OPT_HELP_EXP },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct create_args a;
+	struct pvk_err e;
+	int c, conflict = 0, any_flag = 0, rc;
+
+	memset(&a, 0, sizeof(a));
+	pvk_err_clear(&e);
+	a.dump.val = a.cckext.val = a.cckupd.val = a.pckmo.val = -1;
+	a.pckmo_hmac.val = a.backup.val = a.enc.val = -1;
+	a.certs.log = cli_hkd_log;
+	/* genprotimg always replaced its output; pvimg create asks for --overwrite. */
+	a.o.overwrite = legacy;
+	/* The old genprotimg used -V for verbose and -v for version. */
+	while ((c = getopt_long(argc, argv, legacy ? "i:r:p:o:" PVK_CERT_SHORTOPTS "Vvqh"
+					    : "i:r:p:o:" PVK_CERT_SHORTOPTS "vVqh",
+				longopts, NULL)) != -1) {
+		rc = cert_opts_add(&a.certs, c, optarg, &e);
+		if (rc < 0) {
+			cert_opts_free(&a.certs);
+			return cli_error(&e);
+		}
+		if (rc > 0)
+			continue;
+		switch (c) {
+		case 'i': a.o.kernel = optarg; break;
+		case 'r': a.o.ramdisk = optarg; break;
+		case 'p': a.o.parmfile = optarg; break;
+		case 'o': a.o.output = optarg; break;
+		case OPT_NO_COMP_CHECK: a.o.no_component_check = 1; break;
+		case OPT_OVERWRITE: a.o.overwrite = 1; break;
+		case OPT_CCK: a.cck = optarg; break;
+		case OPT_HDR_KEY: a.hdr_key = optarg; break;
+		case OPT_IMAGE_KEY: a.image_key = optarg; break;
+		case OPT_EN_DUMP: flag_set(&a.dump, 1, &conflict); any_flag = 1; break;
+		case OPT_DIS_DUMP: flag_set(&a.dump, 0, &conflict); any_flag = 1; break;
+		case OPT_EN_CCKEXT: flag_set(&a.cckext, 1, &conflict); any_flag = 1; break;
+		case OPT_DIS_CCKEXT: flag_set(&a.cckext, 0, &conflict); any_flag = 1; break;
+		case OPT_EN_CCKUPD: flag_set(&a.cckupd, 1, &conflict); any_flag = 1; break;
+		case OPT_DIS_CCKUPD: flag_set(&a.cckupd, 0, &conflict); any_flag = 1; break;
+		case OPT_EN_PCKMO: flag_set(&a.pckmo, 1, &conflict); any_flag = 1; break;
+		case OPT_DIS_PCKMO: flag_set(&a.pckmo, 0, &conflict); any_flag = 1; break;
+		case OPT_EN_PCKMO_HMAC: flag_set(&a.pckmo_hmac, 1, &conflict); any_flag = 1; break;
+		case OPT_DIS_PCKMO_HMAC: flag_set(&a.pckmo_hmac, 0, &conflict); any_flag = 1; break;
+		case OPT_EN_BACKUP: flag_set(&a.backup, 1, &conflict); any_flag = 1; break;
+		case OPT_DIS_BACKUP: flag_set(&a.backup, 0, &conflict); any_flag = 1; break;
+		case OPT_EN_ENC: flag_set(&a.enc, 1, &conflict); any_flag = 1; break;
+		case OPT_DIS_ENC: flag_set(&a.enc, 0, &conflict); any_flag = 1; break;
+		case OPT_X_BOOTDIR: a.o.bootloader_dir = optarg; break;
+		case OPT_X_PSW: a.psw = optarg; break;
+		case OPT_X_PCF: a.xpcf = optarg; break;
+		case OPT_X_SCF: a.xscf = optarg; break;
+		case OPT_X_CUST: a.cust_key = optarg; break;
+		case OPT_X_IV: a.iv_hex = optarg; break;
+		case OPT_X_TWEAK: a.tweak_hex = optarg; break;
+		case 'q': cli_verbosity = -1; break;
+		case 'V': if (!legacy) { cli_verbosity++; break; }
+			  cli_verbosity++; break;
+		case 'v':
+			if (legacy) {
+				cli_version();
+				cert_opts_free(&a.certs);
+				return PVK_EXIT_OK;
+			}
+			cli_verbosity++;
+			break;
+		case OPT_VERSION:
+			cli_version();
+			cert_opts_free(&a.certs);
+			return PVK_EXIT_OK;
+		case 'h':
+		case OPT_HELP_ALL:
+		case OPT_HELP_EXP:
+			if (c != OPT_HELP_EXP)
+				printf(create_help, legacy ? cli_prog : "pvimg");
+			if (c != 'h')
+				printf("\n%s", experimental_help);
+			cert_opts_free(&a.certs);
+			return PVK_EXIT_OK;
+		default:
+			cert_opts_free(&a.certs);
+			return cli_usage_error("invalid option");
+		}
+	}
+	if (optind < argc) {
+		cert_opts_free(&a.certs);
+		return cli_usage_error("unexpected argument '%s'", argv[optind]);
+	}
+	if (conflict) {
+		cert_opts_free(&a.certs);
+		return cli_usage_error("an --enable-X option conflicts with its --disable-X option");
+	}
+	rc = create_run(&a, any_flag, &e);
+	cert_opts_free(&a.certs);
+	return rc ? cli_error(&e) : PVK_EXIT_OK;
+}
+
+/* ---- info ---- */
+
+static void hexstr(const uint8_t *p, size_t n, char *out)
+{
+	hex_encode(p, n, out);
+}
+
+static json_object *jhex(const uint8_t *p, size_t n)
+{
+	char *s = malloc(2 * n + 1);
+	json_object *o;
+
+	if (!s)
+		return NULL;
+	hexstr(p, n, s);
+	o = json_object_new_string(s);
+	free(s);
+	return o;
+}
+
+static json_object *jhex64(uint64_t v)
+{
+	char s[17];
+
+	snprintf(s, sizeof(s), "%016llx", (unsigned long long)v);
+	return json_object_new_string(s);
+}
+
+static json_object *info_json(const struct sehdr *h, int verified,
+			      const struct sehdr_secrets *sec, int show)
+{
+	json_object *root = json_object_new_object(), *meta = json_object_new_object();
+	json_object *data = json_object_new_object(), *slots = json_object_new_array();
+	json_object *cust = json_object_new_object();
+	char host[256] = "", when[64];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gethostname(host, sizeof(host) - 1);
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json_object_object_add(meta, "api_level", json_object_new_int(1));
+	json_object_object_add(meta, "version", json_object_new_string(PVKIT_VERSION));
+	json_object_object_add(meta, "host", json_object_new_string(host));
+	json_object_object_add(meta, "time_epoch", json_object_new_int64((int64_t)now));
+	json_object_object_add(meta, "time", json_object_new_string(when));
+	json_object_object_add(data, "kind",
+			       json_object_new_string(sec && show ? "decrypted_se_hdr" : "se_hdr"));
+	json_object_object_add(data, "verified", json_object_new_boolean(verified));
+	json_object_object_add(data, "magic_hex", jhex(h->raw, SEHDR_MAGIC_LEN));
+	json_object_object_add(data, "version", json_object_new_string("V1"));
+	json_object_object_add(data, "sehs", json_object_new_int64(h->sehs));
+	json_object_object_add(data, "iv_hex", jhex(h->iv, 12));
+	json_object_object_add(data, "nks", json_object_new_int64((int64_t)h->nks));
+	json_object_object_add(data, "sea", json_object_new_int64((int64_t)h->sea));
+	json_object_object_add(data, "nep", json_object_new_int64((int64_t)h->nep));
+	json_object_object_add(data, "pcf_hex", jhex64(h->pcf));
+	json_object_object_add(cust, "coord_hex", jhex(h->cust_pub, PVK_EC_PUB_LEN));
+	json_object_object_add(data, "cust_pub_key", cust);
+	json_object_object_add(data, "pld_hex", jhex(h->pld, 64));
+	json_object_object_add(data, "ald_hex", jhex(h->ald, 64));
+	json_object_object_add(data, "tld_hex", jhex(h->tld, 64));
+	for (uint64_t i = 0; i < h->nks; i++) {
+		const uint8_t *s = h->keyslots + i * PVK_KEYSLOT_LEN;
+		json_object *slot = json_object_new_object();
+
+		json_object_object_add(slot, "phkh_hex", jhex(s, 32));
+		json_object_object_add(slot, "wrpk_hex", jhex(s + 32, 32));
+		json_object_object_add(slot, "kst_hex", jhex(s + 64, 16));
+		json_object_array_add(slots, slot);
+	}
+	json_object_object_add(data, "keyslots", slots);
+	if (sec && show) {
+		json_object *psw = json_object_new_object();
+
+		json_object_object_add(data, "cck_hex", jhex(sec->cck, 32));
+		json_object_object_add(data, "xts_hex", jhex(sec->xts_key, 64));
+		json_object_object_add(psw, "mask_hex", jhex64(sec->psw_mask));
+		json_object_object_add(psw, "addr_hex", jhex64(sec->psw_addr));
+		json_object_object_add(data, "psw", psw);
+		json_object_object_add(data, "scf_hex", jhex64(sec->scf));
+	} else {
+		/* base64 of the still encrypted area */
+		char *b64 = malloc(4 * ((h->sea + 2) / 3) + 1);
+
+		if (b64) {
+			EVP_EncodeBlock((unsigned char *)b64, h->enc, (int)h->sea);
+			json_object_object_add(data, "cipher_data_b64", json_object_new_string(b64));
+			free(b64);
+		}
+	}
+	json_object_object_add(data, "tag_hex", jhex(h->tag, 16));
+	json_object_object_add(root, "meta", meta);
+	json_object_object_add(root, "data", data);
+	return root;
+}
+
+static void print_flags(const char *name, uint64_t v, int pcf)
+{
+	printf("%-10s 0x%016llx\n", name, (unsigned long long)v);
+	if (pcf) {
+		if (v & PCF_ALLOW_DUMP) printf("             - dumping allowed\n");
+		if (v & PCF_NO_COMP_ENCRYPTION) printf("             - components not encrypted\n");
+		if (v & PCF_PCKMO_DEA_TDEA) printf("             - PCKMO DEA/TDEA allowed\n");
+		if (v & PCF_PCKMO_AES) printf("             - PCKMO AES allowed\n");
+		if (v & PCF_PCKMO_ECC) printf("             - PCKMO ECC allowed\n");
+		if (v & PCF_PCKMO_HMAC) printf("             - PCKMO HMAC allowed\n");
+		if (v & PCF_BACKUP_KEYS) printf("             - backup target keys allowed\n");
+		if (v & ~PCF_KNOWN) printf("             - unknown bits set\n");
+	} else {
+		if (v & SCF_CCK_EXTENSION_SECRET)
+			printf("             - CCK extension secret enforced\n");
+		if (v & SCF_CCK_UPDATE) printf("             - CCK update allowed\n");
+		if (v & ~SCF_KNOWN) printf("             - unknown bits set\n");
+	}
+}
+
+static void print_hex_line(const char *name, const uint8_t *p, size_t n)
+{
+	char *s = malloc(2 * n + 1);
+
+	if (!s)
+		return;
+	hexstr(p, n, s);
+	printf("%-10s %s\n", name, s);
+	free(s);
+}
+
+static void info_text(const struct sehdr *h, uint64_t off, int verified,
+		      const struct sehdr_secrets *sec, int show, int full)
+{
+	printf("SE header (version V1) at offset 0x%llx, %s\n", (unsigned long long)off,
+	       verified ? "verified" : "not verified (no --hdr-key)");
+	printf("%-10s %u bytes\n", "size", h->sehs);
+	printf("%-10s %llu\n", "nep", (unsigned long long)h->nep);
+	print_flags("pcf", h->pcf, 1);
+	print_hex_line("iv", h->iv, 12);
+	print_hex_line("pld", h->pld, 64);
+	print_hex_line("ald", h->ald, 64);
+	print_hex_line("tld", h->tld, 64);
+	print_hex_line("tag", h->tag, 16);
+	if (full)
+		print_hex_line("cust key", h->cust_pub, PVK_EC_PUB_LEN);
+	printf("%-10s %llu\n", "key slots", (unsigned long long)h->nks);
+	for (uint64_t i = 0; i < h->nks; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "  phkh[%llu]", (unsigned long long)i);
+		print_hex_line(name, h->keyslots + i * PVK_KEYSLOT_LEN, 32);
+	}
+	if (sec && show) {
+		print_hex_line("cck", sec->cck, 32);
+		print_hex_line("image key", sec->xts_key, 64);
+		printf("%-10s mask 0x%016llx addr 0x%016llx\n", "psw",
+		       (unsigned long long)sec->psw_mask, (unsigned long long)sec->psw_addr);
+		print_flags("scf", sec->scf, 0);
+	}
+}
+
+static int cmd_info(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "hdr-key", required_argument, NULL, OPT_HDR_KEY },
+		{ "key", required_argument, NULL, OPT_HDR_KEY },
+		{ "show-secrets", no_argument, NULL, OPT_SHOW_SECRETS },
+		{ "print-schema", required_argument, NULL, OPT_PRINT_SCHEMA },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *format = NULL, *key_path = NULL, *input;
+	struct sehdr_secrets sec;
+	uint8_t key[32], *raw = NULL;
+	int c, show = 0, verified = 0, rc = PVK_EXIT_ERROR;
+	struct pvk_err e;
+	struct sehdr h;
+	uint64_t off;
+	size_t len;
+
+	pvk_err_clear(&e);
+	while ((c = getopt_long(argc, argv, "vqh", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_FORMAT: format = optarg; break;
+		case OPT_HDR_KEY: key_path = optarg; break;
+		case OPT_SHOW_SECRETS: show = 1; break;
+		case OPT_PRINT_SCHEMA:
+			return cli_usage_error("--print-schema is not supported by pvkit");
+		case 'v': cli_verbosity++; break;
+		case 'q': cli_verbosity = -1; break;
+		case 'h': printf(info_help, "pvimg"); return PVK_EXIT_OK;
+		default: return cli_usage_error("invalid option");
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage_error("one INPUT file is required");
+	input = argv[optind];
+	if (show && !key_path)
+		return cli_usage_error("--show-secrets requires --hdr-key");
+	if (!format)
+		format = isatty(STDOUT_FILENO) ? "text" : "json";
+	if (strcmp(format, "text") && strcmp(format, "text:full") && strcmp(format, "json") &&
+	    strcmp(format, "json:pretty") && strcmp(format, "json:minify"))
+		return cli_usage_error("unknown --format '%s'", format);
+	if (sehdr_read_file(input, &raw, &len, &off, &e) || sehdr_parse(raw, len, &h, &e)) {
+		if (!strstr(e.msg, input))
+			pvk_wrap(&e, "%s", input);
+		goto out;
+	}
+	if (key_path) {
+		if (file_read_exact(key_path, key, 32, "the header key", &e))
+			goto out;
+		if (sehdr_decrypt(&h, key, &sec, &e)) {
+			pvk_wrap(&e, "%s", input);
+			goto out;
+		}
+		verified = 1;
+	}
+	if (!strncmp(format, "json", 4)) {
+		json_object *j = info_json(&h, verified, verified ? &sec : NULL, show);
+		int flags = !strcmp(format, "json:minify") ? JSON_C_TO_STRING_PLAIN
+			    : JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED;
+
+		printf("%s\n", json_object_to_json_string_ext(j, flags));
+		json_object_put(j);
+	} else {
+		info_text(&h, off, verified, verified ? &sec : NULL, show, !strcmp(format, "text:full"));
+	}
+	rc = PVK_EXIT_OK;
+out:
+	OPENSSL_cleanse(key, sizeof(key));
+	OPENSSL_cleanse(&sec, sizeof(sec));
+	free(raw);
+	return rc == PVK_EXIT_OK ? rc : cli_error(&e);
+}
+
+/* ---- test ---- */
+
+static int key_hashes_load(const char *path, uint8_t (**hashes)[32], size_t *n, struct pvk_err *e)
+{
+	uint8_t *buf;
+	size_t len, cnt = 0;
+	char *line, *save = NULL;
+
+	if (file_read_all(path, 1 << 20, &buf, &len, e))
+		return -1;
+	*hashes = calloc(len / 64 + 1, 32);
+	if (!*hashes) {
+		free(buf);
+		return pvk_fail(e, PVK_E_NOMEM, "out of memory");
+	}
+	for (line = strtok_r((char *)buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		size_t l = strlen(line);
+
+		while (l && (line[l - 1] == '\r' || line[l - 1] == ' '))
+			line[--l] = 0;
+		if (hex_decode(line, (*hashes)[cnt], 32)) {
+			free(buf);
+			free(*hashes);
+			return pvk_fail(e, PVK_E_FORMAT,
+					"%s: line %zu is not a 64-digit host-key hash", path, cnt + 1);
+		}
+		cnt++;
+	}
+	free(buf);
+	if (cnt < 15) {
+		free(*hashes);
+		return pvk_fail(e, PVK_E_FORMAT, "%s: %zu host-key hashes, at least 15 lines expected",
+				path, cnt);
+	}
+	*n = cnt;
+	return 0;
+}
+
+static int cmd_test(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "host-key-document", required_argument, NULL, 'k' },
+		{ "key-hashes", optional_argument, NULL, OPT_KEY_HASHES },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const uint8_t zero[32];
+	struct pvk_cert_opts certs = { 0 };
+	const char *hashes_path = NULL;
+	uint8_t (*hashes)[32] = NULL, *raw = NULL;
+	int c, want_hashes = 0, pass_k = 1, pass_h = 1, rc = PVK_EXIT_ERROR;
+	EVP_PKEY **keys = NULL;
+	size_t nkeys = 0, nh = 0, len;
+	struct pvk_err e;
+	struct sehdr h;
+	uint64_t off;
+
+	pvk_err_clear(&e);
+	certs.no_verify = 1;  /* a test only compares hashes: nothing is encrypted */
+	while ((c = getopt_long(argc, argv, "k:vqh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'k':
+			if (cert_opts_add(&certs, PVK_OPT_HKD, optarg, &e) < 0)
+				return cli_error(&e);
+			break;
+		case OPT_KEY_HASHES:
+			want_hashes = 1;
+			hashes_path = optarg ? optarg : "/sys/firmware/uv/keys/all";
+			break;
+		case 'v': cli_verbosity++; break;
+		case 'q': cli_verbosity = -1; break;
+		case 'h': printf(test_help, "pvimg"); cert_opts_free(&certs); return PVK_EXIT_OK;
+		default: cert_opts_free(&certs); return cli_usage_error("invalid option");
+		}
+	}
+	if (optind + 1 != argc || (!certs.n_hkds && !want_hashes)) {
+		cert_opts_free(&certs);
+		return cli_usage_error("INPUT and -k HKD or --key-hashes are required");
+	}
+	if (sehdr_read_file(argv[optind], &raw, &len, &off, &e) || sehdr_parse(raw, len, &h, &e)) {
+		if (!strstr(e.msg, argv[optind]))
+			pvk_wrap(&e, "%s", argv[optind]);
+		goto out;
+	}
+	if (certs.n_hkds) {
+		if (hostkeys_load_verified(&certs, &keys, &nkeys, &e))
+			goto out;
+		pass_k = 0;
+		for (size_t i = 0; i < nkeys; i++) {
+			uint8_t phkh[32];
+
+			if (pvk_ec_phkh(keys[i], phkh, &e))
+				goto out;
+			if (keyslot_find(h.keyslots, h.nks, phkh) >= 0) {
+				cli_info("%s: the image can run on this host", certs.hkds[i]);
+				pass_k = 1;
+			}
+		}
+	}
+	if (want_hashes) {
+		if (key_hashes_load(hashes_path, &hashes, &nh, &e))
+			goto out;
+		pass_h = 0;
+		for (size_t i = 0; i < nh; i++)
+			if (memcmp(hashes[i], zero, 32) && keyslot_find(h.keyslots, h.nks, hashes[i]) >= 0)
+				pass_h = 1;
+	}
+	if (pass_k && pass_h) {
+		if (cli_verbosity >= 0)
+			printf("The image can run on the given host(s).\n");
+		rc = PVK_EXIT_OK;
+	} else {
+		if (cli_verbosity >= 0)
+			printf("The image cannot run on the given host(s).\n");
+		rc = PVK_EXIT_ERROR;
+	}
+	free(raw);
+	free(hashes);
+	hostkeys_free(keys, nkeys);
+	cert_opts_free(&certs);
+	return rc;
+out:
+	free(raw);
+	free(hashes);
+	hostkeys_free(keys, nkeys);
+	cert_opts_free(&certs);
+	return cli_error(&e);
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd;
+	size_t n;
+
+	cli_init(argv[0], "pvimg");
+	n = strlen(cli_prog);
+	if (n >= 10 && !strcmp(cli_prog + n - 10, "genprotimg"))
+		return cmd_create(argc, argv, 1);
+	/* Global options before the command. */
+	while (argc > 1 && argv[1][0] == '-') {
+		if (!strcmp(argv[1], "-v") || !strcmp(argv[1], "--verbose") || !strcmp(argv[1], "-V")) {
+			cli_verbosity++;
+		} else if (!strcmp(argv[1], "-q") || !strcmp(argv[1], "--quiet")) {
+			cli_verbosity = -1;
+		} else if (!strcmp(argv[1], "--version")) {
+			cli_version();
+			return PVK_EXIT_OK;
+		} else if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+			fputs(main_help, stdout);
+			return PVK_EXIT_OK;
+		} else {
+			return cli_usage_error("unknown option '%s'", argv[1]);
+		}
+		argv[1] = argv[0];
+		argv++;
+		argc--;
+	}
+	if (argc < 2)
+		return cli_usage_error("a command is required (create, info, test, version)");
+	cmd = argv[1];
+	argv++;
+	argc--;
+	if (!strcmp(cmd, "create"))
+		return cmd_create(argc, argv, 0);
+	if (!strcmp(cmd, "info"))
+		return cmd_info(argc, argv);
+	if (!strcmp(cmd, "test"))
+		return cmd_test(argc, argv);
+	if (!strcmp(cmd, "version")) {
+		cli_version();
+		return PVK_EXIT_OK;
+	}
+	return cli_usage_error("unknown command '%s'", cmd);
+}

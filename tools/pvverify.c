@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: MIT
+/* pvverify: verify host-key documents against the chain of trust (spec §3, §10.6). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <openssl/x509.h>
+
+#include "cli.h"
+#include "pvkit/hostkey.h"
+
+static const char help[] =
+	"Usage: pvverify [OPTIONS] -k FILE... (--no-verify | -C FILE...)\n"
+	"\n"
+	"Verify IBM Secure Execution host-key documents: the IBM Z signing key must chain\n"
+	"to a trusted root CA, and every host-key document must be signed by it, be inside\n"
+	"its validity period and not be revoked. Prints one line per host-key document.\n"
+	"\n"
+	"Options:\n"
+	PVK_CERT_HELP
+	"  -v, --verbose                 Provide more detailed output (repeatable)\n"
+	"  -q, --quiet                   Provide less output\n"
+	"      --version                 Print version information and exit\n"
+	"  -h, --help                    Print this help and exit\n";
+
+enum { OPT_VERSION = 0x5001 };
+
+static int run(struct pvk_cert_opts *o)
+{
+	struct pvk_hkd_verifier *v = NULL;
+	struct pvk_err e;
+	int rc = PVK_EXIT_OK;
+
+	pvk_err_clear(&e);
+	if (o->no_verify) {
+		char w[128];
+
+		/* IBM's pvverify names its protectee "info" */
+		cli_warn("%s", hostkey_noverify_warning("info", w, sizeof(w)));
+	} else if (hkd_verifier_new(o, &v, &e)) {
+		return cli_error(&e);
+	}
+	for (size_t i = 0; i < o->n_hkds; i++) {
+		const char *path = o->hkds[i];
+		X509 *crt;
+		int lrc = hkd_load(path, &crt, &e);
+
+		if (lrc < 0) {
+			rc = cli_error(&e);
+			break;
+		}
+		if (lrc > 0)
+			cli_warn("The host-key document in '%s' contains more than one certificate!",
+				 path);
+		if ((v && hkd_verify(v, crt, path, &e)) || hkd_check_key(crt, path, &e)) {
+			X509_free(crt);
+			rc = cli_error(&e);
+			break;
+		}
+		X509_free(crt);
+		if (cli_verbosity >= 0)
+			printf("%s: %s\n", path, v ? "verified" : "loaded, not verified (--no-verify)");
+	}
+	if (rc == PVK_EXIT_OK && v)
+		cli_info("Host-key documents verified.");
+	hkd_verifier_free(v);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		PVK_CERT_LONGOPTS,
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct pvk_cert_opts o = { .log = cli_hkd_log };
+	int c, verbose = 0, quiet = 0, rc;
+	struct pvk_err e;
+
+	cli_init(argv[0], "pvverify");
+	pvk_err_clear(&e);
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":" PVK_CERT_SHORTOPTS "vqh", longopts, NULL)) != -1) {
+		rc = cert_opts_add(&o, c, optarg, &e);
+		if (rc < 0) {
+			cert_opts_free(&o);
+			return cli_usage_error("%s", e.msg);
+		}
+		if (rc > 0)
+			continue;
+		switch (c) {
+		case 'v':
+			verbose++;
+			break;
+		case 'q':
+			quiet++;
+			break;
+		case OPT_VERSION:
+			cli_version();
+			cert_opts_free(&o);
+			return PVK_EXIT_OK;
+		case 'h':
+			fputs(help, stdout);
+			cert_opts_free(&o);
+			return PVK_EXIT_OK;
+		case ':':
+			cert_opts_free(&o);
+			return cli_usage_error("the option '%s' requires a value", argv[optind - 1]);
+		default:
+			cert_opts_free(&o);
+			if (optopt > 0 && optopt < 0x100)
+				return cli_usage_error("unexpected option '-%c'", optopt);
+			return cli_usage_error("unexpected option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc) {
+		cert_opts_free(&o);
+		return cli_usage_error("unexpected argument '%s'", argv[optind]);
+	}
+	if (verbose && quiet) {
+		cert_opts_free(&o);
+		return cli_usage_error("the options '--verbose' and '--quiet' cannot be used together");
+	}
+	cli_verbosity = quiet ? -1 : verbose;
+	if (cert_opts_check(&o, &e)) {
+		cert_opts_free(&o);
+		return cli_usage_error("%s", e.msg);
+	}
+	rc = run(&o);
+	cert_opts_free(&o);
+	return rc;
+}
