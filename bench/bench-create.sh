@@ -32,7 +32,7 @@ t0=$(now)
 openssl dgst -sha512 "$work/vmlinuz" "$work/initrd" >/dev/null
 t1=$(now)
 cat "$work/vmlinuz" "$work/initrd" >"$work/copy.out"
-sync -f "$work/copy.out" 2>/dev/null || true
+sync "$work/copy.out"
 t2=$(now)
 rm -f "$work/copy.out"
 

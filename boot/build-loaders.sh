@@ -49,13 +49,14 @@ CFLAGS=(-std=gnu17 -m64 -mzarch -march=z196 -mtune=z196 -fno-pie -Os
 	-fno-delete-null-pointer-checks -fno-tree-loop-distribute-patterns
 	-Wall -Wextra -Werror
 	-nostdinc -isystem "$GCC_INCLUDE" -I"$SRC" -I"$SRC/../include"
-	-ffile-prefix-map="$SRC"=boot -ffile-prefix-map="$WORK"=.)
+	"-ffile-prefix-map=$SRC=boot" "-ffile-prefix-map=$WORK=.")
+# shellcheck disable=SC2054 # the commas belong to -Wl options
 LDFLAGS=(-m64 -nostdlib -static -no-pie -Wl,--build-id=none
 	-Wl,--orphan-handling=error -Wl,-z,noexecstack -Wl,--fatal-warnings)
 # The loaders are flat images that are both code and data. (No grep -q: with
 # pipefail, ld dying of SIGPIPE would make the test fail at random.)
 if "$("$CC" -print-prog-name=ld)" --help 2>/dev/null | grep -- --no-warn-rwx-segments >/dev/null; then
-	LDFLAGS+=(-Wl,--no-warn-rwx-segments)
+	LDFLAGS+=("-Wl,--no-warn-rwx-segments")
 fi
 
 compile() { # source object

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT
 /* CRLs: parsing, distribution points and download (spec §3.3 steps 3 and 5). */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include <openssl/x509v3.h>
 
 #include "pvkit/hostkey.h"
+#include "hkd_note.h"
 
 #define CRL_DOWNLOAD_TIMEOUT_S 3L
 #define CRL_DOWNLOAD_MAX (16u << 20) /* a CRL larger than this is not a CRL we want */
@@ -23,21 +23,6 @@ void crl_set_fetcher(pvk_crl_fetch_fn fn, void *ctx)
 {
 	fetch_hook = fn;
 	fetch_hook_ctx = ctx;
-}
-
-static void logf_(pvk_hkd_log_fn log, void *ctx, enum pvk_hkd_log level, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static void logf_(pvk_hkd_log_fn log, void *ctx, enum pvk_hkd_log level, const char *fmt, ...)
-{
-	char msg[PVK_ERR_MSG_MAX];
-	va_list ap;
-
-	if (!log)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	log(ctx, level, msg);
 }
 
 int crl_parse(const uint8_t *buf, size_t len, STACK_OF(X509_CRL) **out, struct pvk_err *e)
@@ -251,22 +236,22 @@ int crl_download_first(X509 *crt, STACK_OF(X509_CRL) **out, pvk_hkd_log_fn log,
 		size_t len;
 
 		if (fetch(uris[i], &buf, &len, why, sizeof(why))) {
-			logf_(log, log_ctx, PVK_HKD_DEBUG, "Cannot download the CRL from '%s': %s",
-			      uris[i], why);
+			hkd_note(log, log_ctx, PVK_HKD_DEBUG, "Cannot download the CRL from '%s': %s",
+				 uris[i], why);
 			continue;
 		}
 		if (crl_parse(buf, len, &sk, &pe)) {
 			free(buf);
-			logf_(log, log_ctx, PVK_HKD_DEBUG, "The data from '%s' is not a CRL", uris[i]);
+			hkd_note(log, log_ctx, PVK_HKD_DEBUG, "The data from '%s' is not a CRL", uris[i]);
 			continue;
 		}
 		free(buf);
 		if (sk_X509_CRL_num(sk) == 0) {
 			sk_X509_CRL_free(sk);
-			logf_(log, log_ctx, PVK_HKD_DEBUG, "The data from '%s' holds no CRL", uris[i]);
+			hkd_note(log, log_ctx, PVK_HKD_DEBUG, "The data from '%s' holds no CRL", uris[i]);
 			continue;
 		}
-		logf_(log, log_ctx, PVK_HKD_DEBUG, "Downloaded the CRL from '%s'", uris[i]);
+		hkd_note(log, log_ctx, PVK_HKD_DEBUG, "Downloaded the CRL from '%s'", uris[i]);
 		*out = sk;
 		break;
 	}

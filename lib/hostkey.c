@@ -14,6 +14,7 @@
 #include "pvkit/crypto.h"
 #include "pvkit/fileio.h"
 #include "pvkit/hostkey.h"
+#include "hkd_note.h"
 
 #define CERT_FILE_MAX (64u << 20)
 #define VERIFY_PREFIX "Host-key verification failed: "
@@ -147,9 +148,7 @@ const char *hostkey_noverify_warning(const char *thing, char *buf, size_t len)
 /* ---------------------------------------------------------------------------------------- */
 /* Helpers */
 
-static void note(pvk_hkd_log_fn log, void *ctx, enum pvk_hkd_log level, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static void note(pvk_hkd_log_fn log, void *ctx, enum pvk_hkd_log level, const char *fmt, ...)
+void hkd_note(pvk_hkd_log_fn log, void *ctx, enum pvk_hkd_log level, const char *fmt, ...)
 {
 	char msg[PVK_ERR_MSG_MAX];
 	va_list ap;
@@ -646,8 +645,8 @@ int hkd_verifier_new(const struct pvk_cert_opts *o, struct pvk_hkd_verifier **ou
 		goto out;
 	/* X509_check_akid() compares against the cached SKID: make sure it is cached. */
 	(void)X509_get0_subject_key_id(v->sign_key);
-	note(o->log, o->log_ctx, PVK_HKD_DEBUG, "The IBM Z signing key in '%s' is verified",
-	     v->sign_path);
+	hkd_note(o->log, o->log_ctx, PVK_HKD_DEBUG, "The IBM Z signing key in '%s' is verified",
+		 v->sign_path);
 	*out = v;
 	v = NULL;
 	rc = 0;
@@ -778,7 +777,7 @@ static STACK_OF(X509_CRL) *store_crls(struct pvk_hkd_verifier *v)
 		goto out;
 	fixed = name_armonk_to_poughkeepsie(subj);
 	if (fixed) {
-		note(v->log, v->log_ctx, PVK_HKD_DEBUG, "CRL lookup: trying L=Poughkeepsie");
+		hkd_note(v->log, v->log_ctx, PVK_HKD_DEBUG, "CRL lookup: trying L=Poughkeepsie");
 		if ((sk = crls_by_name(ctx, fixed)))
 			goto out;
 		tmp = name_reordered(fixed);
@@ -787,7 +786,7 @@ static STACK_OF(X509_CRL) *store_crls(struct pvk_hkd_verifier *v)
 		if (sk)
 			goto out;
 	}
-	note(v->log, v->log_ctx, PVK_HKD_DEBUG, "CRL lookup: trying the reordered name");
+	hkd_note(v->log, v->log_ctx, PVK_HKD_DEBUG, "CRL lookup: trying the reordered name");
 	tmp = name_reordered(subj);
 	sk = crls_by_name(ctx, tmp);
 	X509_NAME_free(tmp);
@@ -853,7 +852,7 @@ int hkd_verify(struct pvk_hkd_verifier *v, X509 *hkd, const char *path, struct p
 		verify_fail(e, path, "No valid CRL found");
 		goto out;
 	}
-	note(v->log, v->log_ctx, PVK_HKD_DEBUG, "HKD '%s': verified", path);
+	hkd_note(v->log, v->log_ctx, PVK_HKD_DEBUG, "HKD '%s': verified", path);
 	rc = 0;
 out:
 	sk_X509_CRL_pop_free(crls, X509_CRL_free);
@@ -897,9 +896,9 @@ int hostkeys_load_verified(const struct pvk_cert_opts *o, EVP_PKEY ***keys, size
 		if (lrc < 0)
 			goto err;
 		if (lrc > 0)
-			note(o->log, o->log_ctx, PVK_HKD_WARN,
-			     "The host-key document in '%s' contains more than one certificate!",
-			     path);
+			hkd_note(o->log, o->log_ctx, PVK_HKD_WARN,
+				 "The host-key document in '%s' contains more than one certificate!",
+				 path);
 		if ((v && hkd_verify(v, crt, path, e)) || hkd_check_key(crt, path, e)) {
 			X509_free(crt);
 			goto err;
@@ -911,7 +910,7 @@ int hostkeys_load_verified(const struct pvk_cert_opts *o, EVP_PKEY ***keys, size
 			goto err;
 		}
 		cnt++;
-		note(o->log, o->log_ctx, PVK_HKD_INFO, "Use host-key document at '%s'", path);
+		hkd_note(o->log, o->log_ctx, PVK_HKD_INFO, "Use host-key document at '%s'", path);
 	}
 	hkd_verifier_free(v);
 	*keys = res;

@@ -3,11 +3,13 @@
 #
 # The loaders' bytes enter every SE image's PLD, so images are reproducible
 # only if the loaders are. Rebuild them twice with the same script Meson uses,
-# from copies of the sources at other paths, other work directories, time zone
-# and umask, and compare every byte with the loaders Meson built.
+# from copies of the sources (boot/ and the uvrc.h it uses) at other paths,
+# with other work directories, time zone and umask, and compare every byte
+# with the loaders Meson built.
 #
 #   check-reproducible.sh BUILD_SCRIPT BOOT_SRCDIR CC OBJCOPY STAGE3A_BIN STAGE3B_BIN STAGE3B_RELOC_BIN
 set -euo pipefail
+# shellcheck source=tests/boot/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 [ $# -eq 7 ] || fail "usage: check-reproducible.sh BUILD_SCRIPT BOOT_SRCDIR CC OBJCOPY STAGE3A STAGE3B STAGE3B_RELOC"

@@ -6,6 +6,7 @@
 #
 #   check-structure.sh STAGE3A_BIN STAGE3B_BIN STAGE3B_RELOC_BIN
 set -euo pipefail
+# shellcheck source=tests/boot/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 [ $# -eq 3 ] || fail "usage: check-structure.sh STAGE3A_BIN STAGE3B_BIN STAGE3B_RELOC_BIN"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # SPDX-License-Identifier: MIT
 # Helpers for the boot loader tests (bash). Sourced, not run.
 
@@ -66,7 +67,8 @@ find_qemu() {
 # stops in a disabled wait (QEMU pauses: -action panic=pause), QEMU ends or
 # SECONDS pass. Then runs the monitor commands (output in DIR/monitor.log) and
 # quits. The final disabled-wait PSW is in DIR/qemu.log (-d guest_errors).
-# Returns 0 if PATTERN was seen.
+# Returns 0 if PATTERN was seen. Extra QEMU arguments come from the array QEMU_EXTRA.
+QEMU_EXTRA=()
 run_qemu() {
 	local dir=$1 image=$2 secs=$3 pattern=$4 qpid catpid i cmd
 	shift 4
@@ -78,7 +80,7 @@ run_qemu() {
 	catpid=$!
 	"$QEMU" -machine s390-ccw-virtio -cpu max -m 512 -nographic -no-reboot \
 		-action panic=pause -monitor "pipe:$dir/mon" \
-		-d guest_errors -D "$dir/qemu.log" \
+		-d guest_errors -D "$dir/qemu.log" "${QEMU_EXTRA[@]}" \
 		-kernel "$image" </dev/null >"$dir/console.log" 2>"$dir/qemu.err" &
 	qpid=$!
 	exec 3<>"$dir/mon.in"	# read-write: never blocks, even if QEMU died

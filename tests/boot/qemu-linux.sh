@@ -11,6 +11,7 @@
 #
 #   qemu-linux.sh STAGE3B_RELOC_BIN [CC]
 set -euo pipefail
+# shellcheck source=tests/boot/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 [ $# -ge 1 ] || fail "usage: qemu-linux.sh STAGE3B_RELOC_BIN [CC]"
@@ -22,13 +23,15 @@ find_qemu
 kdir=${PVKIT_S390X_KERNEL_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pvkit/s390x-kernel}
 kernel=${PVKIT_S390X_VMLINUZ:-}
 if [ -z "$kernel" ]; then
-	kernel=$(ls "$kdir"/boot/vmlinuz-*-s390x 2>/dev/null | sort -V | tail -n1 || true)
+	for f in "$kdir"/boot/vmlinuz-*-s390x; do
+		[ -f "$f" ] && kernel=$f # the glob sorts; the last is fine
+	done
 fi
 if [ -z "$kernel" ] || [ ! -f "$kernel" ]; then
 	echo "SKIP: no s390x kernel (run tests/boot/fetch-s390x-kernel.sh or set PVKIT_S390X_VMLINUZ)"
-	exit $SKIP
+	exit "$SKIP"
 fi
-command -v cpio >/dev/null 2>&1 || { echo "SKIP: cpio not found"; exit $SKIP; }
+command -v cpio >/dev/null 2>&1 || { echo "SKIP: cpio not found"; exit "$SKIP"; }
 
 tmp=$(mktemp -d)
 trap '[ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"' EXIT
@@ -37,7 +40,7 @@ mkdir -p "$tmp/rd/dev" "$tmp/rd/proc"
 if ! "$cc" -static -Os -o "$tmp/rd/init" "$here/linux-init.c" 2>"$tmp/cc.err"; then
 	cat "$tmp/cc.err"
 	echo "SKIP: cannot build a static s390x /init (libc6-dev-s390x-cross missing?)"
-	exit $SKIP
+	exit "$SKIP"
 fi
 (cd "$tmp/rd" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$tmp/initrd"
 
@@ -58,16 +61,16 @@ args=$((raddr + rsize - 64))
 img=$tmp/image
 : >"$img"
 put_u64 "$img" 0 $((0x0008000180000000 | raddr))
-put_file "$img" $kaddr "$kernel"
-put_file "$img" $iaddr "$tmp/initrd"
-put_file "$img" $caddr "$tmp/cmdline"
-put_file "$img" $raddr "$reloc"
-put_u64 "$img" $args $kaddr
-put_u64 "$img" $((args + 8)) $ksize
-put_u64 "$img" $((args + 16)) $caddr
-put_u64 "$img" $((args + 24)) $csize
-put_u64 "$img" $((args + 32)) $iaddr
-put_u64 "$img" $((args + 40)) $isize
+put_file "$img" "$kaddr" "$kernel"
+put_file "$img" "$iaddr" "$tmp/initrd"
+put_file "$img" "$caddr" "$tmp/cmdline"
+put_file "$img" "$raddr" "$reloc"
+put_u64 "$img" $args "$kaddr"
+put_u64 "$img" $((args + 8)) "$ksize"
+put_u64 "$img" $((args + 16)) "$caddr"
+put_u64 "$img" $((args + 24)) "$csize"
+put_u64 "$img" $((args + 32)) "$iaddr"
+put_u64 "$img" $((args + 40)) "$isize"
 put_u64 "$img" $((args + 48)) 0x0000000180000000
 put_u64 "$img" $((args + 56)) 0x10000
 printf 'kernel %#x+%#x, initrd %#x+%#x, cmdline %#x+%#x, stage3b_reloc %#x\n' \

@@ -4,11 +4,12 @@
 # Boot stage3a.bin under QEMU TCG the way an SE image is laid out: short PSW at
 # 0, stage3a at 0x10000, a fake SE header at 0x14000 and a fake IPIB after it.
 # TCG has no unpack facility (161), so stage3a must first rewrite the IPIB's
-# header address/size from its args, then print the message and stop in a
-# disabled wait.
+# header address/size from its args, then print the message (on the ASCII and
+# the line-mode console) and stop in a disabled wait.
 #
 #   qemu-stage3a.sh STAGE3A_BIN
 set -euo pipefail
+# shellcheck source=tests/boot/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 [ $# -eq 1 ] || fail "usage: qemu-stage3a.sh STAGE3A_BIN"
@@ -54,4 +55,11 @@ echo "IPIB pv_hdr_addr/pv_hdr_size rewritten: $hdr $hdr_size"
 psw=$(wait_psw "$tmp")
 [ "$psw" = 0x0000000000003a02 ] || fail "disabled-wait PSW address is '$psw', want 0x3a02"
 echo "disabled wait, PSW address $psw"
-echo "1 passed, 0 failed"
+
+# The same text must also reach a line-mode (EBCDIC message event) console,
+# what the HMC and z/VM show; QEMU converts it back to ASCII.
+QEMU_EXTRA=(-chardev "file,id=lm,path=$tmp/linemode.log" -device sclplmconsole,chardev=lm)
+run_qemu "$tmp" "$img" 20 "$msg" || fail "second boot: console did not show '$msg'"
+grep -qF "$msg" "$tmp/linemode.log" || fail "line-mode console did not show '$msg'"
+echo "line-mode console: $(tr -d '\n' <"$tmp/linemode.log")"
+echo "2 passed, 0 failed"

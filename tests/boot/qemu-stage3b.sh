@@ -11,6 +11,7 @@
 #
 #   qemu-stage3b.sh STAGE3A_BIN STAGE3B_RELOC_BIN
 set -euo pipefail
+# shellcheck source=tests/boot/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 [ $# -eq 2 ] || fail "usage: qemu-stage3b.sh STAGE3A_BIN STAGE3B_RELOC_BIN"

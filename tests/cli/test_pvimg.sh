@@ -163,6 +163,37 @@ refuse "parmfile over the kernel's limit" "too long" -- \
 run "output into a missing directory" 1 "nodir/se.img" -- \
 	"$PVIMG" create -i vmlinuz -k pki/host1.crt --no-verify -o nodir/se.img
 
+# IBM's own fake PKI (../shared/conformance), when present: IBM's accept/reject outcomes.
+IBM=${PVKIT_CONFORMANCE_DIR:-}/rust/pv/tests/assets/cert
+if [ -d "$IBM" ]; then
+	IBMV=(--cert "$IBM/inter_ca.crt" --cert "$IBM/ibm.crt" --crl "$IBM/inter_ca.crl"
+		--crl "$IBM/ibm.crl" --root-ca "$IBM/root_ca.chained.crt" --offline)
+	rm -f ibm.img
+	run "genprotimg with IBM's fake PKI: host.crt" 0 "" -- \
+		"$GENPROTIMG" -i vmlinuz -r initrd -p parmfile -k "$IBM/host.crt" "${IBMV[@]}" -o ibm.img
+	run "pvimg with IBM's fake PKI: host.crt + host2.crt" 0 "" -- \
+		"$PVIMG" create -i vmlinuz -k "$IBM/host.crt" -k "$IBM/host2.crt" "${IBMV[@]}" \
+		-o ibm2.img
+	refuse "IBM PKI: host_rev.crt" "revoked" -- \
+		"$PVIMG" create -i vmlinuz -k "$IBM/host_rev.crt" "${IBMV[@]}" -o se.img
+	refuse "IBM PKI: host_crt_expired.crt" "After validity period" -- \
+		"$PVIMG" create -i vmlinuz -k "$IBM/host_crt_expired.crt" "${IBMV[@]}" -o se.img
+	refuse "IBM PKI: revoked signing key ibm_rev.crt" "signing key" -- \
+		"$PVIMG" create -i vmlinuz -k "$IBM/host.crt" --cert "$IBM/inter_ca.crt" \
+		--cert "$IBM/ibm_rev.crt" --crl "$IBM/inter_ca.crl" --crl "$IBM/ibm.crl" \
+		--root-ca "$IBM/root_ca.chained.crt" --offline -o se.img
+	refuse "IBM PKI: wrong subject is no signing key" "IBM Z signing key" -- \
+		"$PVIMG" create -i vmlinuz -k "$IBM/host.crt" --cert "$IBM/inter_ca.crt" \
+		--cert "$IBM/ibm_wrong_subject.crt" --crl "$IBM/inter_ca.crl" \
+		--root-ca "$IBM/root_ca.chained.crt" --offline -o se.img
+	refuse "IBM PKI: outdated CRL" "CRL" -- \
+		"$PVIMG" create -i vmlinuz -k "$IBM/host.crt" --cert "$IBM/inter_ca.crt" \
+		--cert "$IBM/ibm.crt" --crl "$IBM/inter_ca.crl" --crl "$IBM/ibm_outdated_late.crl" \
+		--root-ca "$IBM/root_ca.chained.crt" --offline -o se.img
+else
+	echo "skip - IBM's fake PKI not found (../shared absent)"
+fi
+
 # Deterministic builds: all random inputs fixed give identical bytes; plain builds differ.
 head -c 80 /dev/zero >cust.key && printf '\x01' | dd of=cust.key bs=1 seek=79 conv=notrunc status=none
 head -c 64 /dev/urandom >image.key
