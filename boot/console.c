@@ -2,12 +2,11 @@
 /*
  * SCLP console driver, output only.
  *
- * Every string goes out twice when the SCLP accepts both event types, the way
- * firmware consoles differ: as an ASCII console event (type 0x1A; QEMU's
- * default `sclpconsole`, the HMC's integrated ASCII console) and as a
- * line-mode message event (type 0x02, EBCDIC; the HMC "Operating System
- * Messages" window and z/VM). Which ones the SCLP accepts is learned from
- * its answer to WRITE EVENT MASK.
+ * Every string goes out on each console type the SCLP accepts, as consoles
+ * differ between machines: ASCII console events (type 0x1A: QEMU's default
+ * sclpconsole, the HMC's Integrated ASCII Console) and line-mode message
+ * events (type 0x02, EBCDIC: the HMC's Operating System Messages, z/VM).
+ * The SCLP says which it accepts in its answer to WRITE EVENT MASK.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -22,7 +21,7 @@
 
 #define EVTYP_MSG			0x02
 #define EVTYP_ASCII			0x1a
-/* Event type t is mask bit t (MSB0) of a 4-byte mask. */
+/* Event type t is bit t - 1 (MSB0) of a 4-byte event mask. */
 #define EVMASK(t)			(UINT32_C(1) << (32 - (t)))
 
 #define CR0_SERVICE_SIGNAL		UINT64_C(0x200)
@@ -88,7 +87,7 @@ struct mdb_mto {
 #define MTO_TYPE_TEXT		4
 #define MTO_DATA_LINE		0x1000
 
-/* 0 = not set up yet; else the event-type masks we may send. */
+/* 0: not set up yet; else CONSOLE_READY plus the event-type mask bits we may send. */
 static uint32_t console_state;
 #define CONSOLE_READY		UINT32_C(1)
 

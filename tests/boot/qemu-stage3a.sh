@@ -58,7 +58,8 @@ echo "disabled wait, PSW address $psw"
 
 # The same text must also reach a line-mode (EBCDIC message event) console,
 # what the HMC and z/VM show; QEMU converts it back to ASCII.
-QEMU_EXTRA=(-chardev "file,id=lm,path=$tmp/linemode.log" -device sclplmconsole,chardev=lm)
+# shellcheck disable=SC2034,SC2054 # used by run_qemu; commas are QEMU syntax
+QEMU_EXTRA=(-chardev "file,id=lm,path=$tmp/linemode.log" -device "sclplmconsole,chardev=lm")
 run_qemu "$tmp" "$img" 20 "$msg" || fail "second boot: console did not show '$msg'"
 grep -qF "$msg" "$tmp/linemode.log" || fail "line-mode console did not show '$msg'"
 echo "line-mode console: $(tr -d '\n' <"$tmp/linemode.log")"

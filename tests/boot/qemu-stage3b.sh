@@ -32,12 +32,13 @@ hdr=0x60000
 ipib=0x61000
 passed=0
 
-# build_image IMAGE KERNEL_ADDR KERNEL_SIZE CMDLINE_SIZE MAX_CMDLINE
+# build_image IMAGE KERNEL_ADDR KERNEL_SIZE CMDLINE_SIZE MAX_CMDLINE [PSW_MASK PSW_ADDR]
 #   stage3b args: kernel {KERNEL_ADDR, KERNEL_SIZE}, cmdline {0x50000,
-#   CMDLINE_SIZE}, initrd {0x51000, 0x1234}, PSW {EA|BA, 0x10000}.
+#   CMDLINE_SIZE}, initrd {0x51000, 0x1234}, PSW {EA|BA, 0x10000} unless given.
 #   MAX_CMDLINE != 0 is stored where the kernel keeps its limit (0x10430 after the move).
 build_image() {
 	local img=$1 kaddr=$(($2)) ksize=$(($3)) csize=$(($4)) max=$(($5))
+	local psw_mask=${6:-0x0000000180000000} psw_addr=${7:-0x10000}
 	local args=$((reloc_addr + reloc_len - 64))
 	local s3a=$((kaddr + 0x10000)) s3a_args=$((0x10000 + s3a_len - 24))
 
@@ -63,8 +64,8 @@ build_image() {
 	put_u64 "$img" $((args + 24)) $csize
 	put_u64 "$img" $((args + 32)) $initrd
 	put_u64 "$img" $((args + 40)) $initrd_size
-	put_u64 "$img" $((args + 48)) 0x0000000180000000
-	put_u64 "$img" $((args + 56)) 0x10000
+	put_u64 "$img" $((args + 48)) "$psw_mask"
+	put_u64 "$img" $((args + 56)) "$psw_addr"
 }
 
 expect_u64() { # what address want
@@ -128,6 +129,15 @@ boot_ok "overlapping kernel move" 0x1000
 
 full=$((0x10000 + s3a_len))
 nul=$((${#cmdline} + 1))
+
+# stage3b must load exactly the PSW of its args: a disabled-wait PSW shows it.
+build_image "$tmp/image" 0x30000 $full $nul 0 0x0002000180000000 0x4242
+run_qemu "$tmp" "$tmp/image" 20 'never printed' "xp /2gx 0x10408" || true
+grep -q '^PSW: 0x0002000180000000 0x0000000000004242' "$tmp/qemu.log" ||
+	fail "PSW from the args: QEMU reported '$(grep '^PSW:' "$tmp/qemu.log" || true)'"
+expect_u64 "PSW from the args: INITRD_START" 0x10408 $initrd
+echo "ok: PSW from the args loaded as is"
+passed=$((passed + 1))
 boot_refused "kernel < 64 KiB" 'Invalid kernel' 0x3b02 0xffff $nul 0
 boot_refused "cmdline > 896 (legacy limit)" 'command line is too long' 0x3b04 $full 897 0
 boot_refused "cmdline > limit in kernel" 'command line is too long' 0x3b04 $full $nul 8
