@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: MIT
+/* The guest endpoint: a Unix socket answering the uvsim wire format (pvkit/uvproto.h), one
+ * thread per client. A malformed, truncated or oversized request gets an error answer and
+ * its connection closed; a client that dies mid-request only ends its own thread. */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "pvkit/uvproto.h"
+#include "uvsim.h"
+
+#define MAX_CLIENTS 64
+#define CLIENT_TIMEOUT_S 10
+
+struct server {
+	struct uvsim_guest *g;
+	pthread_mutex_t lock;
+	pthread_cond_t idle;
+	int active;
+};
+
+struct client {
+	struct server *s;
+	int fd;
+};
+
+static int send_answer(int fd, const struct uvsim_answer *a)
+{
+	struct uvproto_rsp rsp = { .err = a->err, .uv_rc = a->rc, .uv_rrc = a->rrc,
+				   .out_len = a->err ? 0 : a->out_len };
+	uint8_t hdr[UVPROTO_RSP_HDR];
+
+	uvproto_rsp_encode(&rsp, hdr);
+	if (fd_write_full(fd, hdr, sizeof(hdr)))
+		return -1;
+	if (rsp.out_len && fd_write_full(fd, a->out, rsp.out_len))
+		return -1;
+	return 0;
+}
+
+static void serve_client(struct server *s, int fd)
+{
+	struct uvsim_guest *g = s->g;
+
+	for (;;) {
+		uint8_t hdr[UVPROTO_REQ_HDR], *body = NULL;
+		struct uvsim_answer a;
+		struct uvproto_req req;
+		struct pvk_err e;
+		int rc;
+
+		if (fd_read_full(fd, hdr, sizeof(hdr)))
+			return;  /* EOF, timeout or a dead client: nothing was changed */
+		if (uvproto_req_decode(hdr, &req, &e)) {
+			memset(&a, 0, sizeof(a));
+			a.err = EPROTO;
+			send_answer(fd, &a);
+			return;
+		}
+		if (req.in_len) {
+			body = malloc(req.in_len);
+			if (!body || fd_read_full(fd, body, req.in_len)) {
+				free(body);
+				return;  /* truncated request: dropped before the UV saw it */
+			}
+		}
+		pthread_mutex_lock(&g->lock);
+		uvsim_handle(g, req.nr, req.flags, body, req.in_len, req.out_cap, &a);
+		if (a.changed && uvsim_guest_save(g, &e)) {
+			/* Keep serving: the in-memory state is the UV's truth. */
+		}
+		pthread_mutex_unlock(&g->lock);
+		if (body) {
+			OPENSSL_cleanse(body, req.in_len);
+			free(body);
+		}
+		rc = send_answer(fd, &a);
+		if (a.out) {
+			OPENSSL_cleanse(a.out, a.out_len);
+			free(a.out);
+		}
+		if (rc)
+			return;
+	}
+}
+
+static void *client_main(void *arg)
+{
+	struct client *c = arg;
+	struct server *s = c->s;
+
+	serve_client(s, c->fd);
+	close(c->fd);
+	free(c);
+	pthread_mutex_lock(&s->lock);
+	s->active--;
+	pthread_cond_broadcast(&s->idle);
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+int uvsim_serve(struct uvsim_guest *g, int ready_fd, volatile int *stop, struct pvk_err *e)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct server s = { .g = g };
+	char path[sizeof(sa.sun_path)];
+	int lfd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/uv.sock", g->dir) >= sizeof(path))
+		return pvk_fail(e, PVK_E_IO, "%s/uv.sock: socket path too long", g->dir);
+	strcpy(sa.sun_path, path);
+	unlink(path);
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lfd < 0)
+		return pvk_fail(e, PVK_E_IO, "cannot create socket: %s", strerror(errno));
+	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || chmod(path, 0600) || listen(lfd, 64)) {
+		int err = errno;
+
+		close(lfd);
+		return pvk_fail(e, PVK_E_IO, "%s: cannot listen: %s", path, strerror(err));
+	}
+	pthread_mutex_init(&s.lock, NULL);
+	pthread_cond_init(&s.idle, NULL);
+	if (ready_fd >= 0) {
+		if (write(ready_fd, "R", 1) != 1) {
+			/* the parent went away; serve anyway */
+		}
+		close(ready_fd);
+	}
+	while (!*stop) {
+		struct pollfd p = { .fd = lfd, .events = POLLIN };
+		struct timeval tv = { .tv_sec = CLIENT_TIMEOUT_S };
+		struct client *c;
+		pthread_t t;
+		int fd;
+
+		if (poll(&p, 1, 200) <= 0)
+			continue;
+		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0)
+			continue;
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		pthread_mutex_lock(&s.lock);
+		if (s.active >= MAX_CLIENTS) {
+			pthread_mutex_unlock(&s.lock);
+			close(fd);
+			continue;
+		}
+		s.active++;
+		pthread_mutex_unlock(&s.lock);
+		c = malloc(sizeof(*c));
+		if (c) {
+			c->s = &s;
+			c->fd = fd;
+		}
+		if (!c || pthread_create(&t, NULL, client_main, c)) {
+			free(c);
+			close(fd);
+			pthread_mutex_lock(&s.lock);
+			s.active--;
+			pthread_mutex_unlock(&s.lock);
+			continue;
+		}
+		pthread_detach(t);
+	}
+	close(lfd);
+	unlink(path);
+	/* Let clients in flight finish (each is bounded by the socket timeouts). */
+	pthread_mutex_lock(&s.lock);
+	while (s.active)
+		pthread_cond_wait(&s.idle, &s.lock);
+	pthread_mutex_unlock(&s.lock);
+	pthread_cond_destroy(&s.idle);
+	pthread_mutex_destroy(&s.lock);
+	return 0;
+}

@@ -1,0 +1,534 @@
+// SPDX-License-Identifier: MIT
+/* uvsim: the software ultravisor's command line. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "../tools/cli.h"
+#include "pvkit/bytes.h"
+#include "pvkit/crypto.h"
+#include "pvkit/image.h"
+#include "pvkit/sehdr.h"
+#include "uvsim.h"
+
+static const char help[] =
+	"Usage: uvsim [--state DIR] [-v|-q] COMMAND [ARGS]\n"
+	"\n"
+	"The software ultravisor: simulated IBM Z hosts that unpack and boot IBM Secure\n"
+	"Execution images and answer their guests' /dev/uv requests.\n"
+	"\n"
+	"Commands:\n"
+	"  init                     Create the state directory and its test PKI\n"
+	"  host new NAME            Create a simulated host: a P-521 host key kept in the\n"
+	"                           state directory, and its host-key document (HKD)\n"
+	"  host ls                  List the hosts and their HKDs\n"
+	"  host hkd NAME            Print the path of the host's HKD\n"
+	"  cert-opts                Print the pvimg/pvattest/pvsecret options that verify\n"
+	"                           the hosts' HKDs against uvsim's PKI\n"
+	"  boot --host NAME [--id ID] [--qemu] [--timeout SEC] [--memory MIB]\n"
+	"       [--keep-memory] IMAGE\n"
+	"                           Unpack IMAGE as the UV does and start the guest: its\n"
+	"                           endpoint answers /dev/uv requests until 'uvsim stop'.\n"
+	"                           With --qemu the unpacked guest boots under\n"
+	"                           qemu-system-s390x (TCG), console on standard output\n"
+	"  ls                       List the guests\n"
+	"  env ID                   Print the environment a guest-side tool needs\n"
+	"  stop ID... | --all       Stop guests and remove their state\n"
+	"\n"
+	"Options:\n"
+	"      --state DIR          State directory (default $PVKIT_UVSIM_STATE, else\n"
+	"                           $XDG_STATE_HOME/pvkit/uvsim or ~/.local/state/pvkit/uvsim)\n"
+	"  -v, --verbose            Print more\n"
+	"  -q, --quiet              Print errors only\n"
+	"      --version            Print the version\n"
+	"  -h, --help               Print this help\n";
+
+static const char *state;
+
+static int list_dir(const char *dir, char names[][UVSIM_NAME_MAX], int max)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)) && n < max) {
+		if (de->d_name[0] == '.' || !uvsim_valid_name(de->d_name))
+			continue;
+		/* uvsim_valid_name() bounds the length */
+		memcpy(names[n++], de->d_name, strlen(de->d_name) + 1);
+	}
+	closedir(d);
+	qsort(names, (size_t)n, UVSIM_NAME_MAX, (int (*)(const void *, const void *))strcmp);
+	return n;
+}
+
+static int cmd_init(void)
+{
+	struct pvk_err e;
+
+	pvk_err_clear(&e);
+	if (uvsim_init(state, &e))
+		return cli_error(&e);
+	if (cli_verbosity >= 0)
+		printf("uvsim state in %s\n", state);
+	return PVK_EXIT_OK;
+}
+
+static int cmd_host(int argc, char **argv)
+{
+	char names[256][UVSIM_NAME_MAX], path[4300];
+	struct pvk_err e;
+	int n;
+
+	pvk_err_clear(&e);
+	if (argc >= 3 && !strcmp(argv[1], "new") && argc == 3) {
+		if (uvsim_host_new(state, argv[2], &e))
+			return cli_error(&e);
+		if (cli_verbosity >= 0)
+			printf("%s/hosts/%s/hkd.crt\n", state, argv[2]);
+		return PVK_EXIT_OK;
+	}
+	if (argc == 2 && !strcmp(argv[1], "ls")) {
+		snprintf(path, sizeof(path), "%s/hosts", state);
+		n = list_dir(path, names, 256);
+		for (int i = 0; i < n; i++)
+			printf("%-20s %s/hosts/%s/hkd.crt\n", names[i], state, names[i]);
+		return PVK_EXIT_OK;
+	}
+	if (argc == 3 && !strcmp(argv[1], "hkd")) {
+		struct stat st;
+
+		snprintf(path, sizeof(path), "%s/hosts/%s/hkd.crt", state, argv[2]);
+		if (!uvsim_valid_name(argv[2]) || stat(path, &st)) {
+			pvk_fail(&e, PVK_E_USAGE, "no simulated host '%s'", argv[2]);
+			return cli_error(&e);
+		}
+		printf("%s\n", path);
+		return PVK_EXIT_OK;
+	}
+	return cli_usage_error("usage: uvsim host new NAME | host ls | host hkd NAME");
+}
+
+static int cmd_cert_opts(void)
+{
+	struct pvk_err e;
+
+	pvk_err_clear(&e);
+	if (uvsim_init(state, &e))
+		return cli_error(&e);
+	printf("--cert %s/pki/inter_ca.crt --cert %s/pki/ibm.crt --crl %s/pki/root_ca.crl "
+	       "--crl %s/pki/inter_ca.crl --crl %s/pki/ibm.crl --root-ca %s/pki/root_ca.crt "
+	       "--offline\n",
+	       state, state, state, state, state, state);
+	return PVK_EXIT_OK;
+}
+
+static volatile int stop_flag;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+/* The endpoint process: detached, serving until SIGTERM. */
+static void endpoint_main(struct uvsim_guest *g, int ready_fd)
+{
+	struct sigaction sa = { .sa_handler = on_term };
+	struct pvk_err e;
+	char log[4200];
+	int fd;
+
+	setsid();
+	snprintf(log, sizeof(log), "%s/log", g->dir);
+	fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		close(fd);
+	}
+	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		dup2(fd, STDIN_FILENO);
+		close(fd);
+	}
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	g->pid = getpid();
+	pthread_mutex_init(&g->lock, NULL);
+	if (uvsim_guest_save(g, &e) || uvsim_serve(g, ready_fd, &stop_flag, &e)) {
+		fprintf(stderr, "uvsim endpoint: %s\n", e.msg);
+		_exit(1);
+	}
+	uvsim_guest_clear(g);
+	_exit(0);
+}
+
+static int start_endpoint(struct uvsim_guest *g, struct pvk_err *e)
+{
+	int p[2];
+	char c;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC))
+		return pvk_fail(e, PVK_E_IO, "pipe: %s", strerror(errno));
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return pvk_fail(e, PVK_E_IO, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		close(p[0]);
+		endpoint_main(g, p[1]);
+	}
+	close(p[1]);
+	if (read(p[0], &c, 1) != 1) {
+		close(p[0]);
+		waitpid(pid, NULL, 0);
+		return pvk_fail(e, PVK_E_IO, "the guest endpoint did not start (see %s/log)", g->dir);
+	}
+	close(p[0]);
+	g->pid = pid;
+	return 0;
+}
+
+static int run_qemu(const char *mem, unsigned timeout_s, unsigned memory_mib)
+{
+	char t[16], m[16];
+	pid_t pid;
+	int status;
+
+	snprintf(t, sizeof(t), "%u", timeout_s);
+	snprintf(m, sizeof(m), "%u", memory_mib);
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		/* QEMU takes a non-ELF -kernel at address 0 and starts at the short PSW there:
+		 * the header's PSW, as the UV would (notes/qemu-s390x-boot.md). */
+		execlp("timeout", "timeout", "--foreground", t, "qemu-system-s390x", "-machine",
+		       "s390-ccw-virtio", "-cpu", "max", "-m", m, "-nographic", "-no-reboot",
+		       "-kernel", mem, (char *)NULL);
+		perror("uvsim: cannot run qemu-system-s390x");
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+static void remove_guest_dir(const char *dir)
+{
+	static const char *files[] = { "guest.json", "uv.sock", "log", "mem.img" };
+	char path[4400];
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		unlink(path);
+	}
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	if (system(path) != 0)
+		fprintf(stderr, "uvsim: warning: cannot remove %s\n", dir);
+}
+
+static int guest_from_unpack(struct uvsim_guest *g, const char *image, EVP_PKEY *key,
+			     const struct seimg_unpacked *u, struct pvk_err *e)
+{
+	uint8_t *raw;
+	size_t len;
+	uint64_t off;
+	struct sehdr h;
+
+	if (sehdr_read_file(image, &raw, &len, &off, e))
+		return -1;
+	if (sehdr_parse(raw, len, &h, e)) {
+		free(raw);
+		return -1;
+	}
+	memcpy(g->pld, h.pld, 64);
+	memcpy(g->ald, h.ald, 64);
+	memcpy(g->tld, h.tld, 64);
+	memcpy(g->tag, h.tag, 16);
+	free(raw);
+	memcpy(g->cck, u->sec.cck, 32);
+	g->scf = u->sec.scf;
+	g->pcf = u->pcf;
+	if (pvk_ec_phkh(key, g->phkh, e) || pvk_random(g->cuid, 16, e))
+		return -1;
+	return 0;
+}
+
+static int cmd_boot(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "host", required_argument, NULL, 'H' },
+		{ "id", required_argument, NULL, 'I' },
+		{ "qemu", no_argument, NULL, 'Q' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "memory", required_argument, NULL, 'M' },
+		{ "keep-memory", no_argument, NULL, 'K' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *host = NULL, *id = NULL, *image;
+	unsigned timeout_s = 120, memory = 1024;
+	int c, qemu = 0, keep = 0, rc = PVK_EXIT_ERROR;
+	char idbuf[UVSIM_NAME_MAX], mem[4300], cuid[33], abs_image[4096];
+	struct seimg_unpacked u;
+	struct uvsim_guest g;
+	struct pvk_err e;
+	EVP_PKEY *key = NULL;
+	struct stat st;
+
+	pvk_err_clear(&e);
+	memset(&g, 0, sizeof(g));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'H': host = optarg; break;
+		case 'I': id = optarg; break;
+		case 'Q': qemu = 1; break;
+		case 'K': keep = 1; break;
+		case 'T': timeout_s = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'M': memory = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'h': fputs(help, stdout); return PVK_EXIT_OK;
+		default: return cli_usage_error("invalid option");
+		}
+	}
+	if (!host || optind + 1 != argc)
+		return cli_usage_error("usage: uvsim boot --host NAME [OPTIONS] IMAGE");
+	if (!timeout_s || memory < 256)
+		return cli_usage_error("--timeout must be > 0 and --memory at least 256 MiB");
+	image = argv[optind];
+	if (!realpath(image, abs_image))
+		snprintf(abs_image, sizeof(abs_image), "%s", image);
+	if (!id) {
+		uint8_t r[4];
+
+		if (pvk_random(r, sizeof(r), &e))
+			return cli_error(&e);
+		snprintf(idbuf, sizeof(idbuf), "g%02x%02x%02x%02x", r[0], r[1], r[2], r[3]);
+		id = idbuf;
+	}
+	if (!uvsim_valid_name(id))
+		return cli_usage_error("'%s' is not a valid guest id", id);
+	if (uvsim_host_key(state, host, &key, &e))
+		return cli_error(&e);
+	snprintf(g.dir, sizeof(g.dir), "%s/guests", state);
+	mkdir(g.dir, 0700);
+	snprintf(g.dir, sizeof(g.dir), "%s/guests/%s", state, id);
+	if (!stat(g.dir, &st)) {
+		EVP_PKEY_free(key);
+		return cli_usage_error("guest '%s' exists already", id);
+	}
+	if (mkdir(g.dir, 0700)) {
+		pvk_fail(&e, PVK_E_IO, "%s: cannot create: %s", g.dir, strerror(errno));
+		EVP_PKEY_free(key);
+		return cli_error(&e);
+	}
+	snprintf(mem, sizeof(mem), "%s/mem.img", g.dir);
+	if (seimg_unpack(image, key, (qemu || keep) ? mem : NULL, &u, &e)) {
+		if (e.code == PVK_E_UV)
+			pvk_wrap(&e, "%s: the ultravisor refused to unpack the image", image);
+		goto fail;
+	}
+	snprintf(g.id, sizeof(g.id), "%s", id);
+	snprintf(g.host, sizeof(g.host), "%s", host);
+	snprintf(g.image, sizeof(g.image), "%s", abs_image);
+	if (guest_from_unpack(&g, image, key, &u, &e) || uvsim_guest_sysfs(&g, &e) ||
+	    uvsim_guest_save(&g, &e) || start_endpoint(&g, &e))
+		goto fail;
+	OPENSSL_cleanse(&u.sec, sizeof(u.sec));
+	EVP_PKEY_free(key);
+	key = NULL;
+	hex_encode(g.cuid, 16, cuid);
+	if (cli_verbosity >= 0) {
+		printf("guest %s booted on host %s (CUID 0x%s)\n", id, host, cuid);
+		printf("guest-side tools: eval \"$(uvsim env %s)\"\n", id);
+	}
+	rc = PVK_EXIT_OK;
+	if (qemu) {
+		int q;
+
+		if (cli_verbosity >= 0)
+			printf("--- qemu-system-s390x console (timeout %u s) ---\n", timeout_s);
+		q = run_qemu(mem, timeout_s, memory);
+		if (cli_verbosity >= 0)
+			printf("--- qemu-system-s390x ended (%s) ---\n",
+			       q == 0 ? "exit 0" : q == 124 ? "timeout" : "error");
+		if (q != 0 && q != 124)
+			rc = PVK_EXIT_ERROR;
+		if (!keep)
+			unlink(mem);
+	}
+	uvsim_guest_clear(&g);
+	return rc;
+fail:
+	OPENSSL_cleanse(&u.sec, sizeof(u.sec));
+	EVP_PKEY_free(key);
+	uvsim_guest_clear(&g);
+	remove_guest_dir(g.dir);
+	return cli_error(&e);
+}
+
+static int alive(long pid)
+{
+	return pid > 0 && kill((pid_t)pid, 0) == 0;
+}
+
+static int cmd_ls(void)
+{
+	char names[1024][UVSIM_NAME_MAX], path[4300];
+	int n;
+
+	snprintf(path, sizeof(path), "%s/guests", state);
+	n = list_dir(path, names, 1024);
+	printf("%-12s %-14s %-8s %-34s %-7s %-6s %s\n", "ID", "HOST", "STATE", "CUID", "SECRETS",
+	       "LOCKED", "IMAGE");
+	for (int i = 0; i < n; i++) {
+		struct uvsim_guest g;
+		struct pvk_err e;
+		char cuid[33];
+
+		if (uvsim_guest_load(state, names[i], &g, &e))
+			continue;
+		hex_encode(g.cuid, 16, cuid);
+		printf("%-12s %-14s %-8s 0x%-32s %-7u %-6s %s\n", g.id, g.host,
+		       alive(g.pid) ? "running" : "stopped", cuid, g.n_secrets,
+		       g.locked ? "yes" : "no", g.image);
+		uvsim_guest_clear(&g);
+	}
+	return PVK_EXIT_OK;
+}
+
+static int cmd_env(int argc, char **argv)
+{
+	struct uvsim_guest g;
+	struct pvk_err e;
+
+	pvk_err_clear(&e);
+	if (argc != 2)
+		return cli_usage_error("usage: uvsim env ID");
+	if (uvsim_guest_load(state, argv[1], &g, &e))
+		return cli_error(&e);
+	printf("export PVKIT_UV_DEVICE='uvsim:%s/uv.sock'\n", g.dir);
+	printf("export PVKIT_SYSFS_ROOT='%s/sys'\n", g.dir);
+	uvsim_guest_clear(&g);
+	return PVK_EXIT_OK;
+}
+
+static int stop_one(const char *id)
+{
+	struct uvsim_guest g;
+	struct pvk_err e;
+
+	pvk_err_clear(&e);
+	if (uvsim_guest_load(state, id, &g, &e))
+		return cli_error(&e);
+	if (alive(g.pid)) {
+		kill((pid_t)g.pid, SIGTERM);
+		for (int i = 0; i < 200 && alive(g.pid); i++) {
+			struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+			waitpid((pid_t)g.pid, NULL, WNOHANG);
+			nanosleep(&ts, NULL);
+		}
+		if (alive(g.pid))
+			kill((pid_t)g.pid, SIGKILL);
+	}
+	uvsim_guest_clear(&g);
+	remove_guest_dir(g.dir);
+	if (cli_verbosity > 0)
+		printf("guest %s stopped\n", id);
+	return PVK_EXIT_OK;
+}
+
+static int cmd_stop(int argc, char **argv)
+{
+	char names[1024][UVSIM_NAME_MAX], path[4300];
+	int rc = PVK_EXIT_OK, n;
+
+	if (argc == 2 && !strcmp(argv[1], "--all")) {
+		snprintf(path, sizeof(path), "%s/guests", state);
+		n = list_dir(path, names, 1024);
+		for (int i = 0; i < n; i++)
+			if (stop_one(names[i]))
+				rc = PVK_EXIT_ERROR;
+		return rc;
+	}
+	if (argc < 2)
+		return cli_usage_error("usage: uvsim stop ID... | --all");
+	for (int i = 1; i < argc; i++)
+		if (stop_one(argv[i]))
+			rc = PVK_EXIT_ERROR;
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	const char *override = NULL;
+	const char *cmd;
+
+	cli_init(argv[0], "uvsim");
+	umask(077);
+	while (argc > 1 && argv[1][0] == '-') {
+		if (!strcmp(argv[1], "--state") && argc > 2) {
+			override = argv[2];
+			argv[2] = argv[0];
+			argv++;
+			argc--;
+		} else if (!strncmp(argv[1], "--state=", 8)) {
+			override = argv[1] + 8;
+		} else if (!strcmp(argv[1], "-v") || !strcmp(argv[1], "--verbose")) {
+			cli_verbosity++;
+		} else if (!strcmp(argv[1], "-q") || !strcmp(argv[1], "--quiet")) {
+			cli_verbosity = -1;
+		} else if (!strcmp(argv[1], "--version")) {
+			cli_version();
+			return PVK_EXIT_OK;
+		} else if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+			fputs(help, stdout);
+			return PVK_EXIT_OK;
+		} else {
+			return cli_usage_error("unknown option '%s'", argv[1]);
+		}
+		argv[1] = argv[0];
+		argv++;
+		argc--;
+	}
+	if (argc < 2)
+		return cli_usage_error("a command is required");
+	state = uvsim_state_dir(override);
+	cmd = argv[1];
+	argv++;
+	argc--;
+	if (!strcmp(cmd, "init"))
+		return cmd_init();
+	if (!strcmp(cmd, "host"))
+		return cmd_host(argc, argv);
+	if (!strcmp(cmd, "cert-opts"))
+		return cmd_cert_opts();
+	if (!strcmp(cmd, "boot"))
+		return cmd_boot(argc, argv);
+	if (!strcmp(cmd, "ls"))
+		return cmd_ls();
+	if (!strcmp(cmd, "env"))
+		return cmd_env(argc, argv);
+	if (!strcmp(cmd, "stop"))
+		return cmd_stop(argc, argv);
+	return cli_usage_error("unknown command '%s'", cmd);
+}

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/* uvsim, the software ultravisor: simulated hosts (a P-521 host key that never leaves the
+ * state directory, and its HKD), guests booted from SE images, and the per-guest endpoint
+ * that answers the guest's /dev/uv requests. */
+#ifndef PVKIT_UVSIM_H
+#define PVKIT_UVSIM_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "pvkit/err.h"
+
+#define UVSIM_STATE_ENV "PVKIT_UVSIM_STATE"
+#define UVSIM_NAME_MAX 64
+#define UVSIM_MAX_SECRETS 16      /* what uvsim reports as max_secrets */
+#define UVSIM_MAX_ASSOC 8         /* max_assoc_secrets */
+#define UVSIM_MAX_RETR 8          /* max_retr_secrets */
+#define UVSIM_SECRET_MAX_LEN 8192
+
+struct uvsim_secret {
+	uint16_t index, type;
+	uint32_t len;
+	uint8_t id[32];
+	uint8_t *value;           /* len bytes */
+};
+
+/* One secure guest as the UV knows it. */
+struct uvsim_guest {
+	char id[UVSIM_NAME_MAX];
+	char host[UVSIM_NAME_MAX];
+	char image[4096];
+	uint8_t cuid[16];
+	uint8_t pld[64], ald[64], tld[64], tag[16];
+	uint8_t cck[32];
+	uint8_t phkh[32];         /* hash of the host key that unpacked the image */
+	uint64_t pcf, scf;
+	int locked;
+	int ext_secret_set;       /* the first add-secret request primes the extension secret */
+	uint8_t ext_secret[32];
+	struct uvsim_secret secrets[UVSIM_MAX_SECRETS];
+	uint32_t n_secrets;
+	uint8_t secret_tags[UVSIM_MAX_SECRETS][16]; /* tags of accepted requests, in order */
+	uint32_t n_tags;
+	long pid;                 /* endpoint process */
+	/* runtime */
+	pthread_mutex_t lock;
+	char dir[4096];           /* guests/<id> */
+};
+
+/* State directory layout, all files 0600, directories 0700:
+ *   pki/              the test PKI that signs the simulated hosts' HKDs
+ *   hosts/<name>/     host.key (stays here), hkd.crt
+ *   guests/<id>/      guest.json, uv.sock, pid, log, sys/ (the guest's /sys view), mem.img */
+const char *uvsim_state_dir(const char *override);
+int uvsim_init(const char *state, struct pvk_err *e);
+int uvsim_host_new(const char *state, const char *name, struct pvk_err *e);
+int uvsim_host_key(const char *state, const char *name, EVP_PKEY **key, struct pvk_err *e);
+int uvsim_valid_name(const char *name);
+
+int uvsim_guest_save(const struct uvsim_guest *g, struct pvk_err *e);
+int uvsim_guest_load(const char *state, const char *id, struct uvsim_guest *g,
+		     struct pvk_err *e);
+void uvsim_guest_clear(struct uvsim_guest *g);
+/* Write the guest's sysfs view (prot_virt_guest, query/, keys/). */
+int uvsim_guest_sysfs(const struct uvsim_guest *g, struct pvk_err *e);
+
+/* The UV's side of each /dev/uv command; the caller holds g->lock. */
+struct uvsim_answer {
+	uint32_t err;             /* an errno the kernel driver would return, or 0 */
+	uint16_t rc, rrc;
+	uint8_t *out;
+	uint32_t out_len;
+	int changed;              /* guest state changed: persist it */
+};
+void uvsim_handle(struct uvsim_guest *g, uint32_t nr, uint32_t flags, const uint8_t *in,
+		  uint32_t in_len, uint32_t out_cap, struct uvsim_answer *a);
+/* Which ioctls this simulator answers (uvio_uvdev_info bits). */
+uint64_t uvsim_supported_cmds(void);
+
+/* Serve the guest's endpoint on its socket until stop is set or a signal ends the process.
+ * ready_fd (if >= 0) gets one byte once the socket listens, then is closed. */
+int uvsim_serve(struct uvsim_guest *g, int ready_fd, volatile int *stop, struct pvk_err *e);
+
+#endif
