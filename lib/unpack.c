@@ -171,7 +171,10 @@ static int unpack_run(int fd, const char *image, EVP_PKEY *host_priv, struct out
 	if (check_header(raw, res->ipib.hdr_size, &h, e) || sehdr_unwrap_key(&h, host_priv, hdr_key, e))
 		goto out;
 	if (sehdr_decrypt(&h, hdr_key, &res->sec, e)) {
-		pvk_fail_uv(e, UV_RC_HDR, UV_RRC_HDR_TAG, "SE header authentication failed");
+		if (e->code == PVK_E_AUTH)
+			pvk_fail_uv(e, UV_RC_HDR, UV_RRC_HDR_TAG, "SE header authentication failed");
+		else
+			pvk_fail_uv(e, UV_RC_HDR, UV_RRC_SEA, "SE header: optional items not supported");
 		goto out;
 	}
 	if (res->sec.scf & ~SCF_KNOWN) {
@@ -180,7 +183,8 @@ static int unpack_run(int fd, const char *image, EVP_PKEY *host_priv, struct out
 		goto out;
 	}
 	res->pcf = h.pcf;
-	if (check_components(&res->ipib, 0, e))
+	/* Components lie above the header, as both tool generations place them. */
+	if (check_components(&res->ipib, res->ipib.hdr_addr + res->ipib.hdr_size, e))
 		goto out;
 	if (mem && copy_file(fd, mem, e))
 		goto out;
