@@ -170,10 +170,15 @@ static void endpoint_main(struct uvsim_guest *g, int ready_fd)
 	signal(SIGPIPE, SIG_IGN);
 	g->pid = getpid();
 	pthread_mutex_init(&g->lock, NULL);
+	if (uvsim_host_key(state, g->host, &g->host_key, &e)) {
+		fprintf(stderr, "uvsim endpoint: %s\n", e.msg);
+		_exit(1);
+	}
 	if (uvsim_guest_save(g, &e) || uvsim_serve(g, ready_fd, &stop_flag, &e)) {
 		fprintf(stderr, "uvsim endpoint: %s\n", e.msg);
 		_exit(1);
 	}
+	EVP_PKEY_free(g->host_key);
 	uvsim_guest_clear(g);
 	_exit(0);
 }

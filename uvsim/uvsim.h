@@ -45,6 +45,7 @@ struct uvsim_guest {
 	uint32_t n_tags;
 	long pid;                 /* endpoint process */
 	/* runtime */
+	EVP_PKEY *host_key;       /* loaded by the endpoint; never written anywhere */
 	pthread_mutex_t lock;
 	char dir[4096];           /* guests/<id> */
 };

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: MIT
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pvkit/bytes.h"
+#include "pvkit/yamlout.h"
+
+static int write_handler(void *data, unsigned char *buffer, size_t size)
+{
+	struct yout *y = data;
+
+	if (y->len + size + 1 > y->cap) {
+		size_t cap = (y->len + size + 1) * 2;
+		char *b = realloc(y->buf, cap);
+
+		if (!b)
+			return 0;
+		y->buf = b;
+		y->cap = cap;
+	}
+	memcpy(y->buf + y->len, buffer, size);
+	y->len += size;
+	y->buf[y->len] = 0;
+	return 1;
+}
+
+static void emit(struct yout *y, yaml_event_t *ev, int ok)
+{
+	if (y->failed)
+		return;
+	if (!ok || !yaml_emitter_emit(&y->em, ev))
+		y->failed = 1;
+}
+
+int yout_begin(struct yout *y, struct pvk_err *e)
+{
+	yaml_event_t ev;
+
+	memset(y, 0, sizeof(*y));
+	if (!yaml_emitter_initialize(&y->em))
+		return pvk_fail(e, PVK_E_NOMEM, "cannot set up the YAML emitter");
+	yaml_emitter_set_output(&y->em, write_handler, y);
+	yaml_emitter_set_unicode(&y->em, 1);
+	yaml_emitter_set_width(&y->em, -1); /* never fold long hex strings or messages */
+	emit(y, &ev, yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING));
+	emit(y, &ev, yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1));
+	return 0;
+}
+
+void yout_map_start(struct yout *y)
+{
+	yaml_event_t ev;
+
+	emit(y, &ev, yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
+							  YAML_BLOCK_MAPPING_STYLE));
+}
+
+void yout_map_end(struct yout *y)
+{
+	yaml_event_t ev;
+
+	emit(y, &ev, yaml_mapping_end_event_initialize(&ev));
+}
+
+void yout_seq_start(struct yout *y)
+{
+	yaml_event_t ev;
+
+	emit(y, &ev, yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
+							   YAML_BLOCK_SEQUENCE_STYLE));
+}
+
+void yout_seq_end(struct yout *y)
+{
+	yaml_event_t ev;
+
+	emit(y, &ev, yaml_sequence_end_event_initialize(&ev));
+}
+
+static void scalar(struct yout *y, const char *v, yaml_scalar_style_t style)
+{
+	yaml_event_t ev;
+
+	emit(y, &ev, yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)v, (int)strlen(v),
+						  1, 1, style));
+}
+
+void yout_str(struct yout *y, const char *v)
+{
+	scalar(y, v, YAML_ANY_SCALAR_STYLE);
+}
+
+void yout_key(struct yout *y, const char *k)
+{
+	scalar(y, k, YAML_PLAIN_SCALAR_STYLE);
+}
+
+void yout_kv_str(struct yout *y, const char *k, const char *v)
+{
+	yout_key(y, k);
+	yout_str(y, v);
+}
+
+void yout_kv_hex(struct yout *y, const char *k, const uint8_t *p, size_t n)
+{
+	char *s = malloc(2 * n + 3);
+
+	if (!s) {
+		y->failed = 1;
+		return;
+	}
+	s[0] = '0';
+	s[1] = 'x';
+	hex_encode(p, n, s + 2);
+	yout_kv_str(y, k, s);
+	free(s);
+}
+
+void yout_kv_bool(struct yout *y, const char *k, int v)
+{
+	yout_key(y, k);
+	scalar(y, v ? "true" : "false", YAML_PLAIN_SCALAR_STYLE);
+}
+
+void yout_kv_int(struct yout *y, const char *k, long long v)
+{
+	char s[32];
+
+	snprintf(s, sizeof(s), "%lld", v);
+	yout_key(y, k);
+	scalar(y, s, YAML_PLAIN_SCALAR_STYLE);
+}
+
+int yout_finish(struct yout *y, char **out, size_t *len, struct pvk_err *e)
+{
+	yaml_event_t ev;
+
+	emit(y, &ev, yaml_document_end_event_initialize(&ev, 1));
+	emit(y, &ev, yaml_stream_end_event_initialize(&ev));
+	yaml_emitter_delete(&y->em);
+	if (y->failed || !y->buf) {
+		free(y->buf);
+		return pvk_fail(e, PVK_E_NOMEM, "cannot write YAML");
+	}
+	*out = y->buf;
+	*len = y->len;
+	return 0;
+}
+
+void yout_abort(struct yout *y)
+{
+	yaml_emitter_delete(&y->em);
+	free(y->buf);
+	y->buf = NULL;
+}

@@ -1,0 +1,1057 @@
+// SPDX-License-Identifier: MIT
+/* pvattest create|perform|verify|check (spec §4, §10.2). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+#include <openssl/crypto.h>
+
+#include "cli.h"
+#include "pvkit/arcb.h"
+#include "pvkit/bytes.h"
+#include "pvkit/crypto.h"
+#include "pvkit/exchange.h"
+#include "pvkit/fileio.h"
+#include "pvkit/hostkey.h"
+#include "pvkit/sehdr.h"
+#include "pvkit/uvdev.h"
+#include "pvkit/yamlout.h"
+
+#define EXCH_FILE_MAX (EXCH_HDR_LEN + EXCH_MAX_ARCB + EXCH_MAX_MEAS + EXCH_MAX_ADD + 256 + 16)
+#define FW_DEFAULT_URL "https://esupport.ibm.com/eccedge/ent/z"
+
+static const char main_help[] =
+	"Usage: pvattest [OPTIONS] COMMAND ...\n"
+	"\n"
+	"Create, perform and verify attestation requests for IBM Secure Execution guests.\n"
+	"\n"
+	"Commands:\n"
+	"  create   Create an attestation request (trusted system)\n"
+	"  perform  Send the request to the ultravisor (inside the secure guest)\n"
+	"  verify   Verify an attestation response (trusted system)\n"
+	"  check    Check policies on a verified attestation response\n"
+	"  version  Print the version\n"
+	"\n"
+	"Options: -v/--verbose, -q/--quiet, --version, -h/--help. 'pvattest COMMAND --help' for more.\n";
+
+static const char create_help[] =
+	"Usage: pvattest create -k HKD... (--cert FILE... | --no-verify) -o OUTPUT -a ARPK\n"
+	"                       [--add-data ITEM,...]\n"
+	"\n"
+	"Create an attestation request for the hosts of the host-key documents.\n"
+	"\n"
+	"Options:\n"
+	PVK_CERT_HELP
+	"  -o, --output FILE             Write the attestation request to FILE\n"
+	"  -a, --arpk FILE               Write the request protection key to FILE (mode 0600);\n"
+	"                                keep it secret, verify needs it\n"
+	"      --add-data ITEM,...       Request additional data: phkh-img, phkh-att,\n"
+	"                                secret-store-hash, firmware-state\n"
+	"  -v, --verbose, -q, --quiet, -h, --help\n";
+
+static const char perform_help[] =
+	"Usage: pvattest perform [-i] INPUT [-o] OUTPUT [-u USER-DATA]\n"
+	"\n"
+	"Perform the attestation request INPUT with the ultravisor and write the response.\n"
+	"The UV device is /dev/uv, or what PVKIT_UV_DEVICE names (uvsim:SOCKET).\n"
+	"\n"
+	"Options:\n"
+	"  -i, --input FILE              The attestation request\n"
+	"  -o, --output FILE             Write the attestation response to FILE\n"
+	"  -u, --user-data FILE          Include up to 256 bytes of user data in the measurement\n"
+	"  -v, --verbose, -q, --quiet, -h, --help\n";
+
+static const char verify_help[] =
+	"Usage: pvattest verify -i INPUT --hdr HDR -a ARPK [-o OUTPUT] [--format yaml|json]\n"
+	"                       [-u USER-DATA]\n"
+	"\n"
+	"Verify an attestation response against the SE header of the image.\n"
+	"Exit 0 verified, 2 not verified, 1 error.\n"
+	"\n"
+	"Options:\n"
+	"  -i, --input FILE              The attestation response\n"
+	"      --hdr FILE                The SE image or its extracted header\n"
+	"  -a, --arpk FILE               The request protection key of the request\n"
+	"  -o, --output FILE             Write the verified data (CUID, additional data, user\n"
+	"                                data) to FILE\n"
+	"      --format FORMAT           yaml (default) or json\n"
+	"  -u, --user-data FILE          Write the verified user data to FILE\n"
+	"  -v, --verbose, -q, --quiet, -h, --help\n";
+
+static const char check_help[] =
+	"Usage: pvattest check [-i] INPUT [-o] OUTPUT [--format yaml] [-k HKD...]\n"
+	"                      [--host-key-check att-key-hash,boot-key-hash] [-u USER-DATA]\n"
+	"                      [--secret ASRCB... --secret-store-locked true|false]\n"
+	"                      [--firmware [--firmware-check-version 1|2]\n"
+	"                       [--firmware-verify-url URL]]\n"
+	"\n"
+	"Check policies on a verified attestation response. Exit 0 all met, 2 some not met,\n"
+	"1 error.\n"
+	"\n"
+	"Options:\n"
+	"  -i, --input FILE              The verified attestation response\n"
+	"  -o, --output FILE             Write the result (YAML) to FILE\n"
+	"      --format yaml             The output format (yaml only)\n"
+	"  -k, --host-key-document FILE  One of these must match each host-key hash present\n"
+	"      --host-key-check LIST     Require the hashes: att-key-hash, boot-key-hash\n"
+	"  -u, --user-data FILE          The user data must equal the content of FILE\n"
+	"      --secret FILE             An add-secret request expected in the secret store\n"
+	"      --secret-store-locked BOOL  Whether the secret store must be locked\n"
+	"      --firmware                Check the firmware state with IBM's web service\n"
+	"                                (needs the network)\n"
+	"      --firmware-check-version, --fw-ver N   1 (default) or 2\n"
+	"      --firmware-verify-url URL  The service's base URL\n"
+	"  -v, --verbose, -q, --quiet, -h, --help\n";
+
+enum {
+	OPT_ADD_DATA = 0x6000, OPT_HDR, OPT_FORMAT, OPT_HKC, OPT_SECRET, OPT_LOCKED, OPT_FW,
+	OPT_FW_VER, OPT_FW_URL, OPT_VERSION,
+};
+
+static int common_opt(int c)
+{
+	switch (c) {
+	case 'v': cli_verbosity++; return 1;
+	case 'q': cli_verbosity = -1; return 1;
+	default: return 0;
+	}
+}
+
+static int write_output(const char *path, const void *buf, size_t len, int secret,
+			struct pvk_err *e)
+{
+	if (!strcmp(path, "-"))
+		return fwrite(buf, 1, len, stdout) == len && !fflush(stdout)
+			       ? 0 : pvk_fail(e, PVK_E_IO, "cannot write to standard output");
+	return file_write_all(path, buf, len, OUTFILE_OVERWRITE | (secret ? OUTFILE_SECRET : 0), e);
+}
+
+static int read_input(const char *path, size_t max, uint8_t **buf, size_t *len, struct pvk_err *e)
+{
+	return file_read_all(strcmp(path, "-") ? path : "/dev/stdin", max, buf, len, e);
+}
+
+/* ---- create ---- */
+
+static int parse_add_data(const char *arg, uint64_t *paf, struct pvk_err *e)
+{
+	char *dup = strdup(arg), *tok, *save = NULL;
+
+	if (!dup)
+		return pvk_fail(e, PVK_E_NOMEM, "out of memory");
+	for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "phkh-img"))
+			*paf |= ARCB_PAF_PHKH_IMG;
+		else if (!strcmp(tok, "phkh-att"))
+			*paf |= ARCB_PAF_PHKH_ATT;
+		else if (!strcmp(tok, "secret-store-hash"))
+			*paf |= ARCB_PAF_SECRET_STORE_HASH;
+		else if (!strcmp(tok, "firmware-state"))
+			*paf |= ARCB_PAF_FIRMWARE_STATE;
+		else {
+			pvk_fail(e, PVK_E_USAGE,
+				 "--add-data: unknown item '%s' (phkh-img, phkh-att, secret-store-hash, firmware-state)",
+				 tok);
+			free(dup);
+			return -1;
+		}
+	}
+	free(dup);
+	return 0;
+}
+
+static int create_run(struct pvk_cert_opts *certs, const char *out, const char *arpk_path,
+		      uint64_t paf, struct pvk_err *e)
+{
+	struct arcb_params p;
+	struct outfile req_of, key_of;
+	struct exch x;
+	EVP_PKEY **keys = NULL;
+	uint8_t *arcb = NULL, *file = NULL;
+	size_t nkeys = 0, arcb_len = 0, file_len = 0;
+	int rc = -1;
+
+	memset(&p, 0, sizeof(p));
+	req_of.tmp = key_of.tmp = NULL;
+	if (certs->no_verify) {
+		char w[128];
+
+		cli_warn("%s", hostkey_noverify_warning("attestation request", w, sizeof(w)));
+	}
+	if (hostkeys_load_verified(certs, &keys, &nkeys, e))
+		goto out;
+	p.hosts = keys;
+	p.n_hosts = nkeys;
+	p.paf = ARCB_PAF_NONCE | paf;
+	if (pvk_ec_generate(&p.cust, e) || pvk_random(p.iv, 12, e) || pvk_random(p.arpk, 32, e) ||
+	    pvk_random(p.meas_key, 64, e) || pvk_random(p.nonce, 16, e))
+		goto out;
+	if (arcb_build(&p, &arcb, &arcb_len, e))
+		goto out;
+	memset(&x, 0, sizeof(x));
+	x.it[EXCH_ARCB] = (struct exch_item){ (uint32_t)arcb_len, arcb };
+	x.it[EXCH_MEAS] = (struct exch_item){ ARCB_MEAS_LEN, NULL };
+	x.it[EXCH_ADD] = (struct exch_item){ (uint32_t)attest_add_size(p.paf), NULL };
+	if (exch_write(&x, &file, &file_len, e))
+		goto out;
+	/* Both files or neither: commit only when both are written. */
+	if (outfile_open(&key_of, arpk_path, OUTFILE_OVERWRITE | OUTFILE_SECRET, e))
+		goto out;
+	if (outfile_open(&req_of, out, OUTFILE_OVERWRITE, e))
+		goto out;
+	if (outfile_write(&key_of, p.arpk, 32, e) || outfile_write(&req_of, file, file_len, e) ||
+	    outfile_commit(&req_of, e) || outfile_commit(&key_of, e))
+		goto out;
+	cli_info("Attestation request written to '%s', its protection key to '%s'", out, arpk_path);
+	rc = 0;
+out:
+	if (req_of.tmp)
+		outfile_abort(&req_of);
+	if (key_of.tmp)
+		outfile_abort(&key_of);
+	free(arcb);
+	free(file);
+	EVP_PKEY_free(p.cust);
+	OPENSSL_cleanse(&p, sizeof(p));
+	hostkeys_free(keys, nkeys);
+	return rc;
+}
+
+static int cmd_create(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		PVK_CERT_LONGOPTS,
+		{ "output", required_argument, NULL, 'o' },
+		{ "arpk", required_argument, NULL, 'a' },
+		{ "add-data", required_argument, NULL, OPT_ADD_DATA },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct pvk_cert_opts certs = { .log = cli_hkd_log };
+	const char *out = NULL, *arpk = NULL;
+	uint64_t paf = 0;
+	struct pvk_err e;
+	int c, rc;
+
+	pvk_err_clear(&e);
+	while ((c = getopt_long(argc, argv, PVK_CERT_SHORTOPTS "o:a:vqh", longopts, NULL)) != -1) {
+		rc = cert_opts_add(&certs, c, optarg, &e);
+		if (rc < 0)
+			goto err;
+		if (rc > 0 || common_opt(c))
+			continue;
+		switch (c) {
+		case 'o': out = optarg; break;
+		case 'a': arpk = optarg; break;
+		case OPT_ADD_DATA:
+			if (parse_add_data(optarg, &paf, &e))
+				goto err;
+			break;
+		case 'h': fputs(create_help, stdout); cert_opts_free(&certs); return PVK_EXIT_OK;
+		default: cert_opts_free(&certs); return cli_usage_error("invalid option");
+		}
+	}
+	if (optind != argc || !out || !arpk) {
+		cert_opts_free(&certs);
+		return cli_usage_error("-o/--output and -a/--arpk are required");
+	}
+	if (cert_opts_check(&certs, &e) || create_run(&certs, out, arpk, paf, &e))
+		goto err;
+	cert_opts_free(&certs);
+	return PVK_EXIT_OK;
+err:
+	cert_opts_free(&certs);
+	return cli_error(&e);
+}
+
+/* ---- perform ---- */
+
+static int perform_run(const char *in, const char *out, const char *user_path, struct pvk_err *e)
+{
+	uint8_t *file = NULL, *user = NULL, *resp = NULL, meas[EXCH_MAX_MEAS], *add = NULL;
+	size_t file_len, user_len = 0, resp_len;
+	struct uvdev_attest a;
+	struct uvdev *d = NULL;
+	struct uvdev_rc rc;
+	struct exch x, r;
+	int ret = -1;
+
+	if (read_input(in, EXCH_FILE_MAX, &file, &file_len, e))
+		return -1;
+	if (exch_parse(file, file_len, &x, e)) {
+		pvk_wrap(e, "%s", in);
+		goto out;
+	}
+	if (user_path && read_input(user_path, EXCH_MAX_USER, &user, &user_len, e)) {
+		if (e->code == PVK_E_FORMAT)
+			pvk_fail(e, PVK_E_FORMAT, "%s: user data larger than 256 bytes", user_path);
+		goto out;
+	}
+	memset(&a, 0, sizeof(a));
+	a.arcb = x.it[EXCH_ARCB].data;
+	a.arcb_len = x.it[EXCH_ARCB].size;
+	a.user_data = user;
+	a.user_data_len = (uint16_t)user_len;
+	a.meas = meas;
+	a.meas_len = x.it[EXCH_MEAS].size ? x.it[EXCH_MEAS].size : ARCB_MEAS_LEN;
+	a.add_data_len = x.it[EXCH_ADD].size;
+	if (a.add_data_len) {
+		add = calloc(1, a.add_data_len);
+		if (!add) {
+			pvk_fail(e, PVK_E_NOMEM, "out of memory");
+			goto out;
+		}
+		a.add_data = add;
+	}
+	if (uvdev_open(NULL, &d, e) || uvdev_attest(d, &a, &rc, e))
+		goto out;
+	if (rc.rc != UVC_RC_SUCCESS) {
+		pvk_fail(e, PVK_E_UV, "%s: the ultravisor refused the attestation request (rc 0x%04x, rrc 0x%04x)",
+			 in, rc.rc, rc.rrc);
+		goto out;
+	}
+	memset(&r, 0, sizeof(r));
+	r.it[EXCH_ARCB] = x.it[EXCH_ARCB];
+	r.it[EXCH_MEAS] = (struct exch_item){ a.meas_len, meas };
+	if (a.add_data_len)
+		r.it[EXCH_ADD] = (struct exch_item){ a.add_data_len, add };
+	if (user_len)
+		r.it[EXCH_USER] = (struct exch_item){ (uint32_t)user_len, user };
+	r.it[EXCH_CUID] = (struct exch_item){ 16, a.cuid };
+	if (exch_write(&r, &resp, &resp_len, e) || write_output(out, resp, resp_len, 0, e))
+		goto out;
+	cli_info("Attestation response written to '%s'", out);
+	ret = 0;
+out:
+	uvdev_close(d);
+	free(file);
+	free(user);
+	free(add);
+	free(resp);
+	return ret;
+}
+
+static int cmd_perform(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "input", required_argument, NULL, 'i' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "user-data", required_argument, NULL, 'u' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *in = NULL, *out = NULL, *user = NULL;
+	struct pvk_err e;
+	int c;
+
+	pvk_err_clear(&e);
+	while ((c = getopt_long(argc, argv, "i:o:u:vqh", longopts, NULL)) != -1) {
+		if (common_opt(c))
+			continue;
+		switch (c) {
+		case 'i': in = optarg; break;
+		case 'o': out = optarg; break;
+		case 'u': user = optarg; break;
+		case 'h': fputs(perform_help, stdout); return PVK_EXIT_OK;
+		default: return cli_usage_error("invalid option");
+		}
+	}
+	if (!in && optind < argc)
+		in = argv[optind++];
+	if (!out && optind < argc)
+		out = argv[optind++];
+	if (!in || !out || optind != argc)
+		return cli_usage_error("an INPUT and an OUTPUT file are required");
+	return perform_run(in, out, user, &e) ? cli_error(&e) : PVK_EXIT_OK;
+}
+
+/* ---- verify ---- */
+
+static void yaml_add_fields(struct yout *y, uint64_t paf, const struct exch *x)
+{
+	struct attest_add_fields f;
+
+	if (!x->it[EXCH_ADD].data)
+		return;
+	yout_kv_hex(y, "add", x->it[EXCH_ADD].data, x->it[EXCH_ADD].size);
+	attest_split_add(paf, x->it[EXCH_ADD].data, x->it[EXCH_ADD].size, &f);
+	yout_key(y, "add_fields");
+	yout_map_start(y);
+	if (f.image_phkh)
+		yout_kv_hex(y, "image_phkh", f.image_phkh, ATTEST_PHKH_LEN);
+	if (f.att_phkh)
+		yout_kv_hex(y, "attestation_phkh", f.att_phkh, ATTEST_PHKH_LEN);
+	if (f.secret_store_hash)
+		yout_kv_hex(y, "secret_store_hash", f.secret_store_hash, ATTEST_SSH_LEN);
+	if (f.firmware_state)
+		yout_kv_hex(y, "firmware_state", f.firmware_state, ATTEST_FW_STATE_LEN);
+	if (f.unrecognized)
+		yout_kv_hex(y, "unrecognized", f.unrecognized, f.unrecognized_len);
+	yout_map_end(y);
+}
+
+static json_object *jhexs(const uint8_t *p, size_t n)
+{
+	char *s = malloc(2 * n + 3);
+	json_object *o;
+
+	if (!s)
+		return NULL;
+	s[0] = '0';
+	s[1] = 'x';
+	hex_encode(p, n, s + 2);
+	o = json_object_new_string(s);
+	free(s);
+	return o;
+}
+
+static char *verify_output(const struct exch *x, uint64_t paf, int json, size_t *len,
+			   struct pvk_err *e)
+{
+	if (json) {
+		json_object *o = json_object_new_object(), *fields = json_object_new_object();
+		struct attest_add_fields f;
+		char *s;
+
+		json_object_object_add(o, "cuid", jhexs(x->it[EXCH_CUID].data, 16));
+		if (x->it[EXCH_ADD].data) {
+			json_object_object_add(o, "add", jhexs(x->it[EXCH_ADD].data, x->it[EXCH_ADD].size));
+			attest_split_add(paf, x->it[EXCH_ADD].data, x->it[EXCH_ADD].size, &f);
+			if (f.image_phkh)
+				json_object_object_add(fields, "image_phkh", jhexs(f.image_phkh, 32));
+			if (f.att_phkh)
+				json_object_object_add(fields, "attestation_phkh", jhexs(f.att_phkh, 32));
+			if (f.secret_store_hash)
+				json_object_object_add(fields, "secret_store_hash",
+						       jhexs(f.secret_store_hash, 64));
+			if (f.firmware_state)
+				json_object_object_add(fields, "firmware_state",
+						       jhexs(f.firmware_state, 320));
+			if (f.unrecognized)
+				json_object_object_add(fields, "unrecognized",
+						       jhexs(f.unrecognized, f.unrecognized_len));
+			json_object_object_add(o, "add_fields", fields);
+		} else {
+			json_object_put(fields);
+		}
+		if (x->it[EXCH_USER].data)
+			json_object_object_add(o, "user_data",
+					       jhexs(x->it[EXCH_USER].data, x->it[EXCH_USER].size));
+		s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+		json_object_put(o);
+		if (!s) {
+			pvk_fail(e, PVK_E_NOMEM, "out of memory");
+			return NULL;
+		}
+		*len = strlen(s);
+		return s;
+	} else {
+		struct yout y;
+		char *s;
+
+		if (yout_begin(&y, e))
+			return NULL;
+		yout_map_start(&y);
+		yout_kv_hex(&y, "cuid", x->it[EXCH_CUID].data, 16);
+		yaml_add_fields(&y, paf, x);
+		if (x->it[EXCH_USER].data)
+			yout_kv_hex(&y, "user_data", x->it[EXCH_USER].data, x->it[EXCH_USER].size);
+		yout_map_end(&y);
+		if (yout_finish(&y, &s, len, e))
+			return NULL;
+		return s;
+	}
+}
+
+/* 0 verified, 1 error, 2 measurement mismatch. */
+static int verify_run(const char *in, const char *hdr_path, const char *arpk_path,
+		      const char *out, int json, const char *user_out, struct pvk_err *e)
+{
+	uint8_t *file = NULL, *hdr = NULL, arpk[32], meas[ARCB_MEAS_LEN];
+	size_t file_len, hdr_len, out_len;
+	struct arcb_content c;
+	struct attest_items it;
+	struct sehdr h;
+	struct exch x;
+	uint64_t hdr_off;
+	char *text = NULL;
+	int ret = 1;
+
+	memset(&c, 0, sizeof(c));
+	if (read_input(in, EXCH_FILE_MAX, &file, &file_len, e))
+		return 1;
+	if (exch_parse(file, file_len, &x, e) || exch_check_response(&x, e)) {
+		pvk_wrap(e, "%s", in);
+		goto out;
+	}
+	if (x.it[EXCH_MEAS].size != ARCB_MEAS_LEN) {
+		pvk_fail(e, PVK_E_FORMAT, "%s: measurement of %u bytes, HMAC-SHA512 has 64", in,
+			 x.it[EXCH_MEAS].size);
+		goto out;
+	}
+	if (sehdr_read_file(hdr_path, &hdr, &hdr_len, &hdr_off, e))
+		goto out;
+	if (sehdr_parse(hdr, hdr_len, &h, e)) {
+		pvk_wrap(e, "%s", hdr_path);
+		goto out;
+	}
+	if (file_read_exact(arpk_path, arpk, 32, "the attestation request protection key", e))
+		goto out;
+	if (arcb_open(x.it[EXCH_ARCB].data, x.it[EXCH_ARCB].size, arpk, &c, e)) {
+		pvk_wrap(e, "%s", in);
+		goto out;
+	}
+	if (c.mai != ARCB_MAI_HMAC_SHA512) {
+		pvk_fail(e, PVK_E_FORMAT, "%s: unsupported measurement algorithm %u", in, c.mai);
+		goto out;
+	}
+	memset(&it, 0, sizeof(it));
+	it.pld = h.pld;
+	it.ald = h.ald;
+	it.tld = h.tld;
+	it.tag = h.tag;
+	it.cuid = x.it[EXCH_CUID].data;
+	it.user = x.it[EXCH_USER].data;
+	it.user_len = it.user ? x.it[EXCH_USER].size : 0;
+	it.nonce = c.has_nonce ? c.nonce : NULL;
+	it.add = x.it[EXCH_ADD].data;
+	it.add_len = it.add ? x.it[EXCH_ADD].size : 0;
+	if (attest_measure(c.meas_key, &it, meas, e))
+		goto out;
+	if (!pvk_ct_equal(meas, x.it[EXCH_MEAS].data, ARCB_MEAS_LEN)) {
+		fprintf(stderr, "%s: Attestation measurement verification failed. Calculated and "
+				"received attestation measurement are not equal.\n", cli_prog);
+		ret = 2;
+		goto out;
+	}
+	if (cli_verbosity >= 0) {
+		char cuid[33];
+
+		hex_encode(x.it[EXCH_CUID].data, 16, cuid);
+		fprintf(stderr, "Attestation measurement verified\nConfig UID:\n0x%s\n", cuid);
+		if (it.user_len)
+			fprintf(stderr, "User data: %u bytes\n", x.it[EXCH_USER].size);
+		if (it.add_len)
+			fprintf(stderr, "Additional data: %u bytes\n", x.it[EXCH_ADD].size);
+	}
+	if (out) {
+		text = verify_output(&x, c.paf, json, &out_len, e);
+		if (!text || write_output(out, text, out_len, 0, e))
+			goto out;
+	}
+	if (user_out && write_output(user_out, it.user ? it.user : (const uint8_t *)"", it.user_len,
+				     0, e))
+		goto out;
+	ret = 0;
+out:
+	OPENSSL_cleanse(arpk, sizeof(arpk));
+	OPENSSL_cleanse(&c, sizeof(c));
+	free(text);
+	free(file);
+	free(hdr);
+	return ret;
+}
+
+static int cmd_verify(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "input", required_argument, NULL, 'i' },
+		{ "hdr", required_argument, NULL, OPT_HDR },
+		{ "arpk", required_argument, NULL, 'a' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "user-data", required_argument, NULL, 'u' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *in = NULL, *hdr = NULL, *arpk = NULL, *out = NULL, *user = NULL;
+	struct pvk_err e;
+	int c, json = 0, rc;
+
+	pvk_err_clear(&e);
+	while ((c = getopt_long(argc, argv, "i:a:o:u:vqh", longopts, NULL)) != -1) {
+		if (common_opt(c))
+			continue;
+		switch (c) {
+		case 'i': in = optarg; break;
+		case OPT_HDR: hdr = optarg; break;
+		case 'a': arpk = optarg; break;
+		case 'o': out = optarg; break;
+		case 'u': user = optarg; break;
+		case OPT_FORMAT:
+			if (!strcmp(optarg, "json"))
+				json = 1;
+			else if (strcmp(optarg, "yaml"))
+				return cli_usage_error("--format: yaml or json");
+			break;
+		case 'h': fputs(verify_help, stdout); return PVK_EXIT_OK;
+		default: return cli_usage_error("invalid option");
+		}
+	}
+	if (!in && optind < argc)
+		in = argv[optind++];
+	if (!in || !hdr || !arpk || optind != argc)
+		return cli_usage_error("-i/--input, --hdr and -a/--arpk are required");
+	rc = verify_run(in, hdr, arpk, out, json, user, &e);
+	if (rc == 1)
+		return cli_error(&e);
+	return rc == 2 ? PVK_EXIT_MISMATCH : PVK_EXIT_OK;
+}
+
+/* ---- check ---- */
+
+struct check {
+	struct yout y;
+	int ok;
+	char issues[16][512];
+	int n_issues;
+};
+
+static void issue(struct check *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void issue(struct check *k, const char *fmt, ...)
+{
+	va_list ap;
+
+	k->ok = 0;
+	if (k->n_issues >= 16)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(k->issues[k->n_issues++], sizeof(k->issues[0]), fmt, ap);
+	va_end(ap);
+}
+
+/* Which HKD (exactly one) has the hash; NULL and an issue otherwise. */
+static const char *match_hkd(struct check *k, const char *what, const uint8_t *hash,
+			     const struct pvk_cert_opts *certs, EVP_PKEY **keys, size_t n,
+			     struct pvk_err *e)
+{
+	const char *found = NULL;
+	int count = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint8_t h[32];
+
+		if (pvk_ec_phkh(keys[i], h, e))
+			return NULL;
+		if (!memcmp(h, hash, 32)) {
+			found = certs->hkds[i];
+			count++;
+		}
+	}
+	if (count != 1) {
+		issue(k, "The %s host-key hash matches %d of the given host-key documents, exactly one expected",
+		      what, count);
+		return NULL;
+	}
+	return found;
+}
+
+struct fw_buf {
+	char *data;
+	size_t len;
+};
+
+static size_t fw_collect(void *p, size_t sz, size_t n, void *ctx)
+{
+	struct fw_buf *b = ctx;
+	size_t add = sz * n;
+	char *d;
+
+	if (b->len + add > 65536)
+		return 0;
+	d = realloc(b->data, b->len + add + 1);
+	if (!d)
+		return 0;
+	memcpy(d + b->len, p, add);
+	b->data = d;
+	b->len += add;
+	d[b->len] = 0;
+	return add;
+}
+
+/* POST the firmware state to IBM's verification service; 1 valid, 0 invalid, -1 error. */
+static int firmware_check(const uint8_t *state, const char *url_base, int version,
+			  struct pvk_err *e)
+{
+	char url[2048], b64[4 * ((ATTEST_FW_STATE_LEN + 2) / 3) + 1], *body;
+	struct curl_slist *hdrs = NULL;
+	struct fw_buf resp = { 0 };
+	json_object *req, *ans, *valid;
+	CURL *curl;
+	CURLcode cc;
+	long status = 0;
+	int ret = -1;
+
+	snprintf(url, sizeof(url), "%s/hmrs/firmware/attestation/v%d/verify", url_base, version);
+	EVP_EncodeBlock((unsigned char *)b64, state, ATTEST_FW_STATE_LEN);
+	req = json_object_new_object();
+	json_object_object_add(req, "version", json_object_new_string("1.0"));
+	json_object_object_add(req, "payload", json_object_new_string(b64));
+	body = strdup(json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN));
+	json_object_put(req);
+	curl = curl_easy_init();
+	if (!body || !curl) {
+		free(body);
+		curl_easy_cleanup(curl);
+		return pvk_fail(e, PVK_E_NOMEM, "cannot set up the firmware check");
+	}
+	hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+	hdrs = curl_slist_append(hdrs, "x-client-id: pvattest");
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(curl, CURLOPT_USERAGENT, "s390-tools-pvattest");
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 120L);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, fw_collect);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &resp);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	cc = curl_easy_perform(curl);
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	if (cc != CURLE_OK) {
+		pvk_fail(e, PVK_E_IO,
+			 "the firmware check needs IBM's verification service at %s, which could not be reached: %s",
+			 url, curl_easy_strerror(cc));
+	} else if (status != 200 || !resp.data) {
+		pvk_fail(e, PVK_E_IO, "the firmware verification service at %s answered HTTP %ld", url,
+			 status);
+	} else {
+		ans = json_tokener_parse(resp.data);
+		if (!ans || !json_object_object_get_ex(ans, "valid", &valid) ||
+		    !json_object_is_type(valid, json_type_boolean))
+			pvk_fail(e, PVK_E_FORMAT, "the firmware verification service answered no 'valid'");
+		else
+			ret = json_object_get_boolean(valid) ? 1 : 0;
+		json_object_put(ans);
+	}
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(curl);
+	free(body);
+	free(resp.data);
+	return ret;
+}
+
+struct check_args {
+	const char *in, *out, *user;
+	struct pvk_cert_opts certs;
+	int need_att, need_boot;
+	const char *secrets[64];
+	int n_secrets;
+	int locked;     /* -1 not given */
+	int firmware, fw_version;
+	const char *fw_url;
+};
+
+static int check_run(struct check_args *a, struct pvk_err *e)
+{
+	struct attest_add_fields f;
+	struct check k = { .ok = 1 };
+	uint8_t *file = NULL, *ubuf = NULL, (*tags)[16] = NULL, *rbuf = NULL;
+	size_t file_len, ulen, rlen, out_len;
+	EVP_PKEY **keys = NULL;
+	size_t nkeys = 0;
+	const char *img = NULL, *att = NULL;
+	struct exch x;
+	char *text = NULL;
+	uint64_t paf;
+	uint32_t mai;
+	struct uvreq r;
+	int ret = -1, fw = -2;
+
+	if (read_input(a->in, EXCH_FILE_MAX, &file, &file_len, e))
+		return -1;
+	if (exch_parse(file, file_len, &x, e) || exch_check_response(&x, e)) {
+		pvk_wrap(e, "%s", a->in);
+		goto out;
+	}
+	if (arcb_parse(x.it[EXCH_ARCB].data, x.it[EXCH_ARCB].size, &r, &paf, &mai, e)) {
+		pvk_wrap(e, "%s", a->in);
+		goto out;
+	}
+	attest_split_add(paf, x.it[EXCH_ADD].data, x.it[EXCH_ADD].data ? x.it[EXCH_ADD].size : 0, &f);
+	if (a->certs.n_hkds) {
+		a->certs.no_verify = 1;  /* only hashes are compared */
+		if (hostkeys_load_verified(&a->certs, &keys, &nkeys, e))
+			goto out;
+		if (f.image_phkh)
+			img = match_hkd(&k, "image", f.image_phkh, &a->certs, keys, nkeys, e);
+		else if (a->need_boot)
+			issue(&k, "The attestation response holds no image host-key hash (boot-key-hash)");
+		if (f.att_phkh)
+			att = match_hkd(&k, "attestation", f.att_phkh, &a->certs, keys, nkeys, e);
+		else if (a->need_att)
+			issue(&k, "The attestation response holds no attestation host-key hash (att-key-hash)");
+	}
+	if (a->user) {
+		if (read_input(a->user, EXCH_MAX_USER, &ubuf, &ulen, e))
+			goto out;
+		if (!x.it[EXCH_USER].data || x.it[EXCH_USER].size != ulen ||
+		    memcmp(x.it[EXCH_USER].data, ubuf, ulen))
+			issue(&k, "The user data differs from '%s'", a->user);
+	}
+	if (a->n_secrets || a->locked >= 0) {
+		uint8_t h[64];
+
+		tags = calloc((size_t)a->n_secrets + 1, 16);
+		if (!tags) {
+			pvk_fail(e, PVK_E_NOMEM, "out of memory");
+			goto out;
+		}
+		for (int i = 0; i < a->n_secrets; i++) {
+			if (read_input(a->secrets[i], 0x100000, &rbuf, &rlen, e))
+				goto out;
+			if (rlen < 16 + 0x418 || memcmp(rbuf, "asrcbM", 6)) {
+				pvk_fail(e, PVK_E_FORMAT, "%s: not an add-secret request", a->secrets[i]);
+				goto out;
+			}
+			memcpy(tags[i], rbuf + rlen - 16, 16);
+			free(rbuf);
+			rbuf = NULL;
+		}
+		attest_secret_store_hash((const uint8_t(*)[16])tags, (size_t)a->n_secrets,
+					 a->locked > 0, h);
+		if (!f.secret_store_hash)
+			issue(&k, "The attestation response holds no secret-store hash");
+		else if (!pvk_ct_equal(h, f.secret_store_hash, 64))
+			issue(&k, "The secret store does not hold exactly the given add-secret requests with the given lock state");
+	}
+	if (a->firmware) {
+		if (!f.firmware_state) {
+			issue(&k, "The attestation response holds no firmware state");
+		} else {
+			fw = firmware_check(f.firmware_state, a->fw_url, a->fw_version, e);
+			if (fw < 0)
+				goto out;
+			if (!fw)
+				issue(&k, "The firmware is not valid");
+		}
+	}
+	if (yout_begin(&k.y, e))
+		goto out;
+	yout_map_start(&k.y);
+	yout_kv_bool(&k.y, "successful", k.ok);
+	if (k.n_issues) {
+		yout_key(&k.y, "issues");
+		yout_seq_start(&k.y);
+		for (int i = 0; i < k.n_issues; i++)
+			yout_str(&k.y, k.issues[i]);
+		yout_seq_end(&k.y);
+	}
+	if (a->certs.n_hkds) {
+		if (f.image_phkh || a->need_boot) {
+			yout_key(&k.y, "image_host_key");
+			yout_map_start(&k.y);
+			yout_kv_bool(&k.y, "check_enforced", a->need_boot);
+			if (img)
+				yout_kv_str(&k.y, "hash", img);
+			yout_map_end(&k.y);
+		}
+		if (f.att_phkh || a->need_att) {
+			yout_key(&k.y, "attest_host_key");
+			yout_map_start(&k.y);
+			yout_kv_bool(&k.y, "check_enforced", a->need_att);
+			if (att)
+				yout_kv_str(&k.y, "hash", att);
+			yout_map_end(&k.y);
+		}
+	}
+	if (a->user)
+		yout_kv_str(&k.y, "user_data", a->user);
+	if (a->n_secrets || a->locked >= 0) {
+		yout_key(&k.y, "secret_store");
+		yout_map_start(&k.y);
+		yout_key(&k.y, "add_secret_requests");
+		yout_seq_start(&k.y);
+		for (int i = 0; i < a->n_secrets; i++)
+			yout_str(&k.y, a->secrets[i]);
+		yout_seq_end(&k.y);
+		yout_kv_bool(&k.y, "locked", a->locked > 0);
+		yout_map_end(&k.y);
+	}
+	if (fw >= 0)
+		yout_kv_bool(&k.y, "valid_firmware", fw);
+	yout_map_end(&k.y);
+	if (yout_finish(&k.y, &text, &out_len, e) || write_output(a->out, text, out_len, 0, e))
+		goto out;
+	ret = k.ok ? 0 : 2;
+	if (!k.ok && cli_verbosity >= 0)
+		for (int i = 0; i < k.n_issues; i++)
+			fprintf(stderr, "%s: %s\n", cli_prog, k.issues[i]);
+out:
+	free(text);
+	free(file);
+	free(ubuf);
+	free(rbuf);
+	free(tags);
+	hostkeys_free(keys, nkeys);
+	return ret;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "input", required_argument, NULL, 'i' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "host-key-document", required_argument, NULL, 'k' },
+		{ "host-key-check", required_argument, NULL, OPT_HKC },
+		{ "user-data", required_argument, NULL, 'u' },
+		{ "secret", required_argument, NULL, OPT_SECRET },
+		{ "secret-store-locked", required_argument, NULL, OPT_LOCKED },
+		{ "firmware", no_argument, NULL, OPT_FW },
+		{ "firmware-check-version", required_argument, NULL, OPT_FW_VER },
+		{ "fw-ver", required_argument, NULL, OPT_FW_VER },
+		{ "firmware-verify-url", required_argument, NULL, OPT_FW_URL },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct check_args a = { .locked = -1, .fw_version = 1, .fw_url = FW_DEFAULT_URL };
+	struct pvk_err e;
+	int c, rc;
+
+	pvk_err_clear(&e);
+	a.certs.log = cli_hkd_log;
+	while ((c = getopt_long(argc, argv, "i:o:k:u:vqh", longopts, NULL)) != -1) {
+		if (common_opt(c))
+			continue;
+		switch (c) {
+		case 'i': a.in = optarg; break;
+		case 'o': a.out = optarg; break;
+		case 'u': a.user = optarg; break;
+		case 'k':
+			if (cert_opts_add(&a.certs, PVK_OPT_HKD, optarg, &e) < 0)
+				goto err;
+			break;
+		case OPT_FORMAT:
+			if (strcmp(optarg, "yaml")) {
+				cert_opts_free(&a.certs);
+				return cli_usage_error("--format: only yaml");
+			}
+			break;
+		case OPT_HKC: {
+			char *dup = strdup(optarg), *tok, *save = NULL;
+
+			for (tok = dup ? strtok_r(dup, ",", &save) : NULL; tok;
+			     tok = strtok_r(NULL, ",", &save)) {
+				if (!strcmp(tok, "att-key-hash"))
+					a.need_att = 1;
+				else if (!strcmp(tok, "boot-key-hash"))
+					a.need_boot = 1;
+				else {
+					free(dup);
+					cert_opts_free(&a.certs);
+					return cli_usage_error("--host-key-check: att-key-hash, boot-key-hash");
+				}
+			}
+			free(dup);
+			break;
+		}
+		case OPT_SECRET:
+			if (a.n_secrets >= 64) {
+				cert_opts_free(&a.certs);
+				return cli_usage_error("at most 64 --secret files");
+			}
+			a.secrets[a.n_secrets++] = optarg;
+			break;
+		case OPT_LOCKED:
+			if (!strcmp(optarg, "true"))
+				a.locked = 1;
+			else if (!strcmp(optarg, "false"))
+				a.locked = 0;
+			else {
+				cert_opts_free(&a.certs);
+				return cli_usage_error("--secret-store-locked: true or false");
+			}
+			break;
+		case OPT_FW: a.firmware = 1; break;
+		case OPT_FW_VER:
+			a.fw_version = atoi(optarg);
+			if (a.fw_version != 1 && a.fw_version != 2) {
+				cert_opts_free(&a.certs);
+				return cli_usage_error("--firmware-check-version: 1 or 2");
+			}
+			break;
+		case OPT_FW_URL: a.fw_url = optarg; break;
+		case 'h': fputs(check_help, stdout); cert_opts_free(&a.certs); return PVK_EXIT_OK;
+		default: cert_opts_free(&a.certs); return cli_usage_error("invalid option");
+		}
+	}
+	if (!a.in && optind < argc)
+		a.in = argv[optind++];
+	if (!a.out && optind < argc)
+		a.out = argv[optind++];
+	if (!a.in || !a.out || optind != argc) {
+		cert_opts_free(&a.certs);
+		return cli_usage_error("an INPUT and an OUTPUT file are required");
+	}
+	if ((a.need_att || a.need_boot) && !a.certs.n_hkds) {
+		cert_opts_free(&a.certs);
+		return cli_usage_error("--host-key-check needs -k");
+	}
+	if (a.n_secrets && a.locked < 0) {
+		cert_opts_free(&a.certs);
+		return cli_usage_error("--secret needs --secret-store-locked");
+	}
+	rc = check_run(&a, &e);
+	cert_opts_free(&a.certs);
+	if (rc < 0)
+		return cli_error(&e);
+	return rc == 2 ? PVK_EXIT_MISMATCH : PVK_EXIT_OK;
+err:
+	cert_opts_free(&a.certs);
+	return cli_error(&e);
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd;
+
+	cli_init(argv[0], "pvattest");
+	while (argc > 1 && argv[1][0] == '-') {
+		if (!strcmp(argv[1], "-v") || !strcmp(argv[1], "--verbose") || !strcmp(argv[1], "-V")) {
+			cli_verbosity++;
+		} else if (!strcmp(argv[1], "-q") || !strcmp(argv[1], "--quiet")) {
+			cli_verbosity = -1;
+		} else if (!strcmp(argv[1], "--version")) {
+			cli_version();
+			return PVK_EXIT_OK;
+		} else if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+			fputs(main_help, stdout);
+			return PVK_EXIT_OK;
+		} else {
+			return cli_usage_error("unknown option '%s'", argv[1]);
+		}
+		argv[1] = argv[0];
+		argv++;
+		argc--;
+	}
+	if (argc < 2)
+		return cli_usage_error("a command is required (create, perform, verify, check)");
+	cmd = argv[1];
+	argv++;
+	argc--;
+	if (!strcmp(cmd, "create"))
+		return cmd_create(argc, argv);
+	if (!strcmp(cmd, "perform"))
+		return cmd_perform(argc, argv);
+	if (!strcmp(cmd, "verify"))
+		return cmd_verify(argc, argv);
+	if (!strcmp(cmd, "check"))
+		return cmd_check(argc, argv);
+	if (!strcmp(cmd, "version")) {
+		cli_version();
+		return PVK_EXIT_OK;
+	}
+	return cli_usage_error("unknown command '%s'", cmd);
+}
