@@ -1,63 +1,81 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # pvkit's main job, start to end, on any x86 Linux machine (the README's first command):
-#   1. install what is missing and build;
-#   2. make a test PKI (root CA, intermediate, IBM Z signing key, two hosts, CRLs);
-#   3. take a sample s390x kernel (Debian's), an initrd and a parmfile;
-#   4. build an SE image for both hosts with full host-key verification;
-#   5. show pvimg info of it, test it against the hosts and extract its header.
-# Later issues add the software ultravisor: unpack and boot, attestation, secrets.
+#   1. install what is missing (with Debian's s390x kernel and busybox) and build;
+#   2. a software ultravisor (uvsim) with its test PKI and two simulated IBM Z hosts;
+#   3. the components: Debian's s390x kernel, a busybox initramfs, a parmfile;
+#   4. an SE image for the first host with full host-key verification;
+#   5. pvimg info, pvimg test against both hosts, pvextract-hdr;
+#   6. the image unpacked by uvsim as the ultravisor does and booted under QEMU: the
+#      guest's /init prints the marker of the parmline and powers off; uvsim ls;
+#   7. refused: the image on the other host, a revoked host-key document;
+#   8. uvsim stop.
+# Later issues add attestation and secrets.
 #
-# Usage: scripts/demo.sh [WORKDIR (default build/demo)]
+# Usage: scripts/demo.sh [WORKDIR (default BUILDDIR/demo)]
+# Environment: PVKIT_NATIVE_BUILDDIR (default build), PVKIT_SKIP_DEPS=1 skips
+# scripts/install-deps.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
-work=${1:-$top/build/demo}
+builddir=${PVKIT_NATIVE_BUILDDIR:-build}
+case "$builddir" in /*) ;; *) builddir=$top/$builddir ;; esac
+work=${1:-$builddir/demo}
 
 step() { printf '\n=== %s\n' "$*"; }
 show() { printf '$ %s\n' "$*"; "$@"; }
 
-step "Install dependencies and build"
-./scripts/install-deps.sh
-[ -f build/build.ninja ] || meson setup build >/dev/null
-ninja -C build >/dev/null
-bin=$top/build/tools
+step "Install dependencies (and the s390x guest: Debian's kernel, busybox) and build"
+[ "${PVKIT_SKIP_DEPS:-0}" = 1 ] || ./scripts/install-deps.sh
+[ -f "$builddir/build.ninja" ] || meson setup "$builddir" >/dev/null
+ninja -C "$builddir" >/dev/null
+bin=$builddir/tools
+uvsim_bin=$builddir/uvsim/uvsim
+uvsim() { "$uvsim_bin" "$@"; }
 
 rm -rf "$work"
 mkdir -p "$work"
 cd "$work"
+export PVKIT_UVSIM_STATE=$work/uvsim
+# Never leave a guest endpoint running behind, whatever happens.
+trap 'uvsim stop --all >/dev/null 2>&1 || true' EXIT
 
-step "A test PKI with two hosts (host keys stay in pki/, as a simulated ultravisor's would)"
-show "$bin/pvkit-testpki" --dir pki --hosts 2 --verbose
+step "The software ultravisor: its test PKI and two simulated IBM Z hosts (host keys stay in $PVKIT_UVSIM_STATE)"
+show uvsim init
+show uvsim host new z16a
+show uvsim host new z16b
+show uvsim host ls
+hkd_a=$(uvsim host hkd z16a)
+hkd_b=$(uvsim host hkd z16b)
+read -ra verify <<<"$(uvsim cert-opts)"
+echo "full host-key verification: ${verify[*]}"
 
-step "Sample components: Debian's s390x kernel, an initrd, a parmfile"
-kernel=
-if dpkg --print-foreign-architectures | grep -qx s390x || {
-	dpkg --add-architecture s390x && apt-get update -qq
-}; then
-	"$top/tests/boot/fetch-s390x-kernel.sh" "$work/kernel" >/dev/null 2>&1 || true
-	kernel=$(ls "$work"/kernel/boot/vmlinuz-*-s390x 2>/dev/null | sort -V | tail -n1 || true)
-fi
-if [ -z "$kernel" ]; then
+step "Components: Debian's s390x kernel, a busybox initramfs, a parmfile"
+bootable=1
+if cache=$("$top/scripts/fetch-guest.sh" --print-dir) &&
+	"$top/scripts/make-initramfs.sh" initramfs.cpio.gz pvkit.marker; then
+	kernel=$cache/vmlinuz
+	echo "kernel: $(tr '\n' ' ' <"$cache/packages")"
+else
 	# Offline fallback: a stand-in with the marks pvimg checks (not bootable).
-	echo "(Debian's s390x kernel could not be fetched: using a stand-in kernel)"
+	echo "(Debian's s390x kernel and busybox could not be fetched: using stand-ins, no boot)"
+	bootable=0
 	kernel=$work/vmlinuz
 	head -c $((4 * 1024 * 1024)) /dev/urandom >"$kernel"
 	printf 'S390EP' | dd of="$kernel" bs=1 seek=$((0x10008)) conv=notrunc status=none
+	mkdir -p initramfs
+	printf '#!/bin/sh\necho "hello from a pvkit secure guest"\n' >initramfs/init
+	chmod +x initramfs/init
+	(cd initramfs && find . | cpio -o -H newc --quiet | gzip -9) >initramfs.cpio.gz
 fi
-mkdir -p initramfs
-printf '#!/bin/sh\necho "hello from a pvkit secure guest"\n' >initramfs/init
-chmod +x initramfs/init
-(cd initramfs && find . | cpio -o -H newc --quiet | gzip -9) >initrd.img
-echo "console=ttyS0 loglevel=4 swiotlb=262144 pvkit.demo=1" >parmfile
-ls -l "$kernel" initrd.img parmfile
+marker=demo-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
+echo "console=ttysclp0 pvkit.marker=$marker" >parmfile
+show cat parmfile
+ls -l "$kernel" initramfs.cpio.gz parmfile
 
-step "Build the SE image with full host-key verification"
-show "$bin/pvimg" -v create -i "$kernel" -r initrd.img -p parmfile \
-	-k pki/host1.crt -k pki/host2.crt \
-	--cert pki/inter_ca.crt --cert pki/ibm.crt \
-	--crl pki/root_ca.crl --crl pki/inter_ca.crl --crl pki/ibm.crl \
-	--root-ca pki/root_ca.crt --offline \
+step "Build the SE image for host z16a with full host-key verification"
+show "$bin/pvimg" -v create -i "$kernel" -r initramfs.cpio.gz -p parmfile \
+	-k "$hkd_a" "${verify[@]}" \
 	--hdr-key <(head -c 32 /dev/urandom | tee hdr.key) -o secure-linux
 ls -l secure-linux
 
@@ -67,17 +85,38 @@ step "pvimg info, authenticated with the header key"
 show "$bin/pvimg" info --format text --hdr-key hdr.key secure-linux | head -n 3
 
 step "Can it run on the hosts?"
-show "$bin/pvimg" test -k pki/host1.crt secure-linux
-"$bin/pvkit-testpki" --dir other --hosts 1 >/dev/null
-show "$bin/pvimg" test -k other/host1.crt secure-linux || echo "(exit $?: as expected, another machine)"
+show "$bin/pvimg" test -k "$hkd_a" secure-linux
+show "$bin/pvimg" test -k "$hkd_b" secure-linux || echo "(exit $?: as expected, not built for z16b)"
 
 step "Extract the SE header for attestation and add-secret requests"
 show "$bin/pvextract-hdr" -o sehdr.bin secure-linux
 
+step "Boot it on host z16a: uvsim unpacks it as the ultravisor does, QEMU (TCG) runs the guest"
+if [ $bootable -eq 1 ] && command -v qemu-system-s390x >/dev/null 2>&1; then
+	show timeout 150 "$uvsim_bin" boot --host z16a --id demo --qemu --timeout 120 secure-linux |
+		tr -d '\r' | tee console.txt
+	if grep -qF "PVKIT-GUEST: marker=$marker " console.txt; then
+		echo "(the guest's /init read marker $marker from the image's parmline: kernel, initrd and parmline arrived)"
+	else
+		echo "(the guest's marker line did not appear on the console)" >&2
+		exit 1
+	fi
+else
+	echo "(no bootable kernel or no qemu-system-s390x: unpack only, no QEMU)"
+	show uvsim boot --host z16a --id demo secure-linux
+fi
+show uvsim ls
+show uvsim env demo
+
+step "Refused: the image on host z16b (the ultravisor finds no key slot for its host key)"
+show uvsim boot --host z16b secure-linux || echo "(exit $?: as expected)"
+
 step "Refused: a revoked host-key document"
-show "$bin/pvimg" create -i "$kernel" -k pki/host_revoked.crt \
-	--cert pki/inter_ca.crt --cert pki/ibm.crt \
-	--crl pki/root_ca.crl --crl pki/inter_ca.crl --crl pki/ibm.crl \
-	--root-ca pki/root_ca.crt --offline -o refused.img || echo "(exit $?: as expected)"
+show "$bin/pvimg" create -i "$kernel" -k "$PVKIT_UVSIM_STATE/pki/host_revoked.crt" \
+	"${verify[@]}" -o refused.img || echo "(exit $?: as expected)"
+
+step "Stop the guest"
+show uvsim stop demo
+show uvsim ls
 
 printf '\nDone: %s\n' "$work"

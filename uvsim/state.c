@@ -249,6 +249,7 @@ int uvsim_guest_save(const struct uvsim_guest *g, struct pvk_err *e)
 	jset_u64(o, "pcf", g->pcf);
 	jset_u64(o, "scf", g->scf);
 	json_object_object_add(o, "locked", json_object_new_boolean(g->locked));
+	json_object_object_add(o, "dump_disabled", json_object_new_boolean(g->dump_disabled));
 	if (g->ext_secret_set)
 		jset_hex(o, "ext_secret", g->ext_secret, 32);
 	for (uint32_t i = 0; i < g->n_secrets; i++) {
@@ -315,6 +316,8 @@ int uvsim_guest_load(const char *state, const char *id, struct uvsim_guest *g,
 		goto out;
 	}
 	g->locked = json_object_object_get_ex(o, "locked", &v) && json_object_get_boolean(v);
+	g->dump_disabled = json_object_object_get_ex(o, "dump_disabled", &v) &&
+			   json_object_get_boolean(v);
 	g->ext_secret_set = !jget_hex(o, "ext_secret", g->ext_secret, 32);
 	if (json_object_object_get_ex(o, "secrets", &arr) &&
 	    json_object_is_type(arr, json_type_array)) {

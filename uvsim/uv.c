@@ -8,6 +8,8 @@
 #include <openssl/crypto.h>
 
 #include "pvkit/arcb.h"
+#include "pvkit/asrcb.h"
+#include "pvkit/sehdr.h"
 #include "pvkit/bytes.h"
 #include "pvkit/crypto.h"
 #include "pvkit/uvdev.h"
@@ -18,10 +20,13 @@
 #define LIST_ENTRY 48
 #define UV_RC_LOCKED 0x0102
 
+static uint32_t listed_len(const struct uvsim_secret *s);
+
 uint64_t uvsim_supported_cmds(void)
 {
-	return 1ull << UVIO_NR_INFO | 1ull << UVIO_NR_ATT | 1ull << UVIO_NR_LIST_SECRETS |
-	       1ull << UVIO_NR_LOCK_SECRETS;
+	return 1ull << UVIO_NR_INFO | 1ull << UVIO_NR_ATT | 1ull << UVIO_NR_ADD_SECRET |
+	       1ull << UVIO_NR_LIST_SECRETS | 1ull << UVIO_NR_LOCK_SECRETS |
+	       1ull << UVIO_NR_RETR_SECRET;
 }
 
 static void answer_rc(struct uvsim_answer *a, uint16_t rc, uint16_t rrc)
@@ -81,7 +86,7 @@ static void do_list(struct uvsim_guest *g, const uint8_t *in, uint32_t in_len, u
 
 		put_be16(p, g->secrets[i].index);
 		put_be16(p + 2, g->secrets[i].type);
-		put_be32(p + 4, g->secrets[i].len);
+		put_be32(p + 4, listed_len(&g->secrets[i]));
 		memcpy(p + 16, g->secrets[i].id, 32);
 	}
 	answer_rc(a, n < g->n_secrets ? UVC_RC_MORE_DATA : UVC_RC_SUCCESS, 0);
@@ -245,6 +250,259 @@ out:
 	OPENSSL_cleanse(plain, sizeof(plain));
 }
 
+/* Add-secret UV rc codes (spec §6.4). Where IBM documents no finer reason, uvsim answers a
+ * request that is not for this guest (other image, other CUID, wrong extension secret) with
+ * "not allowed to modify the secret store". */
+#define ADD_RC_NOT_ALLOWED 0x0101
+#define ADD_RC_LOCKED 0x0102
+#define ADD_RC_VERSION 0x0104
+#define ADD_RC_SIZE 0x0105
+#define ADD_RC_NKS 0x0106
+#define ADD_RC_FLAGS 0x0107
+#define ADD_RC_DECRYPT 0x0108
+#define ADD_RC_TYPE 0x0109
+#define ADD_RC_LENGTH 0x010a
+#define ADD_RC_FULL 0x010b
+#define ADD_RC_UNABLE 0x010c
+/* The reason codes uvsim gives with 0x0101, so tests and users can tell them apart. */
+#define ADD_RRC_IMAGE 0x0001
+#define ADD_RRC_CUID 0x0002
+#define ADD_RRC_EXT_SECRET 0x0003
+#define ADD_RRC_CCK_UPDATE 0x0004
+#define ADD_RRC_DUPLICATE_ID 0x0001
+
+#define RETR_RC_BUF 0x0009
+#define RETR_RC_EMPTY 0x010f
+#define RETR_RC_NO_INDEX 0x0110
+#define RETR_RC_NOT_RETRIEVABLE 0x0111
+/* A protected key is the key wrapped for CPACF plus its 32-byte wrapping-key verification
+ * pattern; uvsim's wrapping is a fixed XOR stream, enough to show the key is not in clear. */
+#define WKVP_LEN 32
+
+static int retrievable(uint16_t type)
+{
+	return type >= SECRET_PLAINTEXT && type <= SECRET_ED448 && secret_type_len(type) != 0 &&
+	       type != SECRET_ASSOCIATION;
+}
+
+static int type_supported(uint16_t type)
+{
+	return type == SECRET_NULL || type == SECRET_ASSOCIATION || type == SECRET_PLAINTEXT ||
+	       type == SECRET_UPDATE_CCK || (secret_type_len(type) > 0 && type <= SECRET_ED448);
+}
+
+static uint32_t count_kind(const struct uvsim_guest *g, int assoc)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < g->n_secrets; i++)
+		if ((g->secrets[i].type == SECRET_ASSOCIATION) == assoc)
+			n++;
+	return n;
+}
+
+/* Plaintext is stored as encoded: u16 length, data, zero padding to 16. */
+static int value_length_ok(uint16_t type, uint32_t len, const uint8_t *value)
+{
+	int want = secret_type_len(type);
+
+	if (type == SECRET_PLAINTEXT)
+		return len >= 16 && len % 16 == 0 && len <= 8192 && get_be16(value) <= len - 2;
+	return want >= 0 && (uint32_t)want == len;
+}
+
+static void do_add_secret(struct uvsim_guest *g, const uint8_t *in, uint32_t in_len,
+			  struct uvsim_answer *a)
+{
+	uint8_t *plain = NULL, derived[32];
+	struct asrcb_view v;
+	struct pvk_err e;
+	const uint8_t *ext, *value;
+	static const uint8_t zero[16];
+	int slot;
+
+	if (!in_len || in_len > UVIO_ADD_SECRET_MAX) {
+		a->err = EINVAL;
+		return;
+	}
+	if (g->locked) {
+		answer_rc(a, ADD_RC_LOCKED, 0);
+		return;
+	}
+	if (in_len < UVREQ_HDR_LEN || memcmp(in, ASRCB_MAGIC, 6) ||
+	    get_be32(in + UVREQ_OFF_VERSION) != UVREQ_VERSION_V1) {
+		answer_rc(a, ADD_RC_VERSION, 0);
+		return;
+	}
+	if (get_be32(in + UVREQ_OFF_RQL) != in_len) {
+		answer_rc(a, ADD_RC_SIZE, 0);
+		return;
+	}
+	if (!in[UVREQ_OFF_NKS]) {
+		answer_rc(a, ADD_RC_NKS, 0);
+		return;
+	}
+	if (asrcb_parse(in, in_len, &v, &e)) {
+		answer_rc(a, ADD_RC_SIZE, 0);
+		return;
+	}
+	if (v.flags & ~ASRCB_FLAG_DISABLE_DUMP) {
+		answer_rc(a, ADD_RC_FLAGS, 0);
+		return;
+	}
+	if (!type_supported(v.secret_type)) {
+		answer_rc(a, ADD_RC_TYPE, 0);
+		return;
+	}
+	plain = malloc(v.r.sea);
+	if (!plain) {
+		a->err = ENOMEM;
+		return;
+	}
+	if (!g->host_key || uvreq_decrypt_host(&v.r, g->host_key, plain, &slot, &e)) {
+		answer_rc(a, ADD_RC_DECRYPT, 0);
+		goto out;
+	}
+	value = plain;
+	ext = plain + v.secret_len;
+	/* Bound to this guest: its image's tags, and its CUID unless the request's is zero. */
+	if (memcmp(v.pld, g->pld, 64) || memcmp(v.ald, g->ald, 64) || memcmp(v.tld, g->tld, 64) ||
+	    memcmp(v.tag, g->tag, 16)) {
+		answer_rc(a, ADD_RC_NOT_ALLOWED, ADD_RRC_IMAGE);
+		goto out;
+	}
+	if (memcmp(v.cuid, zero, 16) && memcmp(v.cuid, g->cuid, 16)) {
+		answer_rc(a, ADD_RC_NOT_ALLOWED, ADD_RRC_CUID);
+		goto out;
+	}
+	/* The extension secret: derived from the CCK when the image demands it, else the
+	 * first accepted request sets it and every later one must repeat it. */
+	if (g->scf & SCF_CCK_EXTENSION_SECRET) {
+		if (asrcb_derive_ext_secret(g->cck, g->tag, derived, &e) ||
+		    !pvk_ct_equal(derived, ext, 32)) {
+			answer_rc(a, ADD_RC_NOT_ALLOWED, ADD_RRC_EXT_SECRET);
+			goto out;
+		}
+	} else if (g->ext_secret_set && !pvk_ct_equal(g->ext_secret, ext, 32)) {
+		answer_rc(a, ADD_RC_NOT_ALLOWED, ADD_RRC_EXT_SECRET);
+		goto out;
+	}
+	if (!value_length_ok(v.secret_type, v.secret_len, value)) {
+		answer_rc(a, ADD_RC_LENGTH, 0);
+		goto out;
+	}
+	if (v.secret_type == SECRET_UPDATE_CCK) {
+		if (!(g->scf & SCF_CCK_UPDATE)) {
+			answer_rc(a, ADD_RC_NOT_ALLOWED, ADD_RRC_CCK_UPDATE);
+			goto out;
+		}
+	} else if (v.secret_type != SECRET_NULL) {
+		int assoc = v.secret_type == SECRET_ASSOCIATION;
+
+		for (uint32_t i = 0; i < g->n_secrets; i++)
+			if (!memcmp(g->secrets[i].id, v.secret_id, 32)) {
+				answer_rc(a, ADD_RC_UNABLE, ADD_RRC_DUPLICATE_ID);
+				goto out;
+			}
+		if (g->n_secrets >= UVSIM_MAX_SECRETS ||
+		    count_kind(g, assoc) >= (uint32_t)(assoc ? UVSIM_MAX_ASSOC : UVSIM_MAX_RETR)) {
+			answer_rc(a, ADD_RC_FULL, 0);
+			goto out;
+		}
+	}
+	if (g->n_tags >= UVSIM_MAX_SECRETS) {
+		answer_rc(a, ADD_RC_FULL, 0);
+		goto out;
+	}
+	/* Accepted: from here on nothing fails. */
+	if (v.secret_type == SECRET_UPDATE_CCK) {
+		memcpy(g->cck, value, 32);
+	} else if (v.secret_type != SECRET_NULL) {
+		struct uvsim_secret *s = &g->secrets[g->n_secrets];
+
+		s->value = malloc(v.secret_len ? v.secret_len : 1);
+		if (!s->value) {
+			a->err = ENOMEM;
+			goto out;
+		}
+		memcpy(s->value, value, v.secret_len);
+		s->len = v.secret_len;
+		s->type = v.secret_type;
+		s->index = (uint16_t)(g->n_secrets ? g->secrets[g->n_secrets - 1].index + 1 : 0);
+		memcpy(s->id, v.secret_id, 32);
+		g->n_secrets++;
+	}
+	if (!g->ext_secret_set && !(g->scf & SCF_CCK_EXTENSION_SECRET)) {
+		memcpy(g->ext_secret, ext, 32);
+		g->ext_secret_set = 1;
+	}
+	if (v.flags & ASRCB_FLAG_DISABLE_DUMP)
+		g->dump_disabled = 1;
+	memcpy(g->secret_tags[g->n_tags++], v.r.tag, 16);
+	a->changed = 1;
+	answer_rc(a, UVC_RC_SUCCESS, 0);
+out:
+	OPENSSL_cleanse(derived, sizeof(derived));
+	if (plain) {
+		OPENSSL_cleanse(plain, v.r.sea);
+		free(plain);
+	}
+}
+
+/* The length list and retrieve report: plaintext as stored, keys as protected keys. */
+static uint32_t listed_len(const struct uvsim_secret *s)
+{
+	if (s->type == SECRET_PLAINTEXT || s->type == SECRET_ASSOCIATION)
+		return s->len;
+	return s->len + WKVP_LEN;
+}
+
+static void do_retrieve(struct uvsim_guest *g, const uint8_t *in, uint32_t in_len,
+			uint32_t out_cap, struct uvsim_answer *a)
+{
+	const struct uvsim_secret *s = NULL;
+	uint8_t pad[64];
+	uint32_t need;
+	uint16_t idx;
+
+	if (in_len < UVIO_RETR_MIN || in_len > UVIO_RETR_MAX || out_cap < in_len) {
+		a->err = EINVAL;
+		return;
+	}
+	if (!g->n_secrets) {
+		answer_rc(a, RETR_RC_EMPTY, 0);
+		return;
+	}
+	idx = get_be16(in);
+	for (uint32_t i = 0; i < g->n_secrets; i++)
+		if (g->secrets[i].index == idx)
+			s = &g->secrets[i];
+	if (!s) {
+		answer_rc(a, RETR_RC_NO_INDEX, 0);
+		return;
+	}
+	if (!retrievable(s->type)) {
+		answer_rc(a, RETR_RC_NOT_RETRIEVABLE, 0);
+		return;
+	}
+	need = listed_len(s);
+	if (in_len < need) {
+		answer_rc(a, RETR_RC_BUF, 0);
+		return;
+	}
+	if (answer_alloc(a, in_len))
+		return;
+	if (s->type == SECRET_PLAINTEXT) {
+		memcpy(a->out, s->value, s->len);
+	} else {
+		pvk_sha512("pvkit uvsim wrapping key", 24, pad);
+		for (uint32_t i = 0; i < s->len; i++)
+			a->out[i] = s->value[i] ^ pad[i % 64];
+		pvk_sha256(pad, 64, a->out + s->len);   /* the WKVP */
+	}
+	answer_rc(a, UVC_RC_SUCCESS, 0);
+}
+
 void uvsim_handle(struct uvsim_guest *g, uint32_t nr, uint32_t flags, const uint8_t *in,
 		  uint32_t in_len, uint32_t out_cap, struct uvsim_answer *a)
 {
@@ -263,6 +521,12 @@ void uvsim_handle(struct uvsim_guest *g, uint32_t nr, uint32_t flags, const uint
 		break;
 	case UVIO_NR_ATT:
 		do_attest(g, in, in_len, out_cap, a);
+		break;
+	case UVIO_NR_ADD_SECRET:
+		do_add_secret(g, in, in_len, a);
+		break;
+	case UVIO_NR_RETR_SECRET:
+		do_retrieve(g, in, in_len, out_cap, a);
 		break;
 	case UVIO_NR_LIST_SECRETS:
 		do_list(g, in, in_len, out_cap, a);

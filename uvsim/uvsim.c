@@ -308,8 +308,20 @@ static int cmd_boot(int argc, char **argv)
 		case 'I': id = optarg; break;
 		case 'Q': qemu = 1; break;
 		case 'K': keep = 1; break;
-		case 'T': timeout_s = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'M': memory = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'T':
+		case 'M': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*end || !*optarg || v > 1000000)
+				return cli_usage_error("--%s: '%s' is not a number",
+						       c == 'T' ? "timeout" : "memory", optarg);
+			if (c == 'T')
+				timeout_s = (unsigned)v;
+			else
+				memory = (unsigned)v;
+			break;
+		}
 		case 'h': fputs(help, stdout); return PVK_EXIT_OK;
 		default: return cli_usage_error("invalid option");
 		}
@@ -392,7 +404,23 @@ fail:
 
 static int alive(long pid)
 {
-	return pid > 0 && kill((pid_t)pid, 0) == 0;
+	char path[64], buf[512], *p;
+	size_t n;
+	FILE *f;
+
+	if (pid <= 0 || kill((pid_t)pid, 0))
+		return 0;
+	/* An endpoint that ended stays a zombie until its reaper (init, or a container's PID 1
+	 * that may never reap) collects it: that is no running guest. */
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	p = strrchr(buf, ')');  /* "pid (comm) S ...": comm may hold anything */
+	return !(p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'));
 }
 
 static int cmd_ls(void)
@@ -470,16 +498,22 @@ static int cmd_stop(int argc, char **argv)
 	if (argc == 2 && !strcmp(argv[1], "--all")) {
 		snprintf(path, sizeof(path), "%s/guests", state);
 		n = list_dir(path, names, 1024);
-		for (int i = 0; i < n; i++)
-			if (stop_one(names[i]))
-				rc = PVK_EXIT_ERROR;
+		for (int i = 0; i < n; i++) {
+			int r = stop_one(names[i]);
+
+			if (r)
+				rc = r;
+		}
 		return rc;
 	}
 	if (argc < 2)
 		return cli_usage_error("usage: uvsim stop ID... | --all");
-	for (int i = 1; i < argc; i++)
-		if (stop_one(argv[i]))
-			rc = PVK_EXIT_ERROR;
+	for (int i = 1; i < argc; i++) {
+		int r = stop_one(argv[i]);
+
+		if (r)
+			rc = r;
+	}
 	return rc;
 }
 

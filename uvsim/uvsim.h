@@ -37,6 +37,7 @@ struct uvsim_guest {
 	uint8_t phkh[32];         /* hash of the host key that unpacked the image */
 	uint64_t pcf, scf;
 	int locked;
+	int dump_disabled;        /* an add-secret request asked to disable dumping */
 	int ext_secret_set;       /* the first add-secret request primes the extension secret */
 	uint8_t ext_secret[32];
 	struct uvsim_secret secrets[UVSIM_MAX_SECRETS];

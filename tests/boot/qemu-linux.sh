@@ -6,7 +6,7 @@
 # the relocator, kernel, initrd, command line and stage3b_reloc at page-aligned
 # addresses from 0x15000 on, as pvimg places them) and boot it under QEMU TCG.
 # Passes when the kernel prints our command line and the initrd's /init
-# reports it back. Skips (77) without the kernel (see fetch-s390x-kernel.sh),
+# reports it back. Skips (77) without the kernel (see scripts/fetch-guest.sh),
 # QEMU, cpio or a static s390x libc.
 #
 #   qemu-linux.sh STAGE3B_RELOC_BIN [CC]
@@ -27,8 +27,13 @@ if [ -z "$kernel" ]; then
 		[ -f "$f" ] && kernel=$f # the glob sorts; the last is fine
 	done
 fi
+# scripts/fetch-guest.sh's cache (scripts/install-deps.sh fills it).
+if [ -z "$kernel" ]; then
+	f=${PVKIT_GUEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pvkit/guest}/vmlinuz
+	[ -f "$f" ] && kernel=$f
+fi
 if [ -z "$kernel" ] || [ ! -f "$kernel" ]; then
-	echo "SKIP: no s390x kernel (run tests/boot/fetch-s390x-kernel.sh or set PVKIT_S390X_VMLINUZ)"
+	echo "SKIP: no s390x kernel (run scripts/fetch-guest.sh or tests/boot/fetch-s390x-kernel.sh, or set PVKIT_S390X_VMLINUZ)"
 	exit "$SKIP"
 fi
 command -v cpio >/dev/null 2>&1 || { echo "SKIP: cpio not found"; exit "$SKIP"; }
