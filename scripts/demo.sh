@@ -108,6 +108,21 @@ fi
 show uvsim ls
 show uvsim env demo
 
+step "Attest the guest: create the request on the trusted side, perform it in the guest, verify"
+show "$bin/pvattest" create -k "$hkd_a" "${verify[@]}" --add-data phkh-img,secret-store-hash \
+	-o attest.req -a attest.arpk
+printf 'report of the demo guest' >userdata
+(
+	# Inside the guest: the tools reach the (simulated) /dev/uv through the environment.
+	eval "$(uvsim env demo)"
+	show "$bin/pvattest" perform -i attest.req -o attest.resp -u userdata
+)
+show "$bin/pvattest" verify -i attest.resp --hdr sehdr.bin -a attest.arpk -o attest.yaml
+show cat attest.yaml
+show "$bin/pvattest" check attest.resp check.yaml -k "$hkd_a" --host-key-check boot-key-hash \
+	-u userdata --secret-store-locked false
+show cat check.yaml
+
 step "Refused: the image on host z16b (the ultravisor finds no key slot for its host key)"
 show uvsim boot --host z16b secure-linux || echo "(exit $?: as expected)"
 
