@@ -121,13 +121,14 @@ static int kernel_call(struct uvdev *d, unsigned nr, void *arg, uint32_t len,
 
 /* ---- uvsim backend ---- */
 
-static int uvsim_call(struct uvdev *d, unsigned nr, const uint8_t *in, uint32_t in_len,
-		      uint8_t *out, uint32_t out_cap, uint32_t *out_len, struct uvdev_rc *rc,
-		      struct pvk_err *e)
+/* One exchange on the socket. A transport failure leaves the stream out of step, so the
+ * connection is shut down and later calls on this handle fail cleanly. */
+static int uvsim_exchange(struct uvdev *d, unsigned nr, const uint8_t *in, uint32_t in_len,
+			  uint8_t *out, uint32_t out_cap, struct uvproto_rsp *rsp,
+			  struct pvk_err *e)
 {
 	struct uvproto_req req = { .nr = nr, .in_len = in_len, .out_cap = out_cap };
 	uint8_t hdr[UVPROTO_REQ_HDR], rhdr[UVPROTO_RSP_HDR];
-	struct uvproto_rsp rsp;
 
 	uvproto_req_encode(&req, hdr);
 	if (fd_write_full(d->fd, hdr, sizeof(hdr)) || (in_len && fd_write_full(d->fd, in, in_len)))
@@ -135,12 +136,25 @@ static int uvsim_call(struct uvdev *d, unsigned nr, const uint8_t *in, uint32_t 
 				strerror(errno));
 	if (fd_read_full(d->fd, rhdr, sizeof(rhdr)))
 		return pvk_fail(e, PVK_E_IO, "%s: no answer from the uvsim endpoint", d->name);
-	if (uvproto_rsp_decode(rhdr, &rsp, e))
+	if (uvproto_rsp_decode(rhdr, rsp, e))
 		return pvk_wrap(e, "%s", d->name);
-	if (rsp.out_len > out_cap)
+	if (rsp->out_len > out_cap)
 		return pvk_fail(e, PVK_E_FORMAT, "%s: answer larger than the buffer", d->name);
-	if (rsp.out_len && fd_read_full(d->fd, out, rsp.out_len))
+	if (rsp->out_len && fd_read_full(d->fd, out, rsp->out_len))
 		return pvk_fail(e, PVK_E_IO, "%s: answer truncated", d->name);
+	return 0;
+}
+
+static int uvsim_call(struct uvdev *d, unsigned nr, const uint8_t *in, uint32_t in_len,
+		      uint8_t *out, uint32_t out_cap, uint32_t *out_len, struct uvdev_rc *rc,
+		      struct pvk_err *e)
+{
+	struct uvproto_rsp rsp;
+
+	if (uvsim_exchange(d, nr, in, in_len, out, out_cap, &rsp, e)) {
+		shutdown(d->fd, SHUT_RDWR);
+		return -1;
+	}
 	if (out_len)
 		*out_len = rsp.out_len;
 	if (rsp.err)
@@ -202,8 +216,8 @@ int uvdev_attest(struct uvdev *d, struct uvdev_attest *a, struct uvdev_rc *rc, s
 		a->add_data_len = att.add_data_len;
 		return 0;
 	}
-	if (a->arcb_len > UVIO_ATT_ARCB_MAX || a->meas_len > UVIO_ATT_MEAS_MAX ||
-	    a->add_data_len > UVIO_ATT_ADD_MAX)
+	if (!a->arcb_len || a->arcb_len > UVIO_ATT_ARCB_MAX || !a->meas_len ||
+	    a->meas_len > UVIO_ATT_MEAS_MAX || a->add_data_len > UVIO_ATT_ADD_MAX)
 		return pvk_fail(e, PVK_E_IO, "%s: UV call 1 failed: %s", d->name, strerror(EINVAL));
 	in_len = UVPROTO_ATT_FIXED + a->arcb_len;
 	out_cap = a->meas_len + 4 + a->add_data_len + 16;

@@ -25,11 +25,12 @@ struct server {
 	pthread_mutex_t lock;
 	pthread_cond_t idle;
 	int active;
+	int fds[MAX_CLIENTS];     /* the clients' sockets (-1: free), for a prompt stop */
 };
 
 struct client {
 	struct server *s;
-	int fd;
+	int fd, slot;
 };
 
 static int send_answer(int fd, const struct uvsim_answer *a)
@@ -98,6 +99,9 @@ static void *client_main(void *arg)
 	struct server *s = c->s;
 
 	serve_client(s, c->fd);
+	pthread_mutex_lock(&s->lock);
+	s->fds[c->slot] = -1;  /* before close: stop never shuts down a reused fd number */
+	pthread_mutex_unlock(&s->lock);
 	close(c->fd);
 	free(c);
 	pthread_mutex_lock(&s->lock);
@@ -129,6 +133,8 @@ int uvsim_serve(struct uvsim_guest *g, int ready_fd, volatile int *stop, struct 
 	}
 	pthread_mutex_init(&s.lock, NULL);
 	pthread_cond_init(&s.idle, NULL);
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		s.fds[i] = -1;
 	if (ready_fd >= 0) {
 		if (write(ready_fd, "R", 1) != 1) {
 			/* the parent went away; serve anyway */
@@ -140,7 +146,7 @@ int uvsim_serve(struct uvsim_guest *g, int ready_fd, volatile int *stop, struct 
 		struct timeval tv = { .tv_sec = CLIENT_TIMEOUT_S };
 		struct client *c;
 		pthread_t t;
-		int fd;
+		int fd, slot = 0;
 
 		if (poll(&p, 1, 200) <= 0)
 			continue;
@@ -156,26 +162,37 @@ int uvsim_serve(struct uvsim_guest *g, int ready_fd, volatile int *stop, struct 
 			continue;
 		}
 		s.active++;
+		while (s.fds[slot] >= 0)  /* active < MAX_CLIENTS: a slot is free */
+			slot++;
+		s.fds[slot] = fd;
 		pthread_mutex_unlock(&s.lock);
 		c = malloc(sizeof(*c));
 		if (c) {
 			c->s = &s;
 			c->fd = fd;
+			c->slot = slot;
 		}
 		if (!c || pthread_create(&t, NULL, client_main, c)) {
 			free(c);
-			close(fd);
 			pthread_mutex_lock(&s.lock);
+			s.fds[slot] = -1;
 			s.active--;
 			pthread_mutex_unlock(&s.lock);
+			close(fd);
 			continue;
 		}
 		pthread_detach(t);
 	}
 	close(lfd);
 	unlink(path);
-	/* Let clients in flight finish (each is bounded by the socket timeouts). */
+	/* Let requests in flight finish, but do not wait for idle clients: end every client's
+	 * reading side, so a thread waiting for a request sees EOF now instead of after the
+	 * receive timeout. A thread handling a request still sends its answer (its send is
+	 * bounded by the send timeout), then finds EOF. */
 	pthread_mutex_lock(&s.lock);
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (s.fds[i] >= 0)
+			shutdown(s.fds[i], SHUT_RD);
 	while (s.active)
 		pthread_cond_wait(&s.idle, &s.lock);
 	pthread_mutex_unlock(&s.lock);

@@ -1,0 +1,254 @@
+#!/usr/bin/env bash
+# uvsim from the command line: state directory, simulated hosts, booting SE images built by
+# pvimg (the UV's unpack and its refusals), the guest's endpoint and sysfs view, ls/env/stop,
+# file modes, and the host private key never leaving hosts/.
+#
+# Usage: test_uvsim.sh UVSIM PVIMG PVKIT-TESTPKI [PVATTEST]
+# With PVATTEST, an attestation goes through the guest's endpoint process (the one that
+# holds the host key) from the environment 'uvsim env' prints.
+set -u
+
+UVSIM=$(realpath "$1")
+PVIMG=$(realpath -s "$2")
+TESTPKI=$(realpath "$3")
+PVATTEST=${4:+$(realpath "$4")}
+T=60
+
+command -v python3 >/dev/null || { echo "python3 not found: skipped"; exit 77; }
+tmp=$(mktemp -d /tmp/pvkit-cli-uvsim.XXXXXX)
+ST=$tmp/state
+cleanup() {
+	# never leave endpoint processes behind
+	"$UVSIM" --state "$ST" stop --all >/dev/null 2>&1
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+cd "$tmp" || exit 1
+U=("$UVSIM" --state "$ST")
+
+fails=0
+passes=0
+pass() { echo "ok - $*"; passes=$((passes + 1)); }
+fail() { echo "FAIL - $*"; fails=$((fails + 1)); }
+check() { # check NAME COMMAND...: pass if the command succeeds
+	local name=$1
+	shift
+	if "$@"; then pass "$name"; else fail "$name"; fi
+}
+
+# run NAME EXPECTED-EXIT PATTERN -- COMMAND...: output in $tmp/out, all output in all.out
+run() {
+	local name=$1 want=$2 pattern=$3 rc
+	shift 4
+	timeout "$T" "$@" >out 2>&1
+	rc=$?
+	cat out >>all.out
+	if [ "$rc" -ne "$want" ]; then
+		fail "$name: exit $rc, expected $want"
+		sed 's/^/    /' out
+		return 1
+	fi
+	if [ -n "$pattern" ] && ! grep -qF -- "$pattern" out; then
+		fail "$name: output lacks '$pattern'"
+		sed 's/^/    /' out
+		return 1
+	fi
+	pass "$name"
+}
+
+json() { # json FILE KEY: a top-level field of a JSON file
+	python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"
+}
+
+# alive PID: the process exists and is not a zombie waiting for its reaper
+alive() {
+	local s
+	kill -0 "$1" 2>/dev/null || return 1
+	s=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+	case "$s" in Z*|X*|"") return 1 ;; esac
+	return 0
+}
+
+# gone PID: not alive within 5 s
+gone() {
+	for _ in $(seq 50); do
+		alive "$1" || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# ---- state directory and hosts ----
+
+run "init" 0 "uvsim state in $ST" -- "${U[@]}" init
+run "init again" 0 "" -- "${U[@]}" init
+run "host new A" 0 "$ST/hosts/A/hkd.crt" -- "${U[@]}" host new A
+run "host new B" 0 "" -- "${U[@]}" host new B
+run "duplicate host refused" 2 "exists already" -- "${U[@]}" host new A
+for bad in "" "a/b" "../x" ".hidden" "-x" "a b" "a*" \
+	"$(printf 'h%.0s' {1..64})"; do
+	run "invalid host name '$bad' refused" 2 "not a valid host name" -- "${U[@]}" host new "$bad"
+done
+check "no host directory for refused names" \
+	test "$(ls "$ST/hosts" | tr '\n' ' ')" = "A B "
+run "host ls" 0 "$ST/hosts/B/hkd.crt" -- "${U[@]}" host ls
+run "host hkd" 0 "$ST/hosts/A/hkd.crt" -- "${U[@]}" host hkd A
+run "host hkd of an unknown host" 2 "no simulated host" -- "${U[@]}" host hkd C
+run "cert-opts" 0 "--root-ca $ST/pki/root_ca.crt" -- "${U[@]}" cert-opts
+read -r -a CERT_OPTS <out
+run "state from \$PVKIT_UVSIM_STATE" 0 "$ST/hosts/A/hkd.crt" -- \
+	env PVKIT_UVSIM_STATE="$ST" "$UVSIM" host ls
+run "unknown command" 2 "" -- "${U[@]}" frobnicate
+run "no command" 2 "" -- "${U[@]}"
+
+# ---- an SE image for host A ----
+
+# A fake s390x kernel: not ELF, S390EP at 0x10008, command-line limit 2048 at 0x10430.
+head -c $((0x30000)) /dev/urandom >vmlinuz
+printf 'S390EP' | dd of=vmlinuz bs=1 seek=$((0x10008)) conv=notrunc status=none
+printf '\0\0\0\0\0\0\x08\0' | dd of=vmlinuz bs=1 seek=$((0x10430)) conv=notrunc status=none
+head -c 100000 /dev/urandom >initrd
+echo "root=/dev/ram0 pvkit.marker=uvsim" >parmfile
+if ! run "pvimg create for host A (verified HKD)" 0 "" -- \
+	"$PVIMG" create -i vmlinuz -r initrd -p parmfile -k "$ST/hosts/A/hkd.crt" \
+	"${CERT_OPTS[@]}" -o se.img && grep -q 'stage3' out; then
+	echo "pvimg has no boot loaders (built with -Dboot=disabled?): skipped"
+	exit 77
+fi
+run "pvimg create for host B (--no-verify)" 0 "" -- \
+	"$PVIMG" create -i vmlinuz -k "$ST/hosts/B/hkd.crt" --no-verify -o seB.img
+"$PVIMG" info --format json se.img >info.json 2>/dev/null
+PHKH=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["data"]["keyslots"][0]["phkh_hex"])' info.json)
+check "key slot hash read" test "${#PHKH}" -eq 64
+
+# ---- boot ----
+
+run "boot --host A" 0 "booted on host A" -- "${U[@]}" boot --host A se.img
+ID=$(sed -n 's/^guest \([^ ]*\) booted on host A (CUID 0x\([0-9a-f]\{32\}\))$/\1/p' out)
+CUID=$(sed -n 's/^guest \([^ ]*\) booted on host A (CUID 0x\([0-9a-f]\{32\}\))$/\2/p' out)
+check "boot prints the guest id and CUID" test -n "$ID" -a "${#CUID}" -eq 32
+GDIR=$ST/guests/$ID
+check "guest.json holds the CUID" test "$(json "$GDIR/guest.json" cuid)" = "$CUID"
+PID=$(json "$GDIR/guest.json" pid)
+check "the endpoint process runs" alive "$PID"
+check "the endpoint listens" test -S "$GDIR/uv.sock"
+
+run "env" 0 "export PVKIT_UV_DEVICE='uvsim:$GDIR/uv.sock'" -- "${U[@]}" env "$ID"
+check "env sets PVKIT_SYSFS_ROOT" grep -qxF "export PVKIT_SYSFS_ROOT='$GDIR/sys'" out
+SYSFS=$( (eval "$(cat out)"; echo "$PVKIT_SYSFS_ROOT") )
+check "env output evaluates" test "$SYSFS" = "$GDIR/sys"
+run "env of an unknown guest" 2 "no guest" -- "${U[@]}" env nosuch
+run "env with an invalid id" 2 "" -- "${U[@]}" env ../x
+
+check "sysfs: prot_virt_guest = 1" test "$(cat "$SYSFS/firmware/uv/prot_virt_guest")" = 1
+check "sysfs: keys/all has 15 lines" test "$(wc -l <"$SYSFS/firmware/uv/keys/all")" -eq 15
+check "sysfs: keys/all starts with the key slot's hash" \
+	test "$(head -n 1 "$SYSFS/firmware/uv/keys/all")" = "$PHKH"
+check "sysfs: keys/hash is the host key hash" \
+	test "$(cat "$SYSFS/firmware/uv/keys/hash")" = "$PHKH"
+check "sysfs: 14 unused slots" \
+	test "$(tail -n 14 "$SYSFS/firmware/uv/keys/all" | sort -u)" = "$(printf '0%.0s' {1..64})"
+check "sysfs: query/max_secrets" test -s "$SYSFS/firmware/uv/query/max_secrets"
+run "pvimg test --key-hashes (the guest's keys/all)" 0 "can run" -- \
+	"$PVIMG" test --key-hashes="$SYSFS/firmware/uv/keys/all" se.img
+run "pvimg test --key-hashes: host B's image" 1 "cannot run" -- \
+	"$PVIMG" test --key-hashes="$SYSFS/firmware/uv/keys/all" seB.img
+
+if [ -n "$PVATTEST" ]; then
+	run "pvattest create for host A" 0 "" -- "$PVATTEST" create -k "$ST/hosts/A/hkd.crt" \
+		"${CERT_OPTS[@]}" -o att.req -a att.arpk --add-data phkh-img
+	echo "uvsim cli test" >user.data
+	run "pvattest perform in the guest's environment" 0 "" -- \
+		bash -c 'eval "$1" && exec "$2" perform att.req att.resp -u user.data' _ \
+		"$("${U[@]}" env "$ID")" "$PVATTEST"
+	run "pvattest verify: the guest's CUID" 0 "0x$CUID" -- \
+		"$PVATTEST" verify -i att.resp --hdr se.img -a att.arpk
+	run "pvattest perform without the environment" 1 "" -- \
+		env PVKIT_UV_DEVICE="uvsim:$tmp/nothere.sock" "$PVATTEST" perform att.req x.resp
+fi
+
+run "ls" 0 "$ID" -- "${U[@]}" ls
+check "ls: running on host A with the CUID" \
+	grep -qE "^$ID +A +running +0x$CUID +0 +no +$tmp/se.img\$" out
+
+# ---- refusals ----
+
+nguests() { ls "$ST/guests" | wc -l; }
+run "boot with another host" 1 "rc 0x0108, rrc 0x0005" -- "${U[@]}" boot --host B se.img
+"$TESTPKI" --dir other --hosts 1 >/dev/null 2>&1
+run "pvimg create for a host of another PKI" 0 "" -- \
+	"$PVIMG" create -i vmlinuz -k other/host1.crt --no-verify -o seX.img
+run "boot an image for an unknown host key" 1 "rc 0x0108" -- "${U[@]}" boot --host A seX.img
+cp se.img tampered.img
+# the kernel is the first component, at 0x15000 (one key slot: spec §1.3)
+python3 - tampered.img <<'PY'
+import sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(0x15000 + 1000)
+    b = f.read(1)[0]
+    f.seek(0x15000 + 1000)
+    f.write(bytes([b ^ 0x01]))
+PY
+run "boot a tampered image" 1 "rc 0x0102" -- "${U[@]}" boot --host A tampered.img
+run "boot: unknown host" 2 "no simulated host" -- "${U[@]}" boot --host C se.img
+run "boot: missing image" 1 "nothere.img" -- "${U[@]}" boot --host A nothere.img
+run "boot: no --host" 2 "" -- "${U[@]}" boot se.img
+run "boot: invalid id" 2 "not a valid guest id" -- "${U[@]}" boot --host A --id ../x se.img
+run "boot: --timeout not a number" 2 "not a number" -- "${U[@]}" boot --host A --timeout 5x se.img
+run "boot: existing id" 2 "exists already" -- "${U[@]}" boot --host A --id "$ID" se.img
+check "refused boots leave no guest behind" test "$(nguests)" -eq 1
+
+# ---- a second guest, stop ----
+
+run "boot a second guest with --id" 0 "guest second booted on host A" -- \
+	"${U[@]}" boot --host A --id second se.img
+PID2=$(json "$ST/guests/second/guest.json" pid)
+check "two endpoints" test "$PID" != "$PID2"
+run "ls shows both" 0 "second" -- "${U[@]}" ls
+check "ls: both running" test "$(grep -c ' running ' out)" -eq 2
+
+# modes: files 0600, directories 0700 (sockets excluded); hosts' keys included
+bad_modes=$(find "$ST" \( -type d ! -perm 700 \) -o \( -type f ! -perm 600 \) -print)
+check "state files 0600, directories 0700" test -z "$bad_modes"
+[ -z "$bad_modes" ] || echo "$bad_modes" | sed 's/^/    /'
+check "sockets 0600" test -z "$(find "$ST" -type s ! -perm 600)"
+
+# the host private key stays in hosts/: its PEM body appears in no guest file nor any output
+grep -v -- '-----' "$ST/hosts/A/host.key" | grep -v '^$' >keybody
+check "host key PEM body read" test "$(wc -l <keybody)" -ge 2
+leak=$(grep -rlF -f keybody "$ST/guests" 2>/dev/null)
+check "host key in no file under guests/" test -z "$leak"
+[ -z "$leak" ] && ! grep -qF -f keybody all.out && pass "host key in no output" ||
+	fail "host key in an output"
+
+check "the endpoint logged nothing (no errors, no sanitizer reports)" test ! -s "$GDIR/log"
+[ -s "$GDIR/log" ] && sed 's/^/    /' "$GDIR/log"
+run "stop" 0 "" -- "${U[@]}" stop "$ID"
+check "stop ends the endpoint" gone "$PID"
+check "stop removes the guest" test ! -e "$GDIR"
+run "stop an unknown guest" 2 "no guest" -- "${U[@]}" stop "$ID"
+run "ls after stop" 0 "second" -- "${U[@]}" ls
+check "ls no longer lists the stopped guest" test "$(grep -c "^$ID " out)" -eq 0
+
+run "boot a third guest" 0 "booted on host B" -- "${U[@]}" boot --host B --id third seB.img
+PID3=$(json "$ST/guests/third/guest.json" pid)
+run "stop --all" 0 "" -- "${U[@]}" stop --all
+check "stop --all ends every endpoint" gone "$PID2"
+check "stop --all ends every endpoint (2)" gone "$PID3"
+check "stop --all removes every guest" test "$(nguests)" -eq 0
+run "ls when empty" 0 "ID" -- "${U[@]}" ls
+check "ls lists nothing" test "$(wc -l <out)" -eq 1
+run "stop without ids" 2 "" -- "${U[@]}" stop
+
+# the endpoint of a guest whose process died is reported stopped, and stop still cleans up
+run "boot a fourth guest" 0 "" -- "${U[@]}" boot --host A --id fourth se.img
+PID4=$(json "$ST/guests/fourth/guest.json" pid)
+kill -KILL "$PID4"
+gone "$PID4"
+run "ls: a killed endpoint is stopped" 0 "" -- "${U[@]}" ls
+check "ls: killed endpoint shown stopped" grep -qE "^fourth +A +stopped " out
+run "stop a dead guest" 0 "" -- "${U[@]}" stop fourth
+check "dead guest removed" test "$(nguests)" -eq 0
+
+echo "$passes passed, $fails failed"
+[ "$fails" -eq 0 ]
