@@ -547,8 +547,9 @@ static int verify_run(const char *in, const char *hdr_path, const char *arpk_pat
 		if (!text || write_output(out, text, out_len, 0, e))
 			goto out;
 	}
-	if (user_out && write_output(user_out, it.user ? it.user : (const uint8_t *)"", it.user_len,
-				     0, e))
+	if (user_out && !it.user)
+		cli_warn("'%s' not written: the response holds no user data", user_out);
+	else if (user_out && write_output(user_out, it.user, it.user_len, 0, e))
 		goto out;
 	ret = 0;
 out:
@@ -706,7 +707,7 @@ static int firmware_check(const uint8_t *state, const char *url_base, int versio
 		return pvk_fail(e, PVK_E_NOMEM, "cannot set up the firmware check");
 	}
 	hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-	hdrs = curl_slist_append(hdrs, "x-client-id: pvattest");
+	hdrs = curl_slist_append(hdrs, "x-client-id: X");
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
@@ -715,6 +716,10 @@ static int firmware_check(const uint8_t *state, const char *url_base, int versio
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, fw_collect);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &resp);
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	/* As s390-tools: follow up to 50 redirects (HTTP(S) only). */
+	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 50L);
+	curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	cc = curl_easy_perform(curl);
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
 	if (cc != CURLE_OK) {
@@ -765,7 +770,7 @@ static int check_run(struct check_args *a, struct pvk_err *e)
 	uint64_t paf;
 	uint32_t mai;
 	struct uvreq r;
-	int ret = -1, fw = -2;
+	int ret = -1, fw = -2, user_ok = 0;
 
 	if (read_input(a->in, EXCH_FILE_MAX, &file, &file_len, e))
 		return -1;
@@ -797,6 +802,8 @@ static int check_run(struct check_args *a, struct pvk_err *e)
 		if (!x.it[EXCH_USER].data || x.it[EXCH_USER].size != ulen ||
 		    memcmp(x.it[EXCH_USER].data, ubuf, ulen))
 			issue(&k, "The user data differs from '%s'", a->user);
+		else
+			user_ok = 1;
 	}
 	if (a->n_secrets || a->locked >= 0) {
 		uint8_t h[64];
@@ -827,6 +834,7 @@ static int check_run(struct check_args *a, struct pvk_err *e)
 	if (a->firmware) {
 		if (!f.firmware_state) {
 			issue(&k, "The attestation response holds no firmware state");
+			fw = 0;
 		} else {
 			fw = firmware_check(f.firmware_state, a->fw_url, a->fw_version, e);
 			if (fw < 0)
@@ -847,7 +855,7 @@ static int check_run(struct check_args *a, struct pvk_err *e)
 		yout_seq_end(&k.y);
 	}
 	if (a->certs.n_hkds) {
-		if (f.image_phkh || a->need_boot) {
+		if (img || a->need_boot) {
 			yout_key(&k.y, "image_host_key");
 			yout_map_start(&k.y);
 			yout_kv_bool(&k.y, "check_enforced", a->need_boot);
@@ -855,7 +863,7 @@ static int check_run(struct check_args *a, struct pvk_err *e)
 				yout_kv_str(&k.y, "hash", img);
 			yout_map_end(&k.y);
 		}
-		if (f.att_phkh || a->need_att) {
+		if (att || a->need_att) {
 			yout_key(&k.y, "attest_host_key");
 			yout_map_start(&k.y);
 			yout_kv_bool(&k.y, "check_enforced", a->need_att);
@@ -864,8 +872,8 @@ static int check_run(struct check_args *a, struct pvk_err *e)
 			yout_map_end(&k.y);
 		}
 	}
-	if (a->user)
-		yout_kv_str(&k.y, "user_data", a->user);
+	if (user_ok)
+		yout_kv_hex(&k.y, "user_data", x.it[EXCH_USER].data, x.it[EXCH_USER].size);
 	if (a->n_secrets || a->locked >= 0) {
 		yout_key(&k.y, "secret_store");
 		yout_map_start(&k.y);
