@@ -113,7 +113,10 @@ void yout_kv_hex(struct yout *y, const char *k, const uint8_t *p, size_t n)
 	s[0] = '0';
 	s[1] = 'x';
 	hex_encode(p, n, s + 2);
-	yout_kv_str(y, k, s);
+	yout_key(y, k);
+	/* As serde_yaml writes them: a hex number of at most 128 bits is quoted (it would read
+	 * back as an integer), a longer one is left plain. */
+	scalar(y, s, n <= 16 ? YAML_SINGLE_QUOTED_SCALAR_STYLE : YAML_PLAIN_SCALAR_STYLE);
 	free(s);
 }
 

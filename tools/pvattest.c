@@ -204,8 +204,12 @@ static int create_run(struct pvk_cert_opts *certs, const char *out, const char *
 	if (outfile_open(&req_of, out, OUTFILE_OVERWRITE, e))
 		goto out;
 	if (outfile_write(&key_of, p.arpk, 32, e) || outfile_write(&req_of, file, file_len, e) ||
-	    outfile_commit(&req_of, e) || outfile_commit(&key_of, e))
+	    outfile_commit(&key_of, e))
 		goto out;
+	if (outfile_commit(&req_of, e)) {
+		unlink(arpk_path);  /* a key without its request is of no use */
+		goto out;
+	}
 	cli_info("Attestation request written to '%s', its protection key to '%s'", out, arpk_path);
 	rc = 0;
 out:

@@ -116,10 +116,13 @@ def load_yaml(path):
     for i, line in enumerate(lines):
         ind = len(line) - len(line.lstrip())
         body = line.strip()
-        while stack[-1][0] >= ind and len(stack) > 1:
+        item = body.startswith("- ")
+        # a block sequence may sit at its key's indentation
+        while len(stack) > 1 and (stack[-1][0] > ind or (stack[-1][0] == ind and not (
+                item and isinstance(stack[-1][1], list)))):
             stack.pop()
         cont = stack[-1][1]
-        if body.startswith("- "):
+        if item:
             cont.append(scalar(body[2:]))
             continue
         key, _, val = body.partition(":")
@@ -539,8 +542,9 @@ run "uvsim boot g2 (same image)" 0 "CUID 0x" -- "$UVSIM" --state "$S" boot --hos
 CUID2=$(sed -n 's/.*(CUID 0x\([0-9a-f]\{32\}\)).*/\1/p' out)
 [ -n "$CUID2" ] && [ "$CUID2" != "$CUID" ] && pass "each boot has its own CUID" || fail "CUIDs $CUID $CUID2"
 G2_DEV=$(bash -c "$(uvsim env g2)"'; echo "$PVKIT_UV_DEVICE"')
-# TODO: use 'pvsecret lock' once pvsecret exists; until then the lock request goes to the
-# guest's UV device (the uvsim endpoint, wire format of include/pvkit/uvproto.h) directly.
+# TODO: use 'pvsecret lock' once pvsecret exists (and 'pvsecret add' to check --secret with
+# added requests, in order); until then the lock request goes to the guest's UV device (the
+# uvsim endpoint, wire format of include/pvkit/uvproto.h) directly.
 python3 - "${G2_DEV#uvsim:}" <<'PY' >lock.out 2>&1 && pass "lock the secret store of g2" || fail "lock: $(cat lock.out)"
 import socket, struct, sys
 def call(nr):
