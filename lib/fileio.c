@@ -97,6 +97,23 @@ int file_read_exact(const char *path, uint8_t *out, size_t len, const char *what
 	return 0;
 }
 
+int fd_pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+	uint8_t *p = buf;
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(fd, p + done, len - done, (off_t)(off + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
 void buf_free_secret(void *p, size_t len)
 {
 	if (!p)

@@ -173,22 +173,6 @@ int sehdr_unwrap_key(const struct sehdr *h, EVP_PKEY *host_priv, uint8_t hdr_key
 	return 0;
 }
 
-static int read_at(int fd, uint8_t *buf, size_t len, uint64_t off)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pread(fd, buf + done, len - done, (off_t)(off + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		done += (size_t)n;
-	}
-	return 0;
-}
-
 int sehdr_read_file(const char *path, uint8_t **buf, size_t *len, uint64_t *off,
 		    struct pvk_err *e)
 {
@@ -202,13 +186,13 @@ int sehdr_read_file(const char *path, uint8_t **buf, size_t *len, uint64_t *off,
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return pvk_fail(e, PVK_E_IO, "%s: cannot open: %s", path, strerror(errno));
-	if (!read_at(fd, meta, sizeof(meta), SEIMG_META_ADDR) &&
+	if (!fd_pread_full(fd, meta, sizeof(meta), SEIMG_META_ADDR) &&
 	    !memcmp(meta, SEIMG_META_MAGIC, 8)) {
 		hoff = get_be64(meta + 8);
-		found = !read_at(fd, head, sizeof(head), hoff) && !memcmp(head, SEHDR_MAGIC, 8);
+		found = !fd_pread_full(fd, head, sizeof(head), hoff) && !memcmp(head, SEHDR_MAGIC, 8);
 	} else {
 		for (hoff = 0; hoff <= 0x14000 && !found; hoff += 0x1000)
-			found = !read_at(fd, head, sizeof(head), hoff) &&
+			found = !fd_pread_full(fd, head, sizeof(head), hoff) &&
 				!memcmp(head, SEHDR_MAGIC, 8);
 		hoff -= 0x1000;
 	}
@@ -227,7 +211,7 @@ int sehdr_read_file(const char *path, uint8_t **buf, size_t *len, uint64_t *off,
 		close(fd);
 		return pvk_fail(e, PVK_E_NOMEM, "out of memory");
 	}
-	if (read_at(fd, *buf, sehs, hoff)) {
+	if (fd_pread_full(fd, *buf, sehs, hoff)) {
 		close(fd);
 		free(*buf);
 		*buf = NULL;

@@ -18,22 +18,6 @@
 #include "pvkit/image.h"
 #include "pvkit/uvrc.h"
 
-static int pread_full(int fd, uint8_t *buf, size_t len, uint64_t off)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pread(fd, buf + done, len - done, (off_t)(off + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		done += (size_t)n;
-	}
-	return 0;
-}
-
 static int read_ipib(int fd, const char *path, struct seimg_ipib *ip, uint64_t *hdr_off,
 		     struct pvk_err *e)
 {
@@ -42,7 +26,7 @@ static int read_ipib(int fd, const char *path, struct seimg_ipib *ip, uint64_t *
 	struct stat st;
 	size_t avail;
 
-	if (pread_full(fd, meta, sizeof(meta), SEIMG_META_ADDR) || memcmp(meta, SEIMG_META_MAGIC, 8))
+	if (fd_pread_full(fd, meta, sizeof(meta), SEIMG_META_ADDR) || memcmp(meta, SEIMG_META_MAGIC, 8))
 		return pvk_fail(e, PVK_E_FORMAT, "%s: not an SE image (no image metadata at 0xc000)",
 				path);
 	*hdr_off = get_be64(meta + 8);
@@ -52,7 +36,7 @@ static int read_ipib(int fd, const char *path, struct seimg_ipib *ip, uint64_t *
 				path, (unsigned long long)ipib_off);
 	avail = (uint64_t)st.st_size - ipib_off < sizeof(buf) ? (size_t)((uint64_t)st.st_size - ipib_off)
 								 : sizeof(buf);
-	if (pread_full(fd, buf, avail, ipib_off))
+	if (fd_pread_full(fd, buf, avail, ipib_off))
 		return pvk_fail(e, PVK_E_IO, "%s: cannot read the IPIB", path);
 	if (ipib_decode(buf, avail, ip, e))
 		return pvk_wrap(e, "%s", path);
@@ -163,7 +147,7 @@ static int unpack_run(int fd, const char *image, EVP_PKEY *host_priv, struct out
 	raw = malloc(res->ipib.hdr_size);
 	if (!raw)
 		return pvk_fail(e, PVK_E_NOMEM, "out of memory");
-	if (pread_full(fd, raw, res->ipib.hdr_size, res->ipib.hdr_addr)) {
+	if (fd_pread_full(fd, raw, res->ipib.hdr_size, res->ipib.hdr_addr)) {
 		pvk_fail(e, PVK_E_FORMAT, "%s: SE header at 0x%llx truncated", image,
 			 (unsigned long long)res->ipib.hdr_addr);
 		goto out;

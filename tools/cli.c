@@ -92,3 +92,32 @@ int cli_parse_u64_hex(const char *s, uint64_t *out)
 	*out = strtoull(s, &end, 16);
 	return *end ? -1 : 0;
 }
+
+int cli_global_options(int *argc, char ***argv, const char *help)
+{
+	char **av = *argv;
+	int ac = *argc;
+
+	while (ac > 1 && av[1][0] == '-') {
+		if (!strcmp(av[1], "-v") || !strcmp(av[1], "--verbose") || !strcmp(av[1], "-V")) {
+			cli_verbosity++;
+		} else if (!strcmp(av[1], "-q") || !strcmp(av[1], "--quiet")) {
+			cli_verbosity = -1;
+		} else if (!strcmp(av[1], "--version")) {
+			cli_version();
+			return PVK_EXIT_OK;
+		} else if (!strcmp(av[1], "-h") || !strcmp(av[1], "--help")) {
+			fputs(help, stdout);
+			return PVK_EXIT_OK;
+		} else {
+			return cli_usage_error("unknown option '%s'", av[1]);
+		}
+		/* Shift the option out, keeping argv[0] in front for getopt's messages. */
+		av[1] = av[0];
+		av++;
+		ac--;
+	}
+	*argv = av;
+	*argc = ac;
+	return -1;
+}

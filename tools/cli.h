@@ -21,6 +21,10 @@ void cli_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Log sink for pvk_cert_opts.log. */
 void cli_hkd_log(void *ctx, enum pvk_hkd_log level, const char *msg);
 void cli_version(void);
+/* Consume the options before the command word (-v/--verbose/-V, -q/--quiet, --version,
+ * -h/--help printing help). Returns -1 to go on with the command in (*argv)[1], else the
+ * exit code to return. */
+int cli_global_options(int *argc, char ***argv, const char *help);
 /* Parse a hex number with optional 0x (at most 16 digits); 0 on success. */
 int cli_parse_u64_hex(const char *s, uint64_t *out);
 

@@ -788,31 +788,16 @@ out:
 int main(int argc, char **argv)
 {
 	const char *cmd;
+	int ret;
 	size_t n;
 
 	cli_init(argv[0], "pvimg");
 	n = strlen(cli_prog);
 	if (n >= 10 && !strcmp(cli_prog + n - 10, "genprotimg"))
 		return cmd_create(argc, argv, 1);
-	/* Global options before the command. */
-	while (argc > 1 && argv[1][0] == '-') {
-		if (!strcmp(argv[1], "-v") || !strcmp(argv[1], "--verbose") || !strcmp(argv[1], "-V")) {
-			cli_verbosity++;
-		} else if (!strcmp(argv[1], "-q") || !strcmp(argv[1], "--quiet")) {
-			cli_verbosity = -1;
-		} else if (!strcmp(argv[1], "--version")) {
-			cli_version();
-			return PVK_EXIT_OK;
-		} else if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-			fputs(main_help, stdout);
-			return PVK_EXIT_OK;
-		} else {
-			return cli_usage_error("unknown option '%s'", argv[1]);
-		}
-		argv[1] = argv[0];
-		argv++;
-		argc--;
-	}
+	ret = cli_global_options(&argc, &argv, main_help);
+	if (ret >= 0)
+		return ret;
 	if (argc < 2)
 		return cli_usage_error("a command is required (create, info, test, version)");
 	cmd = argv[1];

@@ -14,6 +14,8 @@ int file_read_all(const char *path, size_t max, uint8_t **out, size_t *len, stru
 /* Read a file that must be exactly len bytes (keys, IVs); out is caller-owned. */
 int file_read_exact(const char *path, uint8_t *out, size_t len, const char *what,
 		    struct pvk_err *e);
+/* pread exactly len bytes at off; -1 on error or end of file. */
+int fd_pread_full(int fd, void *buf, size_t len, uint64_t off);
 /* Free a buffer after wiping it (for anything that held key material). */
 void buf_free_secret(void *p, size_t len);
 
