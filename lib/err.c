@@ -11,6 +11,7 @@ int pvk_vfail(struct pvk_err *e, enum pvk_errc code, const char *fmt, va_list ap
 	if (!e)
 		return -1;
 	e->code = code;
+	e->sys_errno = 0;
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	return -1;
 }

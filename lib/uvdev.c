@@ -112,8 +112,13 @@ static int kernel_call(struct uvdev *d, unsigned nr, void *arg, uint32_t len,
 	memset(&cb, 0, sizeof(cb));
 	cb.argument_addr = (uint64_t)(uintptr_t)arg;
 	cb.argument_len = len;
-	if (ioctl(d->fd, UVIO_IOCTL(nr), &cb))
-		return pvk_fail(e, PVK_E_IO, "%s: UV call %u failed: %s", d->name, nr, strerror(errno));
+	if (ioctl(d->fd, UVIO_IOCTL(nr), &cb)) {
+		int err = errno;
+
+		pvk_fail(e, PVK_E_IO, "%s: UV call %u failed: %s", d->name, nr, strerror(err));
+		e->sys_errno = err;
+		return -1;
+	}
 	rc->rc = cb.uv_rc;
 	rc->rrc = cb.uv_rrc;
 	return 0;
@@ -157,9 +162,11 @@ static int uvsim_call(struct uvdev *d, unsigned nr, const uint8_t *in, uint32_t 
 	}
 	if (out_len)
 		*out_len = rsp.out_len;
-	if (rsp.err)
-		return pvk_fail(e, PVK_E_IO, "%s: UV call %u failed: %s", d->name, nr,
-				strerror((int)rsp.err));
+	if (rsp.err) {
+		pvk_fail(e, PVK_E_IO, "%s: UV call %u failed: %s", d->name, nr, strerror((int)rsp.err));
+		e->sys_errno = (int)rsp.err;
+		return -1;
+	}
 	rc->rc = rsp.uv_rc;
 	rc->rrc = rsp.uv_rrc;
 	return 0;

@@ -26,6 +26,7 @@ struct pvk_err {
 	enum pvk_errc code;
 	uint16_t uv_rc;  /* ultravisor return / reason code when code == PVK_E_UV */
 	uint16_t uv_rrc;
+	int sys_errno;   /* the errno of a refused device call (PVK_E_IO from uvdev), else 0 */
 	char msg[PVK_ERR_MSG_MAX];
 };
 

@@ -1,0 +1,1339 @@
+// SPDX-License-Identifier: MIT
+/* pvsecret create|add|lock|list|verify|retrieve (spec §5, §6.4-6.6, §10.3). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "cli.h"
+#include "pvkit/asrcb.h"
+#include "pvkit/bytes.h"
+#include "pvkit/crypto.h"
+#include "pvkit/fileio.h"
+#include "pvkit/hostkey.h"
+#include "pvkit/secret.h"
+#include "pvkit/sehdr.h"
+#include "pvkit/uvdev.h"
+
+#define LIST_PAGES 4
+#define POLICY_PATH_MAX 480
+#define SECRET_FILE_MAX 0x100000   /* --secret inputs: far above any valid secret */
+#define CERT_FILE_MAX 0x100000
+
+static const char main_help[] =
+	"Usage: pvsecret [OPTIONS] COMMAND ...\n"
+	"\n"
+	"Create add-secret requests for IBM Secure Execution guests, add them to the\n"
+	"ultravisor, list, lock and retrieve the secrets of the guest.\n"
+	"\n"
+	"Commands:\n"
+	"  create    Create an add-secret request (trusted system)\n"
+	"  add       Submit an add-secret request to the ultravisor (inside the secure guest)\n"
+	"  lock      Lock the secret store (inside the secure guest)\n"
+	"  list      List the secrets in the store (inside the secure guest)\n"
+	"  verify    Check an add-secret request and verify its user-data signature\n"
+	"  retrieve  Retrieve a secret from the store (inside the secure guest); alias retr\n"
+	"  version   Print the version\n"
+	"\n"
+	"Options:\n"
+	"  -v, --verbose                 More messages (repeatable)\n"
+	"  -q, --quiet                   Only errors\n"
+	"      --version                 Print the version and exit\n"
+	"  -h, --help                    Print this help\n"
+	"\n"
+	"'pvsecret COMMAND --help' for the options of a command. The guest commands use\n"
+	"/dev/uv, or what PVKIT_UV_DEVICE names (uvsim:SOCKET).\n";
+
+static const char create_help[] =
+	"Usage: pvsecret create -k HKD... (--cert FILE... | --no-verify) --hdr FILE -o FILE\n"
+	"                       [OPTIONS] KIND ...\n"
+	"\n"
+	"Create an add-secret request for the guests of an IBM Secure Execution image.\n"
+	"Only create requests on a trusted system, never inside the target guest.\n"
+	"\n"
+	"Kinds:\n"
+	"  meta                          No secret: carries the flags only\n"
+	"  association NAME [--stdout] [--input-secret FILE | --output-secret FILE]\n"
+	"                                A 32-byte association secret (random unless\n"
+	"                                --input-secret); writes NAME.yaml\n"
+	"  retrievable NAME --secret FILE --type TYPE [--stdout]\n"
+	"                                A secret the guest can retrieve (alias retr);\n"
+	"                                TYPE: plain, aes, aes-xts, hmac-sha, ec; writes NAME.yaml\n"
+	"  update-cck --secret FILE      A new 32-byte customer-communication key (alias cck)\n"
+	"\n"
+	"Options:\n"
+	PVK_CERT_HELP
+	"      --hdr FILE                The SE image or its extracted SE header\n"
+	"  -o, --output FILE             Write the request to FILE\n"
+	"  -f, --force                   Create the request even inside a secure guest\n"
+	"      --extension-secret FILE   Use the 32 bytes of FILE as the extension secret\n"
+	"      --cck FILE                Derive the extension secret from the 32-byte\n"
+	"                                customer-communication key in FILE\n"
+	"      --cuid-hex HEX            Bind the request to the guest with this CUID\n"
+	"                                (32 hex digits, optional 0x)\n"
+	"      --cuid FILE               Read the CUID from FILE: 16 bytes, or YAML with a\n"
+	"                                'cuid' entry (e.g. 'pvattest verify -o' output)\n"
+	"      --flags FLAG,...          Request flags: disable-dump\n"
+	"      --user-data FILE          Pass up to 512 bytes of user data (256 when signed\n"
+	"                                with EC or RSA 2048, 128 with RSA 3072)\n"
+	"      --policy FILE             User data = SHA-256 of FILE and its path; prints the\n"
+	"                                hash\n"
+	"      --toc-policy FILE         Append the request tag (hex) to FILE\n"
+	"      --user-sign-key FILE      Sign the request with this private key (PEM or DER):\n"
+	"                                EC secp521r1, RSA 2048 or RSA 3072\n"
+	"      --use-name                Use the name (31 bytes at most) as the secret ID\n"
+	"                                instead of its SHA-256\n"
+	"      --stdout                  Print the secret description to standard output\n"
+	"                                instead of writing NAME.yaml\n"
+	"      --input-secret FILE       association: read the 32-byte secret from FILE\n"
+	"      --output-secret FILE      association: save the random secret to FILE (0600)\n"
+	"      --secret FILE             retrievable, update-cck: the secret value\n"
+	"      --type TYPE               retrievable: plain, aes, aes-xts, hmac-sha, ec\n"
+	"  -v, --verbose, -q, --quiet, -h, --help\n";
+
+static const char add_help[] =
+	"Usage: pvsecret add [-i] INPUT [-f]\n"
+	"\n"
+	"Submit the add-secret request INPUT ('-' for standard input) to the ultravisor.\n"
+	"\n"
+	"Options:\n"
+	"  -i, --input FILE              The add-secret request\n"
+	"  -f, --force                   Add the request even if a secret with its ID is\n"
+	"                                already in the store\n"
+	"  -v, --verbose, -q, --quiet, -h, --help\n";
+
+static const char lock_help[] =
+	"Usage: pvsecret lock\n"
+	"\n"
+	"Lock the secret store: the ultravisor refuses every later add-secret request.\n"
+	"\n"
+	"Options:\n"
+	"  -v, --verbose, -q, --quiet, -h, --help\n";
+
+static const char list_help[] =
+	"Usage: pvsecret list [-o] [OUTPUT] [--format human|yaml|bin]\n"
+	"\n"
+	"List the secrets in the store of this guest.\n"
+	"\n"
+	"Options:\n"
+	"  -o, --output FILE             Write the list to FILE (default: standard output)\n"
+	"      --format FORMAT           human (default), yaml, or bin (as the ultravisor\n"
+	"                                gives it)\n"
+	"  -v, --verbose, -q, --quiet, -h, --help\n";
+
+static const char verify_help[] =
+	"Usage: pvsecret verify [-i] INPUT [--user-cert FILE] [-o] [OUTPUT]\n"
+	"\n"
+	"Check that INPUT is an add-secret request and verify the signature of its user\n"
+	"data; write the user data (default: standard output).\n"
+	"\n"
+	"Options:\n"
+	"  -i, --input FILE              The add-secret request\n"
+	"      --user-cert FILE          X.509 certificate (PEM or DER) of the key that signed\n"
+	"                                the user data\n"
+	"  -o, --output FILE             Write the user data to FILE\n"
+	"  -v, --verbose, -q, --quiet, -h, --help\n";
+
+static const char retrieve_help[] =
+	"Usage: pvsecret retrieve [-i] ID [-o] [OUTPUT] [--inform yaml|hex|name|idx]\n"
+	"                         [--outform pem|bin]\n"
+	"\n"
+	"Retrieve a secret from the store of this guest (alias retr).\n"
+	"\n"
+	"Options:\n"
+	"  -i, --input ID                The secret: a NAME.yaml, a hex ID, a name or an index\n"
+	"                                (see --inform)\n"
+	"  -o, --output FILE             Write the secret to FILE (mode 0600; default: standard\n"
+	"                                output)\n"
+	"      --inform FORMAT           yaml (default), hex (0x and 64 hex digits), name, idx\n"
+	"      --outform FORMAT          pem (default) or bin\n"
+	"  -v, --verbose, -q, --quiet, -h, --help\n";
+
+enum {
+	OPT_HDR = 0x7000, OPT_EXT_SECRET, OPT_CCK, OPT_CUID_HEX, OPT_CUID, OPT_PCF, OPT_FLAGS,
+	OPT_USER_DATA, OPT_POLICY, OPT_TOC, OPT_SIGN_KEY, OPT_USE_NAME, OPT_STDOUT,
+	OPT_INPUT_SECRET, OPT_OUTPUT_SECRET, OPT_SECRET, OPT_TYPE, OPT_USER_CERT, OPT_FORMAT,
+	OPT_INFORM, OPT_OUTFORM,
+};
+
+static int common_opt(int c)
+{
+	switch (c) {
+	case 'v': cli_verbosity++; return 1;
+	case 'q': cli_verbosity = -1; return 1;
+	default: return 0;
+	}
+}
+
+/* What IBM's tool logs at its default level: to stderr unless --quiet. */
+static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void note(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cli_verbosity < 0)
+		return;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int read_input(const char *path, size_t max, uint8_t **buf, size_t *len, struct pvk_err *e)
+{
+	return file_read_all(strcmp(path, "-") ? path : "/dev/stdin", max, buf, len, e);
+}
+
+static int write_stdout(const void *buf, size_t len, struct pvk_err *e)
+{
+	if (fwrite(buf, 1, len, stdout) != len || fflush(stdout))
+		return pvk_fail(e, PVK_E_IO, "cannot write to standard output");
+	return 0;
+}
+
+static int write_output(const char *path, const void *buf, size_t len, int secret,
+			struct pvk_err *e)
+{
+	if (!strcmp(path, "-"))
+		return write_stdout(buf, len, e);
+	return file_write_all(path, buf, len, OUTFILE_OVERWRITE | (secret ? OUTFILE_SECRET : 0), e);
+}
+
+/* ---- UV answers ---- */
+
+enum uv_cmd { UV_ADD, UV_LIST, UV_LOCK, UV_RETR };
+
+static const char *uv_rc_meaning(enum uv_cmd cmd, uint16_t rc)
+{
+	switch (rc) {
+	case 0x0000: return "invalid return code";
+	case 0x0002: return "invalid UV command, the facility is missing";
+	case 0x0005: return "the request has an invalid size";
+	case 0x0030: return "address-space problem, stop using this guest";
+	case 0x0031: return "translation problem, stop using this guest";
+	case 0x0032: return "invalid address, stop using this guest";
+	default: break;
+	}
+	if (cmd == UV_ADD) {
+		switch (rc) {
+		case 0x0101: return "not allowed to modify the secret store";
+		case 0x0102: return "the secret store is locked";
+		case 0x0103: return "access exception on the request";
+		case 0x0104: return "unsupported request version";
+		case 0x0105: return "invalid request size";
+		case 0x0106: return "invalid number of host keys";
+		case 0x0107: return "unsupported flags";
+		case 0x0108: return "cannot decrypt the request";
+		case 0x0109: return "unsupported secret type";
+		case 0x010a: return "invalid length for the secret type";
+		case 0x010b: return "the secret store is full";
+		case 0x010c: return "unable to add the secret";
+		case 0x010d: return "dump in progress, try again";
+		default: break;
+		}
+	} else if (cmd == UV_LOCK) {
+		switch (rc) {
+		case 0x0101: return "not allowed to lock the secret store";
+		case 0x0102: return "the secret store is already locked";
+		default: break;
+		}
+	} else if (cmd == UV_RETR) {
+		switch (rc) {
+		case 0x0009: return "the buffer is too small";
+		case 0x0102: return "access exception on the output area";
+		case 0x010f: return "the secret store is empty";
+		case 0x0110: return "no secret with that index";
+		case 0x0111: return "the secret is not retrievable";
+		default: break;
+		}
+	}
+	return "unknown return code";
+}
+
+static int uv_refused(enum uv_cmd cmd, const char *what, struct uvdev_rc rc, struct pvk_err *e)
+{
+	static const char *const names[] = { "add", "list", "lock", "retrieve" };
+
+	/* pvk_fail_uv appends " (rc 0x…, rrc 0x…)". */
+	return pvk_fail_uv(e, rc.rc, rc.rrc, "%s: the ultravisor refused %s: %s", names[cmd], what,
+			   uv_rc_meaning(cmd, rc.rc));
+}
+
+/* The list of secrets: 4 pages first, one page on kernels that only take one (EINVAL). */
+static int list_secrets(struct uvdev *d, struct secret_list *l, const char *cmd,
+			struct pvk_err *e)
+{
+	uint32_t len = LIST_PAGES * UVIO_LIST_PAGE;
+	uint8_t *buf = calloc(1, len);
+	struct uvdev_rc rc;
+	int ret;
+
+	if (!buf)
+		return pvk_fail(e, PVK_E_NOMEM, "out of memory");
+	ret = uvdev_list_secrets(d, buf, len, &rc, e);
+	if (ret && e->code == PVK_E_IO && e->sys_errno == EINVAL) {
+		cli_info("The UV device does not support longer lists; falling back to one page.");
+		len = UVIO_LIST_PAGE;
+		memset(buf, 0, len);
+		pvk_err_clear(e);
+		ret = uvdev_list_secrets(d, buf, len, &rc, e);
+	}
+	if (ret) {
+		free(buf);
+		return pvk_wrap(e, "%s: cannot list the secrets", cmd);
+	}
+	if (rc.rc == UVC_RC_MORE_DATA) {
+		cli_warn("The secret list contains more data but the uvdevice cannot show all.");
+	} else if (rc.rc != UVC_RC_SUCCESS) {
+		free(buf);
+		return uv_refused(UV_LIST, "to list the secrets", rc, e);
+	}
+	ret = secret_list_parse(buf, len, l, e);
+	free(buf);
+	return ret ? pvk_wrap(e, "%s", cmd) : 0;
+}
+
+/* ---- create ---- */
+
+enum kind { KIND_NONE, KIND_META, KIND_ASSOC, KIND_RETR, KIND_CCK };
+
+struct create_args {
+	struct pvk_cert_opts certs;
+	const char *hdr, *out, *ext_secret, *cck, *cuid_hex, *cuid, *pcf, *user_data, *policy;
+	const char *toc, *sign_key, *input_secret, *output_secret, *secret, *type;
+	int force, use_name, disable_dump, flags_given, to_stdout;
+	enum kind kind;
+	const char *name;
+};
+
+static int in_se_guest(void)
+{
+	char path[4096], buf[16] = "";
+	FILE *f = fopen(uvdev_sysfs_path("firmware/uv/prot_virt_guest", path, sizeof(path)), "r");
+
+	if (!f)
+		return 0;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	return buf[0] == '1' && (buf[1] == 0 || buf[1] == '\n');
+}
+
+static int parse_flags(const char *arg, int *disable_dump)
+{
+	char *dup = strdup(arg), *tok, *save = NULL;
+	int rc = 0;
+
+	if (!dup)
+		return -1;
+	for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "disable-dump"))
+			*disable_dump = 1;
+		else
+			rc = -1;
+	}
+	free(dup);
+	return rc;
+}
+
+/* The directory part of path including its '/', or "" (current directory). */
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n = slash ? (size_t)(slash - path + 1) : 0;
+	char *d = malloc(n + 1);
+
+	if (d) {
+		memcpy(d, path, n);
+		d[n] = 0;
+	}
+	return d;
+}
+
+static char *desc_path(const struct create_args *a)
+{
+	char *dir = dir_of(strcmp(a->out, "-") ? a->out : ""), *file = secret_desc_filename(a->name);
+	char *p = NULL;
+
+	if (dir && file && asprintf(&p, "%s%s", dir, file) < 0)
+		p = NULL;
+	free(dir);
+	free(file);
+	return p;
+}
+
+static int policy_reference(const char *path, uint8_t ud[ASRCB_USER_LEN], char hash_hex[65],
+			    struct pvk_err *e)
+{
+	uint8_t *buf, h[32];
+	size_t len, n = strlen(path);
+
+	if (file_read_all(path, SIZE_MAX / 2, &buf, &len, e))
+		return -1;
+	pvk_sha256(buf, len, h);
+	free(buf);
+	memset(ud, 0, ASRCB_USER_LEN);
+	memcpy(ud, h, 32);
+	memcpy(ud + 32, path, n < POLICY_PATH_MAX ? n : POLICY_PATH_MAX);
+	hex_encode(h, 32, hash_hex);
+	return 0;
+}
+
+static int append_toc(const char *path, const uint8_t tag[16], struct pvk_err *e)
+{
+	char line[34];
+	int fd;
+	ssize_t n;
+
+	hex_encode(tag, 16, line);
+	line[32] = '\n';
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return pvk_fail(e, PVK_E_IO, "%s: cannot open: %s", path, strerror(errno));
+	n = write(fd, line, 33);
+	if (n != 33 || close(fd)) {
+		if (n != 33)
+			close(fd);
+		return pvk_fail(e, PVK_E_IO, "%s: cannot append the request tag", path);
+	}
+	return 0;
+}
+
+static int create_run(struct create_args *a, struct pvk_err *e)
+{
+	struct asrcb_params p;
+	struct outfile req_of = { 0 }, desc_of = { 0 }, sec_of = { 0 };
+	EVP_PKEY **keys = NULL, *sign_key = NULL;
+	uint8_t *hdr = NULL, *req = NULL, *value = NULL, *file = NULL, cck[32];
+	size_t nkeys = 0, hdr_len = 0, req_len = 0, value_len = 0, file_len = 0;
+	char *yaml = NULL, *ypath = NULL, policy_hash[65];
+	size_t yaml_len = 0;
+	uint64_t hdr_off;
+	struct sehdr h;
+	int rc = -1;
+
+	memset(&p, 0, sizeof(p));
+	OPENSSL_cleanse(cck, sizeof(cck));
+	policy_hash[0] = 0;
+	if (in_se_guest()) {
+		cli_warn("The system seems to be a Secure Execution guest");
+		if (!a->force) {
+			pvk_fail(e, PVK_E_VERIFY,
+				 "Do NOT generate add-secret requests on a machine where you want to use the secret! Override with '-f'");
+			goto out;
+		}
+		cli_warn("Enforcing the generation of a request on a Secure Execution guest");
+	}
+
+	/* The secret. */
+	switch (a->kind) {
+	case KIND_META:
+		p.secret_type = SECRET_NULL;
+		break;
+	case KIND_ASSOC:
+		p.secret_type = SECRET_ASSOCIATION;
+		value_len = 32;
+		value = malloc(32);
+		if (!value) {
+			pvk_fail(e, PVK_E_NOMEM, "out of memory");
+			goto out;
+		}
+		if (a->input_secret ? file_read_exact(a->input_secret, value, 32, "the association secret", e)
+				    : pvk_random(value, 32, e))
+			goto out;
+		break;
+	case KIND_RETR: {
+		if (read_input(a->secret, SECRET_FILE_MAX, &file, &file_len, e))
+			goto out;
+		if (secret_encode_value(secret_input_kind_parse(a->type), file, file_len, a->secret,
+					&p.secret_type, &value, &value_len, e))
+			goto out;
+		break;
+	}
+	case KIND_CCK:
+		p.secret_type = SECRET_UPDATE_CCK;
+		value_len = 32;
+		value = malloc(32);
+		if (!value) {
+			pvk_fail(e, PVK_E_NOMEM, "out of memory");
+			goto out;
+		}
+		if (file_read_exact(a->secret, value, 32, "the new customer-communication key", e))
+			goto out;
+		break;
+	default:
+		break;
+	}
+	if (a->name)
+		secret_id_from_name(a->name, a->use_name, p.secret_id);
+	p.value = value;
+	p.value_len = (uint32_t)value_len;
+
+	/* Flags, target image, CUID, extension secret. */
+	if (a->pcf && cli_parse_u64_hex(a->pcf, &p.flags)) {
+		pvk_fail(e, PVK_E_FORMAT, "--pcf: not a 64-bit hex number: '%s'", a->pcf);
+		goto out;
+	}
+	if (a->disable_dump)
+		p.flags |= ASRCB_FLAG_DISABLE_DUMP;
+	if (sehdr_read_file(a->hdr, &hdr, &hdr_len, &hdr_off, e))
+		goto out;
+	if (sehdr_parse(hdr, hdr_len, &h, e)) {
+		pvk_wrap(e, "%s: the SE header is malformed", a->hdr);
+		goto out;
+	}
+	memcpy(p.pld, h.pld, 64);
+	memcpy(p.ald, h.ald, 64);
+	memcpy(p.tld, h.tld, 64);
+	memcpy(p.tag, h.tag, 16);
+	if (a->cuid_hex && secret_cuid_parse_hex(a->cuid_hex, p.cuid)) {
+		pvk_fail(e, PVK_E_FORMAT, "--cuid-hex: not 32 hex digits: '%s'", a->cuid_hex);
+		goto out;
+	}
+	if (a->cuid) {
+		uint8_t *cbuf;
+		size_t clen;
+		int crc;
+
+		if (read_input(a->cuid, 0x100000, &cbuf, &clen, e))
+			goto out;
+		crc = secret_cuid_from_file(cbuf, clen, p.cuid, e);
+		free(cbuf);
+		if (crc) {
+			pvk_wrap(e, "%s", a->cuid);
+			goto out;
+		}
+	}
+	if (a->ext_secret &&
+	    file_read_exact(a->ext_secret, p.ext_secret, 32, "the extension secret", e))
+		goto out;
+	if (a->cck) {
+		if (file_read_exact(a->cck, cck, 32, "the customer-communication key", e) ||
+		    asrcb_derive_ext_secret(cck, p.tag, p.ext_secret, e))
+			goto out;
+	}
+
+	/* User data. */
+	if (a->sign_key) {
+		uint8_t *kbuf;
+		size_t klen;
+		int t;
+
+		if (read_input(a->sign_key, CERT_FILE_MAX, &kbuf, &klen, e))
+			goto out;
+		t = secret_load_private_key(kbuf, klen, a->sign_key, &sign_key, e);
+		buf_free_secret(kbuf, klen);
+		if (t)
+			goto out;
+		t = asrcb_user_type_for_key(sign_key, e);
+		if (t < 0) {
+			pvk_wrap(e, "%s", a->sign_key);
+			goto out;
+		}
+		p.user_type = (uint16_t)t;
+	}
+	if (a->user_data) {
+		uint8_t *ubuf;
+		size_t ulen, max;
+
+		if (!a->sign_key)
+			p.user_type = ASRCB_USER_UNSIGNED;
+		max = asrcb_user_data_max(p.user_type);
+		if (read_input(a->user_data, max, &ubuf, &ulen, e)) {
+			if (e->code == PVK_E_FORMAT)
+				pvk_fail(e, PVK_E_FORMAT,
+					 "%s: Invalid %s user-data for signing provided. Max %zu bytes allowed",
+					 a->user_data, asrcb_user_type_name(p.user_type), max);
+			goto out;
+		}
+		if (!ulen)
+			cli_warn("Added empty user-data file.");
+		memcpy(p.user_data, ubuf, ulen);
+		free(ubuf);
+	} else if (a->policy) {
+		if (policy_reference(a->policy, p.user_data, policy_hash, e))
+			goto out;
+		p.user_type = ASRCB_USER_UNSIGNED;
+	}
+
+	/* Host keys, fresh keys, the request. */
+	if (a->certs.no_verify) {
+		char w[128];
+
+		cli_warn("%s", hostkey_noverify_warning("add-secret request", w, sizeof(w)));
+	}
+	if (hostkeys_load_verified(&a->certs, &keys, &nkeys, e))
+		goto out;
+	p.hosts = keys;
+	p.n_hosts = nkeys;
+	if (pvk_ec_generate(&p.cust, e) || pvk_random(p.iv, 12, e) || pvk_random(p.prot_key, 32, e))
+		goto out;
+	if (sign_key ? asrcb_build_signed(&p, sign_key, &req, &req_len, e)
+		     : asrcb_build(&p, &req, &req_len, e))
+		goto out;
+	note("Successfully generated the request");
+
+	/* Outputs: all or none. */
+	if ((a->kind == KIND_ASSOC || a->kind == KIND_RETR)) {
+		if (secret_desc_yaml(p.secret_type, a->name, p.secret_id, &yaml, &yaml_len, e))
+			goto out;
+		if (!a->to_stdout) {
+			ypath = desc_path(a);
+			if (!ypath) {
+				pvk_fail(e, PVK_E_NOMEM, "out of memory");
+				goto out;
+			}
+			if (outfile_open(&desc_of, ypath, OUTFILE_OVERWRITE, e) ||
+			    outfile_write(&desc_of, yaml, yaml_len, e))
+				goto out;
+		}
+	}
+	if (a->output_secret &&
+	    (outfile_open(&sec_of, a->output_secret, OUTFILE_OVERWRITE | OUTFILE_SECRET, e) ||
+	     outfile_write(&sec_of, value, 32, e)))
+		goto out;
+	if (strcmp(a->out, "-")) {
+		if (outfile_open(&req_of, a->out, OUTFILE_OVERWRITE, e) ||
+		    outfile_write(&req_of, req, req_len, e) || outfile_commit(&req_of, e))
+			goto out;
+	} else if (write_stdout(req, req_len, e)) {
+		goto out;
+	}
+	if ((desc_of.tmp && outfile_commit(&desc_of, e)) ||
+	    (sec_of.tmp && outfile_commit(&sec_of, e)))
+		goto out;
+	cli_info("Successfully wrote the request to '%s'", a->out);
+	if (ypath)
+		note("Successfully wrote secret info to '%s'", ypath);
+	if (a->toc && append_toc(a->toc, req + req_len - 16, e))
+		goto out;
+	if (policy_hash[0])
+		printf("%s\n", policy_hash);
+	if (yaml && a->to_stdout)
+		printf("%s\n", yaml);
+	if (fflush(stdout)) {
+		pvk_fail(e, PVK_E_IO, "cannot write to standard output");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (req_of.tmp)
+		outfile_abort(&req_of);
+	if (desc_of.tmp)
+		outfile_abort(&desc_of);
+	if (sec_of.tmp)
+		outfile_abort(&sec_of);
+	OPENSSL_cleanse(cck, sizeof(cck));
+	buf_free_secret(value, value_len);
+	buf_free_secret(file, file_len);
+	free(req);
+	free(hdr);
+	free(yaml);
+	free(ypath);
+	EVP_PKEY_free(p.cust);
+	EVP_PKEY_free(sign_key);
+	OPENSSL_cleanse(&p, sizeof(p));
+	hostkeys_free(keys, nkeys);
+	return rc;
+}
+
+static enum kind parse_kind(const char *s)
+{
+	if (!strcmp(s, "meta"))
+		return KIND_META;
+	if (!strcmp(s, "association"))
+		return KIND_ASSOC;
+	if (!strcmp(s, "retrievable") || !strcmp(s, "retr"))
+		return KIND_RETR;
+	if (!strcmp(s, "update-cck") || !strcmp(s, "cck"))
+		return KIND_CCK;
+	return KIND_NONE;
+}
+
+/* The option combinations of spec §10.3; a usage message or NULL. */
+static const char *create_check(const struct create_args *a, char *buf, size_t len)
+{
+	if (!a->hdr)
+		return "the required option '--hdr <FILE>' is missing";
+	if (!a->out)
+		return "the required option '--output <FILE>' is missing";
+	if (a->ext_secret && a->cck)
+		return "'--extension-secret' cannot be used with '--cck'";
+	if (a->cuid && a->cuid_hex)
+		return "'--cuid' cannot be used with '--cuid-hex'";
+	if (a->flags_given && a->pcf)
+		return "'--flags' cannot be used with '--pcf'";
+	if (a->user_data && a->policy)
+		return "'--policy' cannot be used with '--user-data'";
+	if (a->sign_key && a->policy)
+		return "'--policy' cannot be used with '--user-sign-key' (the policy reference takes all 512 bytes of user data)";
+	if (a->kind != KIND_ASSOC && (a->input_secret || a->output_secret))
+		return "'--input-secret' and '--output-secret' are options of 'association'";
+	if (a->kind != KIND_ASSOC && a->kind != KIND_RETR && a->to_stdout)
+		return "'--stdout' is an option of 'association' and 'retrievable'";
+	if (a->kind != KIND_RETR && a->type)
+		return "'--type' is an option of 'retrievable'";
+	if (a->kind != KIND_RETR && a->kind != KIND_CCK && a->secret)
+		return "'--secret' is an option of 'retrievable' and 'update-cck'";
+	switch (a->kind) {
+	case KIND_ASSOC:
+		if (a->input_secret && a->output_secret)
+			return "'--input-secret' cannot be used with '--output-secret'";
+		break;
+	case KIND_RETR:
+		if (!a->secret)
+			return "retrievable: the required option '--secret <FILE>' is missing";
+		if (!a->type)
+			return "retrievable: the required option '--type <TYPE>' is missing";
+		if (secret_input_kind_parse(a->type) < 0)
+			return "--type: plain, aes, aes-xts, hmac-sha or ec";
+		break;
+	case KIND_CCK:
+		if (!a->secret)
+			return "update-cck: the required option '--secret <FILE>' is missing";
+		break;
+	default:
+		break;
+	}
+	if ((a->kind == KIND_ASSOC || a->kind == KIND_RETR) && !a->to_stdout) {
+		char *f = secret_desc_filename(a->name);
+		const char *msg = NULL;
+
+		if (f && a->output_secret && !strcmp(a->output_secret, f))
+			msg = "the secret output file and the secret description '%s' are the same";
+		else if (f && !strcmp(a->out, f))
+			msg = "the output file and the secret description '%s' are the same";
+		if (msg)
+			snprintf(buf, len, msg, f);
+		free(f);
+		if (msg)
+			return buf;
+	}
+	return NULL;
+}
+
+static int cmd_create(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		PVK_CERT_LONGOPTS,
+		{ "hdr", required_argument, NULL, OPT_HDR },
+		{ "se-hdr", required_argument, NULL, OPT_HDR },
+		{ "output", required_argument, NULL, 'o' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "extension-secret", required_argument, NULL, OPT_EXT_SECRET },
+		{ "cck", required_argument, NULL, OPT_CCK },
+		{ "cuid-hex", required_argument, NULL, OPT_CUID_HEX },
+		{ "cuid", required_argument, NULL, OPT_CUID },
+		{ "pcf", required_argument, NULL, OPT_PCF },
+		{ "flags", required_argument, NULL, OPT_FLAGS },
+		{ "user-data", required_argument, NULL, OPT_USER_DATA },
+		{ "policy", required_argument, NULL, OPT_POLICY },
+		{ "toc-policy", required_argument, NULL, OPT_TOC },
+		{ "user-sign-key", required_argument, NULL, OPT_SIGN_KEY },
+		{ "use-name", no_argument, NULL, OPT_USE_NAME },
+		{ "stdout", no_argument, NULL, OPT_STDOUT },
+		{ "input-secret", required_argument, NULL, OPT_INPUT_SECRET },
+		{ "output-secret", required_argument, NULL, OPT_OUTPUT_SECRET },
+		{ "secret", required_argument, NULL, OPT_SECRET },
+		{ "type", required_argument, NULL, OPT_TYPE },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct create_args a = { .certs = { .log = cli_hkd_log } };
+	const char *msg;
+	char buf[512];
+	struct pvk_err e;
+	int c, rc, help = 0;
+
+	pvk_err_clear(&e);
+	while ((c = getopt_long(argc, argv, PVK_CERT_SHORTOPTS "o:fvqh", longopts, NULL)) != -1) {
+		rc = cert_opts_add(&a.certs, c, optarg, &e);
+		if (rc < 0)
+			goto err;
+		if (rc > 0 || common_opt(c))
+			continue;
+		switch (c) {
+		case OPT_HDR: a.hdr = optarg; break;
+		case 'o': a.out = optarg; break;
+		case 'f': a.force = 1; break;
+		case OPT_EXT_SECRET: a.ext_secret = optarg; break;
+		case OPT_CCK: a.cck = optarg; break;
+		case OPT_CUID_HEX: a.cuid_hex = optarg; break;
+		case OPT_CUID: a.cuid = optarg; break;
+		case OPT_PCF: a.pcf = optarg; break;
+		case OPT_FLAGS:
+			a.flags_given = 1;
+			if (parse_flags(optarg, &a.disable_dump)) {
+				cert_opts_free(&a.certs);
+				return cli_usage_error("--flags: invalid value '%s' (disable-dump)", optarg);
+			}
+			break;
+		case OPT_USER_DATA: a.user_data = optarg; break;
+		case OPT_POLICY: a.policy = optarg; break;
+		case OPT_TOC: a.toc = optarg; break;
+		case OPT_SIGN_KEY: a.sign_key = optarg; break;
+		case OPT_USE_NAME: a.use_name = 1; break;
+		case OPT_STDOUT: a.to_stdout = 1; break;
+		case OPT_INPUT_SECRET: a.input_secret = optarg; break;
+		case OPT_OUTPUT_SECRET: a.output_secret = optarg; break;
+		case OPT_SECRET: a.secret = optarg; break;
+		case OPT_TYPE: a.type = optarg; break;
+		case 'h': help = 1; break;
+		default: cert_opts_free(&a.certs); return cli_usage_error("invalid option");
+		}
+	}
+	if (help) {
+		fputs(create_help, stdout);
+		cert_opts_free(&a.certs);
+		return PVK_EXIT_OK;
+	}
+	if (optind >= argc) {
+		cert_opts_free(&a.certs);
+		return cli_usage_error("a secret kind is required: meta, association, retrievable, update-cck");
+	}
+	a.kind = parse_kind(argv[optind]);
+	if (a.kind == KIND_NONE) {
+		cert_opts_free(&a.certs);
+		return cli_usage_error("unknown secret kind '%s' (meta, association, retrievable, update-cck)",
+				       argv[optind]);
+	}
+	optind++;
+	if (a.kind == KIND_ASSOC || a.kind == KIND_RETR) {
+		if (optind >= argc) {
+			cert_opts_free(&a.certs);
+			return cli_usage_error("%s: a NAME is required", argv[optind - 1]);
+		}
+		a.name = argv[optind++];
+	}
+	if (optind != argc) {
+		cert_opts_free(&a.certs);
+		return cli_usage_error("unexpected argument '%s'", argv[optind]);
+	}
+	if (cert_opts_check(&a.certs, &e))
+		goto err;
+	msg = create_check(&a, buf, sizeof(buf));
+	if (msg) {
+		cert_opts_free(&a.certs);
+		return cli_usage_error("%s", msg);
+	}
+	if (create_run(&a, &e))
+		goto err;
+	cert_opts_free(&a.certs);
+	return PVK_EXIT_OK;
+err:
+	cert_opts_free(&a.certs);
+	return cli_error(&e);
+}
+
+/* ---- add ---- */
+
+static int add_run(const char *in, int force, struct pvk_err *e)
+{
+	struct secret_list l = { 0 };
+	struct uvdev *d = NULL;
+	struct asrcb_view v;
+	struct uvdev_rc rc;
+	uint8_t *req = NULL;
+	size_t len = 0;
+	int ret = -1;
+
+	if (read_input(in, ASRCB_MAX_LEN, &req, &len, e))
+		return -1;
+	if (len < 6 || memcmp(req, ASRCB_MAGIC, 6)) {
+		pvk_fail(e, PVK_E_FORMAT, "%s: not an add-secret request (magic 'asrcbM' missing)", in);
+		goto out;
+	}
+	if (asrcb_parse(req, len, &v, e)) {
+		pvk_wrap(e, "%s", in);
+		goto out;
+	}
+	if (uvdev_open(NULL, &d, e)) {
+		pvk_wrap(e, "add");
+		goto out;
+	}
+	/* The ID is in the secret header after the key slots (not at offset 0x30); only
+	 * listable secrets have one (the update-CCK header holds 32 zero bytes). */
+	if (v.secret_id && v.secret_type != SECRET_UPDATE_CCK) {
+		if (list_secrets(d, &l, "add", e))
+			goto out;
+		if (secret_list_find_id(&l, v.secret_id, NULL)) {
+			cli_warn("There is already a secret in the secret store with that id.");
+			if (!force) {
+				pvk_fail(e, PVK_E_MISMATCH,
+					 "add: unable to add the secret due to duplicated IDs (use --force to add it anyway)");
+				goto out;
+			}
+			cli_warn("'--force' specified: Adding the secret anyways.");
+		}
+	}
+	if (uvdev_add_secret(d, req, (uint32_t)len, &rc, e)) {
+		pvk_wrap(e, "add");
+		goto out;
+	}
+	if (rc.rc != UVC_RC_SUCCESS) {
+		char what[4200];
+
+		snprintf(what, sizeof(what), "the add-secret request '%s'", in);
+		uv_refused(UV_ADD, what, rc, e);
+		goto out;
+	}
+	note("Successfully added the secret");
+	ret = 0;
+out:
+	secret_list_free(&l);
+	uvdev_close(d);
+	free(req);
+	return ret;
+}
+
+static int cmd_add(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "input", required_argument, NULL, 'i' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *in = NULL;
+	struct pvk_err e;
+	int c, force = 0;
+
+	pvk_err_clear(&e);
+	while ((c = getopt_long(argc, argv, "i:fvqh", longopts, NULL)) != -1) {
+		if (common_opt(c))
+			continue;
+		switch (c) {
+		case 'i': in = optarg; break;
+		case 'f': force = 1; break;
+		case 'h': fputs(add_help, stdout); return PVK_EXIT_OK;
+		default: return cli_usage_error("invalid option");
+		}
+	}
+	if (in && optind < argc)
+		return cli_usage_error("'--input' cannot be used with the INPUT argument");
+	if (!in && optind < argc)
+		in = argv[optind++];
+	if (!in || optind != argc)
+		return cli_usage_error(in ? "unexpected argument '%s'" : "an INPUT file is required%s",
+				       in ? argv[optind] : "");
+	return add_run(in, force, &e) ? cli_error(&e) : PVK_EXIT_OK;
+}
+
+/* ---- lock ---- */
+
+static int cmd_lock(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct uvdev *d = NULL;
+	struct uvdev_rc rc;
+	struct pvk_err e;
+	int c, ret;
+
+	pvk_err_clear(&e);
+	while ((c = getopt_long(argc, argv, "vqh", longopts, NULL)) != -1) {
+		if (common_opt(c))
+			continue;
+		if (c == 'h') {
+			fputs(lock_help, stdout);
+			return PVK_EXIT_OK;
+		}
+		return cli_usage_error("invalid option");
+	}
+	if (optind != argc)
+		return cli_usage_error("unexpected argument '%s'", argv[optind]);
+	if (uvdev_open(NULL, &d, &e) || uvdev_lock_secrets(d, &rc, &e)) {
+		pvk_wrap(&e, "lock");
+		uvdev_close(d);
+		return cli_error(&e);
+	}
+	uvdev_close(d);
+	if (rc.rc != UVC_RC_SUCCESS) {
+		uv_refused(UV_LOCK, "to lock the secret store", rc, &e);
+		return cli_error(&e);
+	}
+	note("Successfully locked secret store");
+	ret = PVK_EXIT_OK;
+	return ret;
+}
+
+/* ---- list ---- */
+
+static int list_run(const char *out, enum secret_list_format f, struct pvk_err *e)
+{
+	struct secret_list l = { 0 };
+	struct uvdev *d = NULL;
+	uint8_t *text = NULL;
+	size_t len = 0;
+	int ret = -1;
+
+	if (uvdev_open(NULL, &d, e)) {
+		pvk_wrap(e, "list");
+		return -1;
+	}
+	if (list_secrets(d, &l, "list", e) || secret_list_render(&l, f, &text, &len, e) ||
+	    write_output(out, text, len, 0, e))
+		goto out;
+	if (strcmp(out, "-"))
+		note("Successfully wrote the list of secrets to '%s'", out);
+	ret = 0;
+out:
+	free(text);
+	secret_list_free(&l);
+	uvdev_close(d);
+	return ret;
+}
+
+static int cmd_list(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *out = NULL;
+	int c, f = SECRET_LIST_HUMAN;
+	struct pvk_err e;
+
+	pvk_err_clear(&e);
+	while ((c = getopt_long(argc, argv, "o:vqh", longopts, NULL)) != -1) {
+		if (common_opt(c))
+			continue;
+		switch (c) {
+		case 'o': out = optarg; break;
+		case OPT_FORMAT:
+			f = secret_list_format_parse(optarg);
+			if (f < 0)
+				return cli_usage_error("--format: human, yaml or bin");
+			break;
+		case 'h': fputs(list_help, stdout); return PVK_EXIT_OK;
+		default: return cli_usage_error("invalid option");
+		}
+	}
+	if (out && optind < argc)
+		return cli_usage_error("'--output' cannot be used with the OUTPUT argument");
+	if (!out && optind < argc)
+		out = argv[optind++];
+	if (optind != argc)
+		return cli_usage_error("unexpected argument '%s'", argv[optind]);
+	return list_run(out ? out : "-", (enum secret_list_format)f, &e) ? cli_error(&e)
+									   : PVK_EXIT_OK;
+}
+
+/* ---- verify ---- */
+
+static int verify_run(const char *in, const char *cert, const char *out, struct pvk_err *e)
+{
+	uint8_t *req = NULL, *cbuf = NULL, data[ASRCB_USER_LEN];
+	size_t len = 0, clen = 0, dlen = 0;
+	EVP_PKEY *key = NULL;
+	int ret = -1;
+
+	if (read_input(in, ASRCB_MAX_LEN, &req, &len, e))
+		return -1;
+	if (cert) {
+		if (read_input(cert, CERT_FILE_MAX, &cbuf, &clen, e) ||
+		    secret_load_cert_key(cbuf, clen, cert, &key, e))
+			goto out;
+	}
+	if (asrcb_verify_user_data(req, len, key, data, &dlen, e)) {
+		pvk_wrap(e, "%s: Could not verify the add-secret request", in);
+		goto out;
+	}
+	if (dlen && write_output(out, data, dlen, 0, e))
+		goto out;
+	note("Successfully verified the request.");
+	ret = 0;
+out:
+	EVP_PKEY_free(key);
+	free(req);
+	free(cbuf);
+	return ret;
+}
+
+static int cmd_verify(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "input", required_argument, NULL, 'i' },
+		{ "user-cert", required_argument, NULL, OPT_USER_CERT },
+		{ "output", required_argument, NULL, 'o' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *in = NULL, *out = NULL, *cert = NULL;
+	struct pvk_err e;
+	int c;
+
+	pvk_err_clear(&e);
+	while ((c = getopt_long(argc, argv, "i:o:vqh", longopts, NULL)) != -1) {
+		if (common_opt(c))
+			continue;
+		switch (c) {
+		case 'i': in = optarg; break;
+		case 'o': out = optarg; break;
+		case OPT_USER_CERT: cert = optarg; break;
+		case 'h': fputs(verify_help, stdout); return PVK_EXIT_OK;
+		default: return cli_usage_error("invalid option");
+		}
+	}
+	if (!in && optind < argc)
+		in = argv[optind++];
+	if (!out && optind < argc)
+		out = argv[optind++];
+	if (!in)
+		return cli_usage_error("an INPUT file is required");
+	if (optind != argc)
+		return cli_usage_error("unexpected argument '%s'", argv[optind]);
+	return verify_run(in, cert, out ? out : "-", &e) ? cli_error(&e) : PVK_EXIT_OK;
+}
+
+/* ---- retrieve ---- */
+
+enum inform { INF_YAML, INF_HEX, INF_NAME, INF_IDX };
+
+static int retrieve_find(const struct secret_list *l, enum inform inf, const char *input,
+			 const struct secret_entry **out, struct pvk_err *e)
+{
+	const struct secret_entry *s = NULL;
+	uint8_t id[SECRET_ID_LEN];
+	char shown[SECRET_ID_DISPLAY_MAX];
+	size_t count = 0;
+
+	if (inf == INF_IDX) {
+		char *end;
+		unsigned long idx = strtoul(input, &end, 10);
+
+		if (!*input || *end || input[0] == '-' || idx > 0xffff)
+			return pvk_fail(e, PVK_E_FORMAT, "Invalid index value '%s'", input);
+		s = secret_list_find_index(l, (uint16_t)idx);
+		if (!s)
+			return pvk_fail(e, PVK_E_MISMATCH,
+					"The UV secret-store has no secret with the index %lu", idx);
+		*out = s;
+		return 0;
+	}
+	if (inf == INF_YAML) {
+		uint8_t *buf;
+		size_t len;
+		uint16_t type;
+		int rc;
+
+		if (read_input(input, 0x100000, &buf, &len, e))
+			return -1;
+		rc = secret_desc_parse(buf, len, &type, id, e);
+		free(buf);
+		if (rc)
+			return pvk_wrap(e, "%s", input);
+		if (type == SECRET_ASSOCIATION)
+			return pvk_fail(e, PVK_E_FORMAT,
+					"%s: The file contains a Association-secret, which is not retrievable.",
+					input);
+	} else if (inf == INF_HEX) {
+		if (strlen(input) != 2 + 2 * SECRET_ID_LEN || input[0] != '0' || input[1] != 'x' ||
+		    hex_decode(input, id, SECRET_ID_LEN))
+			return pvk_fail(e, PVK_E_FORMAT,
+					"Cannot parse the secret ID '%s' (0x and 64 hex digits)", input);
+	} else {
+		secret_id_from_name(input, 1, id);
+	}
+	s = secret_list_find_id(l, id, &count);
+	if (!s && inf == INF_NAME) {
+		int printable = *input != 0;
+
+		for (const char *p = input; *p; p++)
+			if (!((*p >= 0x21 && *p <= 0x7e) || strchr(" \t\n\f\r", *p)))
+				printable = 0;
+		if (printable) {
+			secret_id_from_name(input, 0, id);
+			s = secret_list_find_id(l, id, &count);
+		}
+	}
+	if (!s)
+		return pvk_fail(e, PVK_E_MISMATCH, "The UV secret-store has no secret with the ID %s",
+				secret_id_display(id, shown));
+	if (count > 1) {
+		char idx[512] = "";
+		size_t pos = 0;
+
+		for (size_t i = 0; i < l->n && pos < sizeof(idx) - 16; i++)
+			if (!memcmp(l->entries[i].id, id, SECRET_ID_LEN))
+				pos += (size_t)snprintf(idx + pos, sizeof(idx) - pos, "%s%u",
+							pos ? ", " : "", l->entries[i].index);
+		cli_warn("There are multiple secrets in the secret store with that id. Indices: %s", idx);
+	}
+	*out = s;
+	return 0;
+}
+
+static int retrieve_run(const char *input, const char *out, enum inform inf, int bin,
+			struct pvk_err *e)
+{
+	const struct secret_entry *s = NULL;
+	struct secret_list l = { 0 };
+	struct uvdev *d = NULL;
+	struct uvdev_rc rc;
+	uint8_t *buf = NULL;
+	char *pem = NULL;
+	size_t len = 0, pem_len = 0;
+	uint16_t type;
+	int ret = -1;
+
+	if (uvdev_open(NULL, &d, e)) {
+		pvk_wrap(e, "retrieve");
+		return -1;
+	}
+	if (list_secrets(d, &l, "retrieve", e) || retrieve_find(&l, inf, input, &s, e))
+		goto out;
+	type = s->type;
+	cli_info("Try to retrieve secret at index: %u", s->index);
+	len = s->len > UVIO_RETR_MIN ? s->len : UVIO_RETR_MIN;
+	buf = calloc(1, len);
+	if (!buf) {
+		pvk_fail(e, PVK_E_NOMEM, "out of memory");
+		goto out;
+	}
+	put_be16(buf, s->index);
+	if (uvdev_retrieve_secret(d, buf, (uint32_t)len, &rc, e)) {
+		pvk_wrap(e, "retrieve");
+		goto out;
+	}
+	if (rc.rc != UVC_RC_SUCCESS) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "to retrieve the secret at index %u", s->index);
+		uv_refused(UV_RETR, what, rc, e);
+		goto out;
+	}
+	if (type < SECRET_PLAINTEXT || type > SECRET_ED448)
+		cli_warn("Retrieved an unretrievable Secret! Will continue; interpreting it as a protected key.");
+	if (bin) {
+		size_t plen, off = 0;
+
+		if (type == SECRET_PLAINTEXT && secret_plaintext_unwrap(buf, len, &plen))
+			off = 2;
+		else
+			plen = len;
+		if (write_output(out, buf + off, plen, 1, e))
+			goto out;
+	} else if (secret_retrieved_pem(type, buf, len, &pem, &pem_len, e) ||
+		   write_output(out, pem, pem_len, 1, e)) {
+		goto out;
+	}
+	ret = 0;
+out:
+	if (pem)
+		buf_free_secret(pem, pem_len);
+	buf_free_secret(buf, len);
+	secret_list_free(&l);
+	uvdev_close(d);
+	return ret;
+}
+
+static int cmd_retrieve(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "input", required_argument, NULL, 'i' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "inform", required_argument, NULL, OPT_INFORM },
+		{ "outform", required_argument, NULL, OPT_OUTFORM },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char *const informs[] = { "yaml", "hex", "name", "idx" };
+	const char *in = NULL, *out = NULL;
+	enum inform inf = INF_YAML;
+	struct pvk_err e;
+	int c, bin = 0, found;
+
+	pvk_err_clear(&e);
+	while ((c = getopt_long(argc, argv, "i:o:vqh", longopts, NULL)) != -1) {
+		if (common_opt(c))
+			continue;
+		switch (c) {
+		case 'i': in = optarg; break;
+		case 'o': out = optarg; break;
+		case OPT_INFORM:
+			found = 0;
+			for (size_t i = 0; i < 4; i++)
+				if (!strcmp(optarg, informs[i])) {
+					inf = (enum inform)i;
+					found = 1;
+				}
+			if (!found)
+				return cli_usage_error("--inform: yaml, hex, name or idx");
+			break;
+		case OPT_OUTFORM:
+			if (!strcmp(optarg, "bin"))
+				bin = 1;
+			else if (!strcmp(optarg, "pem"))
+				bin = 0;
+			else
+				return cli_usage_error("--outform: pem or bin");
+			break;
+		case 'h': fputs(retrieve_help, stdout); return PVK_EXIT_OK;
+		default: return cli_usage_error("invalid option");
+		}
+	}
+	if (!in && optind < argc)
+		in = argv[optind++];
+	if (!out && optind < argc)
+		out = argv[optind++];
+	if (!in)
+		return cli_usage_error("an ID (INPUT) is required");
+	if (optind != argc)
+		return cli_usage_error("unexpected argument '%s'", argv[optind]);
+	return retrieve_run(in, out ? out : "-", inf, bin, &e) ? cli_error(&e) : PVK_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd;
+	int ret;
+
+	cli_init(argv[0], "pvsecret");
+	ret = cli_global_options(&argc, &argv, main_help);
+	if (ret >= 0)
+		return ret;
+	if (argc < 2)
+		return cli_usage_error("a command is required (create, add, lock, list, verify, retrieve)");
+	cmd = argv[1];
+	argv++;
+	argc--;
+	if (!strcmp(cmd, "create"))
+		return cmd_create(argc, argv);
+	if (!strcmp(cmd, "add"))
+		return cmd_add(argc, argv);
+	if (!strcmp(cmd, "lock"))
+		return cmd_lock(argc, argv);
+	if (!strcmp(cmd, "list"))
+		return cmd_list(argc, argv);
+	if (!strcmp(cmd, "verify"))
+		return cmd_verify(argc, argv);
+	if (!strcmp(cmd, "retrieve") || !strcmp(cmd, "retr"))
+		return cmd_retrieve(argc, argv);
+	if (!strcmp(cmd, "version")) {
+		cli_version();
+		return PVK_EXIT_OK;
+	}
+	return cli_usage_error("unknown command '%s'", cmd);
+}
