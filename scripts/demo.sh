@@ -123,6 +123,28 @@ show "$bin/pvattest" check attest.resp check.yaml -k "$hkd_a" --host-key-check b
 	-u userdata --secret-store-locked false
 show cat check.yaml
 
+step "Send the guest a secret: the add-secret request is made on the trusted side, bound to this guest's CUID"
+show "$bin/pvsecret" create -k "$hkd_a" "${verify[@]}" --hdr sehdr.bin --cuid attest.yaml \
+	-o secret.req association demo-association --output-secret association.bin
+(
+	eval "$(uvsim env demo)"
+	show "$bin/pvsecret" add secret.req
+	show "$bin/pvsecret" list
+	show "$bin/pvsecret" lock
+	show "$bin/pvsecret" add --force secret.req || echo "(exit $?: as expected, the store is locked)"
+)
+
+step "Attest again: the secret store now holds that request and is locked"
+show "$bin/pvattest" create -k "$hkd_a" "${verify[@]}" --add-data secret-store-hash \
+	-o attest2.req -a attest2.arpk
+(
+	eval "$(uvsim env demo)"
+	show "$bin/pvattest" perform attest2.req attest2.resp
+)
+show "$bin/pvattest" verify -i attest2.resp --hdr sehdr.bin -a attest2.arpk
+show "$bin/pvattest" check attest2.resp check2.yaml --secret secret.req --secret-store-locked true
+show cat check2.yaml
+
 step "Refused: the image on host z16b (the ultravisor finds no key slot for its host key)"
 show uvsim boot --host z16b secure-linux || echo "(exit $?: as expected)"
 
