@@ -37,11 +37,18 @@ static const char help[] =
 	"  cert-opts                Print the pvimg/pvattest/pvsecret options that verify\n"
 	"                           the hosts' HKDs against uvsim's PKI\n"
 	"  boot --host NAME [--id ID] [--qemu] [--timeout SEC] [--memory MIB]\n"
-	"       [--keep-memory] IMAGE\n"
+	"       [--keep-memory] [--ap SPEC]... IMAGE\n"
 	"                           Unpack IMAGE as the UV does and start the guest: its\n"
 	"                           endpoint answers /dev/uv requests until 'uvsim stop'.\n"
 	"                           With --qemu the unpacked guest boots under\n"
-	"                           qemu-system-s390x (TCG), console on standard output\n"
+	"                           qemu-system-s390x (TCG), console on standard output.\n"
+	"                           --ap passes a simulated Crypto Express adapter through\n"
+	"                           (card=XX,type=CEX8P|CEX8A,domains=D:D,mkvp=HEX:HEX,\n"
+	"                           serial=S) or sets the AP bus features (features=A:B)\n"
+	"  ap reset ID [QUEUE]      The host resets the guest's AP queues (all, or one):\n"
+	"                           they are unbound\n"
+	"  ap illicit ID QUEUE      The host makes a queue illicit for the guest\n"
+	"  ap online ID QUEUE 0|1   The host sets a queue offline or online\n"
 	"  ls                       List the guests\n"
 	"  env ID                   Print the environment a guest-side tool needs\n"
 	"  stop ID... | --all       Stop guests and remove their state\n"
@@ -174,7 +181,8 @@ static void endpoint_main(struct uvsim_guest *g, int ready_fd)
 		fprintf(stderr, "uvsim endpoint: %s\n", e.msg);
 		_exit(1);
 	}
-	if (uvsim_guest_save(g, &e) || uvsim_serve(g, ready_fd, &stop_flag, &e)) {
+	if (uvsim_ap_start(g, &e) || uvsim_guest_save(g, &e) ||
+	    uvsim_serve(g, ready_fd, &stop_flag, &e)) {
 		fprintf(stderr, "uvsim endpoint: %s\n", e.msg);
 		_exit(1);
 	}
@@ -286,6 +294,7 @@ static int cmd_boot(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "memory", required_argument, NULL, 'M' },
 		{ "keep-memory", no_argument, NULL, 'K' },
+		{ "ap", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -308,6 +317,10 @@ static int cmd_boot(int argc, char **argv)
 		case 'I': id = optarg; break;
 		case 'Q': qemu = 1; break;
 		case 'K': keep = 1; break;
+		case 'A':
+			if (uvsim_ap_parse_spec(&uvsim_ap_config, optarg, &e))
+				return cli_error(&e);
+			break;
 		case 'T':
 		case 'M': {
 			char *end;
@@ -367,6 +380,7 @@ static int cmd_boot(int argc, char **argv)
 	snprintf(g.host, sizeof(g.host), "%s", host);
 	snprintf(g.image, sizeof(g.image), "%s", abs_image);
 	if (guest_from_unpack(&g, image, key, &u, &e) || uvsim_guest_sysfs(&g, &e) ||
+	    uvsim_ap_sysfs(&uvsim_ap_config, g.dir, &e) ||
 	    uvsim_guest_save(&g, &e) || start_endpoint(&g, &e))
 		goto fail;
 	OPENSSL_cleanse(&u.sec, sizeof(u.sec));
@@ -461,6 +475,33 @@ static int cmd_env(int argc, char **argv)
 	printf("export PVKIT_UV_DEVICE='uvsim:%s/uv.sock'\n", g.dir);
 	printf("export PVKIT_SYSFS_ROOT='%s/sys'\n", g.dir);
 	uvsim_guest_clear(&g);
+	return PVK_EXIT_OK;
+}
+
+static int cmd_ap(int argc, char **argv)
+{
+	struct uvsim_guest g;
+	struct pvk_err e;
+	char req[256], answer[512];
+	int rc;
+
+	pvk_err_clear(&e);
+	if (!(argc == 3 && !strcmp(argv[1], "reset")) &&
+	    !(argc == 4 && (!strcmp(argv[1], "reset") || !strcmp(argv[1], "illicit"))) &&
+	    !(argc == 5 && !strcmp(argv[1], "online")))
+		return cli_usage_error("usage: uvsim ap reset ID [QUEUE] | ap illicit ID QUEUE | "
+				       "ap online ID QUEUE 0|1");
+	if (uvsim_guest_load(state, argv[2], &g, &e))
+		return cli_error(&e);
+	snprintf(req, sizeof(req), "%s%s%s%s%s", argv[1], argc > 3 ? " " : "",
+		 argc > 3 ? argv[3] : "", argc > 4 ? " " : "", argc > 4 ? argv[4] : "");
+	rc = alive(g.pid) ? uvsim_ap_control(g.dir, req, answer, sizeof(answer), &e)
+			  : pvk_fail(&e, PVK_E_USAGE, "guest '%s' is not running", argv[2]);
+	uvsim_guest_clear(&g);
+	if (rc)
+		return cli_error(&e);
+	if (cli_verbosity >= 0)
+		printf("%s\n", answer + (strncmp(answer, "ok: ", 4) ? 0 : 4));
 	return PVK_EXIT_OK;
 }
 
@@ -569,5 +610,7 @@ int main(int argc, char **argv)
 		return cmd_env(argc, argv);
 	if (!strcmp(cmd, "stop"))
 		return cmd_stop(argc, argv);
+	if (!strcmp(cmd, "ap"))
+		return cmd_ap(argc, argv);
 	return cli_usage_error("unknown command '%s'", cmd);
 }

@@ -85,4 +85,69 @@ uint64_t uvsim_supported_cmds(void);
  * ready_fd (if >= 0) gets one byte once the socket listens, then is closed. */
 int uvsim_serve(struct uvsim_guest *g, int ready_fd, volatile int *stop, struct pvk_err *e);
 
+/* ---- apsim.c: the guest's AP bus (Crypto Express adapters passed through), simulated in
+ * its sysfs view (bus/ap, devices/ap) with the SE bind/associate state machine (spec §7.1) ---- */
+#define UVSIM_AP_MAX_CARDS 16
+#define UVSIM_AP_MAX_DOMS 16
+#define UVSIM_AP_PENDING_MS 300   /* how long an association stays "association pending" */
+
+struct uvsim_ap_queue {
+	unsigned dom;
+	char mkvp[65];            /* EP11 WK / CCA AES MKVP, 64 hex digits; "" = none */
+	int online;
+	int bs;                   /* bind state: 0 usable, 1 bound, 2 unbound, 3 illicit */
+	int assoc;                /* association index, -1 = none */
+	int pending;              /* the association completes at due_ms */
+	long long due_ms;
+};
+
+struct uvsim_ap_card {
+	unsigned id;
+	char type[8];             /* CEX<gen><A|C|P> */
+	int gen;
+	char mode;                /* 'A' accelerator, 'C' CCA, 'P' EP11 */
+	char serial[17];
+	struct uvsim_ap_queue q[UVSIM_AP_MAX_DOMS];
+	unsigned nq;
+};
+
+struct uvsim_ap {
+	int enabled;              /* at least one --ap given */
+	char features[128];       /* bus/ap/features */
+	struct uvsim_ap_card c[UVSIM_AP_MAX_CARDS];
+	unsigned nc;
+};
+
+/* The configuration of 'uvsim boot --ap SPEC' (see uvsim(1)): one card, or bus features. */
+int uvsim_ap_parse_spec(struct uvsim_ap *ap, const char *spec, struct pvk_err *e);
+/* Write the AP bus into the guest's sys/ (initial states: unbound, unassociated). */
+int uvsim_ap_sysfs(const struct uvsim_ap *ap, const char *guest_dir, struct pvk_err *e);
+/* The state machine, without files. Each returns 1 when the write was accepted, 0 when it
+ * was refused (the kernel's EINVAL/EBUSY/EIO); why says what happened. */
+int uvsim_ap_write_bind(struct uvsim_ap *ap, unsigned card, unsigned dom, const char *value,
+			char *why, size_t len);
+int uvsim_ap_write_assoc(struct uvsim_ap *ap, struct uvsim_guest *g, unsigned card,
+			 unsigned dom, const char *value, long long now_ms, char *why, size_t len);
+/* Complete the associations due at now_ms; returns how many completed. */
+int uvsim_ap_tick(struct uvsim_ap *ap, long long now_ms);
+/* Host actions: reset (unbind) one queue or all (card < 0); make a queue illicit; set a
+ * queue on- or offline. 0, or -1 if there is no such queue. */
+int uvsim_ap_reset(struct uvsim_ap *ap, int card, int dom);
+int uvsim_ap_illicit(struct uvsim_ap *ap, unsigned card, unsigned dom);
+int uvsim_ap_set_online(struct uvsim_ap *ap, unsigned card, unsigned dom, int online);
+/* The attribute texts of a queue (no newline). */
+const char *uvsim_ap_bind_text(const struct uvsim_ap_card *c, const struct uvsim_ap_queue *q);
+void uvsim_ap_assoc_text(const struct uvsim_ap_card *c, const struct uvsim_ap_queue *q,
+			 char *buf, size_t len);
+unsigned long uvsim_ap_functions(const struct uvsim_ap_card *c, const struct uvsim_ap_queue *q);
+
+/* What 'uvsim boot --ap' configured (inherited by the endpoint process). */
+extern struct uvsim_ap uvsim_ap_config;
+/* In the endpoint: watch the queue attributes (inotify) and answer writes; a no-op when the
+ * guest has no AP bus. */
+int uvsim_ap_start(struct uvsim_guest *g, struct pvk_err *e);
+/* 'uvsim ap ...': hand a request line to the guest's endpoint, wait for its answer. */
+int uvsim_ap_control(const char *guest_dir, const char *request, char *answer, size_t len,
+		     struct pvk_err *e);
+
 #endif
