@@ -376,8 +376,7 @@ static int cmd_create(int argc, char **argv, int legacy)
 		case OPT_X_IV: a.iv_hex = optarg; break;
 		case OPT_X_TWEAK: a.tweak_hex = optarg; break;
 		case 'q': cli_verbosity = -1; break;
-		case 'V': if (!legacy) { cli_verbosity++; break; }
-			  cli_verbosity++; break;
+		case 'V': cli_verbosity++; break;  /* genprotimg's verbose; hidden in pvimg */
 		case 'v':
 			if (legacy) {
 				cli_version();
