@@ -26,6 +26,12 @@ const char *apbus_path(char *buf, size_t len, const char *fmt, ...)
 	return uvdev_sysfs_path(rel, buf, len);
 }
 
+const char *apbus_queue_path(char *buf, size_t len, unsigned card, unsigned dom,
+			     const char *attr)
+{
+	return apbus_path(buf, len, "devices/ap/card%02x/%02x.%04x/%s", card, card, dom, attr);
+}
+
 int apbus_present(void)
 {
 	char p[4096];
@@ -210,9 +216,7 @@ int apbus_read_queue(unsigned card, unsigned dom, const char *attr, char *buf, s
 {
 	char p[4096];
 
-	return read_line(apbus_path(p, sizeof(p), "devices/ap/card%02x/%02x.%04x/%s", card, card,
-				    dom, attr),
-			 buf, len, e);
+	return read_line(apbus_queue_path(p, sizeof(p), card, dom, attr), buf, len, e);
 }
 
 int apbus_read_queue_all(unsigned card, unsigned dom, const char *attr, char *buf, size_t len,
@@ -220,9 +224,7 @@ int apbus_read_queue_all(unsigned card, unsigned dom, const char *attr, char *bu
 {
 	char p[4096];
 
-	return read_text(apbus_path(p, sizeof(p), "devices/ap/card%02x/%02x.%04x/%s", card, card,
-				    dom, attr),
-			 buf, len, e);
+	return read_text(apbus_queue_path(p, sizeof(p), card, dom, attr), buf, len, e);
 }
 
 int apbus_write_queue(unsigned card, unsigned dom, const char *attr, const char *value,
@@ -233,7 +235,7 @@ int apbus_write_queue(unsigned card, unsigned dom, const char *attr, const char 
 	ssize_t w;
 	int fd;
 
-	apbus_path(p, sizeof(p), "devices/ap/card%02x/%02x.%04x/%s", card, card, dom, attr);
+	apbus_queue_path(p, sizeof(p), card, dom, attr);
 	/* O_TRUNC: a no-op on sysfs, needed on the plain files of uvsim's sysfs view. */
 	fd = open(p, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	if (fd < 0)

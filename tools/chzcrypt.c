@@ -3,7 +3,6 @@
  * guest (spec §7.2). Messages and exit codes as s390-tools' chzcrypt. */
 #include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 
 #include "cli.h"
 #include "pvkit/apbus.h"
+#include "zcrypt.h"
 
 static const char help[] =
 	"Usage: chzcrypt [OPTIONS] [DEVICE_IDS]\n"
@@ -40,33 +40,19 @@ enum { OPT_SE_ASSOC = 0x82, OPT_SE_BIND, OPT_SE_UNBIND, OPT_UNSUPPORTED };
 
 static int verbose;
 
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", cli_prog);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return EXIT_FAILURE;
-}
-
 /* The queue device: "XX.YYYY" read the way chzcrypt does (%02x.%04x), and present. */
 static int queue(const char *dev, unsigned *card, unsigned *dom, const char *attr)
 {
 	char path[4096];
 
 	if (sscanf(dev, "%02x.%04x", card, dom) != 2)
-		return fail("Error - Can't parse queue device '%s' as xy.abcd.", dev);
+		return zcrypt_fail("Error - Can't parse queue device '%s' as xy.abcd.", dev);
 	if (*card > 0xff || *dom > 0xffff || !apbus_queue_exists(*card, *dom))
-		return fail("Error - Queue device %s does not exist.", dev);
-	apbus_path(path, sizeof(path), "devices/ap/card%02x/%02x.%04x/%s", *card, *card, *dom,
-		   attr);
+		return zcrypt_fail("Error - Queue device %s does not exist.", dev);
+	apbus_queue_path(path, sizeof(path), *card, *dom, attr);
 	if (access(path, W_OK))
-		return fail("Error - Can't write to %s (errno '%s').", path, strerror(errno));
+		return zcrypt_fail("Error - Can't write to %s (errno '%s').", path,
+				   strerror(errno));
 	return 0;
 }
 
@@ -75,7 +61,7 @@ static int read_state(unsigned card, unsigned dom, const char *attr, char *buf, 
 	struct pvk_err e;
 
 	if (apbus_read_queue(card, dom, attr, buf, len, &e))
-		return fail("Error - Failure reading from %s.", e.msg);
+		return zcrypt_fail("Error - Failure reading from %s.", e.msg);
 	return 0;
 }
 
@@ -104,12 +90,14 @@ static int se_bind(const char *dev)
 	if (queue(dev, &card, &dom, "se_bind") || read_state(card, dom, "se_bind", buf, sizeof(buf)))
 		return EXIT_FAILURE;
 	if (strcmp(buf, "unbound"))
-		return fail("Error - Queue device %s is NOT in 'unbound' state (state '%s' found).",
-			    dev, buf);
+		return zcrypt_fail("Error - Queue device %s is NOT in 'unbound' state (state '%s' "
+				   "found).",
+				   dev, buf);
 	if (apbus_bind(card, dom, APBUS_CFG_TIMEOUT_MS, &e)) {
 		if (read_state(card, dom, "se_bind", buf, sizeof(buf)))
 			return EXIT_FAILURE;
-		return fail("Error - Failure binding queue device %s (state '%s' found).", dev, buf);
+		return zcrypt_fail("Error - Failure binding queue device %s (state '%s' found).",
+				   dev, buf);
 	}
 	if (verbose)
 		printf("Queue device %s successful bound.\n", dev);
@@ -126,15 +114,16 @@ static int se_associate(const char *idx_s, const char *dev)
 	if (queue(dev, &card, &dom, "se_associate"))
 		return EXIT_FAILURE;
 	if (sscanf(idx_s, "%i", &idx) != 1)
-		return fail("Error - Can't parse association index '%s' as number.", idx_s);
+		return zcrypt_fail("Error - Can't parse association index '%s' as number.", idx_s);
 	if (idx < 0 || idx > 0xffff)
-		return fail("Error - Association index needs to be in range [0...%d].", 0xffff);
+		return zcrypt_fail("Error - Association index needs to be in range [0...%d].",
+				   0xffff);
 	if (read_state(card, dom, "se_associate", buf, sizeof(buf)))
 		return EXIT_FAILURE;
 	if (strcmp(buf, "unassociated"))
-		return fail("Error - Queue device %s is NOT in 'unassociated' state (state '%s' "
-			    "found).",
-			    dev, buf);
+		return zcrypt_fail("Error - Queue device %s is NOT in 'unassociated' state "
+				   "(state '%s' found).",
+				   dev, buf);
 	if (apbus_associate(card, dom, (unsigned)idx, APBUS_CHZ_TIMEOUT_MS, &e)) {
 		enum apbus_assoc st;
 
@@ -142,9 +131,11 @@ static int se_associate(const char *idx_s, const char *dev)
 			return EXIT_FAILURE;
 		st = apbus_parse_assoc(buf, NULL);
 		if (st == APBUS_ASSOC_PENDING || st == APBUS_ASSOC_OTHER)
-			return fail("Error - Failure associating queue device %s (timeout after %u s).",
-				    dev, APBUS_CHZ_TIMEOUT_MS / 1000);
-		fail("Error - Failure associating queue device %s (state '%s' found).", dev, buf);
+			return zcrypt_fail("Error - Failure associating queue device %s (timeout "
+					   "after %u s).",
+					   dev, APBUS_CHZ_TIMEOUT_MS / 1000);
+		zcrypt_fail("Error - Failure associating queue device %s (state '%s' found).", dev,
+			    buf);
 		if (st == APBUS_ASSOC_UNASSOCIATED)
 			assoc_hint(card, dom);
 		return EXIT_FAILURE;
@@ -167,10 +158,12 @@ static int se_unbind(const char *dev)
 		if (read_state(card, dom, "se_bind", buf, sizeof(buf)))
 			return EXIT_FAILURE;
 		if (apbus_parse_bind(buf) == APBUS_BIND_UNSUPPORTED)
-			return fail("Error - Failure unbinding queue device %s (state '%s' found).",
-				    dev, buf);
-		return fail("Error - Failure unbinding queue device %s (timeout after %u s).", dev,
-			    APBUS_CHZ_TIMEOUT_MS / 1000);
+			return zcrypt_fail("Error - Failure unbinding queue device %s (state '%s' "
+					   "found).",
+					   dev, buf);
+		return zcrypt_fail("Error - Failure unbinding queue device %s (timeout after "
+				   "%u s).",
+				   dev, APBUS_CHZ_TIMEOUT_MS / 1000);
 	}
 	if (verbose)
 		printf("Queue device %s successful unbound.\n", dev);
@@ -229,30 +222,28 @@ int main(int argc, char **argv)
 			cli_version();
 			return EXIT_SUCCESS;
 		case '?':
-			fprintf(stderr, "Try '%s --help' for more information.\n", cli_prog);
-			return EXIT_FAILURE;
+			return zcrypt_try_help();
 		default:
 			unsupported = argv[optind - 1];
 			break;
 		}
 	}
 	if (unsupported)
-		return fail("Error - option '%s' is not part of pvkit's chzcrypt (only --se-bind, "
-			    "--se-associate and --se-unbind are).",
-			    unsupported);
+		return zcrypt_fail("Error - option '%s' is not part of pvkit's chzcrypt (only "
+				   "--se-bind, --se-associate and --se-unbind are).",
+				   unsupported);
 	if (!action) {
-		fprintf(stderr, "%s: Error - missing argument.\n", cli_prog);
-		fprintf(stderr, "Try '%s --help' for more information.\n", cli_prog);
-		return EXIT_FAILURE;
+		zcrypt_fail("Error - missing argument.");
+		return zcrypt_try_help();
 	}
 	if (!apbus_present())
-		return fail("Crypto device driver not available.");
+		return zcrypt_fail("Crypto device driver not available.");
 	if (optind >= argc)
-		return fail("Error - The --%s needs a queue device given.",
-			    action == OPT_SE_ASSOC ? "se-associate" :
-			    action == OPT_SE_BIND ? "se-bind" : "se-unbind");
+		return zcrypt_fail("Error - The --%s needs a queue device given.",
+				   action == OPT_SE_ASSOC ? "se-associate" :
+				   action == OPT_SE_BIND ? "se-bind" : "se-unbind");
 	if (!apbus_has_feature("APSB"))
-		return fail("Error - AP bus: SE bind support is not available.");
+		return zcrypt_fail("Error - AP bus: SE bind support is not available.");
 	if (action == OPT_SE_ASSOC)
 		return se_associate(assoc_idx, argv[optind]);
 	if (action == OPT_SE_BIND)

@@ -95,11 +95,29 @@ int cli_parse_u64_hex(const char *s, uint64_t *out)
 
 int cli_global_options(int *argc, char ***argv, const char *help)
 {
+	return cli_global_options_value(argc, argv, help, NULL, NULL);
+}
+
+int cli_global_options_value(int *argc, char ***argv, const char *help, const char *name,
+			     const char **value)
+{
+	size_t name_len = name ? strlen(name) : 0;
 	char **av = *argv;
 	int ac = *argc;
 
 	while (ac > 1 && av[1][0] == '-') {
-		if (!strcmp(av[1], "-v") || !strcmp(av[1], "--verbose") || !strcmp(av[1], "-V")) {
+		if (name && !strcmp(av[1], name) && ac > 2) {
+			*value = av[2];
+			/* Shift the option and its value out, argv[0] staying in front. */
+			av[2] = av[0];
+			av += 2;
+			ac -= 2;
+			continue;
+		}
+		if (name && !strncmp(av[1], name, name_len) && av[1][name_len] == '=') {
+			*value = av[1] + name_len + 1;
+		} else if (!strcmp(av[1], "-v") || !strcmp(av[1], "--verbose") ||
+			   !strcmp(av[1], "-V")) {
 			cli_verbosity++;
 		} else if (!strcmp(av[1], "-q") || !strcmp(av[1], "--quiet")) {
 			cli_verbosity = -1;

@@ -25,6 +25,10 @@ void cli_version(void);
  * -h/--help printing help). Returns -1 to go on with the command in (*argv)[1], else the
  * exit code to return. */
 int cli_global_options(int *argc, char ***argv, const char *help);
+/* cli_global_options that also takes the option NAME with a value among them, as
+ * "NAME VALUE" or "NAME=VALUE", into *value (the last one given counts). */
+int cli_global_options_value(int *argc, char ***argv, const char *help, const char *name,
+			     const char **value);
 /* Parse a hex number with optional 0x (at most 16 digits); 0 on success. */
 int cli_parse_u64_hex(const char *s, uint64_t *out);
 

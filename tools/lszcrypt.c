@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "pvkit/apbus.h"
+#include "zcrypt.h"
 
 static const char help[] =
 	"Usage: lszcrypt [OPTIONS] [DEVICE_IDS]\n"
@@ -63,20 +64,6 @@ static const struct {
 static struct {
 	int verbose, accel, cca, ep11, card, queue, sb;
 } l;
-
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", cli_prog);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return EXIT_FAILURE;
-}
 
 /* ---- a "wide" record: columns of fixed width, left or right aligned ---- */
 
@@ -377,7 +364,7 @@ static void show_queue(struct rec *r, unsigned card, unsigned dom)
 	snprintf(cn, sizeof(cn), "card%02x", card);
 	snprintf(qn, sizeof(qn), "%02x.%04x", card, dom);
 	if (!apbus_queue_exists(card, dom)) {
-		fail("Error - cryptographic device %s/%s does not exist.", cn, qn);
+		zcrypt_fail("Error - cryptographic device %s/%s does not exist.", cn, qn);
 		exit(EXIT_FAILURE);
 	}
 	snprintf(rel, sizeof(rel), "%s/type", cn);
@@ -411,7 +398,7 @@ static void show_card(struct rec *r, unsigned card)
 
 		apbus_path(path, sizeof(path), "devices/ap/%s", cn);
 		if (access(path, F_OK)) {
-			fail("Error - cryptographic device %s does not exist.", cn);
+			zcrypt_fail("Error - cryptographic device %s does not exist.", cn);
 			exit(EXIT_FAILURE);
 		}
 	}
@@ -433,7 +420,7 @@ static void show_card(struct rec *r, unsigned card)
 	if (!l.queue)
 		return;
 	if (apbus_queues(card, doms, APBUS_MAX_DOMAINS, &n, &e) || !n) {
-		fail("Error - no subdevices found for %s.", cn);
+		zcrypt_fail("Error - no subdevices found for %s.", cn);
 		exit(EXIT_FAILURE);
 	}
 	for (size_t i = 0; i < n; i++)
@@ -516,10 +503,11 @@ static int show_ids(int argc, char **argv)
 			size_t n = 0;
 
 			if (apbus_cards(cards, APBUS_MAX_CARDS, &n, &e) || !n)
-				return fail("No crypto card devices found.");
+				return zcrypt_fail("No crypto card devices found.");
 			for (size_t c = 0; c < n; c++) {
 				if (!apbus_queue_exists(cards[c], (unsigned)dom))
-					return fail("No queue devices with given domain value found.");
+					return zcrypt_fail(
+						"No queue devices with given domain value found.");
 				show_queue(&r, cards[c], (unsigned)dom);
 			}
 			continue;
@@ -535,7 +523,8 @@ static int show_queue_capability(unsigned id, unsigned dom)
 	FILE *f;
 
 	if (!apbus_queue_exists(id, dom))
-		return fail("Error - cryptographic queue device %02x.%04x does not exist.", id, dom);
+		return zcrypt_fail("Error - cryptographic queue device %02x.%04x does not exist.",
+				   id, dom);
 	printf("queue %02x.%04x capabilities:\n", id, dom);
 	snprintf(rel, sizeof(rel), "card%02x/%02x.%04x/se_bind", id, id, dom);
 	if (readable(rel))
@@ -544,7 +533,7 @@ static int show_queue_capability(unsigned id, unsigned dom)
 	if (readable(rel))
 		printf("SE association state: %s\n",
 		       rd(buf, sizeof(buf), "%s", rel) ? "error" : buf);
-	apbus_path(path, sizeof(path), "devices/ap/card%02x/%02x.%04x/mkvps", id, id, dom);
+	apbus_queue_path(path, sizeof(path), id, dom, "mkvps");
 	f = fopen(path, "re");
 	if (f) {
 		while (fgets(buf, sizeof(buf), f))
@@ -568,7 +557,7 @@ static int show_card_capability(unsigned id)
 		char path[4096];
 
 		if (access(apbus_path(path, sizeof(path), "devices/ap/%s", cn), F_OK))
-			return fail("Error - cryptographic device %s does not exist.", cn);
+			return zcrypt_fail("Error - cryptographic device %s does not exist.", cn);
 	}
 	snprintf(rel, sizeof(rel), "%s/hwtype", cn);
 	rd_long(&hwtype, 10, rel);
@@ -622,7 +611,7 @@ static int show_capability(const char *s)
 		return show_queue_capability((unsigned)id & 0xff, (unsigned)dom & 0xffff);
 	v = strtol(s, &end, 0);
 	if (v < 0 || v > 255 || end == s || *end)
-		return fail("Error - '%s' is an invalid cryptographic device id.", s);
+		return zcrypt_fail("Error - '%s' is an invalid cryptographic device id.", s);
 	return show_card_capability((unsigned)v);
 }
 
@@ -640,7 +629,7 @@ static int show_serial(void)
 	rec_def(&r, "status", 0, 10, "STATUS");
 	rec_def(&r, "serialnr", 0, 8, "SERIALNR");
 	if (apbus_cards(cards, APBUS_MAX_CARDS, &n, &e) || !n)
-		return fail("No crypto card devices found.");
+		return zcrypt_fail("No crypto card devices found.");
 	rec_line(&r, 1);
 	for (size_t i = 0; i < n; i++) {
 		char cn[16], rel[64], buf[128];
@@ -694,8 +683,8 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'b':
 		case 'd':
-			return fail("Error - option '%s' is not part of pvkit's lszcrypt.",
-				    argv[optind - 1]);
+			return zcrypt_fail("Error - option '%s' is not part of pvkit's lszcrypt.",
+					   argv[optind - 1]);
 		case 'c': cap = optarg; break;
 		case 's': serial = 1; break;
 		case 'V': l.verbose++; break;
@@ -707,12 +696,11 @@ int main(int argc, char **argv)
 		case 'h': fputs(help, stdout); return EXIT_SUCCESS;
 		case 'v': cli_version(); return EXIT_SUCCESS;
 		default:
-			fprintf(stderr, "Try '%s --help' for more information.\n", cli_prog);
-			return EXIT_FAILURE;
+			return zcrypt_try_help();
 		}
 	}
 	if (!apbus_present())
-		return fail("Crypto device driver not available.");
+		return zcrypt_fail("Crypto device driver not available.");
 	if (cap)
 		return show_capability(cap);
 	if (serial)
@@ -721,12 +709,13 @@ int main(int argc, char **argv)
 	case 0: l.accel = l.cca = l.ep11 = 1; break;
 	case 1: break;
 	default:
-		return fail("Only one of --accelonly or --ccaonly or --ep11only can be specified");
+		return zcrypt_fail(
+			"Only one of --accelonly or --ccaonly or --ep11only can be specified");
 	}
 	switch (l.card + l.queue) {
 	case 0: l.card = l.queue = 1; break;
 	case 1: break;
-	default: return fail("Only one of --cardonly or --queueonly can be specified");
+	default: return zcrypt_fail("Only one of --cardonly or --queueonly can be specified");
 	}
 	l.sb = apbus_has_feature("APSB");
 	return optind == argc ? show_all() : show_ids(argc - optind, argv + optind);

@@ -161,6 +161,13 @@ enum {
 	OPT_INFORM, OPT_OUTFORM,
 };
 
+/* The options every command takes (common_opt and -h), and the end of the table. */
+#define COMMON_LONGOPTS \
+	{ "verbose", no_argument, NULL, 'v' }, \
+	{ "quiet", no_argument, NULL, 'q' }, \
+	{ "help", no_argument, NULL, 'h' }, \
+	{ NULL, 0, NULL, 0 }
+
 static int common_opt(int c)
 {
 	switch (c) {
@@ -202,6 +209,39 @@ static int write_output(const char *path, const void *buf, size_t len, int secre
 	if (!strcmp(path, "-"))
 		return write_stdout(buf, len, e);
 	return file_write_all(path, buf, len, OUTFILE_OVERWRITE | (secret ? OUTFILE_SECRET : 0), e);
+}
+
+/* ---- operands ---- */
+
+/* The operand that may stand for an option's value (OPT, e.g. '--input'), as the command's
+ * only operand: both at once, or anything after it, is a usage error. Returns -1 to go on,
+ * else the exit code. */
+static int option_or_operand(int argc, char **argv, const char **val, const char *opt,
+			     const char *operand)
+{
+	if (*val && optind < argc)
+		return cli_usage_error("'%s' cannot be used with the %s argument", opt, operand);
+	if (!*val && optind < argc)
+		*val = argv[optind++];
+	if (optind != argc)
+		return cli_usage_error("unexpected argument '%s'", argv[optind]);
+	return -1;
+}
+
+/* The operands [IN] [OUT], each where its option did not give it; IN is required (else the
+ * usage error missing). Returns -1 to go on, else the exit code. */
+static int in_out_operands(int argc, char **argv, const char **in, const char **out,
+			   const char *missing)
+{
+	if (!*in && optind < argc)
+		*in = argv[optind++];
+	if (!*out && optind < argc)
+		*out = argv[optind++];
+	if (!*in)
+		return cli_usage_error("%s", missing);
+	if (optind != argc)
+		return cli_usage_error("unexpected argument '%s'", argv[optind]);
+	return -1;
 }
 
 /* ---- UV answers ---- */
@@ -341,6 +381,17 @@ static int parse_flags(const char *arg, int *disable_dump)
 	return rc;
 }
 
+/* A 32-byte secret value in *value: read from path, or random without one. */
+static int secret_value32(const char *path, const char *what, uint8_t **value, size_t *len,
+			  struct pvk_err *e)
+{
+	*len = 32;
+	*value = malloc(32);
+	if (!*value)
+		return pvk_fail(e, PVK_E_NOMEM, "out of memory");
+	return path ? file_read_exact(path, *value, 32, what, e) : pvk_random(*value, 32, e);
+}
+
 /* The directory part of path including its '/', or "" (current directory). */
 static char *dir_of(const char *path)
 {
@@ -437,14 +488,7 @@ static int create_run(struct create_args *a, struct pvk_err *e)
 		break;
 	case KIND_ASSOC:
 		p.secret_type = SECRET_ASSOCIATION;
-		value_len = 32;
-		value = malloc(32);
-		if (!value) {
-			pvk_fail(e, PVK_E_NOMEM, "out of memory");
-			goto out;
-		}
-		if (a->input_secret ? file_read_exact(a->input_secret, value, 32, "the association secret", e)
-				    : pvk_random(value, 32, e))
+		if (secret_value32(a->input_secret, "the association secret", &value, &value_len, e))
 			goto out;
 		break;
 	case KIND_RETR: {
@@ -457,13 +501,8 @@ static int create_run(struct create_args *a, struct pvk_err *e)
 	}
 	case KIND_CCK:
 		p.secret_type = SECRET_UPDATE_CCK;
-		value_len = 32;
-		value = malloc(32);
-		if (!value) {
-			pvk_fail(e, PVK_E_NOMEM, "out of memory");
-			goto out;
-		}
-		if (file_read_exact(a->secret, value, 32, "the new customer-communication key", e))
+		if (secret_value32(a->secret, "the new customer-communication key", &value, &value_len,
+				   e))
 			goto out;
 		break;
 	default:
@@ -741,10 +780,7 @@ static int cmd_create(int argc, char **argv)
 		{ "output-secret", required_argument, NULL, OPT_OUTPUT_SECRET },
 		{ "secret", required_argument, NULL, OPT_SECRET },
 		{ "type", required_argument, NULL, OPT_TYPE },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		COMMON_LONGOPTS,
 	};
 	struct create_args a = { .certs = { .log = cli_hkd_log } };
 	const char *msg;
@@ -898,14 +934,11 @@ static int cmd_add(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "input", required_argument, NULL, 'i' },
 		{ "force", no_argument, NULL, 'f' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		COMMON_LONGOPTS,
 	};
 	const char *in = NULL;
 	struct pvk_err e;
-	int c, force = 0;
+	int c, ret, force = 0;
 
 	pvk_err_clear(&e);
 	while ((c = getopt_long(argc, argv, "i:fvqh", longopts, NULL)) != -1) {
@@ -918,13 +951,11 @@ static int cmd_add(int argc, char **argv)
 		default: return cli_usage_error("invalid option");
 		}
 	}
-	if (in && optind < argc)
-		return cli_usage_error("'--input' cannot be used with the INPUT argument");
-	if (!in && optind < argc)
-		in = argv[optind++];
-	if (!in || optind != argc)
-		return cli_usage_error(in ? "unexpected argument '%s'" : "an INPUT file is required%s",
-				       in ? argv[optind] : "");
+	ret = option_or_operand(argc, argv, &in, "--input", "INPUT");
+	if (ret >= 0)
+		return ret;
+	if (!in)
+		return cli_usage_error("an INPUT file is required");
 	return add_run(in, force, &e) ? cli_error(&e) : PVK_EXIT_OK;
 }
 
@@ -933,10 +964,7 @@ static int cmd_add(int argc, char **argv)
 static int cmd_lock(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		COMMON_LONGOPTS,
 	};
 	struct uvdev *d = NULL;
 	struct uvdev_rc rc;
@@ -1002,13 +1030,10 @@ static int cmd_list(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "format", required_argument, NULL, OPT_FORMAT },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		COMMON_LONGOPTS,
 	};
 	const char *out = NULL;
-	int c, f = SECRET_LIST_HUMAN;
+	int c, ret, f = SECRET_LIST_HUMAN;
 	struct pvk_err e;
 
 	pvk_err_clear(&e);
@@ -1026,12 +1051,9 @@ static int cmd_list(int argc, char **argv)
 		default: return cli_usage_error("invalid option");
 		}
 	}
-	if (out && optind < argc)
-		return cli_usage_error("'--output' cannot be used with the OUTPUT argument");
-	if (!out && optind < argc)
-		out = argv[optind++];
-	if (optind != argc)
-		return cli_usage_error("unexpected argument '%s'", argv[optind]);
+	ret = option_or_operand(argc, argv, &out, "--output", "OUTPUT");
+	if (ret >= 0)
+		return ret;
 	return list_run(out ? out : "-", (enum secret_list_format)f, &e) ? cli_error(&e)
 									   : PVK_EXIT_OK;
 }
@@ -1073,14 +1095,11 @@ static int cmd_verify(int argc, char **argv)
 		{ "input", required_argument, NULL, 'i' },
 		{ "user-cert", required_argument, NULL, OPT_USER_CERT },
 		{ "output", required_argument, NULL, 'o' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		COMMON_LONGOPTS,
 	};
 	const char *in = NULL, *out = NULL, *cert = NULL;
 	struct pvk_err e;
-	int c;
+	int c, ret;
 
 	pvk_err_clear(&e);
 	while ((c = getopt_long(argc, argv, "i:o:vqh", longopts, NULL)) != -1) {
@@ -1094,14 +1113,9 @@ static int cmd_verify(int argc, char **argv)
 		default: return cli_usage_error("invalid option");
 		}
 	}
-	if (!in && optind < argc)
-		in = argv[optind++];
-	if (!out && optind < argc)
-		out = argv[optind++];
-	if (!in)
-		return cli_usage_error("an INPUT file is required");
-	if (optind != argc)
-		return cli_usage_error("unexpected argument '%s'", argv[optind]);
+	ret = in_out_operands(argc, argv, &in, &out, "an INPUT file is required");
+	if (ret >= 0)
+		return ret;
 	return verify_run(in, cert, out ? out : "-", &e) ? cli_error(&e) : PVK_EXIT_OK;
 }
 
@@ -1254,16 +1268,13 @@ static int cmd_retrieve(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "inform", required_argument, NULL, OPT_INFORM },
 		{ "outform", required_argument, NULL, OPT_OUTFORM },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		COMMON_LONGOPTS,
 	};
 	static const char *const informs[] = { "yaml", "hex", "name", "idx" };
 	const char *in = NULL, *out = NULL;
 	enum inform inf = INF_YAML;
 	struct pvk_err e;
-	int c, bin = 0, found;
+	int c, ret, bin = 0, found;
 
 	pvk_err_clear(&e);
 	while ((c = getopt_long(argc, argv, "i:o:vqh", longopts, NULL)) != -1) {
@@ -1294,14 +1305,9 @@ static int cmd_retrieve(int argc, char **argv)
 		default: return cli_usage_error("invalid option");
 		}
 	}
-	if (!in && optind < argc)
-		in = argv[optind++];
-	if (!out && optind < argc)
-		out = argv[optind++];
-	if (!in)
-		return cli_usage_error("an ID (INPUT) is required");
-	if (optind != argc)
-		return cli_usage_error("unexpected argument '%s'", argv[optind]);
+	ret = in_out_operands(argc, argv, &in, &out, "an ID (INPUT) is required");
+	if (ret >= 0)
+		return ret;
 	return retrieve_run(in, out ? out : "-", inf, bin, &e) ? cli_error(&e) : PVK_EXIT_OK;
 }
 

@@ -86,40 +86,31 @@ int uvsim_init(const char *state, struct pvk_err *e)
 	return testpki_generate(&o, e);
 }
 
-static EVP_PKEY *read_key(const char *path, struct pvk_err *e)
+/* The PEM private key (into *key) or, with key NULL, the PEM certificate (into *cert) in
+ * path; NULL there on failure. */
+static int read_pem(const char *path, EVP_PKEY **key, X509 **cert, struct pvk_err *e)
 {
 	uint8_t *buf;
 	size_t len;
 	BIO *bio;
-	EVP_PKEY *k;
 
+	if (key)
+		*key = NULL;
+	else
+		*cert = NULL;
 	if (file_read_all(path, 1 << 16, &buf, &len, e))
-		return NULL;
+		return -1;
 	bio = BIO_new_mem_buf(buf, (int)len);
-	k = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+	if (bio && key)
+		*key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	else if (bio)
+		*cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
 	BIO_free(bio);
 	buf_free_secret(buf, len);
-	if (!k)
-		pvk_fail(e, PVK_E_FORMAT, "%s: not a PEM private key", path);
-	return k;
-}
-
-static X509 *read_cert(const char *path, struct pvk_err *e)
-{
-	uint8_t *buf;
-	size_t len;
-	BIO *bio;
-	X509 *c;
-
-	if (file_read_all(path, 1 << 16, &buf, &len, e))
-		return NULL;
-	bio = BIO_new_mem_buf(buf, (int)len);
-	c = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-	BIO_free(bio);
-	free(buf);
-	if (!c)
-		pvk_fail(e, PVK_E_FORMAT, "%s: not a PEM certificate", path);
-	return c;
+	if (key ? !*key : !*cert)
+		return pvk_fail(e, PVK_E_FORMAT, "%s: not a PEM %s", path,
+				key ? "private key" : "certificate");
+	return 0;
 }
 
 int uvsim_host_new(const char *state, const char *name, struct pvk_err *e)
@@ -139,10 +130,10 @@ int uvsim_host_new(const char *state, const char *name, struct pvk_err *e)
 	if (!stat(dir, &st))
 		return pvk_fail(e, PVK_E_USAGE, "host '%s' exists already", name);
 	snprintf(path, sizeof(path), "%s/pki/ibm.key", state);
-	if (!(ibm_key = read_key(path, e)))
+	if (read_pem(path, &ibm_key, NULL, e))
 		goto out;
 	snprintf(path, sizeof(path), "%s/pki/ibm.crt", state);
-	if (!(ibm = read_cert(path, e)))
+	if (read_pem(path, NULL, &ibm, e))
 		goto out;
 	if (testpki_keygen(TESTPKI_KEY_P521, 0, &host, e))
 		goto out;
@@ -183,8 +174,7 @@ int uvsim_host_key(const char *state, const char *name, EVP_PKEY **key, struct p
 	if (stat(path, &st))
 		return pvk_fail(e, PVK_E_USAGE, "no simulated host '%s' (create it with 'uvsim host new %s')",
 				name, name);
-	*key = read_key(path, e);
-	return *key ? 0 : -1;
+	return read_pem(path, key, NULL, e);
 }
 
 /* ---- guest state (guest.json) ---- */

@@ -562,34 +562,13 @@ int main(int argc, char **argv)
 {
 	const char *override = NULL;
 	const char *cmd;
+	int ret;
 
 	cli_init(argv[0], "uvsim");
 	umask(077);
-	while (argc > 1 && argv[1][0] == '-') {
-		if (!strcmp(argv[1], "--state") && argc > 2) {
-			override = argv[2];
-			argv[2] = argv[0];
-			argv++;
-			argc--;
-		} else if (!strncmp(argv[1], "--state=", 8)) {
-			override = argv[1] + 8;
-		} else if (!strcmp(argv[1], "-v") || !strcmp(argv[1], "--verbose")) {
-			cli_verbosity++;
-		} else if (!strcmp(argv[1], "-q") || !strcmp(argv[1], "--quiet")) {
-			cli_verbosity = -1;
-		} else if (!strcmp(argv[1], "--version")) {
-			cli_version();
-			return PVK_EXIT_OK;
-		} else if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-			fputs(help, stdout);
-			return PVK_EXIT_OK;
-		} else {
-			return cli_usage_error("unknown option '%s'", argv[1]);
-		}
-		argv[1] = argv[0];
-		argv++;
-		argc--;
-	}
+	ret = cli_global_options_value(&argc, &argv, help, "--state", &override);
+	if (ret >= 0)
+		return ret;
 	if (argc < 2)
 		return cli_usage_error("a command is required");
 	state = uvsim_state_dir(override);

@@ -65,6 +65,10 @@ enum apbus_bs {
 /* "$PVKIT_SYSFS_ROOT/<fmt ...>" into buf; returns buf. */
 const char *apbus_path(char *buf, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* A queue attribute's path, "$PVKIT_SYSFS_ROOT/devices/ap/cardXX/XX.YYYY/ATTR", into buf;
+ * returns buf. */
+const char *apbus_queue_path(char *buf, size_t len, unsigned card, unsigned dom,
+			     const char *attr);
 
 /* bus/ap exists (the AP bus driver is there). */
 int apbus_present(void);

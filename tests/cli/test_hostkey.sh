@@ -10,38 +10,16 @@ TESTPKI=$1
 PVVERIFY=$2
 SRC=${PVKIT_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 T=30 # seconds for any one command
+# shellcheck source=tests/cli/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 command -v python3 >/dev/null || { echo "python3 not found: skipped"; exit 77; }
 
-tmp=$(mktemp -d /tmp/pvkit-cli-hkd.XXXXXX)
+make_tmp hkd
 srv_pid=
+# shellcheck disable=SC2317 # called on exit by lib.sh
 cleanup() {
 	[ -n "$srv_pid" ] && kill "$srv_pid" 2>/dev/null && wait "$srv_pid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-fails=0
-pass() { echo "ok - $*"; }
-fail() { echo "FAIL - $*"; fails=$((fails + 1)); }
-
-# run NAME EXPECTED-EXIT [GREP-IN-OUTPUT] -- COMMAND...: stdout+stderr in $tmp/out
-run() {
-	local name=$1 want=$2 pattern=$3 rc
-	shift 4
-	timeout "$T" "$@" >"$tmp/out" 2>&1
-	rc=$?
-	if [ "$rc" -ne "$want" ]; then
-		fail "$name: exit $rc, expected $want"
-		sed 's/^/    /' "$tmp/out"
-		return
-	fi
-	if [ -n "$pattern" ] && ! grep -qF -- "$pattern" "$tmp/out"; then
-		fail "$name: output lacks '$pattern'"
-		sed 's/^/    /' "$tmp/out"
-		return
-	fi
-	pass "$name"
 }
 
 # An HTTP server on 127.0.0.1, on a port the kernel picks, serving $tmp/www. It logs every

@@ -24,53 +24,21 @@ LSZCRYPT=$(realpath "$6")
 ASSOC_REQ=$(realpath "$7")
 SRC=${PVKIT_SOURCE_ROOT:-$(dirname "$0")/../..}
 T=60
+# shellcheck source=tests/cli/lib.sh
+. "$(dirname "$0")/lib.sh"
 
-tmp=$(mktemp -d /tmp/pvkit-cli-ap.XXXXXX)
+make_tmp ap
 ST=$tmp/state
+# shellcheck disable=SC2317 # called on exit by lib.sh
 cleanup() {
 	# never leave endpoint processes behind
 	timeout 30 "$UVSIM" --state "$ST" stop --all >/dev/null 2>&1
-	rm -rf "$tmp"
 }
-trap cleanup EXIT
 cd "$tmp" || exit 1
 U=("$UVSIM" --state "$ST")
 export PVKIT_PVAPCONFIG_LOCK=$tmp/pvapconfig.lock
+RUN_LOG=$tmp/all.out
 
-fails=0
-passes=0
-pass() { echo "ok - $*"; passes=$((passes + 1)); }
-fail() { echo "FAIL - $*"; fails=$((fails + 1)); }
-check() { # check NAME COMMAND...: pass if the command succeeds
-	local name=$1
-	shift
-	if "$@"; then pass "$name"; else fail "$name"; fi
-}
-finish() {
-	echo "$passes passed, $fails failed"
-	[ "$fails" -eq 0 ]
-	exit
-}
-
-# run NAME EXPECTED-EXIT PATTERN -- COMMAND...: output in $tmp/out (stdout and stderr)
-run() {
-	local name=$1 want=$2 pattern=$3 rc
-	shift 4
-	timeout "$T" "$@" >out 2>&1
-	rc=$?
-	cat out >>all.out
-	if [ "$rc" -ne "$want" ]; then
-		fail "$name: exit $rc, expected $want"
-		sed 's/^/    /' out
-		return 1
-	fi
-	if [ -n "$pattern" ] && ! grep -qF -- "$pattern" out; then
-		fail "$name: output lacks '$pattern'"
-		sed 's/^/    /' out
-		return 1
-	fi
-	pass "$name"
-}
 has() { # has NAME PATTERN: the last output has PATTERN
 	if grep -qF -- "$2" out; then pass "$1"; else fail "$1: output lacks '$2'"; sed 's/^/    /' out; fi
 }
@@ -103,9 +71,7 @@ SID1=546869732069732061207665727920736563726574207365637265742069642e
 run "uvsim host new" 0 "" -- "${U[@]}" host new z16
 HKD=$ST/hosts/z16/hkd.crt
 read -r -a CERT_OPTS < <("${U[@]}" cert-opts)
-head -c $((0x30000)) /dev/urandom >vmlinuz
-printf 'S390EP' | dd of=vmlinuz bs=1 seek=$((0x10008)) conv=notrunc status=none
-printf '\0\0\0\0\0\0\x08\0' | dd of=vmlinuz bs=1 seek=$((0x10430)) conv=notrunc status=none
+fake_kernel vmlinuz
 if ! timeout "$T" "$PVIMG" create -i vmlinuz -k "$HKD" "${CERT_OPTS[@]}" -o se.img >out 2>&1; then
 	if grep -q 'stage3' out; then
 		echo "pvimg has no boot loaders (built with -Dboot=disabled?): skipped"

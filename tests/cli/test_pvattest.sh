@@ -14,20 +14,21 @@ PVIMG=$(realpath -s "$2")
 UVSIM=$(realpath "$3")
 EXTRACT=$(realpath "$4")
 T=60
+# shellcheck source=tests/cli/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 command -v python3 >/dev/null || { echo "python3 not found: skipped"; exit 77; }
-tmp=$(mktemp -d /tmp/pvkit-cli-pvattest.XXXXXX)
+make_tmp pvattest
 S=$tmp/state
 srv_pid=
+# shellcheck disable=SC2317 # called on exit by lib.sh
 cleanup() {
 	if [ -n "$srv_pid" ]; then
 		kill "$srv_pid" 2>/dev/null
 		wait "$srv_pid" 2>/dev/null
 	fi
 	timeout "$T" "$UVSIM" --state "$S" stop --all >/dev/null 2>&1
-	rm -rf "$tmp"
 }
-trap cleanup EXIT
 trap 'exit 130' INT TERM
 cd "$tmp" || exit 1
 # The firmware service stand-in listens on 127.0.0.1: no proxy in between.
@@ -37,31 +38,7 @@ unset PVKIT_UV_DEVICE PVKIT_SYSFS_ROOT
 # Sanitizer builds: reports of every process, the detached uvsim endpoints too, into files.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$tmp/sanitizer"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$tmp/sanitizer"
-
-fails=0
-passes=0
-pass() { echo "ok - $*"; passes=$((passes + 1)); }
-fail() { echo "FAIL - $*"; fails=$((fails + 1)); }
-check() { local name=$1; shift; if "$@"; then pass "$name"; else fail "$name"; fi; }
-
-# run NAME EXPECTED-EXIT PATTERN -- COMMAND...: output (stdout and stderr) in $tmp/out
-run() {
-	local name=$1 want=$2 pattern=$3 rc
-	shift 4
-	timeout "$T" "$@" >out 2>&1
-	rc=$?
-	if [ "$rc" -ne "$want" ]; then
-		fail "$name: exit $rc, expected $want"
-		sed 's/^/    /' out | head -20
-		return 1
-	fi
-	if [ -n "$pattern" ] && ! grep -qF -- "$pattern" out; then
-		fail "$name: output lacks '$pattern'"
-		sed 's/^/    /' out | head -20
-		return 1
-	fi
-	pass "$name"
-}
+SHOW_LINES=20
 
 # none_left NAME FILE...: neither FILE nor a temporary FILE.XXXXXX of it exists
 none_left() {
@@ -81,11 +58,7 @@ refuse() {
 	local name=$1 pattern=$2 files=$3 f
 	shift 4
 	for f in $files; do rm -f "$f"; done
-	run "$name" 1 "$pattern" -- "$@" || return
-	if [ "$(grep -c 'error:' out)" -ne 1 ]; then
-		fail "$name: not exactly one error line"
-		sed 's/^/    /' out
-	fi
+	run_error "$name" 1 "$pattern" -- "$@" || return
 	# shellcheck disable=SC2086
 	none_left "$name" $files
 }
@@ -182,10 +155,7 @@ HKD_B=$(uvsim host hkd z16b)
 read -r -a VERIFY <<<"$(uvsim cert-opts)"
 [ "${#VERIFY[@]}" -gt 4 ] || { echo "uvsim cert-opts printed nothing"; exit 1; }
 
-# A fake s390x kernel: not ELF, S390EP at 0x10008, command-line limit 2048 at 0x10430.
-head -c $((0x30000)) /dev/urandom >vmlinuz
-printf 'S390EP' | dd of=vmlinuz bs=1 seek=$((0x10008)) conv=notrunc status=none
-printf '\0\0\0\0\0\0\x08\0' | dd of=vmlinuz bs=1 seek=$((0x10430)) conv=notrunc status=none
+fake_kernel vmlinuz
 head -c 100000 /dev/urandom >initrd
 echo "root=/dev/ram0 pvkit.marker=attest" >parmfile
 run "pvimg create (the guest's image)" 0 "" -- \
@@ -704,5 +674,4 @@ else
 	pass "no sanitizer report"
 fi
 
-echo "$passes passed, $fails failed"
-[ "$fails" -eq 0 ]
+finish

@@ -11,46 +11,19 @@ PVIMG=$(realpath -s "$2")
 EXTRACT=$(realpath "$3")
 GENPROTIMG=$(dirname "$PVIMG")/genprotimg
 T=60
+# shellcheck source=tests/cli/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 command -v python3 >/dev/null || { echo "python3 not found: skipped"; exit 77; }
-tmp=$(mktemp -d /tmp/pvkit-cli-pvimg.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
+make_tmp pvimg
 cd "$tmp" || exit 1
-
-fails=0
-passes=0
-pass() { echo "ok - $*"; passes=$((passes + 1)); }
-fail() { echo "FAIL - $*"; fails=$((fails + 1)); }
-
-# run NAME EXPECTED-EXIT PATTERN -- COMMAND...: output in $tmp/out
-run() {
-	local name=$1 want=$2 pattern=$3 rc
-	shift 4
-	timeout "$T" "$@" >out 2>&1
-	rc=$?
-	if [ "$rc" -ne "$want" ]; then
-		fail "$name: exit $rc, expected $want"
-		sed 's/^/    /' out
-		return 1
-	fi
-	if [ -n "$pattern" ] && ! grep -qF -- "$pattern" out; then
-		fail "$name: output lacks '$pattern'"
-		sed 's/^/    /' out
-		return 1
-	fi
-	pass "$name"
-}
 
 # refuse NAME PATTERN -- COMMAND...: exit 1, exactly one error line naming PATTERN, no se.img
 refuse() {
 	local name=$1 pattern=$2
 	shift 3
 	rm -f se.img se.img.*
-	run "$name" 1 "$pattern" -- "$@" || return
-	if [ "$(grep -c 'error:' out)" -ne 1 ]; then
-		fail "$name: not exactly one error line"
-		sed 's/^/    /' out
-	fi
+	run_error "$name" 1 "$pattern" -- "$@" || return
 	if ls se.img* >/dev/null 2>&1; then
 		fail "$name: output file left behind"
 	fi
@@ -60,10 +33,7 @@ refuse() {
 VERIFY=(--cert pki/inter_ca.crt --cert pki/ibm.crt --crl pki/root_ca.crl --crl pki/inter_ca.crl
 	--crl pki/ibm.crl --root-ca pki/root_ca.crt --offline)
 
-# A fake s390x kernel: not ELF, S390EP at 0x10008, command-line limit 2048 at 0x10430.
-head -c $((0x30000)) /dev/urandom >vmlinuz
-printf 'S390EP' | dd of=vmlinuz bs=1 seek=$((0x10008)) conv=notrunc status=none
-printf '\0\0\0\0\0\0\x08\0' | dd of=vmlinuz bs=1 seek=$((0x10430)) conv=notrunc status=none
+fake_kernel vmlinuz
 head -c 300000 /dev/urandom >initrd
 echo "root=/dev/ram0 pvkit.marker=cli" >parmfile
 
@@ -220,5 +190,4 @@ if [ -f "$man_page" ]; then
 	[ -z "$missing" ] && pass "--help covers the man page" || fail "--help lacks: $missing"
 fi
 
-echo "$passes passed, $fails failed"
-[ "$fails" -eq 0 ]
+finish

@@ -19,54 +19,26 @@ UVSIM_BIN=$(realpath "$3")
 PVATTEST=$(realpath "$4")
 EXTRACT=$(realpath "$5")
 T=60
+# shellcheck source=tests/cli/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 command -v openssl >/dev/null || { echo "openssl not found: skipped"; exit 77; }
 command -v python3 >/dev/null || { echo "python3 not found: skipped"; exit 77; }
-tmp=$(mktemp -d /tmp/pvkit-cli-pvsecret.XXXXXX)
+make_tmp pvsecret
 STATE=$tmp/uvsim
+# shellcheck disable=SC2317 # called on exit by lib.sh
 cleanup() {
 	timeout 30 "$UVSIM_BIN" --state "$STATE" stop --all >/dev/null 2>&1
-	rm -rf "$tmp"
 }
-trap cleanup EXIT
 cd "$tmp" || exit 1
 unset PVKIT_UV_DEVICE PVKIT_SYSFS_ROOT
-
-fails=0
-passes=0
-pass() { echo "ok - $*"; passes=$((passes + 1)); }
-fail() { echo "FAIL - $*"; fails=$((fails + 1)); }
-
-# run NAME EXPECTED-EXIT PATTERN -- COMMAND...: output (stdout+stderr) in $tmp/out
-run() {
-	local name=$1 want=$2 pattern=$3 rc
-	shift 4
-	timeout "$T" "$@" >out 2>&1
-	rc=$?
-	if [ "$rc" -ne "$want" ]; then
-		fail "$name: exit $rc, expected $want"
-		sed 's/^/    /' out
-		return 1
-	fi
-	if [ -n "$pattern" ] && ! grep -qF -- "$pattern" out; then
-		fail "$name: output lacks '$pattern'"
-		sed 's/^/    /' out
-		return 1
-	fi
-	pass "$name"
-}
 
 # refuse NAME EXIT PATTERN -- COMMAND...: exit EXIT, exactly one error line with PATTERN,
 # nothing written to req.out or its NAME.yaml
 refuse() {
-	local name=$1 want=$2 pattern=$3
-	shift 4
+	local name=$1
 	rm -f req.out req.out.* ./*.yaml.* refused.yaml
-	run "$name" "$want" "$pattern" -- "$@" || return
-	if [ "$(grep -c 'error:' out)" -ne 1 ]; then
-		fail "$name: not exactly one error line"
-		sed 's/^/    /' out
-	fi
+	run_error "$@" || return
 	if ls req.out* refused.yaml >/dev/null 2>&1; then
 		fail "$name: output file left behind"
 	fi
@@ -95,10 +67,7 @@ HKD=$(timeout "$T" uvsim host hkd z16)
 read -r -a VERIFY <<<"$(timeout "$T" uvsim cert-opts)"
 CERTS=(-k "$HKD" "${VERIFY[@]}")
 
-# A fake s390x kernel: not ELF, S390EP at 0x10008, command-line limit 2048 at 0x10430.
-head -c $((0x30000)) /dev/urandom >vmlinuz
-printf 'S390EP' | dd of=vmlinuz bs=1 seek=$((0x10008)) conv=notrunc status=none
-printf '\0\0\0\0\0\0\x08\0' | dd of=vmlinuz bs=1 seek=$((0x10430)) conv=notrunc status=none
+fake_kernel vmlinuz
 echo "root=/dev/ram0" >parmfile
 head -c 32 /dev/urandom >cck
 for img in se other; do
@@ -502,5 +471,4 @@ if [ -n "${PVKIT_SOURCE_ROOT:-}" ] && [ -f "$MAN_DIR/pvsecret.1" ]; then
 	done
 fi
 
-echo "$passes passed, $fails failed"
-[ "$fails" -eq 0 ]
+finish

@@ -13,48 +13,20 @@ PVIMG=$(realpath -s "$2")
 TESTPKI=$(realpath "$3")
 PVATTEST=${4:+$(realpath "$4")}
 T=60
+# shellcheck source=tests/cli/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 command -v python3 >/dev/null || { echo "python3 not found: skipped"; exit 77; }
-tmp=$(mktemp -d /tmp/pvkit-cli-uvsim.XXXXXX)
+make_tmp uvsim
 ST=$tmp/state
+# shellcheck disable=SC2317 # called on exit by lib.sh
 cleanup() {
 	# never leave endpoint processes behind
 	"$UVSIM" --state "$ST" stop --all >/dev/null 2>&1
-	rm -rf "$tmp"
 }
-trap cleanup EXIT
 cd "$tmp" || exit 1
 U=("$UVSIM" --state "$ST")
-
-fails=0
-passes=0
-pass() { echo "ok - $*"; passes=$((passes + 1)); }
-fail() { echo "FAIL - $*"; fails=$((fails + 1)); }
-check() { # check NAME COMMAND...: pass if the command succeeds
-	local name=$1
-	shift
-	if "$@"; then pass "$name"; else fail "$name"; fi
-}
-
-# run NAME EXPECTED-EXIT PATTERN -- COMMAND...: output in $tmp/out, all output in all.out
-run() {
-	local name=$1 want=$2 pattern=$3 rc
-	shift 4
-	timeout "$T" "$@" >out 2>&1
-	rc=$?
-	cat out >>all.out
-	if [ "$rc" -ne "$want" ]; then
-		fail "$name: exit $rc, expected $want"
-		sed 's/^/    /' out
-		return 1
-	fi
-	if [ -n "$pattern" ] && ! grep -qF -- "$pattern" out; then
-		fail "$name: output lacks '$pattern'"
-		sed 's/^/    /' out
-		return 1
-	fi
-	pass "$name"
-}
+RUN_LOG=$tmp/all.out # all output, for the host key check
 
 json() { # json FILE KEY: a top-level field of a JSON file
 	python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"
@@ -103,10 +75,7 @@ run "no command" 2 "" -- "${U[@]}"
 
 # ---- an SE image for host A ----
 
-# A fake s390x kernel: not ELF, S390EP at 0x10008, command-line limit 2048 at 0x10430.
-head -c $((0x30000)) /dev/urandom >vmlinuz
-printf 'S390EP' | dd of=vmlinuz bs=1 seek=$((0x10008)) conv=notrunc status=none
-printf '\0\0\0\0\0\0\x08\0' | dd of=vmlinuz bs=1 seek=$((0x10430)) conv=notrunc status=none
+fake_kernel vmlinuz
 head -c 100000 /dev/urandom >initrd
 echo "root=/dev/ram0 pvkit.marker=uvsim" >parmfile
 if ! run "pvimg create for host A (verified HKD)" 0 "" -- \
@@ -250,5 +219,4 @@ check "ls: killed endpoint shown stopped" grep -qE "^fourth +A +stopped " out
 run "stop a dead guest" 0 "" -- "${U[@]}" stop fourth
 check "dead guest removed" test "$(nguests)" -eq 0
 
-echo "$passes passed, $fails failed"
-[ "$fails" -eq 0 ]
+finish
