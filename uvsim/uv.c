@@ -354,6 +354,12 @@ static void do_add_secret(struct uvsim_guest *g, const uint8_t *in, uint32_t in_
 		answer_rc(a, ADD_RC_TYPE, 0);
 		return;
 	}
+	/* Only the null secret has the short (16-byte) secret header; every other type needs
+	 * the ID of the 48-byte one (v.secret_id is NULL otherwise). */
+	if (v.secret_type != SECRET_NULL && !v.secret_id) {
+		answer_rc(a, ADD_RC_SIZE, 0);
+		return;
+	}
 	plain = malloc(v.r.sea);
 	if (!plain) {
 		a->err = ENOMEM;

@@ -332,12 +332,57 @@ static void test_attest(void **state)
 	uvsim_guest_clear(g);
 }
 
+/* A non-null secret whose request has the short (16-byte, ID-less) secret header: refused,
+ * not stored with an ID read through a NULL pointer (found by tests/fuzz/fuzz_uvsim). */
+static void test_add_short_secret_header(void **state)
+{
+	struct fx *f = *state;
+	struct uvsim_guest *g = guest(f, 0);
+	uint8_t pre[ASRCB_OFF_CUST - UVREQ_HDR_LEN], shdr[16], conf[32 + 32], *req;
+	struct uvreq_params p;
+	struct uvsim_answer a;
+	struct pvk_err e;
+	size_t len;
+
+	memset(pre, 0, sizeof(pre));
+	memcpy(pre + ASRCB_OFF_PLD - UVREQ_HDR_LEN, g->pld, 64);
+	memcpy(pre + ASRCB_OFF_ALD - UVREQ_HDR_LEN, g->ald, 64);
+	memcpy(pre + ASRCB_OFF_TLD - UVREQ_HDR_LEN, g->tld, 64);
+	memcpy(pre + ASRCB_OFF_TAG - UVREQ_HDR_LEN, g->tag, 16);
+	memset(shdr, 0, sizeof(shdr));
+	put_be16(shdr + 2, SECRET_ASSOCIATION);
+	put_be32(shdr + 4, 32);
+	memset(conf, 0x61, sizeof(conf));
+	memset(&p, 0, sizeof(p));
+	memcpy(p.magic, ASRCB_MAGIC, 6);
+	p.version = UVREQ_VERSION_V1;
+	assert_int_equal(pvk_random(p.prot_key, 32, &e), 0);
+	p.cust = f->cust;
+	p.hosts = &f->host;
+	p.n_hosts = 1;
+	p.aad_pre = pre;
+	p.aad_pre_len = sizeof(pre);
+	p.aad_post = shdr;
+	p.aad_post_len = sizeof(shdr);
+	p.conf = conf;
+	p.conf_len = sizeof(conf);
+	assert_int_equal(uvreq_build(&p, &req, &len, &e), 0);
+	a = call(g, UVIO_NR_ADD_SECRET, req, (uint32_t)len, 0);
+	assert_int_equal(a.err, 0);
+	assert_int_equal(a.rc, 0x0105);
+	assert_int_equal(g->n_secrets, 0);
+	assert_int_equal(g->n_tags, 0);
+	free(a.out);
+	free(req);
+	uvsim_guest_clear(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_add_binding),        cmocka_unit_test(test_extension_secret),
 		cmocka_unit_test(test_lock_capacity_list), cmocka_unit_test(test_retrieve),
-		cmocka_unit_test(test_attest),
+		cmocka_unit_test(test_attest),             cmocka_unit_test(test_add_short_secret_header),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
