@@ -300,3 +300,12 @@ int pvk_hkdf_sha512(const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, siz
 		return pvk_fail_ssl(e, "HKDF-SHA512 failed");
 	return 0;
 }
+
+int pvk_pem_no_password(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}

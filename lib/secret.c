@@ -1050,7 +1050,7 @@ int secret_load_private_key(const uint8_t *buf, size_t len, const char *what, EV
 	if (!k) {
 		ERR_clear_error();
 		bio = BIO_new_mem_buf(buf, (int)(len > INT_MAX ? INT_MAX : len));
-		k = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+		k = bio ? PEM_read_bio_PrivateKey(bio, NULL, pvk_pem_no_password, NULL) : NULL;
 		BIO_free(bio);
 	}
 	ERR_clear_error();

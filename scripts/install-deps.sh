@@ -10,8 +10,10 @@ PKGS_BUILD="meson ninja-build pkg-config gcc libc6-dev libssl-dev libcurl4-opens
 PKGS_BOOT="gcc-s390x-linux-gnu binutils-s390x-linux-gnu libc6-dev-s390x-cross"
 PKGS_QEMU="qemu-system-misc qemu-user-static"
 PKGS_TEST="valgrind python3 openssl xxd cpio time"
+# libFuzzer and the sanitizer runtimes for scripts/fuzz.sh (Debian 12's clang 14).
+PKGS_FUZZ="clang libclang-rt-14-dev"
 
-ALL_PKGS="$PKGS_BUILD $PKGS_BOOT $PKGS_QEMU $PKGS_TEST ${PKGS_EXTRA:-}"
+ALL_PKGS="$PKGS_BUILD $PKGS_BOOT $PKGS_QEMU $PKGS_TEST $PKGS_FUZZ ${PKGS_EXTRA:-}"
 
 missing=()
 for p in $ALL_PKGS; do

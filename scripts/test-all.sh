@@ -5,19 +5,23 @@
 #   cross     build-cross/    s390x (big-endian) build, unit suite under qemu-s390x-static
 #   asan      build-asan/     ASan+UBSan build, unit and cli suites
 #   valgrind  build-valgrind/ unit suite under valgrind memcheck
+#   fuzz      build-fuzz/     scripts/fuzz.sh: every libFuzzer target for 15 s (clang,
+#                             ASan+UBSan); each target counts as one test
 #
 # Every stage runs even when an earlier one failed; the script exits non-zero if any
 # stage failed and ends with one plain line "N passed, N failed, N skipped" counted from
-# Meson's testlog.json of all stages (a stage that fails before or outside its tests,
-# e.g. a compile error, counts as one failure).
+# Meson's testlog.json of all stages and the fuzz stage's targets (a stage that fails before
+# or outside its tests, e.g. a compile error, counts as one failure).
 #
-# Usage: scripts/test-all.sh [--quick] [--no-cross] [--no-sanitize] [--no-valgrind]
+# Usage: scripts/test-all.sh [--quick] [--no-cross] [--no-sanitize] [--no-valgrind] [--no-fuzz]
 #   --quick        native build and tests only
 #   --no-cross     skip the s390x cross build
 #   --no-sanitize  skip the ASan/UBSan build and the valgrind run
 #   --no-valgrind  skip only the valgrind run
+#   --no-fuzz      skip the fuzz stage
 # Environment: PVKIT_NATIVE_BUILDDIR (default build), PVKIT_SKIP_DEPS=1 skips
-# scripts/install-deps.sh, MESON_TESTTHREADS is honoured by meson test.
+# scripts/install-deps.sh, MESON_TESTTHREADS is honoured by meson test,
+# PVKIT_FUZZ_SECONDS sets the fuzz stage's seconds per target (default 15).
 # The stage_* functions are called indirectly through run_stage.
 # shellcheck disable=SC2317
 set -euo pipefail
@@ -26,12 +30,14 @@ cd "$(dirname "$0")/.."
 do_cross=1
 do_asan=1
 do_valgrind=1
+do_fuzz=1
 for arg in "$@"; do
 	case "$arg" in
-	--quick) do_cross=0 do_asan=0 do_valgrind=0 ;;
+	--quick) do_cross=0 do_asan=0 do_valgrind=0 do_fuzz=0 ;;
 	--no-cross) do_cross=0 ;;
 	--no-sanitize) do_asan=0 do_valgrind=0 ;;
 	--no-valgrind) do_valgrind=0 ;;
+	--no-fuzz) do_fuzz=0 ;;
 	-h | --help)
 		sed -n '2,/^# The stage_/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
 		exit 0
@@ -47,6 +53,8 @@ NATIVE_DIR=${PVKIT_NATIVE_BUILDDIR:-build}
 CROSS_DIR=build-cross
 ASAN_DIR=build-asan
 VALGRIND_DIR=build-valgrind
+FUZZ_DIR=build-fuzz
+FUZZ_SECONDS=${PVKIT_FUZZ_SECONDS:-15}
 
 # Slow runners get longer timeouts (qemu-user: OpenSSL ~7x slower; valgrind: 20-50x).
 CROSS_TIMEOUT_MULT=10
@@ -164,6 +172,23 @@ stage_valgrind() {
 		--wrap="$VALGRIND_CMD" --timeout-multiplier "$VALGRIND_TIMEOUT_MULT"
 }
 
+stage_fuzz() {
+	local out rc=0 p f
+	out=$(mktemp)
+	PVKIT_FUZZ_BUILDDIR=$FUZZ_DIR ./scripts/fuzz.sh "$FUZZ_SECONDS" 2>&1 | tee "$out" || rc=$?
+	# Its closing line "N passed, N failed" counts the targets.
+	read -r p f < <(sed -n 's/^\([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed$/\1 \2/p' "$out" |
+		tail -n 1) || true
+	rm -f "$out"
+	p=${p:-0} f=${f:-0}
+	total_pass=$((total_pass + p))
+	total_fail=$((total_fail + f))
+	stage_counts="$p passed, $f failed, 0 skipped (fuzz targets, ${FUZZ_SECONDS}s each)"
+	stage_tests_failed=0
+	[ "$f" -gt 0 ] && stage_tests_failed=1
+	return "$rc"
+}
+
 # run_stage NAME: run stage_NAME, time it, record the outcome.
 run_stage() {
 	local name=$1 start=$SECONDS rc=0
@@ -198,6 +223,7 @@ run_stage native
 [ $do_cross -eq 1 ] && run_stage cross
 [ $do_asan -eq 1 ] && run_stage asan
 [ $do_valgrind -eq 1 ] && run_stage valgrind
+[ $do_fuzz -eq 1 ] && run_stage fuzz
 
 hr "summary ($((SECONDS - overall_start))s)"
 for l in "${summary_lines[@]}"; do echo "$l"; done

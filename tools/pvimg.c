@@ -144,7 +144,7 @@ static int load_cust_key(const char *path, EVP_PKEY **out, struct pvk_err *e)
 	} else {
 		BIO *bio = BIO_new_mem_buf(buf, (int)len);
 
-		*out = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+		*out = bio ? PEM_read_bio_PrivateKey(bio, NULL, pvk_pem_no_password, NULL) : NULL;
 		BIO_free(bio);
 		rc = *out && pvk_ec_is_p521(*out) ? 0 : -1;
 		if (rc) {

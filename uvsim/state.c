@@ -102,7 +102,7 @@ static int read_pem(const char *path, EVP_PKEY **key, X509 **cert, struct pvk_er
 		return -1;
 	bio = BIO_new_mem_buf(buf, (int)len);
 	if (bio && key)
-		*key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+		*key = PEM_read_bio_PrivateKey(bio, NULL, pvk_pem_no_password, NULL);
 	else if (bio)
 		*cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
 	BIO_free(bio);

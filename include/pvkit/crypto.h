@@ -64,6 +64,10 @@ int pvk_ecdh_slot_key(EVP_PKEY *priv, EVP_PKEY *peer, uint8_t key[32], struct pv
 /* SHA-256 over the coordinate encoding: the public host-key hash (phkh). */
 int pvk_ec_phkh(EVP_PKEY *key, uint8_t out[PVK_SHA256_LEN], struct pvk_err *e);
 
+/* A PEM password callback that never prompts: encrypted keys fail instead of reading the
+ * terminal (tools run unattended in scripts). */
+int pvk_pem_no_password(char *buf, int size, int rwflag, void *u);
+
 /* HKDF-SHA512 (RFC 5869). */
 int pvk_hkdf_sha512(const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, size_t salt_len,
 		    const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len,
