@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -33,6 +34,33 @@ struct client {
 	int fd, slot;
 };
 
+/* Read len bytes, all of them within the request deadline: a client that trickles bytes
+ * cannot hold a thread longer than one request's worth of time. */
+static int read_by(int fd, void *buf, size_t len, const struct timespec *deadline)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		struct timespec now;
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		long ms;
+		ssize_t n;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ms = (deadline->tv_sec - now.tv_sec) * 1000 + (deadline->tv_nsec - now.tv_nsec) / 1000000;
+		if (ms <= 0 || poll(&pfd, 1, (int)ms) <= 0)
+			return -1;
+		n = read(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 static int send_answer(int fd, const struct uvsim_answer *a)
 {
 	struct uvproto_rsp rsp = { .err = a->err, .uv_rc = a->rc, .uv_rrc = a->rrc,
@@ -55,10 +83,17 @@ static void serve_client(struct server *s, int fd)
 		uint8_t hdr[UVPROTO_REQ_HDR], *body = NULL;
 		struct uvsim_answer a;
 		struct uvproto_req req;
+		struct timespec deadline;
 		struct pvk_err e;
 		int rc;
 
-		if (fd_read_full(fd, hdr, sizeof(hdr)))
+		/* An idle connection may wait for its next request; once a request has begun, all
+		 * of it must arrive within CLIENT_TIMEOUT_S. */
+		if (fd_read_full(fd, hdr, 1))
+			return;
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
+		deadline.tv_sec += CLIENT_TIMEOUT_S;
+		if (read_by(fd, hdr + 1, sizeof(hdr) - 1, &deadline))
 			return;  /* EOF, timeout or a dead client: nothing was changed */
 		if (uvproto_req_decode(hdr, &req, &e)) {
 			memset(&a, 0, sizeof(a));
@@ -68,7 +103,7 @@ static void serve_client(struct server *s, int fd)
 		}
 		if (req.in_len) {
 			body = malloc(req.in_len);
-			if (!body || fd_read_full(fd, body, req.in_len)) {
+			if (!body || read_by(fd, body, req.in_len, &deadline)) {
 				free(body);
 				return;  /* truncated request: dropped before the UV saw it */
 			}

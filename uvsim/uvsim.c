@@ -434,7 +434,11 @@ static int alive(long pid)
 	fclose(f);
 	buf[n] = 0;
 	p = strrchr(buf, ')');  /* "pid (comm) S ...": comm may hold anything */
-	return !(p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'));
+	if (p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'))
+		return 0;
+	/* A dead endpoint's PID may since belong to another program: only ours counts. */
+	p = strchr(buf, '(');
+	return p && !strncmp(p, "(uvsim)", 7);
 }
 
 static int cmd_ls(void)

@@ -102,6 +102,47 @@ PID=$(json "$GDIR/guest.json" pid)
 check "the endpoint process runs" alive "$PID"
 check "the endpoint listens" test -S "$GDIR/uv.sock"
 
+# A client that trickles a request one byte every 2 s is cut off within the endpoint's
+# 10-second request deadline, and the endpoint keeps answering others meanwhile.
+python3 - "$GDIR/uv.sock" >trickle.out <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+start = time.monotonic()
+try:
+    for b in b"PVUV\0\0\0\1" + bytes(16):
+        s.send(bytes([b]))
+        time.sleep(2)
+        if time.monotonic() - start > 20:
+            break
+    s.settimeout(5)
+    closed = s.recv(16) == b""
+except OSError:
+    closed = True
+print("closed" if closed and time.monotonic() - start < 16 else "held", round(time.monotonic() - start))
+PY
+trickle=$!
+sleep 1
+info_rc() { # the UV-info answer's rc, asked over the socket directly
+	python3 - "$1" <<'PY'
+import socket, struct, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(5)
+s.connect(sys.argv[1])
+s.sendall(b"PVUV" + struct.pack(">IIIII", 1, 0, 0, 0, 16))
+rsp = b""
+while len(rsp) < 32:
+    chunk = s.recv(32 - len(rsp))
+    if not chunk:
+        break
+    rsp += chunk
+print(struct.unpack(">H", rsp[8:10])[0] if rsp[:4] == b"PVUV" else -1)
+PY
+}
+check "served while a client trickles" test "$(info_rc "$GDIR/uv.sock")" = 1
+wait "$trickle"
+check "a trickling client is cut off by the request deadline" grep -q '^closed' trickle.out
+
 run "env" 0 "export PVKIT_UV_DEVICE='uvsim:$GDIR/uv.sock'" -- "${U[@]}" env "$ID"
 check "env sets PVKIT_SYSFS_ROOT" grep -qxF "export PVKIT_SYSFS_ROOT='$GDIR/sys'" out
 SYSFS=$( (eval "$(cat out)"; echo "$PVKIT_SYSFS_ROOT") )
