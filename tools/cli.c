@@ -139,3 +139,17 @@ int cli_global_options_value(int *argc, char ***argv, const char *help, const ch
 	*argc = ac;
 	return -1;
 }
+
+int cli_common_opt(int c)
+{
+	switch (c) {
+	case 'v':
+		cli_verbosity++;
+		return 1;
+	case 'q':
+		cli_verbosity = -1;
+		return 1;
+	default:
+		return 0;
+	}
+}

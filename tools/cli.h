@@ -29,6 +29,14 @@ int cli_global_options(int *argc, char ***argv, const char *help);
  * "NAME VALUE" or "NAME=VALUE", into *value (the last one given counts). */
 int cli_global_options_value(int *argc, char ***argv, const char *help, const char *name,
 			     const char **value);
+/* The options every subcommand takes, and the end of its getopt_long table. */
+#define CLI_COMMON_LONGOPTS                            \
+	{ "verbose", no_argument, NULL, 'v' },        \
+	{ "quiet", no_argument, NULL, 'q' },          \
+	{ "help", no_argument, NULL, 'h' },           \
+	{ NULL, 0, NULL, 0 }
+/* Handle -v/-q from a subcommand's getopt loop: 1 if taken. */
+int cli_common_opt(int c);
 /* Parse a hex number with optional 0x (at most 16 digits); 0 on success. */
 int cli_parse_u64_hex(const char *s, uint64_t *out);
 

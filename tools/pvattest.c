@@ -112,15 +112,6 @@ enum {
 	OPT_FW_VER, OPT_FW_URL, OPT_VERSION,
 };
 
-static int common_opt(int c)
-{
-	switch (c) {
-	case 'v': cli_verbosity++; return 1;
-	case 'q': cli_verbosity = -1; return 1;
-	default: return 0;
-	}
-}
-
 static int write_output(const char *path, const void *buf, size_t len, int secret,
 			struct pvk_err *e)
 {
@@ -232,10 +223,7 @@ static int cmd_create(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "arpk", required_argument, NULL, 'a' },
 		{ "add-data", required_argument, NULL, OPT_ADD_DATA },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		CLI_COMMON_LONGOPTS,
 	};
 	struct pvk_cert_opts certs = { .log = cli_hkd_log };
 	const char *out = NULL, *arpk = NULL;
@@ -248,7 +236,7 @@ static int cmd_create(int argc, char **argv)
 		rc = cert_opts_add(&certs, c, optarg, &e);
 		if (rc < 0)
 			goto err;
-		if (rc > 0 || common_opt(c))
+		if (rc > 0 || cli_common_opt(c))
 			continue;
 		switch (c) {
 		case 'o': out = optarg; break;
@@ -347,10 +335,7 @@ static int cmd_perform(int argc, char **argv)
 		{ "input", required_argument, NULL, 'i' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "user-data", required_argument, NULL, 'u' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		CLI_COMMON_LONGOPTS,
 	};
 	const char *in = NULL, *out = NULL, *user = NULL;
 	struct pvk_err e;
@@ -358,7 +343,7 @@ static int cmd_perform(int argc, char **argv)
 
 	pvk_err_clear(&e);
 	while ((c = getopt_long(argc, argv, "i:o:u:vqh", longopts, NULL)) != -1) {
-		if (common_opt(c))
+		if (cli_common_opt(c))
 			continue;
 		switch (c) {
 		case 'i': in = optarg; break;
@@ -574,10 +559,7 @@ static int cmd_verify(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "user-data", required_argument, NULL, 'u' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		CLI_COMMON_LONGOPTS,
 	};
 	const char *in = NULL, *hdr = NULL, *arpk = NULL, *out = NULL, *user = NULL;
 	struct pvk_err e;
@@ -585,7 +567,7 @@ static int cmd_verify(int argc, char **argv)
 
 	pvk_err_clear(&e);
 	while ((c = getopt_long(argc, argv, "i:a:o:u:vqh", longopts, NULL)) != -1) {
-		if (common_opt(c))
+		if (cli_common_opt(c))
 			continue;
 		switch (c) {
 		case 'i': in = optarg; break;
@@ -923,10 +905,7 @@ static int cmd_check(int argc, char **argv)
 		{ "firmware-check-version", required_argument, NULL, OPT_FW_VER },
 		{ "fw-ver", required_argument, NULL, OPT_FW_VER },
 		{ "firmware-verify-url", required_argument, NULL, OPT_FW_URL },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		CLI_COMMON_LONGOPTS,
 	};
 	struct check_args a = { .locked = -1, .fw_version = 1, .fw_url = FW_DEFAULT_URL };
 	struct pvk_err e;
@@ -935,7 +914,7 @@ static int cmd_check(int argc, char **argv)
 	pvk_err_clear(&e);
 	a.certs.log = cli_hkd_log;
 	while ((c = getopt_long(argc, argv, "i:o:k:u:vqh", longopts, NULL)) != -1) {
-		if (common_opt(c))
+		if (cli_common_opt(c))
 			continue;
 		switch (c) {
 		case 'i': a.in = optarg; break;

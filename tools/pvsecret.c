@@ -161,22 +161,6 @@ enum {
 	OPT_INFORM, OPT_OUTFORM,
 };
 
-/* The options every command takes (common_opt and -h), and the end of the table. */
-#define COMMON_LONGOPTS \
-	{ "verbose", no_argument, NULL, 'v' }, \
-	{ "quiet", no_argument, NULL, 'q' }, \
-	{ "help", no_argument, NULL, 'h' }, \
-	{ NULL, 0, NULL, 0 }
-
-static int common_opt(int c)
-{
-	switch (c) {
-	case 'v': cli_verbosity++; return 1;
-	case 'q': cli_verbosity = -1; return 1;
-	default: return 0;
-	}
-}
-
 /* What IBM's tool logs at its default level: to stderr unless --quiet. */
 static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void note(const char *fmt, ...)
@@ -780,7 +764,7 @@ static int cmd_create(int argc, char **argv)
 		{ "output-secret", required_argument, NULL, OPT_OUTPUT_SECRET },
 		{ "secret", required_argument, NULL, OPT_SECRET },
 		{ "type", required_argument, NULL, OPT_TYPE },
-		COMMON_LONGOPTS,
+		CLI_COMMON_LONGOPTS,
 	};
 	struct create_args a = { .certs = { .log = cli_hkd_log } };
 	const char *msg;
@@ -793,7 +777,7 @@ static int cmd_create(int argc, char **argv)
 		rc = cert_opts_add(&a.certs, c, optarg, &e);
 		if (rc < 0)
 			goto err;
-		if (rc > 0 || common_opt(c))
+		if (rc > 0 || cli_common_opt(c))
 			continue;
 		switch (c) {
 		case OPT_HDR: a.hdr = optarg; break;
@@ -934,7 +918,7 @@ static int cmd_add(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "input", required_argument, NULL, 'i' },
 		{ "force", no_argument, NULL, 'f' },
-		COMMON_LONGOPTS,
+		CLI_COMMON_LONGOPTS,
 	};
 	const char *in = NULL;
 	struct pvk_err e;
@@ -942,7 +926,7 @@ static int cmd_add(int argc, char **argv)
 
 	pvk_err_clear(&e);
 	while ((c = getopt_long(argc, argv, "i:fvqh", longopts, NULL)) != -1) {
-		if (common_opt(c))
+		if (cli_common_opt(c))
 			continue;
 		switch (c) {
 		case 'i': in = optarg; break;
@@ -964,7 +948,7 @@ static int cmd_add(int argc, char **argv)
 static int cmd_lock(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		COMMON_LONGOPTS,
+		CLI_COMMON_LONGOPTS,
 	};
 	struct uvdev *d = NULL;
 	struct uvdev_rc rc;
@@ -973,7 +957,7 @@ static int cmd_lock(int argc, char **argv)
 
 	pvk_err_clear(&e);
 	while ((c = getopt_long(argc, argv, "vqh", longopts, NULL)) != -1) {
-		if (common_opt(c))
+		if (cli_common_opt(c))
 			continue;
 		if (c == 'h') {
 			fputs(lock_help, stdout);
@@ -1030,7 +1014,7 @@ static int cmd_list(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "format", required_argument, NULL, OPT_FORMAT },
-		COMMON_LONGOPTS,
+		CLI_COMMON_LONGOPTS,
 	};
 	const char *out = NULL;
 	int c, ret, f = SECRET_LIST_HUMAN;
@@ -1038,7 +1022,7 @@ static int cmd_list(int argc, char **argv)
 
 	pvk_err_clear(&e);
 	while ((c = getopt_long(argc, argv, "o:vqh", longopts, NULL)) != -1) {
-		if (common_opt(c))
+		if (cli_common_opt(c))
 			continue;
 		switch (c) {
 		case 'o': out = optarg; break;
@@ -1095,7 +1079,7 @@ static int cmd_verify(int argc, char **argv)
 		{ "input", required_argument, NULL, 'i' },
 		{ "user-cert", required_argument, NULL, OPT_USER_CERT },
 		{ "output", required_argument, NULL, 'o' },
-		COMMON_LONGOPTS,
+		CLI_COMMON_LONGOPTS,
 	};
 	const char *in = NULL, *out = NULL, *cert = NULL;
 	struct pvk_err e;
@@ -1103,7 +1087,7 @@ static int cmd_verify(int argc, char **argv)
 
 	pvk_err_clear(&e);
 	while ((c = getopt_long(argc, argv, "i:o:vqh", longopts, NULL)) != -1) {
-		if (common_opt(c))
+		if (cli_common_opt(c))
 			continue;
 		switch (c) {
 		case 'i': in = optarg; break;
@@ -1268,7 +1252,7 @@ static int cmd_retrieve(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "inform", required_argument, NULL, OPT_INFORM },
 		{ "outform", required_argument, NULL, OPT_OUTFORM },
-		COMMON_LONGOPTS,
+		CLI_COMMON_LONGOPTS,
 	};
 	static const char *const informs[] = { "yaml", "hex", "name", "idx" };
 	const char *in = NULL, *out = NULL;
@@ -1278,7 +1262,7 @@ static int cmd_retrieve(int argc, char **argv)
 
 	pvk_err_clear(&e);
 	while ((c = getopt_long(argc, argv, "i:o:vqh", longopts, NULL)) != -1) {
-		if (common_opt(c))
+		if (cli_common_opt(c))
 			continue;
 		switch (c) {
 		case 'i': in = optarg; break;
