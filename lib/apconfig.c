@@ -13,6 +13,7 @@
 #include "pvkit/crypto.h"
 #include "pvkit/fileio.h"
 #include "pvkit/secret.h"
+#include "pvkit/yamlin.h"
 
 /* ---- the YAML file ---- */
 
@@ -30,7 +31,7 @@ struct raw_entry {
 };
 
 struct reader {
-	yaml_parser_t p;
+	struct yin y;
 	const char *fname;
 	struct raw_entry *raw;
 	size_t n, cap;
@@ -52,23 +53,7 @@ static int at(struct pvk_err *e, const char *fname, const yaml_mark_t *m, const 
 
 static int next_event(struct reader *r, yaml_event_t *ev, struct pvk_err *e)
 {
-	if (!yaml_parser_parse(&r->p, ev)) {
-		const char *what = r->p.problem ? r->p.problem : "syntax error";
-
-		if (r->p.context)
-			return pvk_fail(e, PVK_E_FORMAT,
-					"%s:%zu:%zu: malformed YAML: %s %s (line %zu)", r->fname,
-					r->p.problem_mark.line + 1, r->p.problem_mark.column + 1,
-					what, r->p.context, r->p.context_mark.line + 1);
-		return pvk_fail(e, PVK_E_FORMAT, "%s:%zu:%zu: malformed YAML: %s", r->fname,
-				r->p.problem_mark.line + 1, r->p.problem_mark.column + 1, what);
-	}
-	if (ev->type == YAML_ALIAS_EVENT) {
-		at(e, r->fname, &ev->start_mark, "YAML aliases are not supported");
-		yaml_event_delete(ev);
-		return -1;
-	}
-	return 0;
+	return yin_next(&r->y, ev, e);
 }
 
 static int is_null_scalar(const yaml_event_t *ev)
@@ -422,9 +407,8 @@ int apcfg_parse(const char *buf, size_t len, const char *fname, struct apcfg *c,
 
 	c->v = NULL;
 	c->n = 0;
-	if (!yaml_parser_initialize(&r.p))
-		return pvk_fail(e, PVK_E_NOMEM, "out of memory");
-	yaml_parser_set_input_string(&r.p, (const unsigned char *)buf, len);
+	if (yin_open(&r.y, (const uint8_t *)buf, len, fname, e))
+		return -1;
 	if (read_yaml(&r, e))
 		goto out;
 	if (r.n) {
@@ -456,7 +440,7 @@ out:
 	for (size_t i = 0; i < r.n; i++)
 		raw_free(&r.raw[i]);
 	free(r.raw);
-	yaml_parser_delete(&r.p);
+	yin_close(&r.y);
 	if (rc)
 		apcfg_free(c);
 	return rc;
