@@ -140,8 +140,9 @@ int asrcb_build_signed(struct asrcb_params *p, EVP_PKEY *key, uint8_t **out, siz
 /*
  * pvsecret verify (spec §5.7): check the request's envelope (magic, user-data type, length
  * rules, version, room for the user data) without the GCM key, then by user-data type:
- * none: *data_len = 0; unsigned without cert: the 512 bytes; signed: cert (its public key)
- * must match the type and verify the signature; the data part (256/256/128 bytes) is
+ * none: *data_len = 0 without cert, PVK_E_VERIFY with one (a cert asks for a signature: a
+ * deliberate difference from IBM's tool); unsigned without cert: the 512 bytes; signed: cert
+ * (its public key) must match the type and verify the signature; the data part (256/256/128 bytes) is
  * returned. data: 512 bytes. PVK_E_AUTH when the signature does not verify, PVK_E_VERIFY for
  * a missing or mismatching key, PVK_E_FORMAT for a malformed request.
  */

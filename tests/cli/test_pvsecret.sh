@@ -246,6 +246,10 @@ refuse "verify unsigned with a certificate" 1 "does not match" -- "$PVSECRET" ve
 rm -f none.out
 run "verify: no user data" 0 "Successfully verified" -- "$PVSECRET" verify nodump.req none.out
 [ ! -e none.out ] && pass "no user data: nothing written" || fail "no user data: output written"
+# A certificate asks for a signature: a request without user data must not pass (issue 9 #2).
+refuse "verify --user-cert: no user data" 1 "carries no user data" -- "$PVSECRET" verify \
+	--user-cert rsa2048.crt nodump.req none.out
+[ ! -e none.out ] && pass "no user data with a cert: nothing written" || fail "output written"
 printf 'policy: v1\n' >policy.yaml
 run "create --policy --toc-policy" 0 "" -- "$PVSECRET" create "${CERTS[@]}" --hdr se.img -o pol.req \
 	--policy policy.yaml --toc-policy toc.txt meta
