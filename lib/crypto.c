@@ -4,6 +4,7 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/kdf.h>
 #include <openssl/obj_mac.h>
 #include <openssl/param_build.h>
@@ -203,6 +204,24 @@ int pvk_ec_from_coords(const uint8_t coords[PVK_EC_PUB_LEN], EVP_PKEY **out, str
 	memcpy(pub + 1, coords + pad, PVK_P521_BYTES);
 	memcpy(pub + 1 + PVK_P521_BYTES, coords + PVK_EC_COORD_LEN + pad, PVK_P521_BYTES);
 	return ec_fromdata(pub, sizeof(pub), NULL, out, e);
+}
+
+int pvk_key_check_pair(EVP_PKEY *key, const char *what, struct pvk_err *e)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
+	int ok;
+
+	if (!ctx)
+		return pvk_fail_ssl(e, "%s: cannot check the key", what);
+	/* A private part that does not belong to the public one signs what nobody can verify. */
+	ok = EVP_PKEY_pairwise_check(ctx);
+	EVP_PKEY_CTX_free(ctx);
+	ERR_clear_error();
+	if (ok == 1 || ok == -2)  /* -2: the key type has no such check */
+		return 0;
+	return pvk_fail(e, PVK_E_FORMAT,
+			"%s: inconsistent private key (its private part does not match its public key)",
+			what);
 }
 
 int pvk_ec_is_p521(EVP_PKEY *key)

@@ -375,19 +375,16 @@ static int store_add_crls(X509_STORE *store, STACK_OF(X509_CRL) *sk, const char 
 	return 0;
 }
 
-/* A --crl file (strict: it must hold a CRL) or a --cert file (CRLs in it are optional). */
-static int load_crl_file(X509_STORE *store, const char *path, int strict, struct pvk_err *e)
+/* The CRLs of a --crl file (strict: it must hold one) or of a --cert file's bytes (optional
+ * there), added to the store. */
+static int add_crls_from(X509_STORE *store, const uint8_t *buf, size_t len, const char *path,
+			 int strict, struct pvk_err *e)
 {
 	STACK_OF(X509_CRL) *sk = NULL;
 	struct pvk_err ignored;
-	uint8_t *buf;
-	size_t len;
 	int rc;
 
-	if (file_read_all(path, CERT_FILE_MAX, &buf, &len, strict ? e : &ignored))
-		return strict ? -1 : 0;
 	rc = crl_parse(buf, len, &sk, &ignored);
-	free(buf);
 	if (rc || sk_X509_CRL_num(sk) == 0) {
 		sk_X509_CRL_free(sk);
 		ERR_clear_error();
@@ -398,6 +395,19 @@ static int load_crl_file(X509_STORE *store, const char *path, int strict, struct
 	}
 	rc = store_add_crls(store, sk, path, e);
 	sk_X509_CRL_pop_free(sk, X509_CRL_free);
+	return rc;
+}
+
+static int load_crl_file(X509_STORE *store, const char *path, struct pvk_err *e)
+{
+	uint8_t *buf;
+	size_t len;
+	int rc;
+
+	if (file_read_all(path, CERT_FILE_MAX, &buf, &len, e))
+		return -1;
+	rc = add_crls_from(store, buf, len, path, 1, e);
+	free(buf);
 	return rc;
 }
 
@@ -463,10 +473,7 @@ static int store_setup(const struct pvk_cert_opts *o, X509_STORE **out, struct p
 		goto err;
 	}
 	for (size_t i = 0; i < o->n_crls; i++)
-		if (load_crl_file(store, o->crls[i], 1, e))
-			goto err;
-	for (size_t i = 0; i < o->n_certs; i++)
-		if (load_crl_file(store, o->certs[i], 0, e))
+		if (load_crl_file(store, o->crls[i], e))
 			goto err;
 	X509_VERIFY_PARAM_set_depth(param, CHAIN_DEPTH);
 	X509_VERIFY_PARAM_set_auth_level(param, SECURITY_LEVEL);
@@ -548,8 +555,13 @@ int hkd_verifier_new(const struct pvk_cert_opts *o, struct pvk_hkd_verifier **ou
 		size_t len;
 		int prc;
 
+		/* Each file is read once (it may be a pipe): its CRLs, then its certificates. */
 		if (file_read_all(o->certs[i], CERT_FILE_MAX, &buf, &len, e))
 			goto out;
+		if (add_crls_from(v->store, buf, len, o->certs[i], 0, e)) {
+			free(buf);
+			goto out;
+		}
 		prc = parse_certs(buf, len, 0, &sk);
 		free(buf);
 		if (prc < 0) {

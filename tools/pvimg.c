@@ -147,7 +147,11 @@ static int load_cust_key(const char *path, EVP_PKEY **out, struct pvk_err *e)
 		*out = bio ? PEM_read_bio_PrivateKey(bio, NULL, pvk_pem_no_password, NULL) : NULL;
 		BIO_free(bio);
 		rc = *out && pvk_ec_is_p521(*out) ? 0 : -1;
-		if (rc) {
+		if (!rc && pvk_key_check_pair(*out, path, e)) {
+			EVP_PKEY_free(*out);
+			*out = NULL;
+			rc = -1;
+		} else if (rc) {
 			EVP_PKEY_free(*out);
 			*out = NULL;
 			pvk_fail(e, PVK_E_FORMAT,
@@ -655,16 +659,19 @@ out:
 
 /* ---- test ---- */
 
+/* Read the host-key hashes file: at least 15 lines of 64 hex digits. *hashes is set only on
+ * success; on failure nothing is left for the caller to free. */
 static int key_hashes_load(const char *path, uint8_t (**hashes)[32], size_t *n, struct pvk_err *e)
 {
-	uint8_t *buf;
+	uint8_t *buf, (*h)[32];
 	size_t len, cnt = 0;
 	char *line, *save = NULL;
+	int rc = 0;
 
 	if (file_read_all(path, 1 << 20, &buf, &len, e))
 		return -1;
-	*hashes = calloc(len / 64 + 1, 32);
-	if (!*hashes) {
+	h = calloc(len / 64 + 1, 32);
+	if (!h) {
 		free(buf);
 		return pvk_fail(e, PVK_E_NOMEM, "out of memory");
 	}
@@ -673,20 +680,22 @@ static int key_hashes_load(const char *path, uint8_t (**hashes)[32], size_t *n, 
 
 		while (l && (line[l - 1] == '\r' || line[l - 1] == ' '))
 			line[--l] = 0;
-		if (hex_decode(line, (*hashes)[cnt], 32)) {
-			free(buf);
-			free(*hashes);
-			return pvk_fail(e, PVK_E_FORMAT,
-					"%s: line %zu is not a 64-digit host-key hash", path, cnt + 1);
+		if (cnt > len / 64 || hex_decode(line, h[cnt], 32)) {
+			rc = pvk_fail(e, PVK_E_FORMAT,
+				      "%s: line %zu is not a 64-digit host-key hash", path, cnt + 1);
+			break;
 		}
 		cnt++;
 	}
 	free(buf);
-	if (cnt < 15) {
-		free(*hashes);
-		return pvk_fail(e, PVK_E_FORMAT, "%s: %zu host-key hashes, at least 15 lines expected",
-				path, cnt);
+	if (!rc && cnt < 15)
+		rc = pvk_fail(e, PVK_E_FORMAT, "%s: %zu host-key hashes, at least 15 lines expected",
+			      path, cnt);
+	if (rc) {
+		free(h);
+		return -1;
 	}
+	*hashes = h;
 	*n = cnt;
 	return 0;
 }

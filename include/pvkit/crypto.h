@@ -57,6 +57,9 @@ int pvk_ec_from_coords(const uint8_t coords[PVK_EC_PUB_LEN], EVP_PKEY **out, str
 int pvk_ec_coords(EVP_PKEY *key, uint8_t out[PVK_EC_PUB_LEN], struct pvk_err *e);
 /* 1 if key is an EC key on P-521. */
 int pvk_ec_is_p521(EVP_PKEY *key);
+/* Refuse a private key whose private and public parts do not match (PVK_E_FORMAT, naming
+ * what). */
+int pvk_key_check_pair(EVP_PKEY *key, const char *what, struct pvk_err *e);
 /* The 80-byte private scalar (for state files of the simulator). */
 int pvk_ec_scalar(EVP_PKEY *key, uint8_t out[PVK_EC_COORD_LEN], struct pvk_err *e);
 /* ECDH(priv, peer) then SHA-256(Z || 00 00 00 01): the slot key of §2.3. */
