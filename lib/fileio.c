@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: MIT
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -122,24 +127,193 @@ void buf_free_secret(void *p, size_t len)
 	free(p);
 }
 
+/* ---- outputs ----
+ *
+ * Every output is written to a temp file beside it, "<path>.pvkit-tmp-XXXXXX", and renamed
+ * into place on commit; the outputs of one command are committed together. The writer holds
+ * an flock on its temp file for its whole life, so a later run recognises the temp file of a
+ * dead (SIGKILLed) writer as one it can take the lock of, and removes it. Catchable signals
+ * remove the live temp files (outfile_trap_signals). An output that is a device or FIFO is
+ * never replaced: it is staged in an unnamed temp file and copied into the device on commit,
+ * as cp does. */
+
+#define TMP_TAG ".pvkit-tmp-"
+#define OLD_TAG ".pvkit-old-"
+#define MAX_LIVE 32
+
+/* The temp files to remove on a signal. A slot's path is written while its state is 1 and
+ * read by the handler only in state 2, so the handler never sees a half-written path. */
+static struct {
+	volatile sig_atomic_t state;  /* 0 free, 1 being written, 2 live */
+	char path[PATH_MAX];
+} live[MAX_LIVE];
+
+static int live_add(const char *path)
+{
+	size_t n = strlen(path);
+
+	if (n >= PATH_MAX)
+		return -1;
+	for (int i = 0; i < MAX_LIVE; i++) {
+		if (__sync_bool_compare_and_swap(&live[i].state, 0, 1)) {
+			memcpy(live[i].path, path, n + 1);
+			__sync_synchronize();
+			live[i].state = 2;
+			return i;
+		}
+	}
+	return -1;  /* more live outputs than slots: still correct, only not signal-cleaned */
+}
+
+static void live_remove(int slot)
+{
+	if (slot >= 0 && slot < MAX_LIVE)
+		live[slot].state = 0;
+}
+
+static void on_fatal_signal(int sig)
+{
+	int saved = errno;
+
+	for (int i = 0; i < MAX_LIVE; i++)
+		if (live[i].state == 2)
+			unlink(live[i].path);
+	errno = saved;
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+void outfile_trap_signals(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		struct sigaction old, sa;
+
+		/* Leave ignored signals (nohup) and a program's own handlers alone. */
+		if (sigaction(sigs[i], NULL, &old) || old.sa_handler != SIG_DFL)
+			continue;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_fatal_signal;
+		sigemptyset(&sa.sa_mask);
+		sigaction(sigs[i], &sa, NULL);
+	}
+}
+
+/* Split path into its directory (malloc'd, "." for none) and its base name. */
+static char *dir_of(const char *path, const char **base)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash) {
+		*base = path;
+		return strdup(".");
+	}
+	*base = slash + 1;
+	if (slash == path)
+		return strdup("/");
+	return strndup(path, (size_t)(slash - path));
+}
+
+/* Remove "<base>.pvkit-tmp-XXXXXX" files whose writer is gone: a live writer holds the lock. */
+static void remove_stale_temps(const char *path)
+{
+	const char *base;
+	char *dir = dir_of(path, &base);
+	size_t blen = strlen(base), tlen = strlen(TMP_TAG);
+	struct dirent *d;
+	DIR *dp;
+	int dfd;
+
+	if (!dir)
+		return;
+	dp = opendir(dir);
+	free(dir);
+	if (!dp)
+		return;
+	dfd = dirfd(dp);
+	while ((d = readdir(dp))) {
+		struct stat st;
+		int fd;
+
+		if (strlen(d->d_name) != blen + tlen + 6 || strncmp(d->d_name, base, blen) ||
+		    strncmp(d->d_name + blen, TMP_TAG, tlen))
+			continue;
+		fd = openat(dfd, d->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (!fstat(fd, &st) && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+		    !flock(fd, LOCK_EX | LOCK_NB))
+			unlinkat(dfd, d->d_name, 0);
+		close(fd);
+	}
+	closedir(dp);
+}
+
+/* A temp file for a device or FIFO output: unnamed from the start, so nothing is ever left. */
+static int open_stage(const char *path, struct pvk_err *e)
+{
+	const char *tmpdir = getenv("TMPDIR");
+	char *name;
+	int fd;
+
+	if (!tmpdir || !*tmpdir)
+		tmpdir = "/tmp";
+	fd = open(tmpdir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		return fd;
+	if (asprintf(&name, "%s/pvkit-stage.XXXXXX", tmpdir) < 0)
+		return pvk_fail(e, PVK_E_NOMEM, "%s: out of memory", path);
+	fd = mkostemp(name, O_CLOEXEC);
+	if (fd >= 0)
+		unlink(name);
+	free(name);
+	if (fd < 0)
+		return pvk_fail(e, PVK_E_IO, "%s: cannot create a staging file in %s: %s", path,
+				tmpdir, strerror(errno));
+	return fd;
+}
+
 int outfile_open(struct outfile *of, const char *path, int flags, struct pvk_err *e)
 {
 	struct stat st;
 	size_t n = strlen(path);
+	int exists;
 
 	memset(of, 0, sizeof(*of));
 	of->fd = -1;
-	if (!(flags & OUTFILE_OVERWRITE) && lstat(path, &st) == 0)
+	of->slot = -1;
+	of->flags = flags;
+	exists = stat(path, &st) == 0;
+	if (!exists && lstat(path, &st) == 0)
+		exists = 1;  /* a dangling symlink: rename would replace it */
+	if (exists && !(flags & OUTFILE_OVERWRITE))
 		return pvk_fail(e, PVK_E_IO, "%s: output file exists (use --overwrite to replace it)",
 				path);
+	if (exists && S_ISDIR(st.st_mode))
+		return pvk_fail(e, PVK_E_IO, "%s: cannot write output: is a directory", path);
+	if (exists && S_ISSOCK(st.st_mode))
+		return pvk_fail(e, PVK_E_IO, "%s: cannot write output: is a socket", path);
 	of->path = strdup(path);
-	of->tmp = malloc(n + 8);
-	if (!of->path || !of->tmp) {
+	if (!of->path)
+		return pvk_fail(e, PVK_E_NOMEM, "%s: out of memory", path);
+	if (exists && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISFIFO(st.st_mode))) {
+		of->device = 1;
+		of->fd = open_stage(path, e);
+		if (of->fd < 0) {
+			outfile_abort(of);
+			return -1;
+		}
+		return 0;
+	}
+	remove_stale_temps(path);
+	of->tmp = malloc(n + sizeof(TMP_TAG) + 6);
+	if (!of->tmp) {
 		outfile_abort(of);
 		return pvk_fail(e, PVK_E_NOMEM, "%s: out of memory", path);
 	}
 	memcpy(of->tmp, path, n);
-	memcpy(of->tmp + n, ".XXXXXX", 8);
+	memcpy(of->tmp + n, TMP_TAG "XXXXXX", sizeof(TMP_TAG) + 6);
 	of->fd = mkostemp(of->tmp, O_CLOEXEC);
 	if (of->fd < 0) {
 		int err = errno;
@@ -150,6 +324,9 @@ int outfile_open(struct outfile *of, const char *path, int flags, struct pvk_err
 		return pvk_fail(e, PVK_E_IO, "%s: cannot create output file: %s", path,
 				strerror(err));
 	}
+	/* Held until the file is renamed or removed: it tells later runs this writer lives. */
+	flock(of->fd, LOCK_EX | LOCK_NB);
+	of->slot = live_add(of->tmp);
 	if (!(flags & OUTFILE_SECRET)) {
 		mode_t mask = umask(0);
 
@@ -200,35 +377,206 @@ int outfile_pwrite(struct outfile *of, const void *buf, size_t len, uint64_t off
 	return 0;
 }
 
+/* Flush and fsync one staged output (the first phase of a commit). */
+static int outfile_sync(struct outfile *of, struct pvk_err *e)
+{
+	if (of->fp && fflush(of->fp))
+		return pvk_fail(e, PVK_E_IO, "%s: cannot write: %s", of->path, strerror(errno));
+	if (fsync(of->fd) && errno != EINVAL)
+		return pvk_fail(e, PVK_E_IO, "%s: cannot write: %s", of->path, strerror(errno));
+	return 0;
+}
+
+static int write_full(int fd, const uint8_t *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Copy a staged output into its device or FIFO, as cp would. */
+static int copy_to_device(struct outfile *of, struct pvk_err *e)
+{
+	uint8_t buf[65536];
+	uint64_t off = 0;
+	int out, rc = 0;
+
+	out = open(of->path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+	if (out < 0)
+		return pvk_fail(e, PVK_E_IO, "%s: cannot open: %s", of->path, strerror(errno));
+	for (;;) {
+		ssize_t n = pread(of->fd, buf, sizeof(buf), (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = pvk_fail(e, PVK_E_IO, "%s: cannot read back the staged output: %s",
+				      of->path, strerror(errno));
+			break;
+		}
+		if (n == 0)
+			break;
+		if (write_full(out, buf, (size_t)n)) {
+			rc = pvk_fail(e, PVK_E_IO, "%s: cannot write: %s", of->path, strerror(errno));
+			break;
+		}
+		off += (uint64_t)n;
+	}
+	if (close(out) && !rc)
+		rc = pvk_fail(e, PVK_E_IO, "%s: cannot write: %s", of->path, strerror(errno));
+	return rc;
+}
+
+/* Rename of->tmp to of->path; without OUTFILE_OVERWRITE a file that appeared at the path
+ * meanwhile is never replaced. */
+static int place(struct outfile *of, struct pvk_err *e)
+{
+	if (of->flags & OUTFILE_OVERWRITE) {
+		if (!rename(of->tmp, of->path))
+			return 0;
+	} else {
+		if (!renameat2(AT_FDCWD, of->tmp, AT_FDCWD, of->path, RENAME_NOREPLACE))
+			return 0;
+		if (errno == EINVAL || errno == ENOSYS) {
+			/* No RENAME_NOREPLACE on this file system: link() does not replace either. */
+			if (!link(of->tmp, of->path)) {
+				unlink(of->tmp);
+				return 0;
+			}
+		}
+		if (errno == EEXIST)
+			return pvk_fail(e, PVK_E_IO,
+					"%s: output file exists (created while this command ran; "
+					"use --overwrite to replace it)", of->path);
+	}
+	return pvk_fail(e, PVK_E_IO, "%s: cannot rename output file into place: %s", of->path,
+			strerror(errno));
+}
+
+/* Keep what a commit replaces, as a hard link "<path>.pvkit-old-XXXXXX", until the whole
+ * commit succeeded: a failure puts it back. NULL when nothing is there (or no hard links). */
+static char *keep_old(const char *path)
+{
+	size_t n = strlen(path);
+	char *old;
+	int fd;
+
+	if (access(path, F_OK))
+		return NULL;
+	old = malloc(n + sizeof(OLD_TAG) + 6);
+	if (!old)
+		return NULL;
+	memcpy(old, path, n);
+	memcpy(old + n, OLD_TAG "XXXXXX", sizeof(OLD_TAG) + 6);
+	/* Reserve a unique name, then replace it with the link. */
+	fd = mkostemp(old, O_CLOEXEC);
+	if (fd < 0) {
+		free(old);
+		return NULL;
+	}
+	close(fd);
+	unlink(old);
+	if (link(path, old)) {
+		free(old);
+		return NULL;
+	}
+	return old;
+}
+
+static void sync_dir_of(const char *path)
+{
+	const char *base;
+	char *dir = dir_of(path, &base);
+	int fd;
+
+	if (!dir)
+		return;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(dir);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+int outfiles_commit(struct outfile *const *ofs, size_t n, struct pvk_err *e)
+{
+	char *old[OUTFILES_MAX] = { 0 };
+	int placed[OUTFILES_MAX] = { 0 };
+	sigset_t all, saved;
+	int rc = 0;
+	size_t i;
+
+	if (n > OUTFILES_MAX) {
+		rc = pvk_fail(e, PVK_E_USAGE, "too many outputs in one commit (%zu)", n);
+		goto out;
+	}
+	for (i = 0; i < n && !rc; i++)
+		rc = outfile_sync(ofs[i], e);
+	if (rc)
+		goto out;
+	/* From here on a catchable signal waits until every output is in place or none is. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &saved);
+	for (i = 0; i < n && !rc; i++) {
+		struct outfile *of = ofs[i];
+
+		if (of->device)
+			continue;
+		if (of->flags & OUTFILE_OVERWRITE)
+			old[i] = keep_old(of->path);
+		rc = place(of, e);
+		if (!rc) {
+			placed[i] = 1;
+			live_remove(of->slot);
+			of->slot = -1;
+			free(of->tmp);
+			of->tmp = NULL;
+		}
+	}
+	/* Devices last: what went into a device cannot be taken back. */
+	for (i = 0; i < n && !rc; i++)
+		if (ofs[i]->device)
+			rc = copy_to_device(ofs[i], e);
+	for (i = 0; i < n; i++) {
+		if (rc && placed[i]) {
+			/* Undo: what was there before comes back; what was not is removed. */
+			if (old[i])
+				rename(old[i], ofs[i]->path);
+			else
+				unlink(ofs[i]->path);
+		} else if (old[i]) {
+			unlink(old[i]);
+		}
+		free(old[i]);
+	}
+	for (i = 0; i < n && !rc; i++)
+		if (!ofs[i]->device)
+			sync_dir_of(ofs[i]->path);
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+out:
+	for (i = 0; i < n; i++)
+		outfile_abort(ofs[i]);
+	return rc;
+}
+
 int outfile_commit(struct outfile *of, struct pvk_err *e)
 {
-	int rc = 0;
-
-	if (of->fp) {
-		if (fflush(of->fp))
-			rc = pvk_fail(e, PVK_E_IO, "%s: cannot write: %s", of->path, strerror(errno));
-	}
-	if (!rc && fsync(of->fd) && errno != EINVAL)
-		rc = pvk_fail(e, PVK_E_IO, "%s: cannot write: %s", of->path, strerror(errno));
-	if (of->fp)
-		fclose(of->fp);
-	else
-		close(of->fd);
-	of->fp = NULL;
-	of->fd = -1;
-	if (!rc && rename(of->tmp, of->path))
-		rc = pvk_fail(e, PVK_E_IO, "%s: cannot rename output file into place: %s", of->path,
-			      strerror(errno));
-	if (!rc) {
-		free(of->tmp);
-		of->tmp = NULL;
-	}
-	outfile_abort(of);
-	return rc;
+	return outfiles_commit(&of, 1, e);
 }
 
 void outfile_abort(struct outfile *of)
 {
+	if (!of->path)
+		return;  /* never opened (zeroed), or already closed */
 	if (of->fp)
 		fclose(of->fp);
 	else if (of->fd >= 0)
@@ -239,6 +587,8 @@ void outfile_abort(struct outfile *of)
 		unlink(of->tmp);
 		free(of->tmp);
 	}
+	live_remove(of->slot);
+	of->slot = -1;
 	of->tmp = NULL;
 	free(of->path);
 	of->path = NULL;

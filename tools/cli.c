@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "pvkit/fileio.h"
 
 const char *cli_prog = "pvkit";
 int cli_verbosity;
@@ -15,6 +16,8 @@ void cli_init(const char *argv0, const char *fallback)
 	const char *slash = argv0 ? strrchr(argv0, '/') : NULL;
 
 	cli_prog = argv0 && *argv0 ? (slash ? slash + 1 : argv0) : fallback;
+	/* An interrupted command leaves no temp file behind. */
+	outfile_trap_signals();
 }
 
 int cli_error(const struct pvk_err *e)

@@ -159,7 +159,7 @@ static int create_run(struct pvk_cert_opts *certs, const char *out, const char *
 		      uint64_t paf, struct pvk_err *e)
 {
 	struct arcb_params p;
-	struct outfile req_of, key_of;
+	struct outfile req_of = { 0 }, key_of = { 0 };
 	struct exch x;
 	EVP_PKEY **keys = NULL;
 	uint8_t *arcb = NULL, *file = NULL;
@@ -167,7 +167,6 @@ static int create_run(struct pvk_cert_opts *certs, const char *out, const char *
 	int rc = -1;
 
 	memset(&p, 0, sizeof(p));
-	req_of.tmp = key_of.tmp = NULL;
 	if (certs->no_verify) {
 		char w[128];
 
@@ -189,25 +188,17 @@ static int create_run(struct pvk_cert_opts *certs, const char *out, const char *
 	x.it[EXCH_ADD] = (struct exch_item){ (uint32_t)attest_add_size(p.paf), NULL };
 	if (exch_write(&x, &file, &file_len, e))
 		goto out;
-	/* Both files or neither: commit only when both are written. */
-	if (outfile_open(&key_of, arpk_path, OUTFILE_OVERWRITE | OUTFILE_SECRET, e))
+	/* Both files or neither; a failure leaves an earlier pair as it was. */
+	if (outfile_open(&key_of, arpk_path, OUTFILE_OVERWRITE | OUTFILE_SECRET, e) ||
+	    outfile_open(&req_of, out, OUTFILE_OVERWRITE, e) ||
+	    outfile_write(&key_of, p.arpk, 32, e) || outfile_write(&req_of, file, file_len, e) ||
+	    outfiles_commit((struct outfile *[]){ &req_of, &key_of }, 2, e))
 		goto out;
-	if (outfile_open(&req_of, out, OUTFILE_OVERWRITE, e))
-		goto out;
-	if (outfile_write(&key_of, p.arpk, 32, e) || outfile_write(&req_of, file, file_len, e) ||
-	    outfile_commit(&key_of, e))
-		goto out;
-	if (outfile_commit(&req_of, e)) {
-		unlink(arpk_path);  /* a key without its request is of no use */
-		goto out;
-	}
 	cli_info("Attestation request written to '%s', its protection key to '%s'", out, arpk_path);
 	rc = 0;
 out:
-	if (req_of.tmp)
-		outfile_abort(&req_of);
-	if (key_of.tmp)
-		outfile_abort(&key_of);
+	outfile_abort(&req_of);
+	outfile_abort(&key_of);
 	free(arcb);
 	free(file);
 	EVP_PKEY_free(p.cust);
@@ -278,6 +269,14 @@ static int perform_run(const char *in, const char *out, const char *user_path, s
 		return -1;
 	if (exch_parse(file, file_len, &x, e)) {
 		pvk_wrap(e, "%s", in);
+		goto out;
+	}
+	/* The only measurement the UV makes is an HMAC-SHA512: any other size gives a response
+	 * that can never verify. */
+	if (x.it[EXCH_MEAS].size && x.it[EXCH_MEAS].size != ARCB_MEAS_LEN) {
+		pvk_fail(e, PVK_E_FORMAT,
+			 "%s: measurement size %u, but the attestation request's HMAC-SHA512 needs %u bytes",
+			 in, x.it[EXCH_MEAS].size, ARCB_MEAS_LEN);
 		goto out;
 	}
 	if (user_path && read_input(user_path, EXCH_MAX_USER, &user, &user_len, e)) {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -419,30 +420,35 @@ static int policy_reference(const char *path, uint8_t ud[ASRCB_USER_LEN], char h
 	return 0;
 }
 
-static int append_toc(const char *path, const uint8_t tag[16], struct pvk_err *e)
+/* The table of contents with the request's tag appended, staged to be committed with the
+ * request: a request that was not written never shows up in it. */
+static int toc_stage(struct outfile *of, const char *path, const uint8_t tag[16],
+		     struct pvk_err *e)
 {
+	uint8_t *old = NULL;
+	size_t old_len = 0;
 	char line[34];
-	int fd;
-	ssize_t n;
+	int rc;
 
+	struct stat st;
+
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	    file_read_all(path, 64u << 20, &old, &old_len, e))
+		return -1;
 	hex_encode(tag, 16, line);
 	line[32] = '\n';
-	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return pvk_fail(e, PVK_E_IO, "%s: cannot open: %s", path, strerror(errno));
-	n = write(fd, line, 33);
-	if (n != 33 || close(fd)) {
-		if (n != 33)
-			close(fd);
-		return pvk_fail(e, PVK_E_IO, "%s: cannot append the request tag", path);
-	}
-	return 0;
+	rc = outfile_open(of, path, OUTFILE_OVERWRITE, e) ||
+	     outfile_write(of, old, old_len, e) || outfile_write(of, line, 33, e);
+	free(old);
+	return rc ? -1 : 0;
 }
 
 static int create_run(struct create_args *a, struct pvk_err *e)
 {
 	struct asrcb_params p;
-	struct outfile req_of = { 0 }, desc_of = { 0 }, sec_of = { 0 };
+	struct outfile req_of = { 0 }, desc_of = { 0 }, sec_of = { 0 }, toc_of = { 0 };
+	struct outfile *ofs[4];
+	size_t nofs = 0;
 	EVP_PKEY **keys = NULL, *sign_key = NULL;
 	uint8_t *hdr = NULL, *req = NULL, *value = NULL, *file = NULL, cck[32];
 	size_t nkeys = 0, hdr_len = 0, req_len = 0, value_len = 0, file_len = 0;
@@ -601,7 +607,7 @@ static int create_run(struct create_args *a, struct pvk_err *e)
 		goto out;
 	note("Successfully generated the request");
 
-	/* Outputs: all or none. */
+	/* Outputs: all or none, the table of contents included. */
 	if ((a->kind == KIND_ASSOC || a->kind == KIND_RETR)) {
 		if (secret_desc_yaml(p.secret_type, a->name, p.secret_id, &yaml, &yaml_len, e))
 			goto out;
@@ -614,27 +620,33 @@ static int create_run(struct create_args *a, struct pvk_err *e)
 			if (outfile_open(&desc_of, ypath, OUTFILE_OVERWRITE, e) ||
 			    outfile_write(&desc_of, yaml, yaml_len, e))
 				goto out;
+			ofs[nofs++] = &desc_of;
 		}
 	}
-	if (a->output_secret &&
-	    (outfile_open(&sec_of, a->output_secret, OUTFILE_OVERWRITE | OUTFILE_SECRET, e) ||
-	     outfile_write(&sec_of, value, 32, e)))
-		goto out;
+	if (a->output_secret) {
+		if (outfile_open(&sec_of, a->output_secret, OUTFILE_OVERWRITE | OUTFILE_SECRET, e) ||
+		    outfile_write(&sec_of, value, 32, e))
+			goto out;
+		ofs[nofs++] = &sec_of;
+	}
+	if (a->toc) {
+		if (toc_stage(&toc_of, a->toc, req + req_len - 16, e))
+			goto out;
+		ofs[nofs++] = &toc_of;
+	}
 	if (strcmp(a->out, "-")) {
 		if (outfile_open(&req_of, a->out, OUTFILE_OVERWRITE, e) ||
-		    outfile_write(&req_of, req, req_len, e) || outfile_commit(&req_of, e))
+		    outfile_write(&req_of, req, req_len, e))
 			goto out;
-	} else if (write_stdout(req, req_len, e)) {
+		ofs[nofs++] = &req_of;
+		if (outfiles_commit(ofs, nofs, e))
+			goto out;
+	} else if (outfiles_commit(ofs, nofs, e) || write_stdout(req, req_len, e)) {
 		goto out;
 	}
-	if ((desc_of.tmp && outfile_commit(&desc_of, e)) ||
-	    (sec_of.tmp && outfile_commit(&sec_of, e)))
-		goto out;
 	cli_info("Successfully wrote the request to '%s'", a->out);
 	if (ypath)
 		note("Successfully wrote secret info to '%s'", ypath);
-	if (a->toc && append_toc(a->toc, req + req_len - 16, e))
-		goto out;
 	if (policy_hash[0])
 		printf("%s\n", policy_hash);
 	if (yaml && a->to_stdout)
@@ -645,12 +657,10 @@ static int create_run(struct create_args *a, struct pvk_err *e)
 	}
 	rc = 0;
 out:
-	if (req_of.tmp)
-		outfile_abort(&req_of);
-	if (desc_of.tmp)
-		outfile_abort(&desc_of);
-	if (sec_of.tmp)
-		outfile_abort(&sec_of);
+	outfile_abort(&req_of);
+	outfile_abort(&desc_of);
+	outfile_abort(&sec_of);
+	outfile_abort(&toc_of);
 	OPENSSL_cleanse(cck, sizeof(cck));
 	buf_free_secret(value, value_len);
 	buf_free_secret(file, file_len);

@@ -19,27 +19,43 @@ int fd_pread_full(int fd, void *buf, size_t len, uint64_t off);
 /* Free a buffer after wiping it (for anything that held key material). */
 void buf_free_secret(void *p, size_t len);
 
-/* An output written to "<path>.XXXXXX" and renamed over <path> only on commit. */
+/* An output written to "<path>.pvkit-tmp-XXXXXX" and renamed over <path> only on commit.
+ * The outputs of one command are committed together (outfiles_commit): all of them are in
+ * place afterwards, or none is and whatever was there before is still there. An existing
+ * device or FIFO at <path> is never replaced: the output is staged in an unnamed temp file
+ * and copied into it on commit. */
 struct outfile {
 	char *path;
-	char *tmp;
+	char *tmp;  /* NULL for a device output, and once committed or aborted */
 	int fd;
 	FILE *fp;   /* lazily opened stdio stream over fd */
+	int flags;
+	int device; /* <path> is a device or FIFO */
+	int slot;   /* in the signal-cleanup table, or -1 */
 };
 
 enum outfile_flags {
-	OUTFILE_OVERWRITE = 1, /* replace an existing file (else refuse) */
+	OUTFILE_OVERWRITE = 1, /* replace an existing file (else refuse, also at commit time) */
 	OUTFILE_SECRET = 2,    /* mode 0600 (keys, secrets); else 0644 & ~umask */
 };
 
+#define OUTFILES_MAX 8
+
+/* Start an output. Removes stale temp files of <path> left by writers that died. */
 int outfile_open(struct outfile *of, const char *path, int flags, struct pvk_err *e);
 int outfile_write(struct outfile *of, const void *buf, size_t len, struct pvk_err *e);
 int outfile_pwrite(struct outfile *of, const void *buf, size_t len, uint64_t off,
 		   struct pvk_err *e);
-/* fsync, rename into place. After it the outfile is closed. */
+/* fsync all, then rename all into place (catchable signals held off meanwhile); on any
+ * failure undo the renames already done. Afterwards every outfile is closed, either way. */
+int outfiles_commit(struct outfile *const *ofs, size_t n, struct pvk_err *e);
 int outfile_commit(struct outfile *of, struct pvk_err *e);
-/* Remove the temp file; safe to call after commit or twice. */
+/* Remove the temp file; safe to call after commit, twice, or on a zeroed outfile
+ * whose fd is -1. */
 void outfile_abort(struct outfile *of);
+/* Remove the live temp files on SIGINT, SIGTERM, SIGHUP and SIGQUIT, then die of the signal
+ * as before. Only signals still at their default action are trapped. Commands call it once. */
+void outfile_trap_signals(void);
 
 /* Write a whole small buffer to path via outfile (temp + rename). */
 int file_write_all(const char *path, const void *buf, size_t len, int flags, struct pvk_err *e);
