@@ -40,12 +40,12 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$tmp/sanitizer"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$tmp/sanitizer"
 SHOW_LINES=20
 
-# none_left NAME FILE...: neither FILE nor a temporary FILE.XXXXXX of it exists
+# none_left NAME FILE...: neither FILE nor a temporary FILE.pvkit-tmp-XXXXXX of it exists
 none_left() {
 	local name=$1 f left=
 	shift
 	for f in "$@"; do
-		if [ -e "$f" ] || compgen -G "$f.??????" >/dev/null; then
+		if [ -e "$f" ] || compgen -G "$f.pvkit-*" >/dev/null; then
 			left="$left $f"
 		fi
 	done
