@@ -45,9 +45,17 @@ int yin_next(struct yin *r, yaml_event_t *ev, struct pvk_err *e)
 		return refuse(r, ev, "too many YAML nodes", e);
 	switch (ev->type) {
 	case YAML_ALIAS_EVENT:
-		return refuse(r, ev, "YAML aliases are not supported", e);
+		return refuse(r, ev, "YAML anchors and aliases are not supported", e);
+	case YAML_SCALAR_EVENT:
+		if (ev->data.scalar.anchor)
+			return refuse(r, ev, "YAML anchors and aliases are not supported", e);
+		break;
 	case YAML_SEQUENCE_START_EVENT:
 	case YAML_MAPPING_START_EVENT:
+		/* Anchors serve only aliases; refusing both keeps one document one tree. */
+		if ((ev->type == YAML_SEQUENCE_START_EVENT ? ev->data.sequence_start.anchor
+							     : ev->data.mapping_start.anchor))
+			return refuse(r, ev, "YAML anchors and aliases are not supported", e);
 		if (++r->depth > YIN_MAX_DEPTH)
 			return refuse(r, ev, "YAML nested too deeply (more than 64 levels)", e);
 		break;
@@ -61,18 +69,25 @@ int yin_next(struct yin *r, yaml_event_t *ev, struct pvk_err *e)
 	return 0;
 }
 
-/* Add the node an event starts to doc; for collections, push it. */
+/* The non-specific tag "!" means the default tag, as in libyaml's own loader. */
+static yaml_char_t *tag_of(yaml_char_t *tag)
+{
+	return tag && strcmp((const char *)tag, "!") ? tag : NULL;
+}
+
+/* Add the node an event starts to doc. */
 static int add_node(yaml_document_t *doc, yaml_event_t *ev)
 {
 	switch (ev->type) {
 	case YAML_SCALAR_EVENT:
-		return yaml_document_add_scalar(doc, ev->data.scalar.tag, ev->data.scalar.value,
-						(int)ev->data.scalar.length, ev->data.scalar.style);
+		return yaml_document_add_scalar(doc, tag_of(ev->data.scalar.tag),
+						ev->data.scalar.value, (int)ev->data.scalar.length,
+						ev->data.scalar.style);
 	case YAML_SEQUENCE_START_EVENT:
-		return yaml_document_add_sequence(doc, ev->data.sequence_start.tag,
+		return yaml_document_add_sequence(doc, tag_of(ev->data.sequence_start.tag),
 						  ev->data.sequence_start.style);
 	case YAML_MAPPING_START_EVENT:
-		return yaml_document_add_mapping(doc, ev->data.mapping_start.tag,
+		return yaml_document_add_mapping(doc, tag_of(ev->data.mapping_start.tag),
 						 ev->data.mapping_start.style);
 	default:
 		return 0;

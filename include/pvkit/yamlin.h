@@ -3,7 +3,7 @@
  * scans nested flow collections in time quadratic in their depth, and a document may hold
  * aliases that multiply what a walk over it visits; pvkit's YAML files (secret descriptions,
  * attestation results, AP configurations) are small and shallow, so the reader refuses
- * nesting deeper than YIN_MAX_DEPTH, more than YIN_MAX_EVENTS events and aliases, each with
+ * nesting deeper than YIN_MAX_DEPTH, more than YIN_MAX_EVENTS events, anchors and aliases, each with
  * one error naming the file, line and column. */
 #ifndef PVKIT_YAMLIN_H
 #define PVKIT_YAMLIN_H
@@ -28,7 +28,8 @@ struct yin {
 /* Start reading buf (len bytes, not copied: it must outlive the reader). */
 int yin_open(struct yin *r, const uint8_t *buf, size_t len, const char *what,
 	     struct pvk_err *e);
-/* The next event; on error nothing is left to delete. Refuses aliases, depth and count. */
+/* The next event; on error nothing is left to delete. Refuses anchors, aliases, depth and
+ * count. */
 int yin_next(struct yin *r, yaml_event_t *ev, struct pvk_err *e);
 void yin_close(struct yin *r);
 /* Load a stream's first document as libyaml nodes, through yin_next (so within the limits).

@@ -163,7 +163,11 @@ static void test_aliases_and_count(void **s)
 
 	(void)s;
 	assert_int_equal(load("a: &x [1, 2]\nb: *x\n", &e), -1);
-	assert_non_null(strstr(e.msg, "t.yaml:2:4: YAML aliases are not supported"));
+	assert_non_null(strstr(e.msg, "t.yaml:1:4: YAML anchors and aliases are not supported"));
+	assert_int_equal(load("a: [1, 2]\nb: *x\n", &e), -1);
+	assert_non_null(strstr(e.msg, "t.yaml:2:4: YAML anchors and aliases are not supported"));
+	/* libyaml's loader refuses a duplicate anchor: no anchor is accepted at all. */
+	assert_int_equal(load("a: &x 1\nb: &x 2\n", &e), -1);
 	/* A billion laughs needs aliases: refused at the first one. */
 	assert_int_equal(load("a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\n", &e), -1);
 	many = repeat("1, ", YIN_MAX_EVENTS, "1]");
