@@ -16,6 +16,8 @@
 
 #include "pvkit/fileio.h"
 
+static int open_stage(const char *path, struct pvk_err *e);
+
 int file_read_all(const char *path, size_t max, uint8_t **out, size_t *len, struct pvk_err *e)
 {
 	uint8_t *buf = NULL;
@@ -117,6 +119,105 @@ int fd_pread_full(int fd, void *buf, size_t len, uint64_t off)
 		done += (size_t)n;
 	}
 	return 0;
+}
+
+int infile_open(struct infile *in, const char *path, struct pvk_err *e)
+{
+	struct stat st;
+
+	memset(in, 0, sizeof(*in));
+	in->path = path;
+	in->spool = -1;
+	in->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (in->fd < 0)
+		return pvk_fail(e, PVK_E_IO, "%s: cannot open: %s", path, strerror(errno));
+	if (fstat(in->fd, &st)) {
+		int err = errno;
+
+		infile_close(in);
+		return pvk_fail(e, PVK_E_IO, "%s: cannot read: %s", path, strerror(err));
+	}
+	if (S_ISDIR(st.st_mode)) {
+		infile_close(in);
+		return pvk_fail(e, PVK_E_IO, "%s: cannot read: is a directory", path);
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		in->spool = open_stage(path, e);
+		if (in->spool < 0) {
+			infile_close(in);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Spool the stream up to end (or its end). */
+static int spool_to(struct infile *in, uint64_t end)
+{
+	uint8_t buf[65536];
+
+	while (in->have < end && !in->eof) {
+		ssize_t n = read(in->fd, buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0) {
+			in->eof = 1;
+			break;
+		}
+		if (pwrite(in->spool, buf, (size_t)n, (off_t)in->have) != n)
+			return -1;
+		in->have += (uint64_t)n;
+	}
+	return 0;
+}
+
+int infile_pread(struct infile *in, void *buf, size_t len, uint64_t off)
+{
+	if (in->spool < 0)
+		return fd_pread_full(in->fd, buf, len, off);
+	if (off + len < off || spool_to(in, off + len) || in->have < off + len)
+		return -1;
+	return fd_pread_full(in->spool, buf, len, off);
+}
+
+int infile_pread_upto(struct infile *in, void *buf, size_t len, uint64_t off, size_t *got)
+{
+	int fd = in->fd;
+
+	*got = 0;
+	if (in->spool >= 0) {
+		if (off + len < off || spool_to(in, off + len))
+			return -1;
+		if (in->have <= off)
+			return 0;
+		if (in->have < off + len)
+			len = (size_t)(in->have - off);
+		fd = in->spool;
+	}
+	while (*got < len) {
+		ssize_t n = pread(fd, (uint8_t *)buf + *got, len - *got, (off_t)(off + *got));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		*got += (size_t)n;
+	}
+	return 0;
+}
+
+void infile_close(struct infile *in)
+{
+	if (in->fd >= 0)
+		close(in->fd);
+	if (in->spool >= 0)
+		close(in->spool);
+	in->fd = in->spool = -1;
 }
 
 void buf_free_secret(void *p, size_t len)

@@ -177,48 +177,48 @@ int sehdr_read_file(const char *path, uint8_t **buf, size_t *len, uint64_t *off,
 		    struct pvk_err *e)
 {
 	uint8_t meta[SEIMG_META_LEN], head[16];
+	struct infile in;
 	uint64_t hoff = 0;
 	uint32_t sehs;
 	int found = 0;
-	int fd;
 
 	*buf = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return pvk_fail(e, PVK_E_IO, "%s: cannot open: %s", path, strerror(errno));
-	if (!fd_pread_full(fd, meta, sizeof(meta), SEIMG_META_ADDR) &&
+	/* A pipe works too: infile reads it once and keeps what it needs. */
+	if (infile_open(&in, path, e))
+		return -1;
+	if (!infile_pread(&in, meta, sizeof(meta), SEIMG_META_ADDR) &&
 	    !memcmp(meta, SEIMG_META_MAGIC, 8)) {
 		hoff = get_be64(meta + 8);
-		found = !fd_pread_full(fd, head, sizeof(head), hoff) && !memcmp(head, SEHDR_MAGIC, 8);
+		found = !infile_pread(&in, head, sizeof(head), hoff) && !memcmp(head, SEHDR_MAGIC, 8);
 	} else {
 		for (hoff = 0; hoff <= 0x14000 && !found; hoff += 0x1000)
-			found = !fd_pread_full(fd, head, sizeof(head), hoff) &&
+			found = !infile_pread(&in, head, sizeof(head), hoff) &&
 				!memcmp(head, SEHDR_MAGIC, 8);
 		hoff -= 0x1000;
 	}
 	if (!found) {
-		close(fd);
+		infile_close(&in);
 		return pvk_fail(e, PVK_E_FORMAT, "%s: no SE header found (not an SE image or header)",
 				path);
 	}
 	sehs = get_be32(head + SEHDR_OFF_SEHS);
 	if (sehs <= SEHDR_TAG_LEN || sehs > SEHDR_READ_MAX) {
-		close(fd);
+		infile_close(&in);
 		return pvk_fail(e, PVK_E_FORMAT, "%s: invalid SE header size %u", path, sehs);
 	}
 	*buf = malloc(sehs);
 	if (!*buf) {
-		close(fd);
+		infile_close(&in);
 		return pvk_fail(e, PVK_E_NOMEM, "out of memory");
 	}
-	if (fd_pread_full(fd, *buf, sehs, hoff)) {
-		close(fd);
+	if (infile_pread(&in, *buf, sehs, hoff)) {
+		infile_close(&in);
 		free(*buf);
 		*buf = NULL;
 		return pvk_fail(e, PVK_E_FORMAT, "%s: SE header truncated (%u bytes expected at 0x%llx)",
 				path, sehs, (unsigned long long)hoff);
 	}
-	close(fd);
+	infile_close(&in);
 	*len = sehs;
 	*off = hoff;
 	return 0;

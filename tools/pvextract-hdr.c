@@ -41,28 +41,20 @@ static int extract(const char *in, const char *out, uint64_t skip, uint64_t len,
 	uint64_t found = UINT64_MAX;
 	size_t got = 0;
 	uint32_t version, sehs;
-	int fd, rc = -1;
+	struct infile f;
+	int rc = -1;
 
-	fd = open(in, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return pvk_fail(e, PVK_E_IO, "%s: cannot open: %s", in, strerror(errno));
+	/* A pipe works too: infile reads it once, in order. */
+	if (infile_open(&f, in, e))
+		return -1;
 	area = malloc(len + SEHDR_MAGIC_LEN);
 	if (!area) {
 		pvk_fail(e, PVK_E_NOMEM, "out of memory");
 		goto out;
 	}
-	while (got < len) {
-		ssize_t n = pread(fd, area + got, len - got, (off_t)(skip + got));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			pvk_fail(e, PVK_E_IO, "%s: cannot read: %s", in, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
+	if (infile_pread_upto(&f, area, len, skip, &got)) {
+		pvk_fail(e, PVK_E_IO, "%s: cannot read: %s", in, strerror(errno));
+		goto out;
 	}
 	for (size_t i = 0; i + SEHDR_MAGIC_LEN <= got; i += 16) {
 		if (memcmp(area + i, SEHDR_MAGIC, SEHDR_MAGIC_LEN))
@@ -79,7 +71,7 @@ static int extract(const char *in, const char *out, uint64_t skip, uint64_t len,
 		goto out;
 	}
 	fprintf(stderr, "SE header found at offset 0x%llx\n", (unsigned long long)found);
-	if (pread(fd, area, 16, (off_t)found) != 16) {
+	if (infile_pread(&f, area, 16, found)) {
 		pvk_fail(e, PVK_E_FORMAT, "%s: SE header truncated", in);
 		goto out;
 	}
@@ -96,7 +88,7 @@ static int extract(const char *in, const char *out, uint64_t skip, uint64_t len,
 		pvk_fail(e, PVK_E_NOMEM, "out of memory");
 		goto out;
 	}
-	if (pread(fd, hdr, sehs, (off_t)found) != (ssize_t)sehs) {
+	if (infile_pread(&f, hdr, sehs, found)) {
 		pvk_fail(e, PVK_E_FORMAT, "%s: SE header truncated (%u bytes expected at 0x%llx)", in,
 			 sehs, (unsigned long long)found);
 		goto out;
@@ -108,7 +100,7 @@ static int extract(const char *in, const char *out, uint64_t skip, uint64_t len,
 out:
 	free(area);
 	free(hdr);
-	close(fd);
+	infile_close(&f);
 	return rc;
 }
 

@@ -16,6 +16,24 @@ int file_read_exact(const char *path, uint8_t *out, size_t len, const char *what
 		    struct pvk_err *e);
 /* pread exactly len bytes at off; -1 on error or end of file. */
 int fd_pread_full(int fd, void *buf, size_t len, uint64_t off);
+/* An input read by offset. A pipe, FIFO or device is read once, in order, and what was read
+ * is kept in an unnamed temp file so that a reader can go back: each input is read once
+ * whatever the reader's order, and only as far as the reader needs. */
+struct infile {
+	const char *path;
+	int fd;
+	int spool;      /* the unnamed temp file, or -1 for a seekable input */
+	uint64_t have;  /* bytes spooled so far */
+	int eof;
+};
+int infile_open(struct infile *in, const char *path, struct pvk_err *e);
+/* Exactly len bytes at off: 0; -1 at end of input or on a read error. */
+int infile_pread(struct infile *in, void *buf, size_t len, uint64_t off);
+/* Up to len bytes at off, fewer at the end of the input (*got says how many); -1 on a read
+ * error. */
+int infile_pread_upto(struct infile *in, void *buf, size_t len, uint64_t off, size_t *got);
+void infile_close(struct infile *in);
+
 /* Free a buffer after wiping it (for anything that held key material). */
 void buf_free_secret(void *p, size_t len);
 

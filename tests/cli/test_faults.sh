@@ -184,6 +184,17 @@ run "pvimg create --cert FIFO --cert <(...)" 0 "" -- bash -c '
 run "pvimg create -k <(cat HKD)" 0 "" -- bash -c 'h=$1; shift; "$@" -k <(cat "$h")' _ "$HKD" \
 	"$PVIMG" create -i vmlinuz -r initrd -p parmfile "${VERIFY[@]}" --overwrite -o piped.img
 unset certfile
+# The image and header readers take pipes: each reads its input once, in order.
+run "pvimg info <(cat IMAGE)" 0 "" -- bash -c '"$1" info --format json <(cat "$2")' _ "$PVIMG" se.img
+run "pvimg info <(cat HEADER)" 0 "" -- bash -c '"$1" info --format json <(cat "$2")' _ "$PVIMG" se.hdr
+rm -f piped.hdr
+run "pvextract-hdr <(cat IMAGE)" 0 "" -- bash -c '"$1" -o piped.hdr <(cat "$2")' _ "$EXTRACT" se.img
+cmp -s piped.hdr se.hdr && pass "the header extracted from a pipe is the header" || fail "piped header differs"
+run "pvimg test -k <(...) <(cat IMAGE)" 0 "can run" -- \
+	bash -c '"$1" test -k <(cat "$2") <(cat "$3")' _ "$PVIMG" "$HKD" se.img
+run "pvsecret create --hdr <(cat IMAGE)" 0 "" -- bash -c 'p=$1 i=$2; shift 2; "$p" "$@" --hdr <(cat "$i")' _ \
+	"$PVSECRET" se.img create -k "$HKD" "${VERIFY[@]}" -o piped.req meta
+run_error "pvimg info DIRECTORY" 1 "adir: cannot read: is a directory" -- "$PVIMG" info adir
 
 ######## #13: an inconsistent signing key is refused ########
 openssl ecparam -name secp521r1 -genkey -noout -out k1.pem 2>/dev/null
