@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -101,6 +102,42 @@ int file_read_exact(const char *path, uint8_t *out, size_t len, const char *what
 	}
 	memcpy(out, buf, len);
 	buf_free_secret(buf, n);
+	return 0;
+}
+
+int fd_read_full(int fd, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = read(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int fd_write_full(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == ENOTSOCK)
+			n = write(fd, p, len);
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
 	return 0;
 }
 
@@ -488,21 +525,6 @@ static int outfile_sync(struct outfile *of, struct pvk_err *e)
 	return 0;
 }
 
-static int write_full(int fd, const uint8_t *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Copy a staged output into its device or FIFO, as cp would. */
 static int copy_to_device(struct outfile *of, struct pvk_err *e)
 {
@@ -525,7 +547,7 @@ static int copy_to_device(struct outfile *of, struct pvk_err *e)
 		}
 		if (n == 0)
 			break;
-		if (write_full(out, buf, (size_t)n)) {
+		if (fd_write_full(out, buf, (size_t)n)) {
 			rc = pvk_fail(e, PVK_E_IO, "%s: cannot write: %s", of->path, strerror(errno));
 			break;
 		}

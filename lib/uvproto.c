@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
-#include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include "pvkit/bytes.h"
 #include "pvkit/uvproto.h"
@@ -54,41 +52,5 @@ int uvproto_rsp_decode(const uint8_t hdr[UVPROTO_RSP_HDR], struct uvproto_rsp *r
 	r->out_len = get_be32(hdr + 12);
 	if (r->out_len > UVPROTO_MAX_BODY)
 		return pvk_fail(e, PVK_E_FORMAT, "uvsim response: body too large");
-	return 0;
-}
-
-int fd_read_full(int fd, void *buf, size_t len)
-{
-	uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = read(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-int fd_write_full(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == ENOTSOCK)
-			n = write(fd, p, len);
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
 	return 0;
 }

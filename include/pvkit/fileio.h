@@ -14,6 +14,9 @@ int file_read_all(const char *path, size_t max, uint8_t **out, size_t *len, stru
 /* Read a file that must be exactly len bytes (keys, IVs); out is caller-owned. */
 int file_read_exact(const char *path, uint8_t *out, size_t len, const char *what,
 		    struct pvk_err *e);
+/* read/write exactly len bytes (retrying on EINTR and short transfers); -1 on error or EOF. */
+int fd_read_full(int fd, void *buf, size_t len);
+int fd_write_full(int fd, const void *buf, size_t len);
 /* pread exactly len bytes at off; -1 on error or end of file. */
 int fd_pread_full(int fd, void *buf, size_t len, uint64_t off);
 /* An input read by offset. A pipe, FIFO or device is read once, in order, and what was read

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "pvkit/err.h"
+#include "pvkit/fileio.h"
 
 #define UVPROTO_MAGIC "PVUV"
 #define UVPROTO_VERSION 1
@@ -50,7 +51,5 @@ int uvproto_rsp_decode(const uint8_t hdr[UVPROTO_RSP_HDR], struct uvproto_rsp *r
 		       struct pvk_err *e);
 
 /* Full reads and writes on a socket; read_full fails on EOF before len bytes. */
-int fd_read_full(int fd, void *buf, size_t len);
-int fd_write_full(int fd, const void *buf, size_t len);
 
 #endif
