@@ -4,6 +4,8 @@
 #   native    build/          meson test, all suites
 #   cross     build-cross/    s390x (big-endian) build, unit suite under qemu-s390x-static
 #   asan      build-asan/     ASan+UBSan build, unit and cli suites
+#   novectors build-asan/     the unit suite again under ASan+UBSan as in a user's clone
+#                             without ../shared (PVKIT_TEST_NO_VECTORS=1: the vector tests skip)
 #   valgrind  build-valgrind/ unit suite under valgrind memcheck
 #   fuzz      build-fuzz/     scripts/fuzz.sh: every libFuzzer target for 15 s (clang,
 #                             ASan+UBSan); each target counts as one test
@@ -162,6 +164,14 @@ stage_asan() {
 		run_tests "$ASAN_DIR" testlog.json "${suites[@]}" --timeout-multiplier 3
 }
 
+stage_novectors() {
+	[ -f "$ASAN_DIR/build.ninja" ] || return 1
+	PVKIT_TEST_NO_VECTORS=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=0 \
+		run_tests "$ASAN_DIR" testlog-novectors.json --logbase testlog-novectors \
+		--suite unit --timeout-multiplier 3
+}
+
 stage_valgrind() {
 	setup_dir "$VALGRIND_DIR" || return 1
 	meson compile -C "$VALGRIND_DIR" || return 1
@@ -222,6 +232,7 @@ fi
 run_stage native
 [ $do_cross -eq 1 ] && run_stage cross
 [ $do_asan -eq 1 ] && run_stage asan
+[ $do_asan -eq 1 ] && run_stage novectors
 [ $do_valgrind -eq 1 ] && run_stage valgrind
 [ $do_fuzz -eq 1 ] && run_stage fuzz
 

@@ -36,7 +36,8 @@ json() { # json FILE KEY: a top-level field of a JSON file
 alive() {
 	local s
 	kill -0 "$1" 2>/dev/null || return 1
-	s=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+	# The state field of /proc/PID/stat (after the command name in parentheses): no ps needed.
+	s=$(sed -n 's/.*) \([A-Za-z]\).*/\1/p' "/proc/$1/stat" 2>/dev/null) || return 1
 	case "$s" in Z*|X*|"") return 1 ;; esac
 	return 0
 }
