@@ -18,6 +18,7 @@
 #include "../tools/cli.h"
 #include "pvkit/bytes.h"
 #include "pvkit/crypto.h"
+#include "pvkit/fileio.h"
 #include "pvkit/image.h"
 #include "pvkit/sehdr.h"
 #include "uvsim.h"
@@ -253,8 +254,8 @@ static void remove_guest_dir(const char *dir)
 		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
 		unlink(path);
 	}
-	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
-	if (system(path) != 0)
+	/* No shell: the state path may hold any character. */
+	if (path_remove_tree(dir))
 		fprintf(stderr, "uvsim: warning: cannot remove %s\n", dir);
 }
 
@@ -466,6 +467,24 @@ static int cmd_ls(void)
 	return PVK_EXIT_OK;
 }
 
+/* export NAME='VALUE' with VALUE quoted for any POSIX shell: inside single quotes nothing
+ * is special but the quote itself, written as '\''. The output is meant for eval. */
+static void print_export(const char *name, const char *prefix, const char *value,
+			 const char *suffix)
+{
+	const char *parts[] = { prefix, value, suffix };
+
+	printf("export %s='", name);
+	for (int i = 0; i < 3; i++)
+		for (const char *p = parts[i]; *p; p++) {
+			if (*p == '\'')
+				fputs("'\\''", stdout);
+			else
+				putchar(*p);
+		}
+	fputs("'\n", stdout);
+}
+
 static int cmd_env(int argc, char **argv)
 {
 	struct uvsim_guest g;
@@ -476,8 +495,8 @@ static int cmd_env(int argc, char **argv)
 		return cli_usage_error("usage: uvsim env ID");
 	if (uvsim_guest_load(state, argv[1], &g, &e))
 		return cli_error(&e);
-	printf("export PVKIT_UV_DEVICE='uvsim:%s/uv.sock'\n", g.dir);
-	printf("export PVKIT_SYSFS_ROOT='%s/sys'\n", g.dir);
+	print_export("PVKIT_UV_DEVICE", "uvsim:", g.dir, "/uv.sock");
+	print_export("PVKIT_SYSFS_ROOT", "", g.dir, "/sys");
 	uvsim_guest_clear(&g);
 	return PVK_EXIT_OK;
 }

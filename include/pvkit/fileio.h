@@ -37,6 +37,9 @@ int infile_pread(struct infile *in, void *buf, size_t len, uint64_t off);
 int infile_pread_upto(struct infile *in, void *buf, size_t len, uint64_t off, size_t *got);
 void infile_close(struct infile *in);
 
+/* Remove a file or a directory tree (not following symlinks); 0 also when nothing is there. */
+int path_remove_tree(const char *path);
+
 /* Free a buffer after wiping it (for anything that held key material). */
 void buf_free_secret(void *p, size_t len);
 

@@ -261,4 +261,24 @@ check "ls: killed endpoint shown stopped" grep -qE "^fourth +A +stopped " out
 run "stop a dead guest" 0 "" -- "${U[@]}" stop fourth
 check "dead guest removed" test "$(nguests)" -eq 0
 
+
+# ---- uvsim env quotes for eval (issue 9 #10): a state path with a quote, $(...), spaces and
+# a newline sets exactly that path and runs nothing ----
+# (short: the guest's socket path must fit in sun_path)
+Q="$tmp/q'\$(touch pw)\`touch pw2\` \"\\
+n"
+run "init a state whose path needs quoting" 0 "" -- "$UVSIM" --state "$Q" init
+run "host new there" 0 "" -- "$UVSIM" --state "$Q" host new A
+run "pvimg create for that host" 0 "" -- "$PVIMG" create -i vmlinuz -r initrd -p parmfile \
+	-k "$Q/hosts/A/hkd.crt" --no-verify -o seQ.img
+run "boot there" 0 "" -- "$UVSIM" --state "$Q" boot --host A --id q1 seQ.img
+"$UVSIM" --state "$Q" env q1 >env.out 2>&1
+( unset PVKIT_UV_DEVICE PVKIT_SYSFS_ROOT
+  eval "$(cat env.out)"
+  [ "$PVKIT_SYSFS_ROOT" = "$Q/guests/q1/sys" ] && [ "$PVKIT_UV_DEVICE" = "uvsim:$Q/guests/q1/uv.sock" ] ) &&
+	pass "uvsim env: eval sets the exact paths" || { fail "uvsim env: wrong values"; cat env.out; }
+[ ! -e "$tmp/pw" ] && [ ! -e "$tmp/pw2" ] && pass "uvsim env: eval runs nothing of the path" ||
+	fail "uvsim env: eval ran code from the state path"
+run "stop there" 0 "" -- "$UVSIM" --state "$Q" stop --all
+
 finish
