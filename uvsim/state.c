@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT
 /* uvsim's state directory: the PKI, the simulated hosts and the guests (all 0600/0700). */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -68,22 +71,110 @@ static int mkdir_p(const char *path, struct pvk_err *e)
 	return 0;
 }
 
-int uvsim_init(const char *state, struct pvk_err *e)
+int uvsim_state_lock(const char *state, struct pvk_err *e)
+{
+	char path[4200];
+	int fd;
+
+	if (mkdir_p(state, e))
+		return -1;
+	snprintf(path, sizeof(path), "%s/.lock", state);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return pvk_fail(e, PVK_E_IO, "%s: cannot open the state lock: %s", path,
+				strerror(errno));
+	while (flock(fd, LOCK_EX)) {
+		if (errno != EINTR) {
+			int err = errno;
+
+			close(fd);
+			return pvk_fail(e, PVK_E_IO, "%s: cannot lock the state: %s", path,
+					strerror(err));
+		}
+	}
+	return fd;
+}
+
+void uvsim_state_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Remove what a crashed state change left: under the state lock every "<dir>/.*.new-*"
+ * temp directory belongs to a change that died. */
+static void remove_temp_dirs(const char *dir)
+{
+	struct dirent *d;
+	DIR *dp = opendir(dir);
+
+	if (!dp)
+		return;
+	while ((d = readdir(dp))) {
+		char path[4400];
+
+		if (d->d_name[0] != '.' || !strstr(d->d_name, ".new-"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
+		path_remove_tree(path);
+	}
+	closedir(dp);
+}
+
+/* A fresh temp directory "<parent>/.<name>.new-XXXXXX" to build into, renamed into place. */
+static int temp_dir(const char *parent, const char *name, char *out, size_t len,
+		    struct pvk_err *e)
+{
+	if ((size_t)snprintf(out, len, "%s/.%s.new-XXXXXX", parent, name) >= len)
+		return pvk_fail(e, PVK_E_IO, "%s: path too long", parent);
+	if (!mkdtemp(out))
+		return pvk_fail(e, PVK_E_IO, "%s: cannot create a directory: %s", out,
+				strerror(errno));
+	return 0;
+}
+
+/* Rename a finished temp directory to its name; never over an existing one. */
+static int place_dir(const char *tmp, const char *dir, struct pvk_err *e)
+{
+	if (!renameat2(AT_FDCWD, tmp, AT_FDCWD, dir, RENAME_NOREPLACE))
+		return 0;
+	if (errno == EEXIST || errno == ENOTEMPTY)
+		return pvk_fail(e, PVK_E_USAGE, "%s exists already", dir);
+	return pvk_fail(e, PVK_E_IO, "%s: cannot rename into place: %s", dir, strerror(errno));
+}
+
+/* With the state lock held. */
+static int init_locked(const char *state, struct pvk_err *e)
 {
 	struct pvk_testpki_opts o = { 0 };
-	char pki[4200], probe[4300];
+	char pki[4200], tmp[4300];
 	struct stat st;
 
+	remove_temp_dirs(state);
 	snprintf(pki, sizeof(pki), "%s/pki", state);
-	snprintf(probe, sizeof(probe), "%s/ibm.key", pki);
-	if (!stat(probe, &st))
+	if (!stat(pki, &st))
 		return 0;
-	if (mkdir_p(state, e) || mkdir_p(pki, e))
+	if (temp_dir(state, "pki", tmp, sizeof(tmp), e))
 		return -1;
-	o.dir = pki;
+	o.dir = tmp;
 	o.hosts = 1;
 	o.days = 3650;
-	return testpki_generate(&o, e);
+	if (testpki_generate(&o, e) || place_dir(tmp, pki, e)) {
+		path_remove_tree(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+int uvsim_init(const char *state, struct pvk_err *e)
+{
+	int lock = uvsim_state_lock(state, e), rc;
+
+	if (lock < 0)
+		return -1;
+	rc = init_locked(state, e);
+	uvsim_state_unlock(lock);
+	return rc;
 }
 
 /* The PEM private key (into *key) or, with key NULL, the PEM certificate (into *cert) in
@@ -115,20 +206,31 @@ static int read_pem(const char *path, EVP_PKEY **key, X509 **cert, struct pvk_er
 
 int uvsim_host_new(const char *state, const char *name, struct pvk_err *e)
 {
-	char dir[4200], path[4300];
+	char dir[4200], tmp[4300], path[4400];
 	EVP_PKEY *ibm_key = NULL, *host = NULL;
 	X509 *ibm = NULL, *hkd = NULL;
 	struct stat st;
-	int rc = -1;
+	int rc = -1, lock;
 
+	tmp[0] = 0;
 	if (!uvsim_valid_name(name))
 		return pvk_fail(e, PVK_E_USAGE, "'%s' is not a valid host name (letters, digits, - _ .)",
 				name);
-	if (uvsim_init(state, e))
+	/* One change of the state at a time; the host appears whole or not at all. */
+	lock = uvsim_state_lock(state, e);
+	if (lock < 0)
 		return -1;
+	if (init_locked(state, e))
+		goto out;
+	snprintf(dir, sizeof(dir), "%s/hosts", state);
+	if (mkdir_p(dir, e))
+		goto out;
+	remove_temp_dirs(dir);
 	snprintf(dir, sizeof(dir), "%s/hosts/%s", state, name);
-	if (!stat(dir, &st))
-		return pvk_fail(e, PVK_E_USAGE, "host '%s' exists already", name);
+	if (!stat(dir, &st)) {
+		pvk_fail(e, PVK_E_USAGE, "host '%s' exists already", name);
+		goto out;
+	}
 	snprintf(path, sizeof(path), "%s/pki/ibm.key", state);
 	if (read_pem(path, &ibm_key, NULL, e))
 		goto out;
@@ -146,16 +248,23 @@ int uvsim_host_new(const char *state, const char *name, struct pvk_err *e)
 		if (testpki_cert(&c, &hkd, e))
 			goto out;
 	}
-	if (mkdir_p(dir, e))
+	snprintf(path, sizeof(path), "%s/hosts", state);
+	if (temp_dir(path, name, tmp, sizeof(tmp), e))
 		goto out;
-	snprintf(path, sizeof(path), "%s/host.key", dir);
+	snprintf(path, sizeof(path), "%s/host.key", tmp);
 	if (testpki_write_key(path, host, e))
 		goto out;
-	snprintf(path, sizeof(path), "%s/hkd.crt", dir);
+	snprintf(path, sizeof(path), "%s/hkd.crt", tmp);
 	if (testpki_write_pem(path, &hkd, 1, NULL, 0, e))
 		goto out;
+	if (place_dir(tmp, dir, e))
+		goto out;
+	tmp[0] = 0;
 	rc = 0;
 out:
+	if (tmp[0])
+		path_remove_tree(tmp);
+	uvsim_state_unlock(lock);
 	EVP_PKEY_free(ibm_key);
 	EVP_PKEY_free(host);
 	X509_free(ibm);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -63,6 +64,9 @@ static const char help[] =
 	"  -h, --help               Print this help\n";
 
 static const char *state;
+/* The marker of the boot in progress (see claim_guest_dir): closed in the endpoint process,
+ * so that only the boot itself holds its lock. */
+static int booting_fd = -1;
 
 static int list_dir(const char *dir, char names[][UVSIM_NAME_MAX], int max)
 {
@@ -206,6 +210,8 @@ static int start_endpoint(struct uvsim_guest *g, struct pvk_err *e)
 		return pvk_fail(e, PVK_E_IO, "fork: %s", strerror(errno));
 	if (pid == 0) {
 		close(p[0]);
+		if (booting_fd >= 0)
+			close(booting_fd);
 		endpoint_main(g, p[1]);
 	}
 	close(p[1]);
@@ -286,6 +292,115 @@ static int guest_from_unpack(struct uvsim_guest *g, const char *image, EVP_PKEY 
 	return 0;
 }
 
+/* A guest directory appears with a ".booting" marker that its boot holds an flock on, and
+ * loses the marker when the boot is complete. A marker nobody holds, or a directory with
+ * neither marker nor guest.json (only seen under the state lock), is a boot that died. */
+#define BOOTING_MARK ".booting"
+
+enum guest_state { GUEST_NONE, GUEST_BOOTING, GUEST_STALE, GUEST_PRESENT };
+
+static enum guest_state guest_state(const char *id)
+{
+	char dir[4300], path[4400];
+	struct stat st;
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s/guests/%s", state, id);
+	if (lstat(dir, &st))
+		return GUEST_NONE;
+	snprintf(path, sizeof(path), "%s/" BOOTING_MARK, dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		int free_lock = !flock(fd, LOCK_SH | LOCK_NB);
+
+		close(fd);
+		return free_lock ? GUEST_STALE : GUEST_BOOTING;
+	}
+	snprintf(path, sizeof(path), "%s/guest.json", dir);
+	return access(path, F_OK) ? GUEST_STALE : GUEST_PRESENT;
+}
+
+static int alive(long pid);
+
+/* End the guest's endpoint (if it runs) and remove its directory. */
+static void remove_guest(const char *id)
+{
+	struct uvsim_guest g;
+	struct pvk_err e;
+	char dir[4300];
+
+	snprintf(dir, sizeof(dir), "%s/guests/%s", state, id);
+	if (!uvsim_guest_load(state, id, &g, &e)) {
+		if (alive(g.pid)) {
+			kill((pid_t)g.pid, SIGTERM);
+			for (int i = 0; i < 200 && alive(g.pid); i++) {
+				struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+				waitpid((pid_t)g.pid, NULL, WNOHANG);
+				nanosleep(&ts, NULL);
+			}
+			if (alive(g.pid))
+				kill((pid_t)g.pid, SIGKILL);
+		}
+		uvsim_guest_clear(&g);
+	}
+	remove_guest_dir(dir);
+}
+
+/* Claim guests/<id> for a boot: 0 with the directory made and its marker held; refuses an
+ * id in use; a dead boot's leftovers are removed first. */
+static int claim_guest_dir(const char *id, char *dir, size_t len, struct pvk_err *e)
+{
+	char path[4400];
+	int lock, rc = -1;
+
+	lock = uvsim_state_lock(state, e);
+	if (lock < 0)
+		return -1;
+	snprintf(dir, len, "%s/guests", state);
+	mkdir(dir, 0700);
+	snprintf(dir, len, "%s/guests/%s", state, id);
+	switch (guest_state(id)) {
+	case GUEST_STALE:
+		remove_guest(id);
+		break;
+	case GUEST_NONE:
+		break;
+	default:
+		pvk_fail(e, PVK_E_USAGE, "guest '%s' exists already", id);
+		goto out;
+	}
+	if (mkdir(dir, 0700)) {
+		pvk_fail(e, PVK_E_IO, "%s: cannot create: %s", dir, strerror(errno));
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/" BOOTING_MARK, dir);
+	booting_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (booting_fd < 0 || flock(booting_fd, LOCK_EX)) {
+		pvk_fail(e, PVK_E_IO, "%s: cannot create: %s", path, strerror(errno));
+		if (booting_fd >= 0)
+			close(booting_fd);
+		booting_fd = -1;
+		remove_guest_dir(dir);
+		goto out;
+	}
+	rc = 0;
+out:
+	uvsim_state_unlock(lock);
+	return rc;
+}
+
+/* The boot is complete: the guest is there for everyone. */
+static void release_guest_dir(const char *dir)
+{
+	char path[4400];
+
+	snprintf(path, sizeof(path), "%s/" BOOTING_MARK, dir);
+	unlink(path);
+	close(booting_fd);
+	booting_fd = -1;
+}
+
 static int cmd_boot(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -307,7 +422,6 @@ static int cmd_boot(int argc, char **argv)
 	struct uvsim_guest g;
 	struct pvk_err e;
 	EVP_PKEY *key = NULL;
-	struct stat st;
 
 	pvk_err_clear(&e);
 	memset(&g, 0, sizeof(g));
@@ -359,15 +473,7 @@ static int cmd_boot(int argc, char **argv)
 		return cli_usage_error("'%s' is not a valid guest id", id);
 	if (uvsim_host_key(state, host, &key, &e))
 		return cli_error(&e);
-	snprintf(g.dir, sizeof(g.dir), "%s/guests", state);
-	mkdir(g.dir, 0700);
-	snprintf(g.dir, sizeof(g.dir), "%s/guests/%s", state, id);
-	if (!stat(g.dir, &st)) {
-		EVP_PKEY_free(key);
-		return cli_usage_error("guest '%s' exists already", id);
-	}
-	if (mkdir(g.dir, 0700)) {
-		pvk_fail(&e, PVK_E_IO, "%s: cannot create: %s", g.dir, strerror(errno));
+	if (claim_guest_dir(id, g.dir, sizeof(g.dir), &e)) {
 		EVP_PKEY_free(key);
 		return cli_error(&e);
 	}
@@ -387,6 +493,7 @@ static int cmd_boot(int argc, char **argv)
 	OPENSSL_cleanse(&u.sec, sizeof(u.sec));
 	EVP_PKEY_free(key);
 	key = NULL;
+	release_guest_dir(g.dir);
 	hex_encode(g.cuid, 16, cuid);
 	if (cli_verbosity >= 0) {
 		printf("guest %s booted on host %s (CUID 0x%s)\n", id, host, cuid);
@@ -414,6 +521,8 @@ fail:
 	EVP_PKEY_free(key);
 	uvsim_guest_clear(&g);
 	remove_guest_dir(g.dir);
+	close(booting_fd);
+	booting_fd = -1;
 	return cli_error(&e);
 }
 
@@ -456,8 +565,8 @@ static int cmd_ls(void)
 		struct pvk_err e;
 		char cuid[33];
 
-		if (uvsim_guest_load(state, names[i], &g, &e))
-			continue;
+		if (guest_state(names[i]) != GUEST_PRESENT || uvsim_guest_load(state, names[i], &g, &e))
+			continue;  /* being booted, or a dead boot's leftovers (stop or boot remove them) */
 		hex_encode(g.cuid, 16, cuid);
 		printf("%-12s %-14s %-8s 0x%-32s %-7u %-6s %s\n", g.id, g.host,
 		       alive(g.pid) ? "running" : "stopped", cuid, g.n_secrets,
@@ -530,25 +639,28 @@ static int cmd_ap(int argc, char **argv)
 
 static int stop_one(const char *id)
 {
-	struct uvsim_guest g;
+	enum guest_state gs;
 	struct pvk_err e;
+	int lock;
 
 	pvk_err_clear(&e);
-	if (uvsim_guest_load(state, id, &g, &e))
+	if (!uvsim_valid_name(id)) {
+		pvk_fail(&e, PVK_E_USAGE, "'%s' is not a valid guest id", id);
 		return cli_error(&e);
-	if (alive(g.pid)) {
-		kill((pid_t)g.pid, SIGTERM);
-		for (int i = 0; i < 200 && alive(g.pid); i++) {
-			struct timespec ts = { 0, 50 * 1000 * 1000 };
-
-			waitpid((pid_t)g.pid, NULL, WNOHANG);
-			nanosleep(&ts, NULL);
-		}
-		if (alive(g.pid))
-			kill((pid_t)g.pid, SIGKILL);
 	}
-	uvsim_guest_clear(&g);
-	remove_guest_dir(g.dir);
+	lock = uvsim_state_lock(state, &e);
+	if (lock < 0)
+		return cli_error(&e);
+	gs = guest_state(id);
+	if (gs == GUEST_NONE || gs == GUEST_BOOTING) {
+		uvsim_state_unlock(lock);
+		pvk_fail(&e, PVK_E_USAGE, gs == GUEST_NONE ? "no guest '%s' (see 'uvsim ls')"
+							   : "guest '%s' is still booting", id);
+		return cli_error(&e);
+	}
+	/* A running guest, a stopped one, or what a dead boot left: all go. */
+	remove_guest(id);
+	uvsim_state_unlock(lock);
 	if (cli_verbosity > 0)
 		printf("guest %s stopped\n", id);
 	return PVK_EXIT_OK;

@@ -56,6 +56,10 @@ struct uvsim_guest {
  *   hosts/<name>/     host.key (stays here), hkd.crt
  *   guests/<id>/      guest.json, uv.sock, pid, log, sys/ (the guest's /sys view), mem.img */
 const char *uvsim_state_dir(const char *override);
+/* Changes of the state (init, host new, a boot's guest directory, stop) are serialised by an
+ * flock on <state>/.lock: uvsim_state_lock returns its fd (or -1), unlock closes it. */
+int uvsim_state_lock(const char *state, struct pvk_err *e);
+void uvsim_state_unlock(int fd);
 int uvsim_init(const char *state, struct pvk_err *e);
 int uvsim_host_new(const char *state, const char *name, struct pvk_err *e);
 int uvsim_host_key(const char *state, const char *name, EVP_PKEY **key, struct pvk_err *e);
