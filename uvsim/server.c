@@ -1,12 +1,19 @@
 // SPDX-License-Identifier: MIT
 /* The guest endpoint: a Unix socket answering the uvsim wire format (pvkit/uvproto.h), one
  * thread per client. A malformed, truncated or oversized request gets an error answer and
- * its connection closed; a client that dies mid-request only ends its own thread. */
+ * its connection closed; a client that dies mid-request only ends its own thread.
+ *
+ * Connections that hold a slot without being served cannot lock the guest's own tools out:
+ * when every slot is taken, a new connection takes the slot of the one that has waited
+ * longest without a request being handled (idle, or trickling a request), never of one the
+ * UV is answering; and the listen backlog is deep enough that a burst of connections is
+ * queued, not reset. */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -18,21 +25,65 @@
 #include "pvkit/uvproto.h"
 #include "uvsim.h"
 
-#define MAX_CLIENTS 64
+#define MAX_CLIENTS 1024
+#define LISTEN_BACKLOG 4096       /* the kernel caps it at net.core.somaxconn */
 #define CLIENT_TIMEOUT_S 10
+#define THREAD_STACK (256 * 1024)
+
+enum slot_state { SLOT_FREE, SLOT_IDLE, SLOT_READING, SLOT_HANDLING, SLOT_EVICTED };
+
+struct slot {
+	int fd;                   /* the client's socket, or -1 */
+	enum slot_state st;
+	struct timespec since;    /* when it became idle or began its request */
+};
 
 struct server {
 	struct uvsim_guest *g;
 	pthread_mutex_t lock;
-	pthread_cond_t idle;
-	int active;
-	int fds[MAX_CLIENTS];     /* the clients' sockets (-1: free), for a prompt stop */
+	pthread_cond_t idle;      /* a slot was freed */
+	int active, max;
+	struct slot slots[MAX_CLIENTS];
 };
 
 struct client {
 	struct server *s;
 	int fd, slot;
 };
+
+static void slot_set(struct server *s, int slot, enum slot_state st)
+{
+	pthread_mutex_lock(&s->lock);
+	if (s->slots[slot].st != SLOT_EVICTED) {
+		s->slots[slot].st = st;
+		clock_gettime(CLOCK_MONOTONIC, &s->slots[slot].since);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+static int before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* With s->lock held and every slot taken: end the connection that has waited longest
+ * without being served. Its thread sees EOF and frees the slot. */
+static void evict_one(struct server *s)
+{
+	int victim = -1;
+
+	for (int i = 0; i < s->max; i++) {
+		struct slot *sl = &s->slots[i];
+
+		if ((sl->st == SLOT_IDLE || sl->st == SLOT_READING) &&
+		    (victim < 0 || before(&sl->since, &s->slots[victim].since)))
+			victim = i;
+	}
+	if (victim >= 0) {
+		s->slots[victim].st = SLOT_EVICTED;
+		shutdown(s->slots[victim].fd, SHUT_RDWR);
+	}
+}
 
 /* Read len bytes, all of them within the request deadline: a client that trickles bytes
  * cannot hold a thread longer than one request's worth of time. */
@@ -75,7 +126,7 @@ static int send_answer(int fd, const struct uvsim_answer *a)
 	return 0;
 }
 
-static void serve_client(struct server *s, int fd)
+static void serve_client(struct server *s, int fd, int slot)
 {
 	struct uvsim_guest *g = s->g;
 
@@ -89,8 +140,10 @@ static void serve_client(struct server *s, int fd)
 
 		/* An idle connection may wait for its next request; once a request has begun, all
 		 * of it must arrive within CLIENT_TIMEOUT_S. */
+		slot_set(s, slot, SLOT_IDLE);
 		if (fd_read_full(fd, hdr, 1))
 			return;
+		slot_set(s, slot, SLOT_READING);
 		clock_gettime(CLOCK_MONOTONIC, &deadline);
 		deadline.tv_sec += CLIENT_TIMEOUT_S;
 		if (read_by(fd, hdr + 1, sizeof(hdr) - 1, &deadline))
@@ -108,6 +161,7 @@ static void serve_client(struct server *s, int fd)
 				return;  /* truncated request: dropped before the UV saw it */
 			}
 		}
+		slot_set(s, slot, SLOT_HANDLING);
 		pthread_mutex_lock(&g->lock);
 		uvsim_handle(g, req.nr, req.flags, body, req.in_len, req.out_cap, &a);
 		if (a.changed && uvsim_guest_save(g, &e)) {
@@ -133,23 +187,41 @@ static void *client_main(void *arg)
 	struct client *c = arg;
 	struct server *s = c->s;
 
-	serve_client(s, c->fd);
+	serve_client(s, c->fd, c->slot);
 	pthread_mutex_lock(&s->lock);
-	s->fds[c->slot] = -1;  /* before close: stop never shuts down a reused fd number */
-	pthread_mutex_unlock(&s->lock);
+	/* before close: neither stop nor an eviction ever shuts down a reused fd number */
+	s->slots[c->slot].fd = -1;
+	s->slots[c->slot].st = SLOT_FREE;
 	close(c->fd);
-	free(c);
-	pthread_mutex_lock(&s->lock);
 	s->active--;
 	pthread_cond_broadcast(&s->idle);
 	pthread_mutex_unlock(&s->lock);
+	free(c);
 	return NULL;
+}
+
+/* As many slots as file descriptors allow (the soft limit raised to the hard one). */
+static int max_clients(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return 64;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > MAX_CLIENTS + 64)
+		return MAX_CLIENTS;
+	return rl.rlim_cur > 128 ? (int)rl.rlim_cur - 64 : 64;
 }
 
 int uvsim_serve(struct uvsim_guest *g, int ready_fd, volatile int *stop, struct pvk_err *e)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct server s = { .g = g };
+	pthread_attr_t attr;
 	char path[sizeof(sa.sun_path)];
 	int lfd;
 
@@ -160,7 +232,8 @@ int uvsim_serve(struct uvsim_guest *g, int ready_fd, volatile int *stop, struct 
 	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (lfd < 0)
 		return pvk_fail(e, PVK_E_IO, "cannot create socket: %s", strerror(errno));
-	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || chmod(path, 0600) || listen(lfd, 64)) {
+	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || chmod(path, 0600) ||
+	    listen(lfd, LISTEN_BACKLOG)) {
 		int err = errno;
 
 		close(lfd);
@@ -168,8 +241,12 @@ int uvsim_serve(struct uvsim_guest *g, int ready_fd, volatile int *stop, struct 
 	}
 	pthread_mutex_init(&s.lock, NULL);
 	pthread_cond_init(&s.idle, NULL);
+	s.max = max_clients();
 	for (int i = 0; i < MAX_CLIENTS; i++)
-		s.fds[i] = -1;
+		s.slots[i].fd = -1;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, THREAD_STACK);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	if (ready_fd >= 0) {
 		if (write(ready_fd, "R", 1) != 1) {
 			/* the parent went away; serve anyway */
@@ -191,15 +268,28 @@ int uvsim_serve(struct uvsim_guest *g, int ready_fd, volatile int *stop, struct 
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 		pthread_mutex_lock(&s.lock);
-		if (s.active >= MAX_CLIENTS) {
-			pthread_mutex_unlock(&s.lock);
-			close(fd);
-			continue;
+		if (s.active >= s.max) {
+			/* Full: make room, and wait (briefly) for the evicted thread to go. */
+			struct timespec until;
+
+			evict_one(&s);
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += 1;
+			while (s.active >= s.max && !*stop)
+				if (pthread_cond_timedwait(&s.idle, &s.lock, &until) == ETIMEDOUT)
+					break;
+			if (s.active >= s.max) {
+				pthread_mutex_unlock(&s.lock);
+				close(fd);  /* every slot is being answered by the UV right now */
+				continue;
+			}
 		}
 		s.active++;
-		while (s.fds[slot] >= 0)  /* active < MAX_CLIENTS: a slot is free */
+		while (s.slots[slot].fd >= 0)  /* active < max: a slot is free */
 			slot++;
-		s.fds[slot] = fd;
+		s.slots[slot].fd = fd;
+		s.slots[slot].st = SLOT_IDLE;
+		clock_gettime(CLOCK_MONOTONIC, &s.slots[slot].since);
 		pthread_mutex_unlock(&s.lock);
 		c = malloc(sizeof(*c));
 		if (c) {
@@ -207,16 +297,16 @@ int uvsim_serve(struct uvsim_guest *g, int ready_fd, volatile int *stop, struct 
 			c->fd = fd;
 			c->slot = slot;
 		}
-		if (!c || pthread_create(&t, NULL, client_main, c)) {
+		if (!c || pthread_create(&t, &attr, client_main, c)) {
 			free(c);
 			pthread_mutex_lock(&s.lock);
-			s.fds[slot] = -1;
+			s.slots[slot].fd = -1;
+			s.slots[slot].st = SLOT_FREE;
 			s.active--;
 			pthread_mutex_unlock(&s.lock);
 			close(fd);
 			continue;
 		}
-		pthread_detach(t);
 	}
 	close(lfd);
 	unlink(path);
@@ -224,10 +314,11 @@ int uvsim_serve(struct uvsim_guest *g, int ready_fd, volatile int *stop, struct 
 	 * reading side, so a thread waiting for a request sees EOF now instead of after the
 	 * receive timeout. A thread handling a request still sends its answer (its send is
 	 * bounded by the send timeout), then finds EOF. */
+	pthread_attr_destroy(&attr);
 	pthread_mutex_lock(&s.lock);
 	for (int i = 0; i < MAX_CLIENTS; i++)
-		if (s.fds[i] >= 0)
-			shutdown(s.fds[i], SHUT_RD);
+		if (s.slots[i].fd >= 0)
+			shutdown(s.slots[i].fd, SHUT_RD);
 	while (s.active)
 		pthread_cond_wait(&s.idle, &s.lock);
 	pthread_mutex_unlock(&s.lock);
