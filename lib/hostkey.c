@@ -376,14 +376,16 @@ static int store_add_crls(X509_STORE *store, STACK_OF(X509_CRL) *sk, const char 
 }
 
 /* The CRLs of a --crl file (strict: it must hold one) or of a --cert file's bytes (optional
- * there), added to the store. */
+ * there), added to the store; *n says how many (may be NULL). */
 static int add_crls_from(X509_STORE *store, const uint8_t *buf, size_t len, const char *path,
-			 int strict, struct pvk_err *e)
+			 int strict, int *n, struct pvk_err *e)
 {
 	STACK_OF(X509_CRL) *sk = NULL;
 	struct pvk_err ignored;
 	int rc;
 
+	if (n)
+		*n = 0;
 	rc = crl_parse(buf, len, &sk, &ignored);
 	if (rc || sk_X509_CRL_num(sk) == 0) {
 		sk_X509_CRL_free(sk);
@@ -393,6 +395,8 @@ static int add_crls_from(X509_STORE *store, const uint8_t *buf, size_t len, cons
 		return pvk_fail(e, PVK_E_FORMAT, "Cannot load CRL from '%s': %s", path,
 				rc ? "not a CRL in PEM or DER format" : "the file holds no CRL");
 	}
+	if (n)
+		*n = sk_X509_CRL_num(sk);
 	rc = store_add_crls(store, sk, path, e);
 	sk_X509_CRL_pop_free(sk, X509_CRL_free);
 	return rc;
@@ -406,7 +410,7 @@ static int load_crl_file(X509_STORE *store, const char *path, struct pvk_err *e)
 
 	if (file_read_all(path, CERT_FILE_MAX, &buf, &len, e))
 		return -1;
-	rc = add_crls_from(store, buf, len, path, 1, e);
+	rc = add_crls_from(store, buf, len, path, 1, NULL, e);
 	free(buf);
 	return rc;
 }
@@ -553,12 +557,12 @@ int hkd_verifier_new(const struct pvk_cert_opts *o, struct pvk_hkd_verifier **ou
 		STACK_OF(X509) *sk;
 		uint8_t *buf;
 		size_t len;
-		int prc;
+		int prc, ncrl;
 
 		/* Each file is read once (it may be a pipe): its CRLs, then its certificates. */
 		if (file_read_all(o->certs[i], CERT_FILE_MAX, &buf, &len, e))
 			goto out;
-		if (add_crls_from(v->store, buf, len, o->certs[i], 0, e)) {
+		if (add_crls_from(v->store, buf, len, o->certs[i], 0, &ncrl, e)) {
 			free(buf);
 			goto out;
 		}
@@ -571,6 +575,14 @@ int hkd_verifier_new(const struct pvk_cert_opts *o, struct pvk_hkd_verifier **ou
 		if (prc > 0) {
 			pvk_fail(e, PVK_E_FORMAT,
 				 "Cannot load certificate from '%s': not in PEM or DER format",
+				 o->certs[i]);
+			goto out;
+		}
+		if (sk_X509_num(sk) == 0 && !ncrl) {
+			/* Neither a certificate nor a CRL: surely not what was meant. */
+			sk_X509_free(sk);
+			pvk_fail(e, PVK_E_FORMAT,
+				 "Cannot load certificate from '%s': the file holds no certificate",
 				 o->certs[i]);
 			goto out;
 		}

@@ -494,7 +494,14 @@ static int verify_run(const char *in, const char *hdr_path, const char *arpk_pat
 	if (file_read_exact(arpk_path, arpk, 32, "the attestation request protection key", e))
 		goto out;
 	if (arcb_open(x.it[EXCH_ARCB].data, x.it[EXCH_ARCB].size, arpk, &c, e)) {
-		pvk_wrap(e, "%s", in);
+		/* Either file may be the wrong one: name both. */
+		if (e->code == PVK_E_AUTH)
+			pvk_fail(e, PVK_E_AUTH,
+				 "%s: the attestation request does not decrypt with the protection key "
+				 "in '%s' (not the request made with it, or a changed request)",
+				 in, arpk_path);
+		else
+			pvk_wrap(e, "%s", in);
 		goto out;
 	}
 	if (c.mai != ARCB_MAI_HMAC_SHA512) {
