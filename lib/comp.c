@@ -155,6 +155,11 @@ static int read_input(const struct comp_io *io, uint64_t pos, uint8_t *dst, size
 			continue;
 		if (n < 0)
 			return pvk_fail(e, PVK_E_IO, "%s: cannot read: %s", io->in_name, strerror(errno));
+		if (n == 0 && io->zero_past_eof) {
+			/* Guest memory beyond what the IPL loaded holds zeros. */
+			memset(dst + done, 0, len - done);
+			return 0;
+		}
 		if (n == 0)
 			return pvk_fail(e, PVK_E_IO, "%s: file shrank while being read", io->in_name);
 		done += (size_t)n;

@@ -478,7 +478,7 @@ static int cmd_boot(int argc, char **argv)
 		return cli_error(&e);
 	}
 	snprintf(mem, sizeof(mem), "%s/mem.img", g.dir);
-	if (seimg_unpack(image, key, (qemu || keep) ? mem : NULL, &u, &e)) {
+	if (seimg_boot(image, key, (qemu || keep) ? mem : NULL, (uint64_t)memory << 20, &u, &e)) {
 		if (e.code == PVK_E_UV)
 			pvk_wrap(&e, "%s: the ultravisor refused to unpack the image", image);
 		goto fail;

@@ -27,6 +27,7 @@ struct comp_io {
 	uint64_t in_off;
 	uint64_t in_len;
 	const char *in_name;   /* for messages */
+	int zero_past_eof;     /* in_fd is guest memory: reads past its end give zeros */
 	int out_fd;
 	uint64_t out_off;
 	const char *out_name;

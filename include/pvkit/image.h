@@ -102,6 +102,17 @@ struct seimg_unpacked {
 int seimg_unpack(const char *image, EVP_PKEY *host_priv, const char *mem_out,
 		 struct seimg_unpacked *res, struct pvk_err *e);
 
+/* The machine's path to the same unpack, as uvsim boots (spec §1.4, §1.7): the image is
+ * loaded as guest memory of mem_size bytes (zeros after the file); the short PSW at 0 must
+ * start stage3a, stage3a's code must be pvkit's stage3a.bin, and the IPIB and header come
+ * from stage3a's arguments, with the header's address and size stored into the IPIB and the
+ * IPIB checked as the hypervisor's diag 308 subcode 8 does. What stops the machine before the
+ * UV is reached is PVK_E_FORMAT naming the image and what the machine would do (stage3a's
+ * console message where it prints one); the UV's refusals are PVK_E_UV as in seimg_unpack.
+ * The image metadata at 0xc000 is not read. */
+int seimg_boot(const char *image, EVP_PKEY *host_priv, const char *mem_out, uint64_t mem_size,
+	       struct seimg_unpacked *res, struct pvk_err *e);
+
 /* Find the directory holding stage3a.bin and stage3b_reloc.bin. */
 const char *seimg_bootloader_dir(const char *override);
 

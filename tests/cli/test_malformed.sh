@@ -203,7 +203,7 @@ bad_case "pvimg info --hdr-key: wrong key" 1 "se.hdr" -- "$PVIMG" info \
 	--hdr-key "$(garbage other.key 32)" "$IN/se.hdr"
 IMG_LEN=$(stat -c %s "$IN/se.img")
 mapfile -t img_trunc < <(mutate "$IN/se.img" "$M" trunc 0 100 4096 $((0xc000)) $((0xc010)) \
-	$((0x14000)) $((0x14000 + 100)) $((IMG_LEN / 2)) $((IMG_LEN - 4096)) $((IMG_LEN - 1)))
+	$((0x14000)) $((0x14000 + 100)) $((IMG_LEN / 2)) $((IMG_LEN - 4096)) $((IMG_LEN - 8)))
 for f in "${img_trunc[@]}"; do
 	bad_case "uvsim boot: truncated image ${f##*.}" 1 "$f" -- "$UVSIM" --state "$S" boot \
 		--host z --id x "$f"

@@ -201,6 +201,28 @@ with open(sys.argv[1], "r+b") as f:
     f.write(bytes([b ^ 0x01]))
 PY
 run "boot a tampered image" 1 "rc 0x0102" -- "${U[@]}" boot --host A tampered.img
+# The machine's path (issue 9 #15): the IPL PSW, stage3a's code, the IPIB's type, a component
+# beyond the file; and the metadata at 0xc000, which the machine never reads.
+# patch FILE OFFSET HEX: overwrite bytes
+patch() { printf "$(echo "$3" | sed 's/../\\x&/g')" | dd of="$1" bs=1 seek=$(($2)) conv=notrunc status=none; }
+IPIB_OFF=$(python3 -c 'import sys; b=open(sys.argv[1],"rb").read(); print(int.from_bytes(b[0xc014:0xc01c],"big"))' se.img)
+cp se.img t1.img; patch t1.img 0 0008000180010000
+run "boot: an IPL PSW that does not start stage3a" 1 "the IPL PSW 0x0008000180010000 does not start stage3a" -- \
+	"${U[@]}" boot --host A t1.img
+cp se.img t2.img; patch t2.img 0x11008 ff
+run "boot: stage3a's code changed" 1 "stage3a differs from pvkit's stage3a.bin at 0x11008" -- \
+	"${U[@]}" boot --host A t2.img
+cp se.img t3.img; patch t3.img $((IPIB_OFF + 12)) 04
+run "boot: an IPIB of another type" 1 "Setting the Secure Execution IPL parameters failed: rc 0402" -- \
+	"${U[@]}" boot --host A t3.img
+NCOMP=$(python3 -c 'import sys; b=open(sys.argv[1],"rb").read(); o=int(sys.argv[2]); print(int.from_bytes(b[o+0x74:o+0x78],"big"))' se.img "$IPIB_OFF")
+# the last component's address: 32 MiB, inside the guest's memory, beyond the file
+cp se.img t4.img; patch t4.img $((IPIB_OFF + 0x88 + (NCOMP - 1) * 24 + 8)) 0000000002000000
+run "boot: a component beyond the file" 1 "rc 0x0102" -- "${U[@]}" boot --host A t4.img
+cp se.img t5.img; patch t5.img 0xc000 0000000000000000
+run "boot: the image metadata wiped (the machine never reads it)" 0 "booted" -- \
+	"${U[@]}" boot --host A --id nometa t5.img
+run "stop it" 0 "" -- "${U[@]}" stop nometa
 run "boot: unknown host" 2 "no simulated host" -- "${U[@]}" boot --host C se.img
 run "boot: missing image" 1 "nothere.img" -- "${U[@]}" boot --host A nothere.img
 run "boot: no --host" 2 "" -- "${U[@]}" boot se.img

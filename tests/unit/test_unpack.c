@@ -801,6 +801,197 @@ static void flip_at(struct fixture *f, int fd, uint64_t seed, const struct regio
 	(*n)++;
 }
 
+/* ---- the machine's path (seimg_boot): every byte of the image classified ----------------- */
+
+enum expect { X_BOOTS, X_IPL_PSW, X_STAGE3A, X_ARGS, X_SET_PV, X_UV };
+
+static const char *const expect_name[] = { "boots as before", "IPL PSW refused",
+					   "stage3a refused", "refused (stage3a's arguments)",
+					   "diag 308 subcode 8 refused", "UV refusal" };
+
+struct bregion {
+	const char *name;
+	uint64_t start, end;
+	enum expect x;
+};
+
+#define BOOT_MEM (64ull << 20)
+
+static int boot_work(struct fixture *f, struct seimg_unpacked *u, struct pvk_err *e)
+{
+	memset(e, 0, sizeof(*e));
+	return seimg_boot(f->work, f->hosts[0], NULL, BOOT_MEM, u, e);
+}
+
+/* Whether a refusal is of the expected class. */
+static int refused_as(const struct pvk_err *e, enum expect x)
+{
+	switch (x) {
+	case X_IPL_PSW: return e->code == PVK_E_FORMAT && strstr(e->msg, "IPL PSW");
+	case X_STAGE3A: return e->code == PVK_E_FORMAT && strstr(e->msg, "stage3a differs");
+	case X_SET_PV:
+		return e->code == PVK_E_FORMAT &&
+		       strstr(e->msg, "Setting the Secure Execution IPL parameters failed: rc 0402");
+	case X_ARGS: return e->code == PVK_E_FORMAT || e->code == PVK_E_UV;
+	case X_UV: return e->code == PVK_E_UV;
+	default: return 0;
+	}
+}
+
+static void boot_flip(struct fixture *f, int fd, const struct bregion *r, uint64_t off,
+		      uint8_t mask, enum expect x, int *n)
+{
+	struct seimg_unpacked u;
+	struct pvk_err e;
+	uint8_t b = f->base[off], v = (uint8_t)(b ^ mask);
+	int rc;
+
+	assert_int_equal(pwrite(fd, &v, 1, (off_t)off), 1);
+	rc = boot_work(f, &u, &e);
+	if (x == X_BOOTS) {
+		if (rc)
+			fail_msg("byte 0x%" PRIx64 " (%s) ^ 0x%02x: expected to boot as before, refused: %s",
+				 off, r->name, mask, e.msg);
+		assert_int_equal(u.nep, f->bu.nep);
+		assert_int_equal(u.sec.psw_addr, f->bu.sec.psw_addr);
+		assert_memory_equal(u.sec.cck, f->bu.sec.cck, sizeof(u.sec.cck));
+	} else if (!rc || !refused_as(&e, x)) {
+		fail_msg("byte 0x%" PRIx64 " (%s) ^ 0x%02x: expected %s, got %s",
+			 off, r->name, mask, expect_name[x], rc ? e.msg : "a boot");
+	}
+	assert_int_equal(pwrite(fd, &b, 1, (off_t)off), 1);
+	(*n)++;
+}
+
+/* What the IPIB's length field decides: QEMU takes lengths from the size of the listed
+ * components up to 4096. */
+static enum expect ipib_len_expect(struct fixture *f, uint64_t off, uint8_t mask)
+{
+	uint8_t l[4];
+	uint32_t len;
+
+	memcpy(l, f->base + f->ipib, 4);
+	l[off - f->ipib] ^= mask;
+	len = get_be32(l);
+	return len < ipib_size(f->bu.ipib.num_comp) || len > 4096 ? X_SET_PV : X_BOOTS;
+}
+
+static void test_boot_tamper(void **state)
+{
+	struct fixture *f = *state;
+	const struct seimg_ipib *ip = &f->bu.ipib;
+	uint64_t s = TAMPER_SEED ^ 0xb007, args = f->s3a_args, ipib = f->ipib;
+	struct bregion r[24 + IPIB_MAX_COMPS * 2];
+	struct seimg_unpacked u;
+	struct pvk_err e;
+	size_t nr = 0;
+	uint64_t prev;
+	int fd, n = 0, counts[6] = { 0 };
+
+	setenv("PVKIT_BOOTLOADER_DIR", f->loaders, 1);
+	write_path(f->work, f->base, f->base_len);
+	/* The unchanged image boots as seimg_unpack unpacks it. */
+	if (boot_work(f, &u, &e))
+		fail_msg("base image: %s", e.msg);
+	assert_memory_equal(&u.ipib, &f->bu.ipib, sizeof(u.ipib));
+
+	r[nr++] = (struct bregion){ "IPL PSW", 0, 8, X_IPL_PSW };
+	r[nr++] = (struct bregion){ "lowcore and loader pages (not run)", 8, SEIMG_META_ADDR, X_BOOTS };
+	r[nr++] = (struct bregion){ "image metadata (stage3a's BSS: never read)", SEIMG_META_ADDR,
+				    SEIMG_META_ADDR + SEIMG_META_LEN, X_BOOTS };
+	r[nr++] = (struct bregion){ "pages below stage3a", SEIMG_META_ADDR + SEIMG_META_LEN,
+				    SEIMG_STAGE3A_ADDR, X_BOOTS };
+	r[nr++] = (struct bregion){ "stage3a code", SEIMG_STAGE3A_ADDR, args, X_STAGE3A };
+	r[nr++] = (struct bregion){ "stage3a arguments", args, args + SEIMG_STAGE3A_ARGS_LEN, X_ARGS };
+	r[nr++] = (struct bregion){ "after stage3a (not run)", args + SEIMG_STAGE3A_ARGS_LEN, f->hdr,
+				    X_BOOTS };
+	r[nr++] = (struct bregion){ "SE header", f->hdr, f->hdr + f->sehs, X_UV };
+	prev = f->hdr + f->sehs;
+	for (uint32_t i = 0; i < ip->num_comp; i++) {
+		if (ip->comps[i].addr > prev)
+			r[nr++] = (struct bregion){ "gap (not unpacked)", prev, ip->comps[i].addr, X_BOOTS };
+		r[nr++] = (struct bregion){ "component", ip->comps[i].addr,
+					    ip->comps[i].addr + ip->comps[i].len, X_UV };
+		prev = ip->comps[i].addr + ip->comps[i].len;
+	}
+	if (ipib > prev)
+		r[nr++] = (struct bregion){ "gap before the IPIB (not unpacked)", prev, ipib, X_BOOTS };
+	r[nr++] = (struct bregion){ "IPIB length", ipib, ipib + 4, X_SET_PV /* per byte below */ };
+	r[nr++] = (struct bregion){ "IPIB fields QEMU ignores", ipib + 4, ipib + 0x0c, X_BOOTS };
+	r[nr++] = (struct bregion){ "IPIB type", ipib + 0x0c, ipib + 0x0d, X_SET_PV };
+	r[nr++] = (struct bregion){ "IPIB reserved", ipib + 0x0d, ipib + IPIB_OFF_NUM_COMP, X_BOOTS };
+	r[nr++] = (struct bregion){ "IPIB component count", ipib + IPIB_OFF_NUM_COMP,
+				    ipib + IPIB_OFF_HDR_ADDR, X_SET_PV };
+	r[nr++] = (struct bregion){ "IPIB header address and size (stage3a rewrites them)",
+				    ipib + IPIB_OFF_HDR_ADDR, ipib + IPIB_OFF_COMPS, X_BOOTS };
+	r[nr++] = (struct bregion){ "IPIB components", ipib + IPIB_OFF_COMPS,
+				    ipib + ipib_size(ip->num_comp), X_UV };
+	assert_int_equal(ipib + ipib_size(ip->num_comp), f->base_len);
+
+	fd = open(f->work, O_RDWR | O_CLOEXEC);
+	assert_true(fd >= 0);
+	for (size_t i = 0; i < nr; i++) {
+		uint64_t len = r[i].end - r[i].start, k, nflips = len < 16 ? len : 16;
+
+		assert_true(r[i].end > r[i].start);
+		for (k = 0; k < nflips; k++) {
+			/* every byte of a small region; else the ends and random ones */
+			uint64_t off = len <= 16 ? r[i].start + k
+				       : k == 0 ? r[i].start
+				       : k == 1 ? r[i].end - 1
+						: r[i].start + prng_below(&s, len);
+			uint8_t mask = (uint8_t)(1 + prng_below(&s, 255));
+			enum expect x = r[i].x;
+
+			if (off < ipib + 4 && off >= ipib)
+				x = ipib_len_expect(f, off, mask);
+			boot_flip(f, fd, &r[i], off, mask, x, &n);
+			counts[x]++;
+		}
+	}
+	close(fd);
+	print_message("%d single-byte flips over %zu regions: %d boot as before, %d IPL PSW, "
+		      "%d stage3a, %d arguments, %d diag 308 subcode 8, %d UV\n",
+		      n, nr, counts[X_BOOTS], counts[X_IPL_PSW], counts[X_STAGE3A], counts[X_ARGS],
+		      counts[X_SET_PV], counts[X_UV]);
+	assert_true(n >= 250);
+	unsetenv("PVKIT_BOOTLOADER_DIR");
+}
+
+/* A component past the end of the image file reads guest memory's zeros: the UV's digest
+ * check refuses it with its rc/rrc (it was "file shrank while being read"); past the
+ * guest's memory, the UV cannot unpack it at all. */
+static void test_boot_component_past_eof(void **state)
+{
+	struct fixture *f = *state;
+	struct seimg_unpacked u;
+	struct pvk_err e;
+
+	setenv("PVKIT_BOOTLOADER_DIR", f->loaders, 1);
+	VARIANT(f, m) {
+		uint8_t *c = ipib_comp(f, &m, f->bu.ipib.num_comp - 1);
+
+		put_be64(c + 8, 0x200000);  /* the last component moved to 2 MiB, beyond the file */
+		write_path(f->work, m.b, m.len);
+		assert_int_equal(boot_work(f, &u, &e), -1);
+		if (e.code != PVK_E_UV || e.uv_rc != UV_RC_DIGEST)
+			fail_msg("past the file: %s (rc 0x%04x rrc 0x%04x)", e.msg, e.uv_rc, e.uv_rrc);
+		put_be64(c + 8, BOOT_MEM);  /* beyond the guest's memory */
+		write_path(f->work, m.b, m.len);
+		assert_int_equal(boot_work(f, &u, &e), -1);
+		assert_int_equal(e.code, PVK_E_UV);
+		assert_int_equal(e.uv_rc, UV_RC_HDR);
+		assert_int_equal(e.uv_rrc, UV_RRC_COMPONENTS);
+		assert_non_null(strstr(e.msg, "outside the guest's memory"));
+	}
+	/* An image that does not fit the guest's memory is not loaded at all. */
+	write_path(f->work, f->base, f->base_len);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(seimg_boot(f->work, f->hosts[0], NULL, 0x10000, &u, &e), -1);
+	assert_non_null(strstr(e.msg, "does not fit in the guest's"));
+	unsetenv("PVKIT_BOOTLOADER_DIR");
+}
+
 static void test_tamper(void **state)
 {
 	struct fixture *f = *state;
@@ -964,6 +1155,8 @@ int main(void)
 		cmocka_unit_test(test_hdr_tag),
 		cmocka_unit_test(test_ipib_components),
 		cmocka_unit_test(test_tamper),
+		cmocka_unit_test(test_boot_tamper),
+		cmocka_unit_test(test_boot_component_past_eof),
 		cmocka_unit_test(test_mem_out_refused),
 	};
 
