@@ -394,22 +394,16 @@ out:
 	return rc;
 }
 
-int seimg_unpack(const char *image, EVP_PKEY *host_priv, const char *mem_out,
-		 struct seimg_unpacked *res, struct pvk_err *e)
+/* unpack_run with the decrypted memory written to mem_out (if set), committed on success. */
+static int unpack_to(int fd, const char *image, EVP_PKEY *host_priv, const char *mem_out,
+		     uint64_t mem_size, struct seimg_unpacked *res, struct pvk_err *e)
 {
 	struct outfile mem;
-	int fd, rc;
+	int rc;
 
-	memset(res, 0, sizeof(*res));
-	fd = open(image, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return pvk_fail(e, PVK_E_IO, "%s: cannot open: %s", image, strerror(errno));
-	if (mem_out && outfile_open(&mem, mem_out, OUTFILE_OVERWRITE | OUTFILE_SECRET, e)) {
-		close(fd);
+	if (mem_out && outfile_open(&mem, mem_out, OUTFILE_OVERWRITE | OUTFILE_SECRET, e))
 		return -1;
-	}
-	rc = unpack_run(fd, image, host_priv, mem_out ? &mem : NULL, 0, res, e);
-	close(fd);
+	rc = unpack_run(fd, image, host_priv, mem_out ? &mem : NULL, mem_size, res, e);
 	if (mem_out) {
 		if (rc)
 			outfile_abort(&mem);
@@ -419,10 +413,23 @@ int seimg_unpack(const char *image, EVP_PKEY *host_priv, const char *mem_out,
 	return rc;
 }
 
+int seimg_unpack(const char *image, EVP_PKEY *host_priv, const char *mem_out,
+		 struct seimg_unpacked *res, struct pvk_err *e)
+{
+	int fd, rc;
+
+	memset(res, 0, sizeof(*res));
+	fd = open(image, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return pvk_fail(e, PVK_E_IO, "%s: cannot open: %s", image, strerror(errno));
+	rc = unpack_to(fd, image, host_priv, mem_out, 0, res, e);
+	close(fd);
+	return rc;
+}
+
 int seimg_boot(const char *image, EVP_PKEY *host_priv, const char *mem_out, uint64_t mem_size,
 	       struct seimg_unpacked *res, struct pvk_err *e)
 {
-	struct outfile mem;
 	uint64_t file_size, args;
 	struct stat st;
 	int fd, rc;
@@ -446,17 +453,7 @@ int seimg_boot(const char *image, EVP_PKEY *host_priv, const char *mem_out, uint
 		close(fd);
 		return -1;
 	}
-	if (mem_out && outfile_open(&mem, mem_out, OUTFILE_OVERWRITE | OUTFILE_SECRET, e)) {
-		close(fd);
-		return -1;
-	}
-	rc = unpack_run(fd, image, host_priv, mem_out ? &mem : NULL, mem_size, res, e);
+	rc = unpack_to(fd, image, host_priv, mem_out, mem_size, res, e);
 	close(fd);
-	if (mem_out) {
-		if (rc)
-			outfile_abort(&mem);
-		else
-			rc = outfile_commit(&mem, e);
-	}
 	return rc;
 }

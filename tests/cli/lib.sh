@@ -42,6 +42,18 @@ remove_tmp() {
 	rm -rf "$tmp"
 }
 
+# sanitizer_logs: reports of every process (detached ones too) go to $tmp/sanitizer.*; call
+# no_sanitizer_reports at the end (sanitizer builds only write them)
+sanitizer_logs() {
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$tmp/sanitizer"
+	export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$tmp/sanitizer"
+}
+no_sanitizer_reports() {
+	if compgen -G "$tmp/sanitizer*" >/dev/null; then
+		fail "sanitizer reports: $(head -c 3000 "$tmp"/sanitizer*)"
+	fi
+}
+
 # show_out: the last command's output ($tmp/out), indented
 show_out() {
 	if [ -n "${SHOW_LINES:-}" ]; then

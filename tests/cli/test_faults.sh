@@ -29,8 +29,7 @@ cleanup() { timeout "$T" "$UVSIM" --state "$S" stop --all >/dev/null 2>&1; }
 trap 'exit 130' INT TERM
 cd "$tmp" || exit 1
 unset PVKIT_UV_DEVICE PVKIT_SYSFS_ROOT
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$tmp/sanitizer"
-export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$tmp/sanitizer"
+sanitizer_logs
 
 # temps_of FILE: the temp files of FILE that exist (none: prints nothing); FILE.XXXXXX was
 # the naming before issue 9
@@ -338,7 +337,5 @@ run "pvattest create after the kills" 0 "" -- "${ATT_CMD[@]}"
 run "pvsecret create after the kills" 0 "" -- "${SEC_CMD[@]}"
 no_temps "after the kills" att.req att.arpk sec.req sec.yaml sec.bin
 
-if compgen -G "$tmp/sanitizer*" >/dev/null; then
-	fail "sanitizer reports: $(cat "$tmp"/sanitizer*)"
-fi
+no_sanitizer_reports
 finish

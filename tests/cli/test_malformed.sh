@@ -34,8 +34,7 @@ cleanup() { timeout "$T" "$UVSIM" --state "$S" stop --all >/dev/null 2>&1; }
 trap 'exit 130' INT TERM
 cd "$tmp" || exit 1
 unset PVKIT_UV_DEVICE PVKIT_SYSFS_ROOT
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$tmp/sanitizer"
-export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$tmp/sanitizer"
+sanitizer_logs
 mkdir in o
 IN=$tmp/in
 
@@ -355,7 +354,5 @@ done
 echo "# corpus: $ncases malformed inputs"
 for c in "${!per_cmd[@]}"; do echo "#   $c: ${per_cmd[$c]}"; done | sort
 [ "$ncases" -ge 300 ] && pass "at least 300 malformed inputs ($ncases)" || fail "only $ncases cases"
-if compgen -G "$tmp/sanitizer*" >/dev/null; then
-	fail "sanitizer reports: $(head -c 3000 "$tmp"/sanitizer*)"
-fi
+no_sanitizer_reports
 finish

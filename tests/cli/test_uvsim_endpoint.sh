@@ -19,8 +19,7 @@ S=$tmp/state
 cleanup() { timeout 60 "$UVSIM" --state "$S" stop --all >/dev/null 2>&1; }
 trap 'exit 130' INT TERM
 cd "$tmp" || exit 1
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$tmp/sanitizer"
-export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$tmp/sanitizer"
+sanitizer_logs
 U=(timeout 60 "$UVSIM" --state "$S")
 
 run "uvsim init" 0 "" -- "${U[@]}" init || exit 1
@@ -66,7 +65,5 @@ echo "# $(cat out)"
 
 run "the guest still answers" 0 "requests" -- "$HAMMER" churn "$SOCK" 1 1
 run "stop" 0 "" -- "${U[@]}" stop g
-if compgen -G "$tmp/sanitizer*" >/dev/null; then
-	fail "sanitizer reports: $(cat "$tmp"/sanitizer*)"
-fi
+no_sanitizer_reports
 finish
