@@ -805,9 +805,18 @@ static void flip_at(struct fixture *f, int fd, uint64_t seed, const struct regio
 
 enum expect { X_BOOTS, X_IPL_PSW, X_STAGE3A, X_ARGS, X_SET_PV, X_UV };
 
-static const char *const expect_name[] = { "boots as before", "IPL PSW refused",
-					   "stage3a refused", "refused (stage3a's arguments)",
-					   "diag 308 subcode 8 refused", "UV refusal" };
+static const char *expect_name(enum expect x)
+{
+	switch (x) {
+	case X_BOOTS: return "boots as before";
+	case X_IPL_PSW: return "IPL PSW refused";
+	case X_STAGE3A: return "stage3a refused";
+	case X_ARGS: return "refused (stage3a's arguments)";
+	case X_SET_PV: return "diag 308 subcode 8 refused";
+	case X_UV: return "UV refusal";
+	}
+	return "?";
+}
 
 struct bregion {
 	const char *name;
@@ -857,7 +866,7 @@ static void boot_flip(struct fixture *f, int fd, const struct bregion *r, uint64
 		assert_memory_equal(u.sec.cck, f->bu.sec.cck, sizeof(u.sec.cck));
 	} else if (!rc || !refused_as(&e, x)) {
 		fail_msg("byte 0x%" PRIx64 " (%s) ^ 0x%02x: expected %s, got %s",
-			 off, r->name, mask, expect_name[x], rc ? e.msg : "a boot");
+			 off, r->name, mask, expect_name(x), rc ? e.msg : "a boot");
 	}
 	assert_int_equal(pwrite(fd, &b, 1, (off_t)off), 1);
 	(*n)++;
