@@ -141,6 +141,7 @@ int main(int argc, char **argv)
 		}
 		printf("held %d, requests %ld, failed %ld, max_ms %.1f\n", held, requests, failed,
 		       max_ms);
+		free(fds);
 		return 0;
 	}
 	if (!strcmp(argv[1], "churn") && argc == 5) {
@@ -157,6 +158,7 @@ int main(int argc, char **argv)
 			pthread_join(t[i], NULL);
 		printf("requests %ld, failed %ld, per_s %.0f, max_ms %.1f\n", requests, failed,
 		       (double)requests / (now() - t0), max_ms);
+		free(t);
 		return 0;
 	}
 	return 2;
