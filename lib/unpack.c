@@ -273,7 +273,9 @@ static int stage3a_set_ipib(int fd, const char *image, uint64_t file_size, uint6
 	len = get_be32(buf);
 	if (len < IPIB_HDR_LEN || len > IPIB_MAX_LEN ||
 	    mem_read(fd, file_size, mem_size, buf, len, ipib))
-		goto invalid;
+		return ipl_fail(e, image, "Setting the Secure Execution IPL parameters failed: rc %04x "
+				"(the IPIB at 0x%llx: length %u)", DIAG308_RC_INVALID,
+				(unsigned long long)ipib, len);
 	put_be64(buf + IPIB_OFF_HDR_ADDR, hdr_addr);
 	put_be64(buf + IPIB_OFF_HDR_SIZE, hdr_size);
 	n = get_be32(buf + IPIB_OFF_NUM_COMP);
