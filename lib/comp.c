@@ -9,6 +9,7 @@
 
 #include "pvkit/bytes.h"
 #include "pvkit/comp.h"
+#include "pvkit/fileio.h"
 #include "pvkit/crypto.h"
 
 #define PAGE 4096u
@@ -109,7 +110,7 @@ int comp_pipe_new(struct comp_pipe **out, enum comp_mode mode, const uint8_t xts
 		comp_pipe_free(p);
 		return -1;
 	}
-	if (pthread_create(&p->hasher, NULL, hasher_main, p)) {
+	if (outfile_thread_create(&p->hasher, hasher_main, p)) {
 		comp_pipe_free(p);
 		return pvk_fail(e, PVK_E_NOMEM, "cannot start the hashing thread");
 	}

@@ -338,21 +338,51 @@ static void on_fatal_signal(int sig)
 	raise(sig);
 }
 
+static const int trapped[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+
+/* Hold off the trapped signals (while a temp file exists but is not registered yet, or while
+ * outputs are renamed); restore with hold_signals_end. */
+static void hold_signals(sigset_t *saved)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof(trapped) / sizeof(trapped[0]); i++)
+		sigaddset(&set, trapped[i]);
+	pthread_sigmask(SIG_BLOCK, &set, saved);
+}
+
+static void hold_signals_end(const sigset_t *saved)
+{
+	pthread_sigmask(SIG_SETMASK, saved, NULL);
+}
+
 void outfile_trap_signals(void)
 {
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
-
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+	for (size_t i = 0; i < sizeof(trapped) / sizeof(trapped[0]); i++) {
 		struct sigaction old, sa;
 
 		/* Leave ignored signals (nohup) and a program's own handlers alone. */
-		if (sigaction(sigs[i], NULL, &old) || old.sa_handler != SIG_DFL)
+		if (sigaction(trapped[i], NULL, &old) || old.sa_handler != SIG_DFL)
 			continue;
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = on_fatal_signal;
 		sigemptyset(&sa.sa_mask);
-		sigaction(sigs[i], &sa, NULL);
+		sigaction(trapped[i], &sa, NULL);
 	}
+}
+
+int outfile_thread_create(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	sigset_t saved;
+	int rc;
+
+	/* The new thread inherits the mask: the trapped signals always reach the thread that
+	 * registers and renames outputs, whose held windows then hold for the process. */
+	hold_signals(&saved);
+	rc = pthread_create(t, NULL, fn, arg);
+	hold_signals_end(&saved);
+	return rc;
 }
 
 /* Split path into its directory (malloc'd, "." for none) and its base name. */
@@ -431,6 +461,7 @@ static int open_stage(const char *path, struct pvk_err *e)
 
 int outfile_open(struct outfile *of, const char *path, int flags, struct pvk_err *e)
 {
+	sigset_t held;
 	struct stat st;
 	size_t n = strlen(path);
 	int exists;
@@ -469,10 +500,13 @@ int outfile_open(struct outfile *of, const char *path, int flags, struct pvk_err
 	}
 	memcpy(of->tmp, path, n);
 	memcpy(of->tmp + n, TMP_TAG "XXXXXX", sizeof(TMP_TAG) + 6);
+	/* A signal between creating the temp file and registering it would leave it behind. */
+	hold_signals(&held);
 	of->fd = mkostemp(of->tmp, O_CLOEXEC);
 	if (of->fd < 0) {
 		int err = errno;
 
+		hold_signals_end(&held);
 		free(of->tmp);
 		of->tmp = NULL;
 		outfile_abort(of);
@@ -482,6 +516,7 @@ int outfile_open(struct outfile *of, const char *path, int flags, struct pvk_err
 	/* Held until the file is renamed or removed: it tells later runs this writer lives. */
 	flock(of->fd, LOCK_EX | LOCK_NB);
 	of->slot = live_add(of->tmp);
+	hold_signals_end(&held);
 	if (!(flags & OUTFILE_SECRET)) {
 		mode_t mask = umask(0);
 
@@ -651,7 +686,7 @@ int outfiles_commit(struct outfile *const *ofs, size_t n, struct pvk_err *e)
 {
 	char *old[OUTFILES_MAX] = { 0 };
 	int placed[OUTFILES_MAX] = { 0 };
-	sigset_t all, saved;
+	sigset_t saved;
 	int rc = 0;
 	size_t i;
 
@@ -663,9 +698,8 @@ int outfiles_commit(struct outfile *const *ofs, size_t n, struct pvk_err *e)
 		rc = outfile_sync(ofs[i], e);
 	if (rc)
 		goto out;
-	/* From here on a catchable signal waits until every output is in place or none is. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &saved);
+	/* From here on a trapped signal waits until every output is in place or none is. */
+	hold_signals(&saved);
 	for (i = 0; i < n && !rc; i++) {
 		struct outfile *of = ofs[i];
 
@@ -701,7 +735,7 @@ int outfiles_commit(struct outfile *const *ofs, size_t n, struct pvk_err *e)
 	for (i = 0; i < n && !rc; i++)
 		if (!ofs[i]->device)
 			sync_dir_of(ofs[i]->path);
-	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	hold_signals_end(&saved);
 out:
 	for (i = 0; i < n; i++)
 		outfile_abort(ofs[i]);

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <stdio.h>
 
 #include "pvkit/err.h"
@@ -80,6 +81,10 @@ void outfile_abort(struct outfile *of);
 /* Remove the live temp files on SIGINT, SIGTERM, SIGHUP and SIGQUIT, then die of the signal
  * as before. Only signals still at their default action are trapped. Commands call it once. */
 void outfile_trap_signals(void);
+/* pthread_create for a helper thread of a command that writes outputs: the thread never takes
+ * the trapped signals, so the windows in which outfile_open and outfiles_commit hold them off
+ * are closed for the whole process. */
+int outfile_thread_create(pthread_t *t, void *(*fn)(void *), void *arg);
 
 /* Write a whole small buffer to path via outfile (temp + rename). */
 int file_write_all(const char *path, const void *buf, size_t len, int flags, struct pvk_err *e);
