@@ -277,7 +277,7 @@ for sig in INT TERM HUP INT TERM HUP KILL KILL; do
 done
 run "pvimg create after the kills" 0 "" -- "${IMG_CMD[@]}"
 no_temps "the next run removed stale temp files" sig.img
-# A SIGKILLed writer's temp file is removed by the next run; a live writer's is not.
+# A SIGKILLed writer's temp file is removed by the next run.
 "${IMG_CMD[@]}" >/dev/null 2>&1 &
 pid=$!
 for _ in $(seq 200); do [ -n "$(temps_of sig.img)" ] && break; sleep 0.01; done
@@ -287,19 +287,11 @@ stale=$(temps_of sig.img)
 [ -n "$stale" ] && pass "SIGKILL leaves a temp file ($stale)" || fail "no temp file after SIGKILL"
 "${IMG_CMD[@]}" >/dev/null 2>&1 &
 pid=$!
-for _ in $(seq 200); do [ "$(temps_of sig.img | wc -l)" -ge 1 ] && [ ! -e "$stale" ] && break; sleep 0.01; done
+for _ in $(seq 500); do [ ! -e "$stale" ] && break; sleep 0.01; done
 [ ! -e "$stale" ] && pass "the next run removed the dead writer's temp file" || fail "$stale still there"
-"${IMG_CMD[@]}" >/dev/null 2>&1 &
-pid2=$!
-live1=0
-for _ in $(seq 300); do
-	live1=$(temps_of sig.img | wc -l)
-	[ "$live1" -ge 2 ] && break
-	sleep 0.002
-done
-wait "$pid" "$pid2"
-[ "$live1" -ge 2 ] && pass "two live writers keep their temp files" || fail "a live writer's temp file was removed ($live1)"
-no_temps "after the concurrent runs" sig.img
+wait "$pid"
+# (That a live writer's temp file is kept is test_fileio's test_stale_temps: deterministic there.)
+no_temps "after the runs" sig.img
 
 # pvattest create and pvsecret create: the pair (or set) is old, or whole and new.
 ATT_CMD=("$PVATTEST" create -k "$HKD" "${VERIFY[@]}" -o att.req -a att.arpk)
