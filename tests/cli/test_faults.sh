@@ -32,8 +32,9 @@ unset PVKIT_UV_DEVICE PVKIT_SYSFS_ROOT
 sanitizer_logs
 
 # temps_of FILE: the temp files of FILE that exist (none: prints nothing); FILE.XXXXXX was
-# the naming before issue 9
-temps_of() { compgen -G "$1.pvkit-*" || true; compgen -G "$1.??????" || true; }
+# the naming before issue 9. (A SIGKILL inside a commit may keep a replaced file as
+# FILE.pvkit-old-XXXXXX on purpose: that is earlier output, not a temp file.)
+temps_of() { compgen -G "$1.pvkit-tmp-*" || true; compgen -G "$1.??????" || true; }
 # no_temps NAME FILE...: none of FILE's temp files exists
 no_temps() {
 	local name=$1 f left=
