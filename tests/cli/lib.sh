@@ -42,6 +42,20 @@ remove_tmp() {
 	rm -rf "$tmp"
 }
 
+# uvsim_tmp NAME: make_tmp NAME, then a uvsim state directory $S in it whose guests are stopped
+# on exit ($UVSIM must be set), cd into $tmp, no guest device or sysfs inherited from the
+# caller, and sanitizer reports into files (sanitizer_logs)
+uvsim_tmp() {
+	make_tmp "$1"
+	S=$tmp/state
+	# shellcheck disable=SC2317 # called on exit by remove_tmp
+	cleanup() { timeout 60 "$UVSIM" --state "$S" stop --all >/dev/null 2>&1; }
+	trap 'exit 130' INT TERM
+	cd "$tmp" || exit 1
+	unset PVKIT_UV_DEVICE PVKIT_SYSFS_ROOT
+	sanitizer_logs
+}
+
 # sanitizer_logs: reports of every process (detached ones too) go to $tmp/sanitizer.*; call
 # no_sanitizer_reports at the end (sanitizer builds only write them)
 sanitizer_logs() {

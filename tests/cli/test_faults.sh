@@ -22,14 +22,7 @@ T=60
 . "$(dirname "$0")/lib.sh"
 
 command -v python3 >/dev/null || { echo "python3 not found: skipped"; exit 77; }
-make_tmp faults
-S=$tmp/state
-# shellcheck disable=SC2317 # called on exit by lib.sh
-cleanup() { timeout "$T" "$UVSIM" --state "$S" stop --all >/dev/null 2>&1; }
-trap 'exit 130' INT TERM
-cd "$tmp" || exit 1
-unset PVKIT_UV_DEVICE PVKIT_SYSFS_ROOT
-sanitizer_logs
+uvsim_tmp faults
 
 # temps_of FILE: the temp files of FILE that exist (none: prints nothing); FILE.XXXXXX was
 # the naming before issue 9. (A SIGKILL inside a commit may keep a replaced file as

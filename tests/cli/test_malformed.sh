@@ -27,14 +27,7 @@ CASE_T=5
 . "$(dirname "$0")/lib.sh"
 
 command -v python3 >/dev/null || { echo "python3 not found: skipped"; exit 77; }
-make_tmp malformed
-S=$tmp/state
-# shellcheck disable=SC2317 # called on exit by lib.sh
-cleanup() { timeout "$T" "$UVSIM" --state "$S" stop --all >/dev/null 2>&1; }
-trap 'exit 130' INT TERM
-cd "$tmp" || exit 1
-unset PVKIT_UV_DEVICE PVKIT_SYSFS_ROOT
-sanitizer_logs
+uvsim_tmp malformed
 mkdir in o
 IN=$tmp/in
 

@@ -13,13 +13,7 @@ T=120
 # shellcheck source=tests/cli/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-make_tmp uvsim-endpoint
-S=$tmp/state
-# shellcheck disable=SC2317 # called on exit by lib.sh
-cleanup() { timeout 60 "$UVSIM" --state "$S" stop --all >/dev/null 2>&1; }
-trap 'exit 130' INT TERM
-cd "$tmp" || exit 1
-sanitizer_logs
+uvsim_tmp uvsim-endpoint
 U=(timeout 60 "$UVSIM" --state "$S")
 
 run "uvsim init" 0 "" -- "${U[@]}" init || exit 1

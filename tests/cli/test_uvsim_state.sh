@@ -15,13 +15,7 @@ T=60
 . "$(dirname "$0")/lib.sh"
 
 command -v openssl >/dev/null || { echo "openssl not found: skipped"; exit 77; }
-make_tmp uvsim-state
-S=$tmp/state
-# shellcheck disable=SC2317 # called on exit by lib.sh
-cleanup() { timeout "$T" "$UVSIM" --state "$S" stop --all >/dev/null 2>&1; }
-trap 'exit 130' INT TERM
-cd "$tmp" || exit 1
-sanitizer_logs
+uvsim_tmp uvsim-state
 U=(timeout "$T" "$UVSIM" --state "$S")
 
 # pub_of FILE KIND: the public key of a private key (key) or a certificate (crt), as PEM
