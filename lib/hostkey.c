@@ -115,14 +115,8 @@ int cert_opts_check(const struct pvk_cert_opts *o, struct pvk_err *e)
 	if (!o->no_verify && !o->n_certs)
 		return pvk_fail(e, PVK_E_USAGE,
 				"one of '--no-verify' or '--cert <FILE>' is required");
-	if (!o->n_certs) {
-		const char *which = o->n_crls ? "--crl <FILE>" : o->offline ? "--offline" :
-				    o->root_ca ? "--root-ca <FILE>" : NULL;
-
-		if (which)
-			return pvk_fail(e, PVK_E_USAGE,
-					"the option '%s' requires '--cert <FILE>'", which);
-	}
+	/* --crl, --offline and --root-ca need --cert only when verifying: with --no-verify
+	 * they are accepted and unused, as in IBM's tools (its valid-argument lists). */
 	return 0;
 }
 

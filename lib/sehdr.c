@@ -76,7 +76,9 @@ fail:
 	return -1;
 }
 
-int sehdr_parse(const uint8_t *buf, size_t len, struct sehdr *h, struct pvk_err *e)
+/* strict: what the UV and the builder need (key slots, the V1 encrypted area); a viewer
+ * takes any header whose parts add up to its size, as IBM's pvimg info does. */
+static int parse(const uint8_t *buf, size_t len, struct sehdr *h, int strict, struct pvk_err *e)
 {
 	memset(h, 0, sizeof(*h));
 	if (len < SEHDR_FIXED_LEN + SEHDR_TAG_LEN)
@@ -98,15 +100,15 @@ int sehdr_parse(const uint8_t *buf, size_t len, struct sehdr *h, struct pvk_err 
 		return pvk_fail(e, PVK_E_FORMAT, "invalid SE header size %u", h->sehs);
 	if (len < h->sehs)
 		return pvk_fail(e, PVK_E_FORMAT, "SE header truncated: %zu of %u bytes", len, h->sehs);
-	if (h->nks == 0 || h->nks > h->sehs / PVK_KEYSLOT_LEN || h->sea > h->sehs ||
-	    h->sea % 16)
+	if ((strict && (h->nks == 0 || h->sea % 16)) || h->nks > h->sehs / PVK_KEYSLOT_LEN ||
+	    h->sea > h->sehs)
 		return pvk_fail(e, PVK_E_FORMAT, "invalid SE header: nks %llu, sea %llu",
 				(unsigned long long)h->nks, (unsigned long long)h->sea);
 	if (SEHDR_FIXED_LEN + h->nks * PVK_KEYSLOT_LEN + h->sea + SEHDR_TAG_LEN != h->sehs)
 		return pvk_fail(e, PVK_E_FORMAT,
 				"invalid SE header: size %u does not match %llu key slots and a %llu-byte encrypted area",
 				h->sehs, (unsigned long long)h->nks, (unsigned long long)h->sea);
-	if (h->sea < SEHDR_SEA_V1)
+	if (strict && h->sea < SEHDR_SEA_V1)
 		return pvk_fail(e, PVK_E_FORMAT, "invalid SE header: encrypted area of %llu bytes",
 				(unsigned long long)h->sea);
 	h->cust_pub = buf + SEHDR_OFF_CUST_PUB;
@@ -117,6 +119,16 @@ int sehdr_parse(const uint8_t *buf, size_t len, struct sehdr *h, struct pvk_err 
 	h->enc = h->keyslots + h->nks * PVK_KEYSLOT_LEN;
 	h->tag = buf + h->sehs - SEHDR_TAG_LEN;
 	return 0;
+}
+
+int sehdr_parse(const uint8_t *buf, size_t len, struct sehdr *h, struct pvk_err *e)
+{
+	return parse(buf, len, h, 1, e);
+}
+
+int sehdr_parse_view(const uint8_t *buf, size_t len, struct sehdr *h, struct pvk_err *e)
+{
+	return parse(buf, len, h, 0, e);
 }
 
 int sehdr_decrypt(const struct sehdr *h, const uint8_t hdr_key[32], struct sehdr_secrets *out,

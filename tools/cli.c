@@ -10,6 +10,7 @@
 
 const char *cli_prog = "pvkit";
 int cli_verbosity;
+int cli_usage_exit = PVK_EXIT_USAGE;
 
 void cli_init(const char *argv0, const char *fallback)
 {
@@ -23,8 +24,10 @@ void cli_init(const char *argv0, const char *fallback)
 int cli_error(const struct pvk_err *e)
 {
 	fprintf(stderr, "%s: error: %s\n", cli_prog, e->msg[0] ? e->msg : "unknown error");
-	if (e->code == PVK_E_USAGE)
-		return PVK_EXIT_USAGE;
+	if (e->code == PVK_E_USAGE) {
+		fprintf(stderr, "Try '%s --help' for more information.\n", cli_prog);
+		return cli_usage_exit;
+	}
 	return PVK_EXIT_ERROR;
 }
 
@@ -37,7 +40,7 @@ int cli_usage_error(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\nTry '%s --help' for more information.\n", cli_prog);
-	return PVK_EXIT_USAGE;
+	return cli_usage_exit;
 }
 
 void cli_warn(const char *fmt, ...)
@@ -76,7 +79,31 @@ void cli_hkd_log(void *ctx, enum pvk_hkd_log level, const char *msg)
 
 void cli_version(void)
 {
-	printf("%s (pvkit) %s\n", cli_prog, PVKIT_VERSION);
+	/* IBM's shape ("<tool> version X" and a copyright line), so that its parsers work. */
+	printf("%s version %s\nCopyright the pvkit authors 2026 (pvkit, not IBM s390-tools)\n",
+	       cli_prog, PVKIT_VERSION);
+}
+
+void cli_take_deprecated_verbose(int *argc, char **argv)
+{
+	int out = 1, seen = 0, i;
+
+	for (i = 1; i < *argc && strcmp(argv[i], "--"); i++) {
+		size_t n = strspn(argv[i] + 1, "V");
+
+		if (argv[i][0] == '-' && n && !argv[i][1 + n]) {
+			cli_verbosity += (int)n;
+			seen = 1;
+			continue;
+		}
+		argv[out++] = argv[i];
+	}
+	for (; i < *argc; i++)
+		argv[out++] = argv[i];
+	argv[out] = NULL;
+	*argc = out;
+	if (seen)
+		fprintf(stderr, "WARNING: Use of deprecated flag '-V'. Use '-v' or '--verbose' instead.\n");
 }
 
 int cli_parse_u64_hex(const char *s, uint64_t *out)
@@ -119,8 +146,7 @@ int cli_global_options_value(int *argc, char ***argv, const char *help, const ch
 		}
 		if (name && !strncmp(av[1], name, name_len) && av[1][name_len] == '=') {
 			*value = av[1] + name_len + 1;
-		} else if (!strcmp(av[1], "-v") || !strcmp(av[1], "--verbose") ||
-			   !strcmp(av[1], "-V")) {
+		} else if (!strcmp(av[1], "-v") || !strcmp(av[1], "--verbose")) {
 			cli_verbosity++;
 		} else if (!strcmp(av[1], "-q") || !strcmp(av[1], "--quiet")) {
 			cli_verbosity = -1;

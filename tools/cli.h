@@ -10,17 +10,23 @@
 
 extern const char *cli_prog;
 extern int cli_verbosity;   /* 0 normal, <0 quiet, >0 verbose */
+/* The exit code of a usage error: 2 as clap exits, 1 in pvattest and pvsecret (whose IBM
+ * versions print clap's error themselves and exit 1). */
+extern int cli_usage_exit;
 
 void cli_init(const char *argv0, const char *fallback);
 /* Print "<prog>: error: <msg>" and return the exit code for the error class. */
 int cli_error(const struct pvk_err *e);
-/* A usage error: message plus a hint to --help; returns PVK_EXIT_USAGE. */
+/* A usage error: message plus a hint to --help; returns cli_usage_exit. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Log sink for pvk_cert_opts.log. */
 void cli_hkd_log(void *ctx, enum pvk_hkd_log level, const char *msg);
 void cli_version(void);
+/* Take IBM's hidden, deprecated -V (verbose; -VV, -VVV count) out of argv wherever it stands
+ * before "--", as clap's global flag is taken anywhere, and warn once as IBM does. */
+void cli_take_deprecated_verbose(int *argc, char **argv);
 /* Consume the options before the command word (-v/--verbose/-V, -q/--quiet, --version,
  * -h/--help printing help). Returns -1 to go on with the command in (*argv)[1], else the
  * exit code to return. */

@@ -1016,6 +1016,8 @@ int main(int argc, char **argv)
 	int ret;
 
 	cli_init(argv[0], "pvattest");
+	cli_usage_exit = PVK_EXIT_ERROR;  /* IBM's pvattest exits 1 on a usage error */
+	cli_take_deprecated_verbose(&argc, argv);
 	ret = cli_global_options(&argc, &argv, main_help);
 	if (ret >= 0)
 		return ret;

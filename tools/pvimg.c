@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: MIT
 /* pvimg create|info|test, and genprotimg (the same program under its old name). */
+#include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,10 +18,12 @@
 #include "pvkit/bytes.h"
 #include "pvkit/crypto.h"
 #include "pvkit/fileio.h"
+#include "pvkit/hdrinfo.h"
 #include "pvkit/hostkey.h"
 #include "pvkit/image.h"
 #include "pvkit/keyslot.h"
 #include "pvkit/sehdr.h"
+#include "pvkit/uvdev.h"
 
 static const char create_help[] =
 	"Usage: %s create [OPTIONS] -i KERNEL -k HKD... (--cert FILE... | --no-verify) -o OUTPUT\n"
@@ -70,26 +75,32 @@ static const char experimental_help[] =
 	"      --x-tweak-bytes HEX       The 6 random bytes of every component tweak (12 hex digits)\n";
 
 static const char info_help[] =
-	"Usage: %s info [OPTIONS] [INPUT]\n"
+	"Usage: %s info [OPTIONS] <INPUT|--print-schema FORMAT>\n"
 	"\n"
-	"Print the SE header of an SE image or of an extracted header.\n"
+	"Print the SE header of an SE image or of an extracted header. Without --hdr-key the\n"
+	"header is not verified: a warning says so, and its data must not be trusted.\n"
 	"\n"
 	"Options:\n"
-	"      --format FORMAT           text, text:full, json, json:pretty or json:minify\n"
+	"      --format FORMAT           text, text:full, json, json:pretty or json:minify (KIND or\n"
+	"                                KIND:default for the kind's default; case-insensitive)\n"
 	"                                (default: text on a terminal, else json)\n"
 	"      --hdr-key, --key FILE     Verify the header with the 32-byte header key in FILE\n"
 	"      --show-secrets            With --hdr-key, print the decrypted confidential part\n"
+	"      --print-schema FORMAT     Print the JSON Schema of the json output (FORMAT json), or\n"
+	"                                that text has none (FORMAT text), and exit\n"
 	"  -v, --verbose, -q, --quiet, -h, --help\n";
 
 static const char test_help[] =
 	"Usage: %s test [OPTIONS] INPUT\n"
 	"\n"
-	"Test whether an SE image can run on a host: exit 0 if it can, 1 if not.\n"
+	"Test whether an SE image can run on a host: exit 0 if it can, 1 if not. Each check\n"
+	"is reported on standard error (as IBM's pvimg test; -q silences it).\n"
 	"\n"
 	"Options:\n"
 	"  -k, --host-key-document FILE  Pass if one of these host keys has a key slot (repeatable)\n"
 	"      --key-hashes[=FILE]       Pass if a host-key hash listed in FILE has a key slot\n"
-	"                                (default /sys/firmware/uv/keys/all)\n"
+	"                                (default $PVKIT_SYSFS_ROOT/firmware/uv/keys/all, else\n"
+	"                                /sys/firmware/uv/keys/all); not with -k\n"
 	"  -v, --verbose, -q, --quiet, -h, --help\n";
 
 static const char main_help[] =
@@ -337,10 +348,13 @@ static int cmd_create(int argc, char **argv, int legacy)
 	a.certs.log = cli_hkd_log;
 	/* genprotimg always replaced its output; pvimg create asks for --overwrite. */
 	a.o.overwrite = legacy;
-	/* The old genprotimg used -V for verbose and -v for version. */
-	while ((c = getopt_long(argc, argv, legacy ? "i:r:p:o:" PVK_CERT_SHORTOPTS "Vvqh"
-					    : "i:r:p:o:" PVK_CERT_SHORTOPTS "vVqh",
-				longopts, NULL)) != -1) {
+	/* genprotimg takes --version only alone (as IBM's own_parse). */
+	if (legacy && argc == 2 && !strcmp(argv[1], "--version")) {
+		cli_version();
+		return PVK_EXIT_OK;
+	}
+	while ((c = getopt_long(argc, argv, "i:r:p:o:" PVK_CERT_SHORTOPTS "vqh", longopts,
+				NULL)) != -1) {
 		rc = cert_opts_add(&a.certs, c, optarg, &e);
 		if (rc < 0) {
 			cert_opts_free(&a.certs);
@@ -380,18 +394,12 @@ static int cmd_create(int argc, char **argv, int legacy)
 		case OPT_X_IV: a.iv_hex = optarg; break;
 		case OPT_X_TWEAK: a.tweak_hex = optarg; break;
 		case 'q': cli_verbosity = -1; break;
-		case 'V': cli_verbosity++; break;  /* genprotimg's verbose; hidden in pvimg */
-		case 'v':
-			if (legacy) {
-				cli_version();
-				cert_opts_free(&a.certs);
-				return PVK_EXIT_OK;
-			}
-			cli_verbosity++;
-			break;
+		case 'v': cli_verbosity++; break;
 		case OPT_VERSION:
-			cli_version();
 			cert_opts_free(&a.certs);
+			if (legacy)
+				return cli_usage_error("unexpected argument '--version'");
+			cli_version();
 			return PVK_EXIT_OK;
 		case 'h':
 		case OPT_HELP_ALL:
@@ -422,161 +430,69 @@ static int cmd_create(int argc, char **argv, int legacy)
 
 /* ---- info ---- */
 
-static void hexstr(const uint8_t *p, size_t n, char *out)
+enum info_format { FMT_TEXT, FMT_TEXT_FULL, FMT_JSON, FMT_JSON_MINIFY };
+
+/* IBM's --format: KIND[:VARIANT], both case-insensitive; default is the kind's default. */
+static int parse_format(const char *arg, enum info_format *out)
 {
-	hex_encode(p, n, out);
+	const char *colon = strchr(arg, ':');
+	size_t klen = colon ? (size_t)(colon - arg) : strlen(arg);
+	const char *variant = colon ? colon + 1 : "default";
+	int json;
+
+	if (klen == 4 && !strncasecmp(arg, "text", 4))
+		json = 0;
+	else if (klen == 4 && !strncasecmp(arg, "json", 4))
+		json = 1;
+	else
+		return -1;
+	if (!strcasecmp(variant, "default"))
+		*out = json ? FMT_JSON : FMT_TEXT;
+	else if (!json && !strcasecmp(variant, "full"))
+		*out = FMT_TEXT_FULL;
+	else if (json && !strcasecmp(variant, "pretty"))
+		*out = FMT_JSON;
+	else if (json && !strcasecmp(variant, "minify"))
+		*out = FMT_JSON_MINIFY;
+	else
+		return -1;
+	return 0;
 }
 
-static json_object *jhex(const uint8_t *p, size_t n)
+static int print_schema(const char *kind)
 {
-	char *s = malloc(2 * n + 1);
-	json_object *o;
-
-	if (!s)
-		return NULL;
-	hexstr(p, n, s);
-	o = json_object_new_string(s);
-	free(s);
-	return o;
-}
-
-static json_object *jhex64(uint64_t v)
-{
-	char s[17];
-
-	snprintf(s, sizeof(s), "%016llx", (unsigned long long)v);
-	return json_object_new_string(s);
-}
-
-static json_object *info_json(const struct sehdr *h, int verified,
-			      const struct sehdr_secrets *sec, int show)
-{
-	json_object *root = json_object_new_object(), *meta = json_object_new_object();
-	json_object *data = json_object_new_object(), *slots = json_object_new_array();
-	json_object *cust = json_object_new_object();
-	char host[256] = "", when[64];
-	time_t now = time(NULL);
-	struct tm tm;
-
-	gethostname(host, sizeof(host) - 1);
-	gmtime_r(&now, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	json_object_object_add(meta, "api_level", json_object_new_int(1));
-	json_object_object_add(meta, "version", json_object_new_string(PVKIT_VERSION));
-	json_object_object_add(meta, "host", json_object_new_string(host));
-	json_object_object_add(meta, "time_epoch", json_object_new_int64((int64_t)now));
-	json_object_object_add(meta, "time", json_object_new_string(when));
-	json_object_object_add(data, "kind",
-			       json_object_new_string(sec && show ? "decrypted_se_hdr" : "se_hdr"));
-	json_object_object_add(data, "verified", json_object_new_boolean(verified));
-	json_object_object_add(data, "magic_hex", jhex(h->raw, SEHDR_MAGIC_LEN));
-	json_object_object_add(data, "version", json_object_new_string("V1"));
-	json_object_object_add(data, "sehs", json_object_new_int64(h->sehs));
-	json_object_object_add(data, "iv_hex", jhex(h->iv, 12));
-	json_object_object_add(data, "nks", json_object_new_int64((int64_t)h->nks));
-	json_object_object_add(data, "sea", json_object_new_int64((int64_t)h->sea));
-	json_object_object_add(data, "nep", json_object_new_int64((int64_t)h->nep));
-	json_object_object_add(data, "pcf_hex", jhex64(h->pcf));
-	json_object_object_add(cust, "coord_hex", jhex(h->cust_pub, PVK_EC_PUB_LEN));
-	json_object_object_add(data, "cust_pub_key", cust);
-	json_object_object_add(data, "pld_hex", jhex(h->pld, 64));
-	json_object_object_add(data, "ald_hex", jhex(h->ald, 64));
-	json_object_object_add(data, "tld_hex", jhex(h->tld, 64));
-	for (uint64_t i = 0; i < h->nks; i++) {
-		const uint8_t *s = h->keyslots + i * PVK_KEYSLOT_LEN;
-		json_object *slot = json_object_new_object();
-
-		json_object_object_add(slot, "phkh_hex", jhex(s, 32));
-		json_object_object_add(slot, "wrpk_hex", jhex(s + 32, 32));
-		json_object_object_add(slot, "kst_hex", jhex(s + 64, 16));
-		json_object_array_add(slots, slot);
+	if (!strcmp(kind, "json")) {
+		fputs(hdrinfo_schema_json, stdout);
+		return PVK_EXIT_OK;
 	}
-	json_object_object_add(data, "keyslots", slots);
-	if (sec && show) {
-		json_object *psw = json_object_new_object();
-
-		json_object_object_add(data, "cck_hex", jhex(sec->cck, 32));
-		json_object_object_add(data, "xts_hex", jhex(sec->xts_key, 64));
-		json_object_object_add(psw, "mask_hex", jhex64(sec->psw_mask));
-		json_object_object_add(psw, "addr_hex", jhex64(sec->psw_addr));
-		json_object_object_add(data, "psw", psw);
-		json_object_object_add(data, "scf_hex", jhex64(sec->scf));
-	} else {
-		/* base64 of the still encrypted area */
-		char *b64 = malloc(4 * ((h->sea + 2) / 3) + 1);
-
-		if (b64) {
-			EVP_EncodeBlock((unsigned char *)b64, h->enc, (int)h->sea);
-			json_object_object_add(data, "cipher_data_b64", json_object_new_string(b64));
-			free(b64);
-		}
+	if (!strcmp(kind, "text")) {
+		printf("No schema for human-readable format available!\n");
+		return PVK_EXIT_OK;
 	}
-	json_object_object_add(data, "tag_hex", jhex(h->tag, 16));
-	json_object_object_add(root, "meta", meta);
-	json_object_object_add(root, "data", data);
-	return root;
+	return cli_usage_error("invalid value '%s' for '--print-schema <FORMAT>' "
+			       "(possible values: text, json)", kind);
 }
 
-static void print_flags(const char *name, uint64_t v, int pcf)
+static int info_print(const struct sehdr *h, const struct sehdr_secrets *sec,
+		      enum hdrinfo_state state, enum info_format fmt, struct pvk_err *e)
 {
-	printf("%-10s 0x%016llx\n", name, (unsigned long long)v);
-	if (pcf) {
-		if (v & PCF_ALLOW_DUMP) printf("             - dumping allowed\n");
-		if (v & PCF_NO_COMP_ENCRYPTION) printf("             - components not encrypted\n");
-		if (v & PCF_PCKMO_DEA_TDEA) printf("             - PCKMO DEA/TDEA allowed\n");
-		if (v & PCF_PCKMO_AES) printf("             - PCKMO AES allowed\n");
-		if (v & PCF_PCKMO_ECC) printf("             - PCKMO ECC allowed\n");
-		if (v & PCF_PCKMO_HMAC) printf("             - PCKMO HMAC allowed\n");
-		if (v & PCF_BACKUP_KEYS) printf("             - backup target keys allowed\n");
-		if (v & ~PCF_KNOWN) printf("             - unknown bits set\n");
-	} else {
-		if (v & SCF_CCK_EXTENSION_SECRET)
-			printf("             - CCK extension secret enforced\n");
-		if (v & SCF_CCK_UPDATE) printf("             - CCK update allowed\n");
-		if (v & ~SCF_KNOWN) printf("             - unknown bits set\n");
+	char host[256] = "unknown", *json = NULL;
+	struct hdrinfo_meta meta = { .version = PVKIT_VERSION, .host = host, .now = time(NULL) };
+	int rc;
+
+	if (fmt == FMT_TEXT || fmt == FMT_TEXT_FULL) {
+		if (hdrinfo_write_text(stdout, h, sec, state, fmt == FMT_TEXT_FULL))
+			return pvk_fail(e, PVK_E_IO, "standard output: %s", strerror(errno));
+		return 0;
 	}
-}
-
-static void print_hex_line(const char *name, const uint8_t *p, size_t n)
-{
-	char *s = malloc(2 * n + 1);
-
-	if (!s)
-		return;
-	hexstr(p, n, s);
-	printf("%-10s %s\n", name, s);
-	free(s);
-}
-
-static void info_text(const struct sehdr *h, uint64_t off, int verified,
-		      const struct sehdr_secrets *sec, int show, int full)
-{
-	printf("SE header (version V1) at offset 0x%llx, %s\n", (unsigned long long)off,
-	       verified ? "verified" : "not verified (no --hdr-key)");
-	printf("%-10s %u bytes\n", "size", h->sehs);
-	printf("%-10s %llu\n", "nep", (unsigned long long)h->nep);
-	print_flags("pcf", h->pcf, 1);
-	print_hex_line("iv", h->iv, 12);
-	print_hex_line("pld", h->pld, 64);
-	print_hex_line("ald", h->ald, 64);
-	print_hex_line("tld", h->tld, 64);
-	print_hex_line("tag", h->tag, 16);
-	if (full)
-		print_hex_line("cust key", h->cust_pub, PVK_EC_PUB_LEN);
-	printf("%-10s %llu\n", "key slots", (unsigned long long)h->nks);
-	for (uint64_t i = 0; i < h->nks; i++) {
-		char name[32];
-
-		snprintf(name, sizeof(name), "  phkh[%llu]", (unsigned long long)i);
-		print_hex_line(name, h->keyslots + i * PVK_KEYSLOT_LEN, 32);
-	}
-	if (sec && show) {
-		print_hex_line("cck", sec->cck, 32);
-		print_hex_line("image key", sec->xts_key, 64);
-		printf("%-10s mask 0x%016llx addr 0x%016llx\n", "psw",
-		       (unsigned long long)sec->psw_mask, (unsigned long long)sec->psw_addr);
-		print_flags("scf", sec->scf, 0);
-	}
+	if (gethostname(host, sizeof(host) - 1))
+		strcpy(host, "unknown");
+	if (hdrinfo_json(h, sec, state, &meta, fmt == FMT_JSON_MINIFY, &json, e))
+		return -1;
+	rc = fputs(json, stdout) < 0 || fflush(stdout) ? -1 : 0;
+	OPENSSL_cleanse(json, strlen(json));
+	free(json);
+	return rc ? pvk_fail(e, PVK_E_IO, "standard output: %s", strerror(errno)) : 0;
 }
 
 static int cmd_info(int argc, char **argv)
@@ -587,33 +503,39 @@ static int cmd_info(int argc, char **argv)
 		{ "key", required_argument, NULL, OPT_HDR_KEY },
 		{ "show-secrets", no_argument, NULL, OPT_SHOW_SECRETS },
 		{ "print-schema", required_argument, NULL, OPT_PRINT_SCHEMA },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		CLI_COMMON_LONGOPTS,
 	};
-	const char *format = NULL, *key_path = NULL, *input;
+	const char *format = NULL, *key_path = NULL, *schema = NULL, *input;
+	enum hdrinfo_state state = HDRINFO_NOT_VERIFIED;
+	enum info_format fmt;
 	struct sehdr_secrets sec;
 	uint8_t key[32], *raw = NULL;
-	int c, show = 0, verified = 0, rc = PVK_EXIT_ERROR;
+	int c, show = 0, rc = PVK_EXIT_ERROR;
 	struct pvk_err e;
 	struct sehdr h;
 	uint64_t off;
 	size_t len;
 
 	pvk_err_clear(&e);
+	memset(&sec, 0, sizeof(sec));
 	while ((c = getopt_long(argc, argv, "vqh", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_FORMAT: format = optarg; break;
 		case OPT_HDR_KEY: key_path = optarg; break;
 		case OPT_SHOW_SECRETS: show = 1; break;
-		case OPT_PRINT_SCHEMA:
-			return cli_usage_error("--print-schema is not supported by pvkit");
-		case 'v': cli_verbosity++; break;
-		case 'q': cli_verbosity = -1; break;
+		case OPT_PRINT_SCHEMA: schema = optarg; break;
 		case 'h': printf(info_help, "pvimg"); return PVK_EXIT_OK;
-		default: return cli_usage_error("invalid option");
+		default:
+			if (cli_common_opt(c))
+				break;
+			return cli_usage_error("invalid option");
 		}
+	}
+	if (schema) {
+		if (optind < argc || format || key_path || show)
+			return cli_usage_error("--print-schema cannot be used with an INPUT, "
+					       "--format, --hdr-key or --show-secrets");
+		return print_schema(schema);
 	}
 	if (optind + 1 != argc)
 		return cli_usage_error("one INPUT file is required");
@@ -621,11 +543,11 @@ static int cmd_info(int argc, char **argv)
 	if (show && !key_path)
 		return cli_usage_error("--show-secrets requires --hdr-key");
 	if (!format)
-		format = isatty(STDOUT_FILENO) ? "text" : "json";
-	if (strcmp(format, "text") && strcmp(format, "text:full") && strcmp(format, "json") &&
-	    strcmp(format, "json:pretty") && strcmp(format, "json:minify"))
-		return cli_usage_error("unknown --format '%s'", format);
-	if (sehdr_read_file(input, &raw, &len, &off, &e) || sehdr_parse(raw, len, &h, &e)) {
+		fmt = isatty(STDOUT_FILENO) ? FMT_TEXT : FMT_JSON;
+	else if (parse_format(format, &fmt))
+		return cli_usage_error("invalid value '%s' for '--format <FORMAT>' (possible values: "
+				       "text, text:full, json, json:pretty, json:minify)", format);
+	if (sehdr_read_file(input, &raw, &len, &off, &e) || sehdr_parse_view(raw, len, &h, &e)) {
 		if (!strstr(e.msg, input))
 			pvk_wrap(&e, "%s", input);
 		goto out;
@@ -637,18 +559,14 @@ static int cmd_info(int argc, char **argv)
 			pvk_wrap(&e, "%s", input);
 			goto out;
 		}
-		verified = 1;
+		state = show ? HDRINFO_DECRYPTED : HDRINFO_VERIFIED;
+	} else if (cli_verbosity >= 0) {
+		fprintf(stderr, "WARNING: The Secure Execution header integrity and authenticity was "
+			"not verified. Specify '--hdr-key' to authenticate it. Do not trust the data "
+			"without verification.\n");
 	}
-	if (!strncmp(format, "json", 4)) {
-		json_object *j = info_json(&h, verified, verified ? &sec : NULL, show);
-		int flags = !strcmp(format, "json:minify") ? JSON_C_TO_STRING_PLAIN
-			    : JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED;
-
-		printf("%s\n", json_object_to_json_string_ext(j, flags));
-		json_object_put(j);
-	} else {
-		info_text(&h, off, verified, verified ? &sec : NULL, show, !strcmp(format, "text:full"));
-	}
+	if (info_print(&h, &sec, state, fmt, &e))
+		goto out;
 	rc = PVK_EXIT_OK;
 out:
 	OPENSSL_cleanse(key, sizeof(key));
@@ -700,6 +618,41 @@ static int key_hashes_load(const char *path, uint8_t (**hashes)[32], size_t *n, 
 	return 0;
 }
 
+/* IBM's pvimg test reports each check on stderr (at its warning level: -q silences it). */
+static void test_report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void test_report(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cli_verbosity < 0)
+		return;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* Line 1 of the UV's list is the host key, line 2 the backup key, the rest other keys. */
+static int test_hashes(const struct sehdr *h, uint8_t (*hashes)[32], size_t nh)
+{
+	static const char *const what[] = { "Host key hash", "Backup host key hash", "Key hash" };
+	static const uint8_t zero[32];
+	int pass = 0;
+
+	for (size_t i = 0; i < nh; i++) {
+		char hex[65];
+
+		if (!memcmp(hashes[i], zero, 32) || keyslot_find(h->keyslots, h->nks, hashes[i]) < 0)
+			continue;
+		hex_encode(hashes[i], 32, hex);
+		test_report(" \u2713 %s 0x%s is included", what[i < 2 ? i : 2], hex);
+		pass = 1;
+	}
+	if (!pass)
+		test_report(" \u2718 None of the key hashes is included");
+	return pass;
+}
+
 static int cmd_test(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -710,11 +663,11 @@ static int cmd_test(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static const uint8_t zero[32];
 	struct pvk_cert_opts certs = { 0 };
+	char sysfs[4096];
 	const char *hashes_path = NULL;
 	uint8_t (*hashes)[32] = NULL, *raw = NULL;
-	int c, want_hashes = 0, pass_k = 1, pass_h = 1, rc = PVK_EXIT_ERROR;
+	int c, want_hashes = 0, hashes_default = 0, pass_k = 1, pass_h = 1, rc = PVK_EXIT_ERROR;
 	EVP_PKEY **keys = NULL;
 	size_t nkeys = 0, nh = 0, len;
 	struct pvk_err e;
@@ -731,7 +684,9 @@ static int cmd_test(int argc, char **argv)
 			break;
 		case OPT_KEY_HASHES:
 			want_hashes = 1;
-			hashes_path = optarg ? optarg : "/sys/firmware/uv/keys/all";
+			hashes_default = !optarg;
+			hashes_path = optarg ? optarg
+				      : uvdev_sysfs_path("firmware/uv/keys/all", sysfs, sizeof(sysfs));
 			break;
 		case 'v': cli_verbosity++; break;
 		case 'q': cli_verbosity = -1; break;
@@ -742,6 +697,11 @@ static int cmd_test(int argc, char **argv)
 	if (optind + 1 != argc || (!certs.n_hkds && !want_hashes)) {
 		cert_opts_free(&certs);
 		return cli_usage_error("INPUT and -k HKD or --key-hashes are required");
+	}
+	if (certs.n_hkds && want_hashes) {
+		cert_opts_free(&certs);
+		return cli_usage_error("the argument '--key-hashes[=<FILE>]' cannot be used with "
+				       "'--host-key-document <FILE>'");
 	}
 	if (sehdr_read_file(argv[optind], &raw, &len, &off, &e) || sehdr_parse(raw, len, &h, &e)) {
 		if (!strstr(e.msg, argv[optind]))
@@ -754,32 +714,27 @@ static int cmd_test(int argc, char **argv)
 		pass_k = 0;
 		for (size_t i = 0; i < nkeys; i++) {
 			uint8_t phkh[32];
+			int in;
 
 			if (pvk_ec_phkh(keys[i], phkh, &e))
 				goto out;
-			if (keyslot_find(h.keyslots, h.nks, phkh) >= 0) {
-				cli_info("%s: the image can run on this host", certs.hkds[i]);
-				pass_k = 1;
-			}
+			in = keyslot_find(h.keyslots, h.nks, phkh) >= 0;
+			pass_k |= in;
+			test_report(" %s Host key document '%s' is %sincluded", in ? "\u2713" : "\u2718",
+				    certs.hkds[i], in ? "" : "not ");
 		}
 	}
 	if (want_hashes) {
+		if (hashes_default && access(hashes_path, F_OK) && errno == ENOENT) {
+			pvk_fail(&e, PVK_E_IO, "Support for query UV host key hashes is not available "
+				 "(%s does not exist)", hashes_path);
+			goto out;
+		}
 		if (key_hashes_load(hashes_path, &hashes, &nh, &e))
 			goto out;
-		pass_h = 0;
-		for (size_t i = 0; i < nh; i++)
-			if (memcmp(hashes[i], zero, 32) && keyslot_find(h.keyslots, h.nks, hashes[i]) >= 0)
-				pass_h = 1;
+		pass_h = test_hashes(&h, hashes, nh);
 	}
-	if (pass_k && pass_h) {
-		if (cli_verbosity >= 0)
-			printf("The image can run on the given host(s).\n");
-		rc = PVK_EXIT_OK;
-	} else {
-		if (cli_verbosity >= 0)
-			printf("The image cannot run on the given host(s).\n");
-		rc = PVK_EXIT_ERROR;
-	}
+	rc = pass_k && pass_h ? PVK_EXIT_OK : PVK_EXIT_ERROR;
 	free(raw);
 	free(hashes);
 	hostkeys_free(keys, nkeys);
@@ -800,6 +755,7 @@ int main(int argc, char **argv)
 	size_t n;
 
 	cli_init(argv[0], "pvimg");
+	cli_take_deprecated_verbose(&argc, argv);
 	n = strlen(cli_prog);
 	if (n >= 10 && !strcmp(cli_prog + n - 10, "genprotimg"))
 		return cmd_create(argc, argv, 1);

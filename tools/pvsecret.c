@@ -1311,6 +1311,8 @@ int main(int argc, char **argv)
 	int ret;
 
 	cli_init(argv[0], "pvsecret");
+	cli_usage_exit = PVK_EXIT_ERROR;  /* IBM's pvsecret exits 1 on a usage error */
+	cli_take_deprecated_verbose(&argc, argv);
 	ret = cli_global_options(&argc, &argv, main_help);
 	if (ret >= 0)
 		return ret;

@@ -14,7 +14,7 @@ static const char help[] =
 	"\n"
 	"Verify IBM Secure Execution host-key documents: the IBM Z signing key must chain\n"
 	"to a trusted root CA, and every host-key document must be signed by it, be inside\n"
-	"its validity period and not be revoked. Prints one line per host-key document.\n"
+	"its validity period and not be revoked. Reports on standard error, as IBM's pvverify.\n"
 	"\n"
 	"Options:\n"
 	PVK_CERT_HELP
@@ -58,11 +58,12 @@ static int run(struct pvk_cert_opts *o)
 			break;
 		}
 		X509_free(crt);
+		/* IBM's pvverify logs at trace level: these lines are its normal output. */
 		if (cli_verbosity >= 0)
-			printf("%s: %s\n", path, v ? "verified" : "loaded, not verified (--no-verify)");
+			fprintf(stderr, "Use host-key document at '%s'\n", path);
 	}
-	if (rc == PVK_EXIT_OK && v)
-		cli_info("Host-key documents verified.");
+	if (rc == PVK_EXIT_OK && v && cli_verbosity >= 0)
+		fprintf(stderr, "Host-key documents verified.\n");
 	hkd_verifier_free(v);
 	return rc;
 }

@@ -96,6 +96,9 @@ size_t sehdr_size(size_t n_hosts);
 int sehdr_build(const struct sehdr_params *p, uint8_t **out, size_t *len, struct pvk_err *e);
 /* Parse and sanity-check the plaintext part of a header of len bytes (len >= sehs). */
 int sehdr_parse(const uint8_t *buf, size_t len, struct sehdr *h, struct pvk_err *e);
+/* sehdr_parse for viewers: also takes 0 key slots and an encrypted area of any size up to
+ * the header's (IBM's pvimg info prints those); only sizes that do not add up are refused. */
+int sehdr_parse_view(const uint8_t *buf, size_t len, struct sehdr *h, struct pvk_err *e);
 /* Authenticate and decrypt the encrypted area with the header protection key. */
 int sehdr_decrypt(const struct sehdr *h, const uint8_t hdr_key[32], struct sehdr_secrets *out,
 		  struct pvk_err *e);

@@ -66,8 +66,15 @@ P=$tmp/www/pki
 run "testpki" 0 "" -- "$TESTPKI" --dir "$P" --hosts 2 --revoke-host 2 --crl-url-base "$base/pki"
 chain=(-C "$P/inter_ca.crt" -C "$P/ibm.crt" --root-ca "$P/root_ca.crt")
 
-run "online: valid HKD verified" 0 "$P/host1.crt: verified" -- \
+run "online: valid HKD verified" 0 "Use host-key document at '$P/host1.crt'" -- \
 	"$PVVERIFY" -k "$P/host1.crt" "${chain[@]}"
+# IBM's pvverify reports on standard error; standard output stays empty (issue 10 #14)
+if "$PVVERIFY" -k "$P/host1.crt" "${chain[@]}" >"$tmp/stdout" 2>"$tmp/stderr" &&
+	[ ! -s "$tmp/stdout" ] && grep -qxF "Host-key documents verified." "$tmp/stderr"; then
+	pass "report on stderr, nothing on stdout"
+else
+	fail "report on stderr, nothing on stdout: stdout '$(cat "$tmp/stdout")'"
+fi
 for f in root_ca.crl inter_ca.crl ibm.crl; do
 	if grep -q "^GET /pki/$f 200 UA=s390-tools-pv-crl$" "$tmp/access.log"; then
 		pass "online: $f downloaded with user agent s390-tools-pv-crl"
@@ -76,7 +83,7 @@ for f in root_ca.crl inter_ca.crl ibm.crl; do
 		sed 's/^/    /' "$tmp/access.log"
 	fi
 done
-run "online: two HKDs, comma list" 0 "$P/host1.crt: verified" -- \
+run "online: two HKDs, comma list" 0 "Use host-key document at '$P/host1.crt'" -- \
 	"$PVVERIFY" -k "$P/host1.crt,$P/host1.crt" "${chain[@]}"
 run "online: revoked by --revoke-host" 1 \
 	"pvverify: error: Host-key verification failed: $P/host2.crt: Host-key document is revoked." -- \
@@ -93,7 +100,7 @@ run "offline without --crl: chain has no CRL" 1 "X509 verify error 3: unable to 
 run "offline, no CRL of the signing key" 1 "$P/host1.crt: No valid CRL found" -- \
 	"$PVVERIFY" -k "$P/host1.crt" -C "$P/inter_ca.crt" -C "$P/ibm.crt" \
 	--root-ca "$P/root_ca.chained.crt" --crl "$P/inter_ca.crl" --offline
-run "offline with all CRLs" 0 "$P/host1.crt: verified" -- \
+run "offline with all CRLs" 0 "Use host-key document at '$P/host1.crt'" -- \
 	"$PVVERIFY" -k "$P/host1.crt" "${chain[@]}" --offline \
 	--crl "$P/root_ca.crl,$P/inter_ca.crl" --crl "$P/ibm.crl"
 
@@ -106,7 +113,7 @@ mv "$P/ibm.crl.away" "$P/ibm.crl"
 # --- redirects are followed ---------------------------------------------------------------
 R=$tmp/www/pkir
 run "testpki (redirecting URLs)" 0 "" -- "$TESTPKI" --dir "$R" --crl-url-base "$base/redir/pkir/"
-run "online: CRLs behind a redirect" 0 "$R/host1.crt: verified" -- \
+run "online: CRLs behind a redirect" 0 "Use host-key document at '$R/host1.crt'" -- \
 	"$PVVERIFY" -k "$R/host1.crt" -C "$R/inter_ca.crt" -C "$R/ibm.crt" --root-ca "$R/root_ca.crt"
 grep -q "^GET /redir/pkir/ibm.crl 302" "$tmp/access.log" &&
 	grep -q "^GET /pkir/ibm.crl 200" "$tmp/access.log" &&
@@ -122,7 +129,7 @@ run "online, server down: chain has no CRL" 1 "X509 verify error 3" -- \
 # --- --no-verify, usage -------------------------------------------------------------------
 run "--no-verify" 0 "Host-key document verification is disabled. The info may not be protected." -- \
 	"$PVVERIFY" -k "$P/host_expired.crt" --no-verify
-run "--no-verify prints the file" 0 "$P/host_expired.crt: loaded, not verified" -- \
+run "--no-verify prints the file" 0 "Use host-key document at '$P/host_expired.crt'" -- \
 	"$PVVERIFY" -k "$P/host_expired.crt" --no-verify
 run "--no-verify -q is silent" 0 "" -- "$PVVERIFY" -q -k "$P/host1.crt" --no-verify
 [ -s "$tmp/out" ] && fail "-q printed: $(cat "$tmp/out")"
@@ -133,10 +140,11 @@ run "usage: nothing" 2 "--host-key-document" -- "$PVVERIFY"
 run "usage: neither --cert nor --no-verify" 2 "--no-verify" -- "$PVVERIFY" -k "$P/host1.crt"
 run "usage: --no-verify with --cert" 2 "cannot be used with" -- \
 	"$PVVERIFY" -k "$P/host1.crt" --no-verify -C "$P/ibm.crt"
-run "usage: --crl without --cert" 2 "requires '--cert <FILE>'" -- \
+# IBM accepts --crl, --offline and --root-ca next to --no-verify (and ignores them)
+run "--no-verify with --crl" 0 "Use host-key document at '$P/host1.crt'" -- \
 	"$PVVERIFY" -k "$P/host1.crt" --no-verify --crl "$P/ibm.crl"
-run "usage: --offline without --cert" 2 "requires '--cert <FILE>'" -- \
-	"$PVVERIFY" -k "$P/host1.crt" --no-verify --offline
+run "--no-verify with --offline and --root-ca" 0 "Use host-key document at '$P/host1.crt'" -- \
+	"$PVVERIFY" -k "$P/host1.crt" --no-verify --offline --root-ca "$P/root.crt"
 run "usage: -v with -q" 2 "cannot be used together" -- \
 	"$PVVERIFY" -v -q -k "$P/host1.crt" --no-verify
 run "usage: unknown option" 2 "--bogus" -- "$PVVERIFY" --bogus
@@ -145,8 +153,8 @@ run "usage: testpki without --dir" 2 "--dir" -- "$TESTPKI"
 run "usage: testpki bad --revoke-host" 2 "--revoke-host" -- "$TESTPKI" --dir "$tmp/x" --revoke-host 0
 run "testpki: revoke a host that does not exist" 2 "cannot revoke host 3" -- \
 	"$TESTPKI" --dir "$tmp/x" --hosts 2 --revoke-host 3
-run "--version" 0 "pvverify (pvkit)" -- "$PVVERIFY" --version
-run "testpki --version" 0 "pvkit-testpki (pvkit)" -- "$TESTPKI" --version
+run "--version" 0 "pvverify version 0." -- "$PVVERIFY" --version
+run "testpki --version" 0 "pvkit-testpki version 0." -- "$TESTPKI" --version
 
 # --- --help lists the same options as the man page -----------------------------------------
 opts_help() { "$1" --help | sed -n '/^Options:/,$p' | grep -oE -- '--[a-z][a-z-]*' | sort -u; }

@@ -442,8 +442,8 @@ run "not an SE guest" 1 "this is not a SE guest" -- \
 
 # ---- options, man pages ----
 
-run "pvapconfig --version" 0 "pvapconfig (pvkit)" -- "$PVAPCONFIG" --version
-run "pvapconfig -V" 0 "pvapconfig (pvkit)" -- "$PVAPCONFIG" -V
+run "pvapconfig --version" 0 "pvapconfig version 0." -- "$PVAPCONFIG" --version
+run "pvapconfig -V" 0 "pvapconfig version 0." -- "$PVAPCONFIG" -V
 run "pvapconfig: unknown option" 2 "" -- "$PVAPCONFIG" --frobnicate
 for cmd in pvapconfig chzcrypt lszcrypt; do
 	man=$SRC/man/$cmd.1

@@ -410,9 +410,9 @@ check_fails "secret-store check without the hash" "holds no secret-store hash" -
 check_fails "--firmware without firmware state" "holds no firmware state" -- -i attresp.bin --firmware
 python3 -c 'import pvk; assert pvk.load_yaml("cf.yaml")["valid_firmware"] == "false"' &&
 	pass "no firmware state: valid_firmware false" || fail "no firmware state: valid_firmware"
-run "check --host-key-check without -k: usage" 2 "needs -k" -- \
+run "check --host-key-check without -k: usage (IBM: exit 1)" 1 "needs -k" -- \
 	"$PVATTEST" check all.resp x.yaml --host-key-check att-key-hash
-run "check --secret without --secret-store-locked: usage" 2 "--secret-store-locked" -- \
+run "check --secret without --secret-store-locked: usage (IBM: exit 1)" 1 "--secret-store-locked" -- \
 	"$PVATTEST" check all.resp x.yaml --secret all.req
 
 # --firmware against a local stand-in for IBM's service (127.0.0.1 only).
@@ -615,15 +615,15 @@ refuse "create: arpk into a missing directory" "nodir/c.key" "c.req nodir/c.key"
 	"$PVATTEST" create -k "$HKD" "${VERIFY[@]}" -o c.req -a nodir/c.key
 refuse "create: missing HKD" "nothere.crt" "c.req c.key" -- \
 	"$PVATTEST" create -k nothere.crt "${VERIFY[@]}" -o c.req -a c.key
-run "create: unknown --add-data item: usage" 2 "unknown item 'phkh'" -- \
+run "create: unknown --add-data item: usage (IBM: exit 1)" 1 "unknown item 'phkh'" -- \
 	"$PVATTEST" create -k "$HKD" --no-verify -o c.req -a c.key --add-data phkh
-run "create: neither --cert nor --no-verify: usage" 2 "--no-verify" -- \
+run "create: neither --cert nor --no-verify: usage (IBM: exit 1)" 1 "--no-verify" -- \
 	"$PVATTEST" create -k "$HKD" -o c.req -a c.key
 none_left "create usage errors write nothing" c.req c.key && pass "create usage errors write nothing"
 run "create --no-verify warns" 0 "verification is disabled" -- \
 	"$PVATTEST" create -k "$HKD" --no-verify -o c.req -a c.key
-run "verify without --hdr: usage" 2 "--hdr" -- "$PVATTEST" verify -i all.resp -a all.key
-run "unknown command: usage" 2 "unknown command" -- "$PVATTEST" attest
+run "verify without --hdr: usage (IBM: exit 1)" 1 "--hdr" -- "$PVATTEST" verify -i all.resp -a all.key
+run "unknown command: usage (IBM: exit 1)" 1 "unknown command" -- "$PVATTEST" attest
 run "--version" 0 "pvkit" -- "$PVATTEST" --version
 
 ######## --help and the man pages ########

@@ -47,8 +47,10 @@ run "create (-k list, --hdr-key)" 0 "" -- \
 	"${VERIFY[@]}" --hdr-key hdr.key -o se.img
 [ "$(stat -c %a se.img)" = 600 ] && pass "image mode 0600" || fail "image mode $(stat -c %a se.img)"
 
-run "info json" 0 "" -- "$PVIMG" info --format json se.img
-python3 - out <<'PY' && pass "info json fields" || fail "info json fields"
+"$PVIMG" info --format json se.img >info.json 2>info.err
+# without --hdr-key: IBM's warning on stderr, the document alone on stdout
+check "info: not-verified warning on stderr" grep -qF "WARNING: The Secure Execution header integrity and authenticity was not verified. Specify '--hdr-key' to authenticate it." info.err
+python3 - info.json <<'PY' && pass "info json fields" || fail "info json fields"
 import json, sys
 d = json.load(open(sys.argv[1]))["data"]
 assert d["kind"] == "se_hdr" and d["verified"] is False
@@ -72,13 +74,14 @@ run "info with a wrong header key" 1 "authentication failed" -- \
 run "pvextract-hdr" 0 "SE header written to 'hdr.bin' (720 bytes)" -- "$EXTRACT" -o hdr.bin se.img
 dd if=se.img bs=4096 skip=20 count=1 status=none | head -c 720 >expect.bin
 cmp -s hdr.bin expect.bin && pass "extracted header equals the image's" || fail "extracted header differs"
-run "info on the extracted header" 0 "key slots  2" -- "$PVIMG" info --format text hdr.bin
+run "info on the extracted header" 0 "   - target key hash: " -- "$PVIMG" info --format text hdr.bin
+check "info text: two key slots" test "$(grep -c '^   - target key hash: [0-9a-f]\{64\}$' out)" -eq 2
 run "pvextract-hdr without header" 1 "does not contain an SE header" -- "$EXTRACT" -o x.bin initrd
 run "pvextract-hdr missing file" 1 "nothere" -- "$EXTRACT" -o x.bin nothere
 
-run "test: host1 passes" 0 "can run" -- "$PVIMG" test -k pki/host1.crt se.img
+run "test: host1 passes" 0 " ✓ Host key document 'pki/host1.crt' is included" -- "$PVIMG" test -k pki/host1.crt se.img
 "$TESTPKI" --dir other --hosts 1 >/dev/null
-run "test: foreign host fails" 1 "cannot run" -- "$PVIMG" test -k other/host1.crt se.img
+run "test: foreign host fails" 1 " ✘ Host key document 'other/host1.crt' is not included" -- "$PVIMG" test -k other/host1.crt se.img
 # A keys/all file: 15 lines, the second host's hash on line 2.
 "$PVIMG" info --format json se.img | python3 -c '
 import json, sys
@@ -86,9 +89,9 @@ d = json.load(sys.stdin)["data"]
 print("0" * 64)
 print(d["keyslots"][1]["phkh_hex"])
 for _ in range(13): print("0" * 64)' >keys_all
-run "test --key-hashes" 0 "can run" -- "$PVIMG" test --key-hashes=keys_all se.img
+run "test --key-hashes" 0 " ✓ Backup host key hash 0x" -- "$PVIMG" test --key-hashes=keys_all se.img
 sed -i '2s/.*/'"$(printf '1%.0s' {1..64})"'/' keys_all
-run "test --key-hashes without match" 1 "cannot run" -- "$PVIMG" test --key-hashes=keys_all se.img
+run "test --key-hashes without match" 1 " ✘ None of the key hashes is included" -- "$PVIMG" test --key-hashes=keys_all se.img
 
 # Output handling: pvimg refuses to overwrite, genprotimg replaces as the old tool did.
 run "create refuses an existing output" 1 "exists" -- \
@@ -97,7 +100,15 @@ run "create --overwrite" 0 "" -- \
 	"$PVIMG" create -i vmlinuz -k pki/host1.crt "${VERIFY[@]}" -o se.img --overwrite
 run "genprotimg replaces" 0 "" -- \
 	"$GENPROTIMG" -i vmlinuz -r initrd -p parmfile -k pki/host1.crt "${VERIFY[@]}" -o se.img
-run "genprotimg -v is the version" 0 "pvkit" -- "$GENPROTIMG" -v
+# IBM 2.43: -v/--verbose (and hidden -V) are verbosity in genprotimg too; --version alone
+run "genprotimg --version" 0 "genprotimg version " -- "$GENPROTIMG" --version
+run "genprotimg --version with other options" 2 "unexpected argument" -- \
+	"$GENPROTIMG" --version -i vmlinuz
+run "genprotimg -v is verbose, not the version" 0 "" -- \
+	"$GENPROTIMG" -v -i vmlinuz -k pki/host1.crt "${VERIFY[@]}" -o se-v.img
+check "genprotimg -v wrote the image" test -s se-v.img
+run "genprotimg --verbose -VV" 0 "WARNING: Use of deprecated flag '-V'" -- \
+	"$GENPROTIMG" --verbose -VV -i vmlinuz -k pki/host1.crt "${VERIFY[@]}" -o se-v.img
 run "genprotimg --help-experimental" 0 "--x-cust-key" -- "$GENPROTIMG" --help-experimental
 
 # Host-key verification refusals.

@@ -168,28 +168,28 @@ refuse "plaintext of 8191 bytes" 1 "at most 8190 bytes" -- "$PVSECRET" create "$
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:secp256k1 -out k1.pem 2>/dev/null
 refuse "ec secp256k1" 1 "secp256k1" -- "$PVSECRET" create "${CERTS[@]}" \
 	--hdr se.img -o req.out retr refused --secret k1.pem --type ec
-refuse "unknown --type" 2 "--type" -- "$PVSECRET" create "${CERTS[@]}" \
+refuse "unknown --type (usage, IBM: exit 1)" 1 "--type" -- "$PVSECRET" create "${CERTS[@]}" \
 	--hdr se.img -o req.out retr refused --secret aes256.key --type des
 head -c 31 /dev/urandom >short
 refuse "extension secret of 31 bytes" 1 "exactly 32 bytes" -- "$PVSECRET" create "${CERTS[@]}" \
 	--hdr se.img -o req.out --extension-secret short meta
-refuse "--cck and --extension-secret" 2 "--cck" -- "$PVSECRET" create "${CERTS[@]}" \
+refuse "--cck and --extension-secret (usage, IBM: exit 1)" 1 "--cck" -- "$PVSECRET" create "${CERTS[@]}" \
 	--hdr se.img -o req.out --extension-secret cck --cck cck meta
 refuse "--cuid-hex of 31 digits" 1 "--cuid-hex" -- "$PVSECRET" create "${CERTS[@]}" \
 	--hdr se.img -o req.out --cuid-hex 0x0123456789abcdef0123456789abcde meta
-refuse "--input-secret with --output-secret" 2 "--input-secret" -- "$PVSECRET" create "${CERTS[@]}" \
+refuse "--input-secret with --output-secret (usage, IBM: exit 1)" 1 "--input-secret" -- "$PVSECRET" create "${CERTS[@]}" \
 	--hdr se.img -o req.out association refused --input-secret cck --output-secret x
 refuse "header of no SE image" 1 "vmlinuz" -- "$PVSECRET" create "${CERTS[@]}" \
 	--hdr vmlinuz -o req.out meta
-refuse "missing --hdr" 2 "--hdr" -- "$PVSECRET" create "${CERTS[@]}" -o req.out meta
-refuse "unknown kind" 2 "null" -- "$PVSECRET" create "${CERTS[@]}" --hdr se.img -o req.out null
-refuse "association without NAME" 2 "NAME" -- "$PVSECRET" create "${CERTS[@]}" --hdr se.img \
+refuse "missing --hdr (usage, IBM: exit 1)" 1 "--hdr" -- "$PVSECRET" create "${CERTS[@]}" -o req.out meta
+refuse "unknown kind (usage, IBM: exit 1)" 1 "null" -- "$PVSECRET" create "${CERTS[@]}" --hdr se.img -o req.out null
+refuse "association without NAME (usage, IBM: exit 1)" 1 "NAME" -- "$PVSECRET" create "${CERTS[@]}" --hdr se.img \
 	-o req.out association
 refuse "unverifiable HKD (no CRLs)" 1 "" -- "$PVSECRET" create -k "$HKD" --cert "$STATE/pki/ibm.crt" \
 	--offline --hdr se.img -o req.out meta
-refuse "output equals NAME.yaml" 2 "are the same" -- "$PVSECRET" create "${CERTS[@]}" --hdr se.img \
+refuse "output equals NAME.yaml (usage, IBM: exit 1)" 1 "are the same" -- "$PVSECRET" create "${CERTS[@]}" --hdr se.img \
 	-o refused.yaml association refused
-refuse "--flags unknown" 2 "--flags" -- "$PVSECRET" create "${CERTS[@]}" --hdr se.img -o req.out \
+refuse "--flags unknown (usage, IBM: exit 1)" 1 "--flags" -- "$PVSECRET" create "${CERTS[@]}" --hdr se.img -o req.out \
 	--flags enable-dump meta
 printf '%0600d' 0 >ud600
 refuse "unsigned user data of 600 bytes" 1 "Max 512 bytes" -- "$PVSECRET" create "${CERTS[@]}" \
@@ -341,7 +341,7 @@ refuse "retrieve the association by index: the UV refuses" 1 "rc 0x0111" -- gues
 refuse "retrieve an unknown index" 1 "no secret with the index 99" -- guest g1 "$PVSECRET" retr --inform idx 99
 refuse "retrieve an unknown name" 1 "no secret" -- guest g1 "$PVSECRET" retr --inform name nothere
 refuse "retrieve: bad hex" 1 "0x and 64 hex digits" -- guest g1 "$PVSECRET" retr --inform hex 0x12
-refuse "retrieve: bad --outform" 2 "--outform" -- guest g1 "$PVSECRET" retr --outform der r_aes256.key.yaml
+refuse "retrieve: bad --outform (usage, IBM: exit 1)" 1 "--outform" -- guest g1 "$PVSECRET" retr --outform der r_aes256.key.yaml
 
 # Association: --output-secret then --input-secret for an updated image (seed procedure).
 run "create for the updated image with --input-secret" 0 "" -- "$PVSECRET" create "${CERTS[@]}" \
@@ -425,7 +425,7 @@ run "boot g6 (CCK update allowed)" 0 "" -- uvsim boot --host z16 --id g6 cckupd.
 run "add update-cck" 0 "Successfully added" -- guest g6 "$PVSECRET" add upd_cckupd.req
 run "update-cck is not listed" 0 "Total number of secrets: 0" -- guest g6 "$PVSECRET" list
 refuse "update-cck on an image without CCK update" 1 "rc 0x0101, rrc 0x0004" -- guest g5 "$PVSECRET" add upd_se.req
-refuse "update-cck without --secret" 2 "--secret" -- "$PVSECRET" create "${CERTS[@]}" --hdr se.img \
+refuse "update-cck without --secret (usage, IBM: exit 1)" 1 "--secret" -- "$PVSECRET" create "${CERTS[@]}" --hdr se.img \
 	-o req.out cck
 
 # Secret IDs shown as text: --use-name.
@@ -445,7 +445,7 @@ for c in create add lock list verify retrieve; do
 	run "$c --help" 0 "Usage: pvsecret $c" -- "$PVSECRET" $c --help
 done
 run "version" 0 "pvsecret" -- "$PVSECRET" --version
-refuse "unknown command" 2 "unknown command" -- "$PVSECRET" frobnicate
+refuse "unknown command (usage, IBM: exit 1)" 1 "unknown command" -- "$PVSECRET" frobnicate
 
 # --help and the man pages name the same options (the Options part of --help, the OPTIONS
 # section of the man page).
