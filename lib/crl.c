@@ -220,7 +220,7 @@ static int fetch(const char *uri, uint8_t **buf, size_t *len, char *why, size_t 
 }
 
 int crl_download_first(X509 *crt, STACK_OF(X509_CRL) **out, pvk_hkd_log_fn log,
-		       void *log_ctx, struct pvk_err *e)
+		       void *log_ctx, char *failed, size_t failed_len, struct pvk_err *e)
 {
 	char why[CURL_ERROR_SIZE + 64];
 	char **uris;
@@ -238,17 +238,26 @@ int crl_download_first(X509 *crt, STACK_OF(X509_CRL) **out, pvk_hkd_log_fn log,
 		if (fetch(uris[i], &buf, &len, why, sizeof(why))) {
 			hkd_note(log, log_ctx, PVK_HKD_DEBUG, "Cannot download the CRL from '%s': %s",
 				 uris[i], why);
+			if (failed)
+				snprintf(failed, failed_len, "the CRL download from '%s' failed: %s",
+					 uris[i], why);
 			continue;
 		}
 		if (crl_parse(buf, len, &sk, &pe)) {
 			free(buf);
 			hkd_note(log, log_ctx, PVK_HKD_DEBUG, "The data from '%s' is not a CRL", uris[i]);
+			if (failed)
+				snprintf(failed, failed_len, "the data downloaded from '%s' is not a CRL",
+					 uris[i]);
 			continue;
 		}
 		free(buf);
 		if (sk_X509_CRL_num(sk) == 0) {
 			sk_X509_CRL_free(sk);
 			hkd_note(log, log_ctx, PVK_HKD_DEBUG, "The data from '%s' holds no CRL", uris[i]);
+			if (failed)
+				snprintf(failed, failed_len, "the data downloaded from '%s' holds no CRL",
+					 uris[i]);
 			continue;
 		}
 		hkd_note(log, log_ctx, PVK_HKD_DEBUG, "Downloaded the CRL from '%s'", uris[i]);

@@ -348,6 +348,7 @@ struct pvk_hkd_verifier {
 	int offline;
 	pvk_hkd_log_fn log;
 	void *log_ctx;
+	char crl_failed[1024];  /* the last CRL download that failed, for the error it causes */
 };
 
 void hkd_verifier_free(struct pvk_hkd_verifier *v)
@@ -491,7 +492,7 @@ err:
 
 /* OpenSSL chain verification of the signing key; the chain must have at least 2 certs. */
 static int verify_chain(X509_STORE *store, STACK_OF(X509) *untrusted, X509 *sign_key,
-			const char *path, struct pvk_err *e)
+			const char *path, const char *crl_failed, struct pvk_err *e)
 {
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
 	int rc, err, depth;
@@ -515,6 +516,12 @@ static int verify_chain(X509_STORE *store, STACK_OF(X509) *untrusted, X509 *sign
 	X509_STORE_CTX_free(ctx);
 	if (rc == 1)
 		return 0;
+	/* a CRL that could not be downloaded is the likely cause: say which */
+	if (crl_failed[0] && err == X509_V_ERR_UNABLE_TO_GET_CRL)
+		return verify_fail(e, path,
+				   "The IBM Z signing key could not be verified. Error occurred at "
+				   "level %d (X509 verify error %d: %s; %s)", depth, err,
+				   X509_verify_cert_error_string(err), crl_failed);
 	return verify_fail(e, path,
 			   "The IBM Z signing key could not be verified. Error occurred at level %d "
 			   "(X509 verify error %d: %s)",
@@ -601,7 +608,8 @@ int hkd_verifier_new(const struct pvk_cert_opts *o, struct pvk_hkd_verifier **ou
 				STACK_OF(X509_CRL) *dl = NULL;
 				int arc;
 
-				if (crl_download_first(crt, &dl, o->log, o->log_ctx, e)) {
+				if (crl_download_first(crt, &dl, o->log, o->log_ctx, v->crl_failed,
+						       sizeof(v->crl_failed), e)) {
 					sk_X509_pop_free(sk, X509_free);
 					goto out;
 				}
@@ -659,7 +667,7 @@ int hkd_verifier_new(const struct pvk_cert_opts *o, struct pvk_hkd_verifier **ou
 			 "subject of an IBM Z signing key%s)", files, extra);
 		goto out;
 	}
-	if (verify_chain(v->store, untrusted, v->sign_key, v->sign_path, e))
+	if (verify_chain(v->store, untrusted, v->sign_key, v->sign_path, v->crl_failed, e))
 		goto out;
 	/* X509_check_akid() compares against the cached SKID: make sure it is cached. */
 	(void)X509_get0_subject_key_id(v->sign_key);
@@ -842,7 +850,8 @@ int hkd_verify(struct pvk_hkd_verifier *v, X509 *hkd, const char *path, struct p
 	if (!crls)
 		return pvk_fail(e, PVK_E_NOMEM, "out of memory");
 	if (!v->offline) {
-		if (crl_download_first(hkd, &dl, v->log, v->log_ctx, e))
+		if (crl_download_first(hkd, &dl, v->log, v->log_ctx, v->crl_failed,
+				       sizeof(v->crl_failed), e))
 			goto out;
 		while (dl && sk_X509_CRL_num(dl) > 0) {
 			X509_CRL *c = sk_X509_CRL_shift(dl);
@@ -867,7 +876,10 @@ int hkd_verify(struct pvk_hkd_verifier *v, X509 *hkd, const char *path, struct p
 		}
 	}
 	if (!n_valid) {
-		verify_fail(e, path, "No valid CRL found");
+		if (v->crl_failed[0])
+			verify_fail(e, path, "No valid CRL found (%s)", v->crl_failed);
+		else
+			verify_fail(e, path, "No valid CRL found");
 		goto out;
 	}
 	hkd_note(v->log, v->log_ctx, PVK_HKD_DEBUG, "HKD '%s': verified", path);

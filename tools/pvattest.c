@@ -46,7 +46,8 @@ static const char create_help[] =
 	"\n"
 	"Options:\n"
 	PVK_CERT_HELP
-	"  -o, --output FILE             Write the attestation request to FILE\n"
+	"  -o, --output, --output-file FILE  Write the attestation request to FILE\n"
+	"                                (--output-file: the guide's spelling)\n"
 	"  -a, --arpk FILE               Write the request protection key to FILE (mode 0600);\n"
 	"                                keep it secret, verify needs it\n"
 	"      --add-data ITEM,...       Request additional data: phkh-img, phkh-att,\n"
@@ -212,6 +213,7 @@ static int cmd_create(int argc, char **argv)
 	static const struct option longopts[] = {
 		PVK_CERT_LONGOPTS,
 		{ "output", required_argument, NULL, 'o' },
+		{ "output-file", required_argument, NULL, 'o' },  /* the guide's spelling */
 		{ "arpk", required_argument, NULL, 'a' },
 		{ "add-data", required_argument, NULL, OPT_ADD_DATA },
 		CLI_COMMON_LONGOPTS,
@@ -460,6 +462,44 @@ static char *verify_output(const struct exch *x, uint64_t paf, int json, size_t 
 }
 
 /* 0 verified, 1 error, 2 measurement mismatch. */
+/* "0x<hex>" on its own line, as IBM's HexSlice {:#} */
+static void report_hex(const char *name, const uint8_t *p, size_t n)
+{
+	fprintf(stderr, "%s\n0x", name);
+	for (size_t i = 0; i < n; i++)
+		fprintf(stderr, "%02x", p[i]);
+	fputc('\n', stderr);
+}
+
+/* What IBM's pvattest verify prints on success (its AttestationResult, on stderr): the
+ * config UID, the additional data whole and split into its fields, the user data. */
+static void verify_report(const struct exch *x, uint64_t paf)
+{
+	fprintf(stderr, "Attestation measurement verified\n");
+	report_hex("Config UID:", x->it[EXCH_CUID].data, 16);
+	if (x->it[EXCH_ADD].data) {
+		struct attest_add_fields f;
+
+		report_hex("Additional-data:", x->it[EXCH_ADD].data, x->it[EXCH_ADD].size);
+		attest_split_add(paf, x->it[EXCH_ADD].data, x->it[EXCH_ADD].size, &f);
+		fprintf(stderr, "Additional-data content:\n");
+		if (f.image_phkh)
+			report_hex("Image PHKH", f.image_phkh, 32);
+		if (f.att_phkh)
+			report_hex("Attestation PHKH", f.att_phkh, 32);
+		if (f.secret_store_hash)
+			report_hex("Secret store hash", f.secret_store_hash, 64);
+		if (f.firmware_state)
+			report_hex("Firmware state", f.firmware_state, 320);
+		if (f.unrecognized)
+			report_hex("Unrecognized", f.unrecognized, f.unrecognized_len);
+		fputc('\n', stderr);
+	}
+	if (x->it[EXCH_USER].data)
+		report_hex("user-data:", x->it[EXCH_USER].data, x->it[EXCH_USER].size);
+	fputc('\n', stderr);
+}
+
 static int verify_run(const char *in, const char *hdr_path, const char *arpk_path,
 		      const char *out, int json, const char *user_out, struct pvk_err *e)
 {
@@ -527,16 +567,8 @@ static int verify_run(const char *in, const char *hdr_path, const char *arpk_pat
 		ret = 2;
 		goto out;
 	}
-	if (cli_verbosity >= 0) {
-		char cuid[33];
-
-		hex_encode(x.it[EXCH_CUID].data, 16, cuid);
-		fprintf(stderr, "Attestation measurement verified\nConfig UID:\n0x%s\n", cuid);
-		if (it.user_len)
-			fprintf(stderr, "User data: %u bytes\n", x.it[EXCH_USER].size);
-		if (it.add_len)
-			fprintf(stderr, "Additional data: %u bytes\n", x.it[EXCH_ADD].size);
-	}
+	if (cli_verbosity >= 0)
+		verify_report(&x, c.paf);
 	if (out) {
 		text = verify_output(&x, c.paf, json, &out_len, e);
 		if (!text || write_output(out, text, out_len, 0, e))
@@ -619,8 +651,27 @@ static void issue(struct check *k, const char *fmt, ...)
 	if (k->n_issues >= 16)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(k->issues[k->n_issues++], sizeof(k->issues[0]), fmt, ap);
+	vsnprintf(k->issues[k->n_issues], sizeof(k->issues[0]), fmt, ap);
 	va_end(ap);
+	/* IBM's pvattest check reports each failed check as it goes, on stderr */
+	if (cli_verbosity >= 0)
+		fprintf(stderr, "\u2718 %s\n", k->issues[k->n_issues]);
+	k->n_issues++;
+}
+
+/* A passed check, at -v (IBM's info level). */
+static void passed(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void passed(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cli_verbosity < 1)
+		return;
+	fputs("\u2713 ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
 }
 
 /* Which HKD (exactly one) has the hash; NULL and an issue otherwise. */
@@ -642,10 +693,11 @@ static const char *match_hkd(struct check *k, const char *what, const uint8_t *h
 		}
 	}
 	if (count != 1) {
-		issue(k, "The %s host-key hash matches %d of the given host-key documents, exactly one expected",
-		      what, count);
+		issue(k, "%s given host-key document matches the given %s public host-key hash",
+		      count ? "More than one" : "No", what);
 		return NULL;
 	}
+	passed("Check %s public host-key hash", what);
 	return found;
 }
 
@@ -672,9 +724,31 @@ static size_t fw_collect(void *p, size_t sz, size_t n, void *ctx)
 	return add;
 }
 
-/* POST the firmware state to IBM's verification service; 1 valid, 0 invalid, -1 error. */
+/* IBM's sentence for the service's answer: valid or not, and v1's reason and reference id,
+ * or v2's whole answer. */
+static void firmware_said(json_object *ans, int valid, int version, char *said, size_t len)
+{
+	json_object *reason = NULL, *ref = NULL;
+	int n = snprintf(said, len, "The firmware is %sin a valid state", valid ? "" : "not ");
+
+	if (n < 0 || (size_t)n >= len)
+		return;
+	if (version == 2) {
+		snprintf(said + n, len - (size_t)n, "\n%s", json_object_to_json_string_ext(ans,
+			 JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+			 JSON_C_TO_STRING_NOSLASHESCAPE));
+	} else if (json_object_object_get_ex(ans, "reason", &reason) &&
+		   json_object_is_type(reason, json_type_string)) {
+		json_object_object_get_ex(ans, "referenceId", &ref);
+		snprintf(said + n, len - (size_t)n, "\n  Reason: %s\n  ReferenceId: %s",
+			 json_object_get_string(reason), ref ? json_object_get_string(ref) : "");
+	}
+}
+
+/* POST the firmware state to IBM's verification service; 1 valid, 0 invalid (said holds
+ * IBM's sentence for either), -1 error. */
 static int firmware_check(const uint8_t *state, const char *url_base, int version,
-			  struct pvk_err *e)
+			  char *said, size_t said_len, struct pvk_err *e)
 {
 	char url[2048], b64[4 * ((ATTEST_FW_STATE_LEN + 2) / 3) + 1], *body;
 	struct curl_slist *hdrs = NULL;
@@ -719,8 +793,8 @@ static int firmware_check(const uint8_t *state, const char *url_base, int versio
 			 "the firmware check needs IBM's verification service at %s, which could not be reached: %s",
 			 url, curl_easy_strerror(cc));
 	} else if (status != 200 || !resp.data) {
-		pvk_fail(e, PVK_E_IO, "the firmware verification service at %s answered HTTP %ld", url,
-			 status);
+		pvk_fail(e, PVK_E_IO, "The firmware verification server responded with http response "
+			 "status code '%ld' (%s)", status, url);
 	} else {
 		ans = json_tokener_parse(resp.data);
 		if (!ans || !json_object_object_get_ex(ans, "valid", &valid) ||
@@ -728,6 +802,8 @@ static int firmware_check(const uint8_t *state, const char *url_base, int versio
 			pvk_fail(e, PVK_E_FORMAT, "the firmware verification service answered no 'valid'");
 		else
 			ret = json_object_get_boolean(valid) ? 1 : 0;
+		if (ret >= 0)
+			firmware_said(ans, ret, version, said, said_len);
 		json_object_put(ans);
 	}
 	curl_slist_free_all(hdrs);
@@ -748,6 +824,41 @@ struct check_args {
 	const char *fw_url;
 };
 
+/* Compare the store hash with the given requests and lock state. On a mismatch, IBM's
+ * sentence, and (beyond IBM) what would have matched: the other lock state, or the given
+ * requests without one of them (that one is not in the store). */
+static int secret_store_check(const struct check_args *a, uint8_t (*tags)[16],
+			      const uint8_t *want, struct check *k)
+{
+	static const char ibm[] = "The calculated secret-store-hash does not match with the "
+				  "provided hash";
+	uint8_t h[64], (*without)[16];
+	size_t n = (size_t)a->n_secrets;
+
+	attest_secret_store_hash((const uint8_t(*)[16])tags, n, a->locked > 0, h);
+	if (pvk_ct_equal(h, want, 64))
+		return 1;
+	attest_secret_store_hash((const uint8_t(*)[16])tags, n, a->locked <= 0, h);
+	if (pvk_ct_equal(h, want, 64)) {
+		issue(k, "%s: the secret store is %slocked", ibm, a->locked > 0 ? "not " : "");
+		return 0;
+	}
+	/* each request left out in turn, the others in their order */
+	for (size_t i = 0; i < n && (without = calloc(n, 16)); i++) {
+		memcpy(without, tags, 16 * i);
+		memcpy(without + i, tags + i + 1, 16 * (n - i - 1));
+		attest_secret_store_hash((const uint8_t(*)[16])without, n - 1, a->locked > 0, h);
+		free(without);
+		if (pvk_ct_equal(h, want, 64)) {
+			issue(k, "%s: '%s' is not in the secret store", ibm, a->secrets[i]);
+			return 0;
+		}
+	}
+	issue(k, "%s: the secret store holds other add-secret requests than the given ones, or "
+	      "in another order", ibm);
+	return 0;
+}
+
 static int check_run(struct check_args *a, struct pvk_err *e)
 {
 	struct attest_add_fields f;
@@ -762,7 +873,7 @@ static int check_run(struct check_args *a, struct pvk_err *e)
 	uint64_t paf;
 	uint32_t mai;
 	struct uvreq r;
-	int ret = -1, fw = -2, user_ok = 0;
+	int ret = -1, fw = -2, user_ok = 0, store_ok = 0;
 
 	if (read_input(a->in, EXCH_FILE_MAX, &file, &file_len, e))
 		return -1;
@@ -782,24 +893,27 @@ static int check_run(struct check_args *a, struct pvk_err *e)
 		if (f.image_phkh)
 			img = match_hkd(&k, "image", f.image_phkh, &a->certs, keys, nkeys, e);
 		else if (a->need_boot)
-			issue(&k, "The attestation response holds no image host-key hash (boot-key-hash)");
+			issue(&k, "The Attestation result does not contain an image public host-key "
+			      "hash, but checking was enabled.");
 		if (f.att_phkh)
 			att = match_hkd(&k, "attestation", f.att_phkh, &a->certs, keys, nkeys, e);
 		else if (a->need_att)
-			issue(&k, "The attestation response holds no attestation host-key hash (att-key-hash)");
+			issue(&k, "The Attestation result does not contain an attestation public "
+			      "host-key hash, but checking was enabled.");
 	}
 	if (a->user) {
 		if (read_input(a->user, EXCH_MAX_USER, &ubuf, &ulen, e))
 			goto out;
 		if (!x.it[EXCH_USER].data || x.it[EXCH_USER].size != ulen ||
 		    memcmp(x.it[EXCH_USER].data, ubuf, ulen))
-			issue(&k, "The user data differs from '%s'", a->user);
+			issue(&k, "The Provided user data does not match the user data from the "
+			      "attestation response.");
 		else
 			user_ok = 1;
+		if (user_ok)
+			passed("Checked user-data");
 	}
 	if (a->n_secrets || a->locked >= 0) {
-		uint8_t h[64];
-
 		tags = calloc((size_t)a->n_secrets + 1, 16);
 		if (!tags) {
 			pvk_fail(e, PVK_E_NOMEM, "out of memory");
@@ -816,23 +930,30 @@ static int check_run(struct check_args *a, struct pvk_err *e)
 			free(rbuf);
 			rbuf = NULL;
 		}
-		attest_secret_store_hash((const uint8_t(*)[16])tags, (size_t)a->n_secrets,
-					 a->locked > 0, h);
-		if (!f.secret_store_hash)
-			issue(&k, "The attestation response holds no secret-store hash");
-		else if (!pvk_ct_equal(h, f.secret_store_hash, 64))
-			issue(&k, "The secret store does not hold exactly the given add-secret requests with the given lock state");
+		if (!f.secret_store_hash) {
+			issue(&k, "The Attestation response contains no secret-store-hash, but checking "
+			      "was enabled");
+		} else if (secret_store_check(a, tags, f.secret_store_hash, &k)) {
+			store_ok = 1;
+			passed("Secret Store hash");
+		}
 	}
 	if (a->firmware) {
+		char said[2048];
+
 		if (!f.firmware_state) {
-			issue(&k, "The attestation response holds no firmware state");
+			issue(&k, "The Attestation response contains no firmware hash, but checking was "
+			      "enabled");
 			fw = 0;
 		} else {
-			fw = firmware_check(f.firmware_state, a->fw_url, a->fw_version, e);
+			fw = firmware_check(f.firmware_state, a->fw_url, a->fw_version, said,
+					    sizeof(said), e);
 			if (fw < 0)
 				goto out;
 			if (!fw)
-				issue(&k, "The firmware is not valid");
+				issue(&k, "%s", said);
+			else
+				passed("%s", said);
 		}
 	}
 	if (yout_begin(&k.y, e))
@@ -866,7 +987,7 @@ static int check_run(struct check_args *a, struct pvk_err *e)
 	}
 	if (user_ok)
 		yout_kv_hex(&k.y, "user_data", x.it[EXCH_USER].data, x.it[EXCH_USER].size);
-	if (a->n_secrets || a->locked >= 0) {
+	if (store_ok) {  /* as IBM: only a passed check shows the store */
 		yout_key(&k.y, "secret_store");
 		yout_map_start(&k.y);
 		yout_key(&k.y, "add_secret_requests");
@@ -883,9 +1004,9 @@ static int check_run(struct check_args *a, struct pvk_err *e)
 	if (yout_finish(&k.y, &text, &out_len, e) || write_output(a->out, text, out_len, 0, e))
 		goto out;
 	ret = k.ok ? 0 : 2;
-	if (!k.ok && cli_verbosity >= 0)
-		for (int i = 0; i < k.n_issues; i++)
-			fprintf(stderr, "%s: %s\n", cli_prog, k.issues[i]);
+	if (cli_verbosity >= 0)
+		fprintf(stderr, k.ok ? "\u2713 The Attestation response fulfills all policies\n"
+			: "\u2718 The Attestation response does not fulfill all policies\n");
 out:
 	free(text);
 	free(file);

@@ -585,9 +585,18 @@ static int create_run(struct create_args *a, struct pvk_err *e)
 		memcpy(p.user_data, ubuf, ulen);
 		free(ubuf);
 	} else if (a->policy) {
-		if (policy_reference(a->policy, p.user_data, policy_hash, e))
+		uint8_t ud[ASRCB_USER_LEN];
+
+		if (policy_reference(a->policy, ud, policy_hash, e))
 			goto out;
-		p.user_type = ASRCB_USER_UNSIGNED;
+		/* As IBM: a signing key takes the user data; the reference is printed, not kept. */
+		if (a->sign_key) {
+			cli_warn("'--policy %s' is dropped: with '--user-sign-key' the user data holds "
+				 "only the signature", a->policy);
+		} else {
+			memcpy(p.user_data, ud, sizeof(ud));
+			p.user_type = ASRCB_USER_UNSIGNED;
+		}
 	}
 
 	/* Host keys, fresh keys, the request. */
@@ -703,8 +712,6 @@ static const char *create_check(const struct create_args *a, char *buf, size_t l
 		return "'--flags' cannot be used with '--pcf'";
 	if (a->user_data && a->policy)
 		return "'--policy' cannot be used with '--user-data'";
-	if (a->sign_key && a->policy)
-		return "'--policy' cannot be used with '--user-sign-key' (the policy reference takes all 512 bytes of user data)";
 	if (a->kind != KIND_ASSOC && (a->input_secret || a->output_secret))
 		return "'--input-secret' and '--output-secret' are options of 'association'";
 	if (a->kind != KIND_ASSOC && a->kind != KIND_RETR && a->to_stdout)

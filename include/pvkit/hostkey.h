@@ -136,10 +136,12 @@ void crl_uris_free(char **uris, size_t n);
 /*
  * Download the CRLs of the first distribution point of crt that can be fetched and parsed
  * (libcurl GET, redirects followed, 3 s timeout, user agent "s390-tools-pv-crl").
- * *out is NULL when no distribution point gave a CRL; -1 only on unexpected errors.
+ * *out is NULL when no distribution point gave a CRL; -1 only on unexpected errors. A
+ * distribution point that failed is described in failed (if not NULL), for the error that a
+ * missing CRL may cause later: which URL, and why.
  */
 int crl_download_first(X509 *crt, STACK_OF(X509_CRL) **out, pvk_hkd_log_fn log,
-		       void *log_ctx, struct pvk_err *e);
+		       void *log_ctx, char *failed, size_t failed_len, struct pvk_err *e);
 
 /*
  * Tests only: replace the download of a URI (return 0 and a malloc'd buffer, or -1).

@@ -106,7 +106,8 @@ run "offline with all CRLs" 0 "Use host-key document at '$P/host1.crt'" -- \
 
 # the server loses ibm.crl: the HKD has no CRL any more
 mv "$P/ibm.crl" "$P/ibm.crl.away"
-run "online: HKD CRL not found (404)" 1 "$P/host1.crt: No valid CRL found" -- \
+# the error names the URL that failed, at default verbosity (issue 10 #17)
+run "online: HKD CRL not found (404)" 1 "$P/host1.crt: No valid CRL found (the CRL download from '$base/pki/ibm.crl' failed: " -- \
 	"$PVVERIFY" -k "$P/host1.crt" "${chain[@]}"
 mv "$P/ibm.crl.away" "$P/ibm.crl"
 
@@ -123,7 +124,7 @@ grep -q "^GET /redir/pkir/ibm.crl 302" "$tmp/access.log" &&
 kill "$srv_pid" 2>/dev/null
 wait "$srv_pid" 2>/dev/null
 srv_pid=
-run "online, server down: chain has no CRL" 1 "X509 verify error 3" -- \
+run "online, server down: chain has no CRL" 1 "X509 verify error 3: unable to get certificate CRL; the CRL download from '$base/pki/" -- \
 	"$PVVERIFY" -k "$P/host1.crt" "${chain[@]}"
 
 # --- --no-verify, usage -------------------------------------------------------------------

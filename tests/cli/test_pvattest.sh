@@ -253,8 +253,24 @@ run "verify with the ARPK of another request: exit 1" 1 "does not decrypt" -- \
 run "create (all additional data)" 0 "" -- "$PVATTEST" create -k "$HKD" "${VERIFY[@]}" -a all.key \
 	-o all.req --add-data phkh-img,phkh-att,secret-store-hash,firmware-state
 run "perform (all additional data)" 0 "" -- "$PVATTEST" perform all.req all.resp -u user.bin
-run "verify (all additional data)" 0 "Additional data: 448 bytes" -- \
-	"$PVATTEST" verify -i all.resp -a all.key --hdr hdr.bin
+"$PVATTEST" verify -i all.resp -a all.key --hdr hdr.bin >verify.out 2>verify.err
+# IBM's report on stderr: the config UID, the additional data whole and by field, user data
+python3 - verify.err all.resp verify.out <<'PY' && pass "verify: IBM's additional-data breakdown on stderr" || fail "verify: breakdown: $(cat verify.err)"
+import sys, pvk
+lines = open(sys.argv[1]).read().split("\n")
+add = pvk.item(sys.argv[2], "add")
+exp = ["Attestation measurement verified",
+       "Config UID:", "0x" + pvk.item(sys.argv[2], "cuid").hex(),
+       "Additional-data:", "0x" + add.hex(),
+       "Additional-data content:",
+       "Image PHKH", "0x" + add[0:32].hex(),
+       "Attestation PHKH", "0x" + add[32:64].hex(),
+       "Secret store hash", "0x" + add[64:128].hex(),
+       "Firmware state", "0x" + add[128:448].hex(), "",
+       "user-data:", "0x" + pvk.item(sys.argv[2], "user").hex(), "", ""]
+assert lines == exp, (lines, exp)
+assert open(sys.argv[3]).read() == "", "stdout not empty"
+PY
 for spec in meas:1:2 cuid:1:2 user:8:2 add:8:2 arcb:1:1; do
 	IFS=: read -r region step want <<<"$spec"
 	n=0 bad=0 msgs=
@@ -392,22 +408,30 @@ d = pvk.load_yaml(sys.argv[1])
 assert d["successful"] == "false" and any(sys.argv[2] in i for i in d["issues"]), d
 PY
 }
-check_fails "wrong HKD" "matches 0 of the given host-key documents" -- -i all.resp -k "$HKD_B"
-check_fails "same HKD twice" "matches 2 of the given" -- -i all.resp -k "$HKD" -k "$HKD"
-check_fails "--host-key-check boot-key-hash, request without hashes" "no image host-key hash" -- \
+check_fails "wrong HKD" "No given host-key document matches the given image public host-key hash" -- -i all.resp -k "$HKD_B"
+check_fails "same HKD twice" "More than one given host-key document matches the given attestation public host-key hash" -- -i all.resp -k "$HKD" -k "$HKD"
+check_fails "--host-key-check boot-key-hash, request without hashes" "The Attestation result does not contain an image public host-key hash, but checking was enabled." -- \
 	-i attresp.bin -k "$HKD" --host-key-check boot-key-hash
-check_fails "--host-key-check att-key-hash, request without it" "no attestation host-key hash" -- \
+check_fails "--host-key-check att-key-hash, request without it" "The Attestation result does not contain an attestation public host-key hash, but checking was enabled." -- \
 	-i imgfw.resp -k "$HKD" --host-key-check att-key-hash
 run "check: a hash absent and not required is no failure" 0 "" -- \
 	"$PVATTEST" check attresp.bin ok.yaml -k "$HKD_B"
 head -c 256 /dev/urandom >other_user.bin
-check_fails "wrong user data" "user data differs" -- -i all.resp -u other_user.bin
-check_fails "user data given, response has none" "user data differs" -- -i attresp0.bin -u user.bin
-check_fails "--secret-store-locked true on an unlocked store" "secret store does not hold" -- \
+check_fails "wrong user data" "The Provided user data does not match the user data from the attestation response." -- -i all.resp -u other_user.bin
+check_fails "user data given, response has none" "The Provided user data does not match" -- -i attresp0.bin -u user.bin
+check_fails "--secret-store-locked true on an unlocked store" "The calculated secret-store-hash does not match with the provided hash: the secret store is not locked" -- \
 	-i all.resp --secret-store-locked true
-check_fails "secret-store check without the hash" "holds no secret-store hash" -- \
+# A request the store does not hold: named (beyond IBM's sentence); no secret_store block
+python3 -c 'import os, sys; open(sys.argv[1], "wb").write(b"asrcbM" + bytes(0x422) + os.urandom(16))' fake.asrcb
+check_fails "--secret not in the store" "The calculated secret-store-hash does not match with the provided hash: 'fake.asrcb' is not in the secret store" -- \
+	-i all.resp --secret fake.asrcb --secret-store-locked false
+python3 -c 'import pvk; assert "secret_store" not in pvk.load_yaml("cf.yaml")' &&
+	pass "failed secret-store check: no secret_store block (as IBM)" || fail "secret_store block on failure: $(cat cf.yaml)"
+grep -qxF "✘ The Attestation response does not fulfill all policies" out &&
+	pass "check: IBM's closing line on failure" || fail "check: closing line: $(cat out)"
+check_fails "secret-store check without the hash" "The Attestation response contains no secret-store-hash, but checking was enabled" -- \
 	-i attresp.bin --secret-store-locked false
-check_fails "--firmware without firmware state" "holds no firmware state" -- -i attresp.bin --firmware
+check_fails "--firmware without firmware state" "The Attestation response contains no firmware hash, but checking was enabled" -- -i attresp.bin --firmware
 python3 -c 'import pvk; assert pvk.load_yaml("cf.yaml")["valid_firmware"] == "false"' &&
 	pass "no firmware state: valid_firmware false" || fail "no firmware state: valid_firmware"
 run "check --host-key-check without -k: usage (IBM: exit 1)" 1 "needs -k" -- \
@@ -444,8 +468,10 @@ class H(http.server.BaseHTTPRequestHandler):
         if mode == "garbage":
             out = b"<html>maintenance</html>"
         else:
-            out = json.dumps({"version": "1.0", "valid": mode == "true",
-                              "referenceId": "pvkit-test"}).encode()
+            ans = {"version": "1.0", "valid": mode == "true", "referenceId": "pvkit-test"}
+            if mode != "true":
+                ans["reason"] = "pvkit test: not in the list"
+            out = json.dumps(ans).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(out)))
@@ -487,12 +513,14 @@ PY
 	run "check --firmware: redirect followed" 0 "" -- \
 		"$PVATTEST" check all.resp fw.yaml --firmware --firmware-verify-url "$URL/moved"
 	echo false >fw.mode
-	check_fails "--firmware: not valid" "firmware is not valid" -- \
+	check_fails "--firmware: not valid" "The firmware is not in a valid state
+  Reason: pvkit test: not in the list
+  ReferenceId: pvkit-test" -- \
 		-i all.resp --firmware --firmware-check-version 1 --firmware-verify-url "$URL"
 	python3 -c 'import pvk; assert pvk.load_yaml("cf.yaml")["valid_firmware"] == "false"' &&
 		pass "valid_firmware: false" || fail "valid_firmware false"
 	echo 500 >fw.mode
-	refuse "--firmware: service answers HTTP 500" "HTTP 500" "fw1.yaml" -- \
+	refuse "--firmware: service answers HTTP 500" "responded with http response status code '500'" "fw1.yaml" -- \
 		"$PVATTEST" check all.resp fw1.yaml --firmware --firmware-verify-url "$URL"
 	echo garbage >fw.mode
 	refuse "--firmware: service answers no JSON" "no 'valid'" "fw1.yaml" -- \
@@ -544,7 +572,7 @@ assert d["add_fields"]["secret_store_hash"] == "0x" + hashlib.sha512(b"\1").hexd
 PY
 run "check --secret-store-locked true (locked store)" 0 "" -- \
 	"$PVATTEST" check g2.resp g2c.yaml --secret-store-locked true
-check_fails "--secret-store-locked false on a locked store" "secret store does not hold" -- \
+check_fails "--secret-store-locked false on a locked store" "does not match with the provided hash: the secret store is locked" -- \
 	-i g2.resp --secret-store-locked false
 # The same request answered in g1 and in g2: g1's response with g2's CUID does not verify.
 python3 - all.resp g2.resp spliced.resp <<'PY'
@@ -615,6 +643,9 @@ refuse "create: arpk into a missing directory" "nodir/c.key" "c.req nodir/c.key"
 	"$PVATTEST" create -k "$HKD" "${VERIFY[@]}" -o c.req -a nodir/c.key
 refuse "create: missing HKD" "nothere.crt" "c.req c.key" -- \
 	"$PVATTEST" create -k nothere.crt "${VERIFY[@]}" -o c.req -a c.key
+run "create --output-file (the guide's spelling) and -VV anywhere" 0 "WARNING: Use of deprecated flag '-V'" -- \
+	"$PVATTEST" create -k "$HKD" --no-verify --output-file alias.req -a alias.key -VV
+check "create --output-file wrote the request" test -s alias.req
 run "create: unknown --add-data item: usage (IBM: exit 1)" 1 "unknown item 'phkh'" -- \
 	"$PVATTEST" create -k "$HKD" --no-verify -o c.req -a c.key --add-data phkh
 run "create: neither --cert nor --no-verify: usage (IBM: exit 1)" 1 "--no-verify" -- \

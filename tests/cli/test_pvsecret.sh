@@ -264,6 +264,16 @@ assert u[43:] == bytes(512 - 43)
 PY
 [ "$(cat toc.txt)" = "$(tail -c 16 pol.req | od -An -tx1 | tr -d ' \n')" ] &&
 	pass "--toc-policy appends the request tag" || fail "--toc-policy content"
+# IBM accepts --policy with --user-sign-key, prints the policy hash and drops the reference:
+# the user data holds only the signature (issue 10 #15)
+run "create --policy --user-sign-key" 0 "is dropped" -- "$PVSECRET" create "${CERTS[@]}" --hdr se.img \
+	-o polsig.req --policy policy.yaml --user-sign-key ec521.key meta
+grep -qx "$PH" out && pass "--policy --user-sign-key prints the policy hash" || fail "hash not printed"
+python3 - <<'PY' && pass "--policy --user-sign-key: signed, no policy reference" || fail "policy with a signing key: user data"
+r = open("polsig.req", "rb").read()
+assert int.from_bytes(r[6:8], "big") == 2, "not EC-signed user data"
+assert b"policy.yaml" not in r[0x218:0x418]
+PY
 
 # ---- on the guest ----
 run "boot g1" 0 "CUID" -- uvsim boot --host z16 --id g1 se.img
