@@ -485,9 +485,10 @@ static int write_text(const char *dir, const char *name, const char *text, struc
 int uvsim_guest_sysfs(const struct uvsim_guest *g, struct pvk_err *e)
 {
 	char uv[4200], q[4300], k[4300], buf[2048], h[65];
-	/* The UV's installed-calls list: MSB0 bits; list-secrets (bit 30) is what pvapconfig
-	 * looks for. The four words as the kernel prints them. */
-	uint64_t facilities0 = 0xffffffffffffffffull;
+	/* The UV's installed-calls list: MSB0 bits 0-33 (bit 10 is reserved), as the kernel
+	 * prints the words; list-secrets (bit 30) is what pvapconfig looks for. Every word
+	 * below is MSB0, as IBM's pvinfo reads them. */
+	uint64_t facilities0 = 0xffdfffffc0000000ull;
 	size_t n = 0;
 
 	snprintf(uv, sizeof(uv), "%s/sys/firmware/uv", g->dir);
@@ -498,18 +499,22 @@ int uvsim_guest_sysfs(const struct uvsim_guest *g, struct pvk_err *e)
 	if (write_text(uv, "prot_virt_guest", "1\n", e) || write_text(uv, "prot_virt_host", "0\n", e))
 		return -1;
 	snprintf(buf, sizeof(buf), "%llx\n%llx\n%llx\n%llx\n", (unsigned long long)facilities0,
-		 0xffffffffffffffffull, 0ull, 0ull);
+		 0ull, 0ull, 0ull);
 	if (write_text(q, "facilities", buf, e) ||
-	    write_text(q, "feature_indications", "f000000000000000\n", e) ||
+	    /* adapter-interrupt virtualization, AP passthrough and AP interpretation */
+	    write_text(q, "feature_indications", "4c00000000000000\n", e) ||
 	    write_text(q, "max_address", "40000000000\n", e) ||
 	    write_text(q, "max_cpus", "248\n", e) || write_text(q, "max_guests", "1024\n", e) ||
-	    write_text(q, "supp_se_hdr_ver", "1\n", e) ||
-	    write_text(q, "supp_se_hdr_pcf", "30000f2\n", e) ||
-	    write_text(q, "supp_att_req_hdr_ver", "1\n", e) ||
+	    /* version 0x100 (bit 0) of the header, attestation and add-secret requests */
+	    write_text(q, "supp_se_hdr_ver", "8000000000000000\n", e) ||
+	    /* dump, no component encryption, PCKMO DEA/AES/ECC and HMAC, backup keys */
+	    write_text(q, "supp_se_hdr_pcf", "300000f2\n", e) ||
+	    write_text(q, "supp_att_req_hdr_ver", "8000000000000000\n", e) ||
 	    write_text(q, "supp_att_pflags", "7c00000000000000\n", e) ||
-	    write_text(q, "supp_add_secret_req_ver", "1\n", e) ||
+	    write_text(q, "supp_add_secret_req_ver", "8000000000000000\n", e) ||
 	    write_text(q, "supp_add_secret_pcf", "8000000000000000\n", e) ||
-	    write_text(q, "supp_secret_types", "7ff8e\n", e))
+	    /* types 1-10 (meta ... HMAC-SHA-512) and 0x11-0x16 (EC keys, update-CCK) */
+	    write_text(q, "supp_secret_types", "7fe07e0000000000\n", e))
 		return -1;
 	snprintf(buf, sizeof(buf), "%d\n", UVSIM_MAX_SECRETS);
 	if (write_text(q, "max_secrets", buf, e))
