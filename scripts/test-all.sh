@@ -3,7 +3,7 @@
 #
 #   native    build/          meson test, all suites
 #   cross     build-cross/    s390x (big-endian) build, unit suite under qemu-s390x-static
-#   asan      build-asan/     ASan+UBSan build, unit and cli suites
+#   asan      build-asan/     ASan+UBSan build, unit, cli and compat suites
 #   novectors build-asan/     the unit suite again under ASan+UBSan as in a user's clone
 #                             without ../shared (PVKIT_TEST_NO_VECTORS=1: the vector tests skip)
 #   valgrind  build-valgrind/ unit suite under valgrind memcheck
@@ -62,7 +62,7 @@ FUZZ_SECONDS=${PVKIT_FUZZ_SECONDS:-15}
 CROSS_TIMEOUT_MULT=10
 VALGRIND_TIMEOUT_MULT=5
 VALGRIND_CMD='valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --track-origins=no -q'
-ASAN_SUITES=(unit cli)
+ASAN_SUITES=(unit cli compat)
 VALGRIND_SUITES=(unit)
 CROSS_SUITES=(unit)
 

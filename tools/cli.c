@@ -84,9 +84,9 @@ void cli_version(void)
 	       cli_prog, PVKIT_VERSION);
 }
 
-void cli_take_deprecated_verbose(int *argc, char **argv)
+int cli_prescan(int *argc, char **argv)
 {
-	int out = 1, seen = 0, i;
+	int out = 1, seen = 0, verbose = 0, quiet = 0, i;
 
 	for (i = 1; i < *argc && strcmp(argv[i], "--"); i++) {
 		size_t n = strspn(argv[i] + 1, "V");
@@ -96,6 +96,11 @@ void cli_take_deprecated_verbose(int *argc, char **argv)
 			seen = 1;
 			continue;
 		}
+		if (!strcmp(argv[i], "--verbose") ||
+		    (argv[i][0] == '-' && argv[i][1] == 'v' && !argv[i][1 + strspn(argv[i] + 1, "v")]))
+			verbose = 1;
+		if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet"))
+			quiet = 1;
 		argv[out++] = argv[i];
 	}
 	for (; i < *argc; i++)
@@ -104,6 +109,9 @@ void cli_take_deprecated_verbose(int *argc, char **argv)
 	*argc = out;
 	if (seen)
 		fprintf(stderr, "WARNING: Use of deprecated flag '-V'. Use '-v' or '--verbose' instead.\n");
+	if (verbose && quiet)
+		return cli_usage_error("the argument '--verbose...' cannot be used with '--quiet...'");
+	return -1;
 }
 
 int cli_parse_u64_hex(const char *s, uint64_t *out)

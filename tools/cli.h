@@ -24,9 +24,10 @@ void cli_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Log sink for pvk_cert_opts.log. */
 void cli_hkd_log(void *ctx, enum pvk_hkd_log level, const char *msg);
 void cli_version(void);
-/* Take IBM's hidden, deprecated -V (verbose; -VV, -VVV count) out of argv wherever it stands
- * before "--", as clap's global flag is taken anywhere, and warn once as IBM does. */
-void cli_take_deprecated_verbose(int *argc, char **argv);
+/* What clap's global verbosity flags do anywhere before "--": take IBM's hidden, deprecated
+ * -V (verbose; -VV, -VVV count) out of argv with IBM's warning, and refuse -v/--verbose
+ * together with -q/--quiet. Returns -1 to go on, else the usage exit code. */
+int cli_prescan(int *argc, char **argv);
 /* Consume the options before the command word (-v/--verbose/-V, -q/--quiet, --version,
  * -h/--help printing help). Returns -1 to go on with the command in (*argv)[1], else the
  * exit code to return. */

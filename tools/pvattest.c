@@ -1036,6 +1036,7 @@ static int cmd_check(int argc, char **argv)
 	};
 	struct check_args a = { .locked = -1, .fw_version = 1, .fw_url = FW_DEFAULT_URL };
 	struct pvk_err e;
+	const char *fw_opts = NULL;
 	int c, rc;
 
 	pvk_err_clear(&e);
@@ -1094,13 +1095,14 @@ static int cmd_check(int argc, char **argv)
 			break;
 		case OPT_FW: a.firmware = 1; break;
 		case OPT_FW_VER:
+			fw_opts = "--firmware-check-version";
 			a.fw_version = atoi(optarg);
 			if (a.fw_version != 1 && a.fw_version != 2) {
 				cert_opts_free(&a.certs);
 				return cli_usage_error("--firmware-check-version: 1 or 2");
 			}
 			break;
-		case OPT_FW_URL: a.fw_url = optarg; break;
+		case OPT_FW_URL: a.fw_url = optarg; fw_opts = "--firmware-verify-url"; break;
 		case 'h': fputs(check_help, stdout); cert_opts_free(&a.certs); return PVK_EXIT_OK;
 		default: cert_opts_free(&a.certs); return cli_usage_error("invalid option");
 		}
@@ -1121,6 +1123,10 @@ static int cmd_check(int argc, char **argv)
 		cert_opts_free(&a.certs);
 		return cli_usage_error("--secret needs --secret-store-locked");
 	}
+	if (fw_opts && !a.firmware) {
+		cert_opts_free(&a.certs);
+		return cli_usage_error("%s needs --firmware", fw_opts);
+	}
 	rc = check_run(&a, &e);
 	cert_opts_free(&a.certs);
 	if (rc < 0)
@@ -1138,7 +1144,8 @@ int main(int argc, char **argv)
 
 	cli_init(argv[0], "pvattest");
 	cli_usage_exit = PVK_EXIT_ERROR;  /* IBM's pvattest exits 1 on a usage error */
-	cli_take_deprecated_verbose(&argc, argv);
+	if ((ret = cli_prescan(&argc, argv)) >= 0)
+		return ret;
 	ret = cli_global_options(&argc, &argv, main_help);
 	if (ret >= 0)
 		return ret;

@@ -192,6 +192,10 @@ static uint64_t flags_to_pcf(const struct create_args *a)
 	return pcf;
 }
 
+/* clap takes a single-valued option once: the name when *dst was set already (an alias
+ * counts as the same option), else NULL. */
+#define set_once(dst, name) (*(dst) ? (name) : ((*(dst) = optarg), (const char *)NULL))
+
 static int create_check(struct create_args *a, int any_flag, struct pvk_err *e)
 {
 	if (!a->o.kernel)
@@ -340,6 +344,7 @@ static int cmd_create(int argc, char **argv, int legacy)
 	struct create_args a;
 	struct pvk_err e;
 	int c, conflict = 0, any_flag = 0, rc;
+	const char *once = NULL, *once_err = NULL;
 
 	memset(&a, 0, sizeof(a));
 	pvk_err_clear(&e);
@@ -363,15 +368,15 @@ static int cmd_create(int argc, char **argv, int legacy)
 		if (rc > 0)
 			continue;
 		switch (c) {
-		case 'i': a.o.kernel = optarg; break;
-		case 'r': a.o.ramdisk = optarg; break;
-		case 'p': a.o.parmfile = optarg; break;
-		case 'o': a.o.output = optarg; break;
+		case 'i': once = set_once(&a.o.kernel, "--image"); break;
+		case 'r': once = set_once(&a.o.ramdisk, "--ramdisk"); break;
+		case 'p': once = set_once(&a.o.parmfile, "--parmfile"); break;
+		case 'o': once = set_once(&a.o.output, "--output"); break;
 		case OPT_NO_COMP_CHECK: a.o.no_component_check = 1; break;
 		case OPT_OVERWRITE: a.o.overwrite = 1; break;
-		case OPT_CCK: a.cck = optarg; break;
-		case OPT_HDR_KEY: a.hdr_key = optarg; break;
-		case OPT_IMAGE_KEY: a.image_key = optarg; break;
+		case OPT_CCK: once = set_once(&a.cck, "--cck"); break;
+		case OPT_HDR_KEY: once = set_once(&a.hdr_key, "--hdr-key"); break;
+		case OPT_IMAGE_KEY: once = set_once(&a.image_key, "--image-key"); break;
 		case OPT_EN_DUMP: flag_set(&a.dump, 1, &conflict); any_flag = 1; break;
 		case OPT_DIS_DUMP: flag_set(&a.dump, 0, &conflict); any_flag = 1; break;
 		case OPT_EN_CCKEXT: flag_set(&a.cckext, 1, &conflict); any_flag = 1; break;
@@ -386,13 +391,13 @@ static int cmd_create(int argc, char **argv, int legacy)
 		case OPT_DIS_BACKUP: flag_set(&a.backup, 0, &conflict); any_flag = 1; break;
 		case OPT_EN_ENC: flag_set(&a.enc, 1, &conflict); any_flag = 1; break;
 		case OPT_DIS_ENC: flag_set(&a.enc, 0, &conflict); any_flag = 1; break;
-		case OPT_X_BOOTDIR: a.o.bootloader_dir = optarg; break;
-		case OPT_X_PSW: a.psw = optarg; break;
-		case OPT_X_PCF: a.xpcf = optarg; break;
-		case OPT_X_SCF: a.xscf = optarg; break;
-		case OPT_X_CUST: a.cust_key = optarg; break;
-		case OPT_X_IV: a.iv_hex = optarg; break;
-		case OPT_X_TWEAK: a.tweak_hex = optarg; break;
+		case OPT_X_BOOTDIR: once = set_once(&a.o.bootloader_dir, "--x-bootloader-directory"); break;
+		case OPT_X_PSW: once = set_once(&a.psw, "--x-psw"); break;
+		case OPT_X_PCF: once = set_once(&a.xpcf, "--x-pcf"); break;
+		case OPT_X_SCF: once = set_once(&a.xscf, "--x-scf"); break;
+		case OPT_X_CUST: once = set_once(&a.cust_key, "--x-cust-key"); break;
+		case OPT_X_IV: once = set_once(&a.iv_hex, "--x-header-iv"); break;
+		case OPT_X_TWEAK: once = set_once(&a.tweak_hex, "--x-tweak-bytes"); break;
 		case 'q': cli_verbosity = -1; break;
 		case 'v': cli_verbosity++; break;
 		case OPT_VERSION:
@@ -414,10 +419,17 @@ static int cmd_create(int argc, char **argv, int legacy)
 			cert_opts_free(&a.certs);
 			return cli_usage_error("invalid option");
 		}
+		if (once && !once_err)
+			once_err = once;
+		once = NULL;
 	}
 	if (optind < argc) {
 		cert_opts_free(&a.certs);
 		return cli_usage_error("unexpected argument '%s'", argv[optind]);
+	}
+	if (once_err) {
+		cert_opts_free(&a.certs);
+		return cli_usage_error("the argument '%s <FILE>' cannot be used multiple times", once_err);
 	}
 	if (conflict) {
 		cert_opts_free(&a.certs);
@@ -755,7 +767,8 @@ int main(int argc, char **argv)
 	size_t n;
 
 	cli_init(argv[0], "pvimg");
-	cli_take_deprecated_verbose(&argc, argv);
+	if ((ret = cli_prescan(&argc, argv)) >= 0)
+		return ret;
 	n = strlen(cli_prog);
 	if (n >= 10 && !strcmp(cli_prog + n - 10, "genprotimg"))
 		return cmd_create(argc, argv, 1);

@@ -255,7 +255,7 @@ static int supported_flags(const char *dir, int secret, int att, int hdr, struct
 	return 0;
 }
 
-static int cmd_supported_flags(int argc, char **argv, const char *dir)
+static int cmd_supported_flags(int argc, char **argv, const char *dir, int check_only)
 {
 	static const struct option longopts[] = {
 		{ "secret", no_argument, NULL, 's' },
@@ -275,13 +275,15 @@ static int cmd_supported_flags(int argc, char **argv, const char *dir)
 		case 'a': att = 1; break;
 		case 'H': hdr = 1; break;
 		case 'h':
-			fprintf(out, "Usage: pvinfo supported-flags [--secret] [--attestation] [--header]\n");
+			printf("Usage: pvinfo supported-flags [--secret] [--attestation] [--header]\n");
 			return PVK_EXIT_OK;
 		default: return cli_usage_error("invalid option");
 		}
 	}
 	if (optind < argc)
 		return cli_usage_error("unexpected argument '%s'", argv[optind]);
+	if (check_only)
+		return -1;
 	return supported_flags(dir, secret, att, hdr, &e) ? cli_error(&e) : PVK_EXIT_OK;
 }
 
@@ -328,6 +330,9 @@ int main(int argc, char **argv)
 		for (int s = 0; s < S_N; s++)
 			want[s] = 1;
 	dir = uvinfo_dir(dirbuf, sizeof(dirbuf));
+	/* usage errors of the subcommand come first */
+	if (optind < argc && (rc = cmd_supported_flags(argc - optind, argv + optind, dir, 1)) >= 0)
+		return rc;
 	if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
 		/* as IBM's: no UV directory is an answer to --se-status, an error otherwise */
 		if (want[S_STATUS] && optind == argc) {
@@ -344,7 +349,7 @@ int main(int argc, char **argv)
 		return cli_error(&e);
 	}
 	if (optind < argc)
-		rc = cmd_supported_flags(argc - optind, argv + optind, dir);
+		rc = cmd_supported_flags(argc - optind, argv + optind, dir, 0);
 	else if (want[S_STATUS] && (status = read_status(dir, &e)) < 0)
 		rc = cli_error(&e);
 	else if (yaml ? print_yaml(dir, want, status, &e) : print_human(dir, want, status, &e))

@@ -1319,7 +1319,8 @@ int main(int argc, char **argv)
 
 	cli_init(argv[0], "pvsecret");
 	cli_usage_exit = PVK_EXIT_ERROR;  /* IBM's pvsecret exits 1 on a usage error */
-	cli_take_deprecated_verbose(&argc, argv);
+	if ((ret = cli_prescan(&argc, argv)) >= 0)
+		return ret;
 	ret = cli_global_options(&argc, &argv, main_help);
 	if (ret >= 0)
 		return ret;

@@ -9,7 +9,7 @@
 #
 # PVKIT_GOLDEN_UPDATE=1 rewrites the golden files from the current outputs (review the diff).
 set -u
-PVIMG=$1 MKHDR=$2
+PVIMG=$(realpath -s "$1") MKHDR=$(realpath "$2")
 HERE=$(cd "$(dirname "$0")" && pwd)
 G=$HERE/golden
 # shellcheck source=../cli/lib.sh
