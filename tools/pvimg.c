@@ -26,7 +26,7 @@
 #include "pvkit/uvdev.h"
 
 static const char create_help[] =
-	"Usage: %s create [OPTIONS] -i KERNEL -k HKD... (--cert FILE... | --no-verify) -o OUTPUT\n"
+	"Usage: %s [OPTIONS] -i KERNEL -k HKD... (--cert FILE... | --no-verify) -o OUTPUT\n"
 	"\n"
 	"Create an IBM Secure Execution image from a kernel, an optional ramdisk and parmfile,\n"
 	"encrypted for the hosts of the given host-key documents.\n"
@@ -410,7 +410,7 @@ static int cmd_create(int argc, char **argv, int legacy)
 		case OPT_HELP_ALL:
 		case OPT_HELP_EXP:
 			if (c != OPT_HELP_EXP)
-				printf(create_help, legacy ? cli_prog : "pvimg");
+				printf(create_help, legacy ? cli_prog : "pvimg create");
 			if (c != 'h')
 				printf("\n%s", experimental_help);
 			cert_opts_free(&a.certs);

@@ -275,7 +275,8 @@ static int cmd_supported_flags(int argc, char **argv, const char *dir, int check
 		case 'a': att = 1; break;
 		case 'H': hdr = 1; break;
 		case 'h':
-			printf("Usage: pvinfo supported-flags [--secret] [--attestation] [--header]\n");
+			printf("Usage: pvinfo supported-flags [--secret] [--attestation] [--header] "
+			       "[-h|--help]\n");
 			return PVK_EXIT_OK;
 		default: return cli_usage_error("invalid option");
 		}
