@@ -7,7 +7,7 @@
  *
  * writes DIR/hdr2.bin (two key slots, dump allowed, CCK update, an unknown PCF bit),
  * DIR/hdr0.bin (the same header with no key slot and no flags: a viewer prints it, the UV
- * would refuse it), DIR/hdr.key (its header key), DIR/host1.pem and DIR/host2.pem (the
+ * would refuse it), DIR/hdr-sea.bin (hdr2 with a 96-byte encrypted area, the same), DIR/hdr.key (its header key), DIR/host1.pem and DIR/host2.pem (the
  * hosts' keys, for certificates made with openssl) and DIR/keys_all (a UV key-hash list:
  * host 2 as backup key, host 1 on line 5).
  */
@@ -103,6 +103,19 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	put(argv[1], "hdr2.bin", hdr, len);
+	{
+		/* the encrypted area cut to 96 bytes (the tag kept at the end) */
+		uint8_t *small = malloc(len - 32);
+
+		if (!small)
+			return 1;
+		memcpy(small, hdr, len - 48);
+		memcpy(small + len - 48, hdr + len - 16, 16);
+		put_be32(small + SEHDR_OFF_SEHS, (uint32_t)(len - 32));
+		put_be64(small + SEHDR_OFF_SEA, SEHDR_SEA_V1 - 32);
+		put(argv[1], "hdr-sea.bin", small, len - 32);
+		free(small);
+	}
 	put(argv[1], "hdr.key", p.hdr_key, 32);
 	put_pem(argv[1], "host1.pem", hosts[0]);
 	put_pem(argv[1], "host2.pem", hosts[1]);

@@ -68,6 +68,8 @@ golden info-text-decrypted.txt 0 stdout -- \
 golden info-text-full-decrypted.txt 0 stdout -- \
 	"$PVIMG" info --format text:full --hdr-key hdr.key --show-secrets hdr2.bin
 golden info-text-zero-slots.txt 0 stdout -- "$PVIMG" info --format text:full hdr0.bin
+# a viewer: an encrypted area of another size than V1's 128 bytes is printed (IBM's is too)
+golden info-text-sea96.txt 0 stdout -- "$PVIMG" info --format text:full hdr-sea.bin
 golden info-q.txt 0 stderr -- "$PVIMG" info -q --format text hdr2.bin
 
 # ---- pvimg info: json ----
@@ -77,6 +79,7 @@ golden info-decrypted.json 0 stdout -- \
 	"$PVIMG" info --format json:pretty --hdr-key hdr.key --show-secrets hdr2.bin
 golden info-minify.json 0 stdout -- "$PVIMG" info --format json:minify hdr2.bin
 golden info-zero-slots.json 0 stdout -- "$PVIMG" info --format json hdr0.bin
+golden info-sea96.json 0 stdout -- "$PVIMG" info --format json hdr-sea.bin
 # not a terminal: json by default
 golden info-default.json 0 stdout -- "$PVIMG" info hdr2.bin
 
@@ -114,7 +117,8 @@ run "--print-schema text" 0 "No schema for human-readable format available!" -- 
 	"$PVIMG" info --print-schema text
 run "--print-schema with an INPUT is refused" 2 "--print-schema" -- \
 	"$PVIMG" info --print-schema json hdr2.bin
-for j in info.json info-verified.json info-decrypted.json info-minify.json info-zero-slots.json; do
+for j in info.json info-verified.json info-decrypted.json info-minify.json info-zero-slots.json \
+	info-sea96.json; do
 	if python3 - schema.json "$j.stdout" <<'PY'; then pass "$j validates against the schema"; else fail "$j: schema"; fi
 import json, sys, jsonschema
 schema = json.load(open(sys.argv[1]))

@@ -9,6 +9,7 @@
 
 #include "fuzz_common.h"
 #include "pvkit/crypto.h"
+#include "pvkit/hdrinfo.h"
 #include "pvkit/keyslot.h"
 #include "pvkit/sehdr.h"
 
@@ -61,6 +62,29 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* The viewer's parse (pvimg info) takes more; whatever it takes prints in both formats. */
+static void view(const uint8_t *data, size_t size)
+{
+	static const struct hdrinfo_meta meta = { "0", "fuzz", 0 };
+	struct pvk_err e;
+	struct sehdr h;
+	char *json;
+	FILE *null;
+
+	if (sehdr_parse_view(data, size, &h, &e)) {
+		FUZZ_CHECK(e.code == PVK_E_FORMAT && e.msg[0]);
+		return;
+	}
+	FUZZ_CHECK(h.tag == h.enc + h.sea && h.tag + SEHDR_TAG_LEN == data + h.sehs);
+	FUZZ_CHECK(h.enc == h.keyslots + h.nks * PVK_KEYSLOT_LEN);
+	null = fopen("/dev/null", "w");
+	FUZZ_CHECK(null && !hdrinfo_write_text(null, &h, NULL, HDRINFO_NOT_VERIFIED, 1));
+	fclose(null);
+	FUZZ_CHECK(!hdrinfo_json(&h, NULL, HDRINFO_NOT_VERIFIED, &meta, 1, &json, &e));
+	FUZZ_CHECK(json[strlen(json) - 1] == '\n');
+	free(json);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct sehdr_secrets sec;
@@ -68,6 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct sehdr h;
 	uint8_t key[32];
 
+	view(data, size);
 	if (sehdr_parse(data, size, &h, &e)) {
 		FUZZ_CHECK(e.code == PVK_E_FORMAT && e.msg[0]);
 		return 0;
