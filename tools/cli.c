@@ -56,16 +56,31 @@ void cli_warn(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/* A line on stderr when the verbosity is at least min. */
+static void vline(int min, const char *fmt, va_list ap)
+{
+	if (cli_verbosity < min)
+		return;
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void cli_note(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vline(0, fmt, ap);
+	va_end(ap);
+}
+
 void cli_info(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (cli_verbosity < 1)
-		return;
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vline(1, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void cli_hkd_log(void *ctx, enum pvk_hkd_log level, const char *msg)

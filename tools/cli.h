@@ -20,6 +20,8 @@ int cli_error(const struct pvk_err *e);
 /* A usage error: message plus a hint to --help; returns cli_usage_exit. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* What IBM's tools log at their default (warning) level, unprefixed: stderr unless -q. */
+void cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Log sink for pvk_cert_opts.log. */
 void cli_hkd_log(void *ctx, enum pvk_hkd_log level, const char *msg);

@@ -2,7 +2,6 @@
 /* pvimg create|info|test, and genprotimg (the same program under its old name). */
 #include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -630,21 +629,8 @@ static int key_hashes_load(const char *path, uint8_t (**hashes)[32], size_t *n, 
 	return 0;
 }
 
-/* IBM's pvimg test reports each check on stderr (at its warning level: -q silences it). */
-static void test_report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void test_report(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (cli_verbosity < 0)
-		return;
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-/* Line 1 of the UV's list is the host key, line 2 the backup key, the rest other keys. */
+/* IBM's pvimg test reports each check on stderr (cli_note). Line 1 of the UV's list is the
+ * host key, line 2 the backup key, the rest other keys. */
 static int test_hashes(const struct sehdr *h, uint8_t (*hashes)[32], size_t nh)
 {
 	static const char *const what[] = { "Host key hash", "Backup host key hash", "Key hash" };
@@ -657,11 +643,11 @@ static int test_hashes(const struct sehdr *h, uint8_t (*hashes)[32], size_t nh)
 		if (!memcmp(hashes[i], zero, 32) || keyslot_find(h->keyslots, h->nks, hashes[i]) < 0)
 			continue;
 		hex_encode(hashes[i], 32, hex);
-		test_report(" \u2713 %s 0x%s is included", what[i < 2 ? i : 2], hex);
+		cli_note(" \u2713 %s 0x%s is included", what[i < 2 ? i : 2], hex);
 		pass = 1;
 	}
 	if (!pass)
-		test_report(" \u2718 None of the key hashes is included");
+		cli_note(" \u2718 None of the key hashes is included");
 	return pass;
 }
 
@@ -732,7 +718,7 @@ static int cmd_test(int argc, char **argv)
 				goto out;
 			in = keyslot_find(h.keyslots, h.nks, phkh) >= 0;
 			pass_k |= in;
-			test_report(" %s Host key document '%s' is %sincluded", in ? "\u2713" : "\u2718",
+			cli_note(" %s Host key document '%s' is %sincluded", in ? "\u2713" : "\u2718",
 				    certs.hkds[i], in ? "" : "not ");
 		}
 	}

@@ -128,6 +128,20 @@ static int section_value(const char *dir, enum sec s, uint64_t *v, struct pvk_er
 	return rc < 0 ? -1 : 0;
 }
 
+/* The limits that are there (have[i]); their count, or -1 on a bad file. */
+static int read_limits(const char *dir, uint64_t lim[6], int have[6], struct pvk_err *e)
+{
+	int n = 0;
+
+	for (size_t l = 0; l < 6; l++) {
+		have[l] = uvinfo_read_dec(dir, uvinfo_limits[l].file, &lim[l], e);
+		if (have[l] < 0)
+			return -1;
+		n += have[l];
+	}
+	return n;
+}
+
 static int print_human(const char *dir, const int *want, int status, struct pvk_err *e)
 {
 	if (want[S_STATUS])
@@ -139,18 +153,17 @@ static int print_human(const char *dir, const int *want, int status, struct pvk_
 		if (!want[s])
 			continue;
 		if (s == S_LIMITS) {
-			int any = 0;
+			uint64_t lim[6];
+			int have[6], n = read_limits(dir, lim, have, e);
 
-			for (size_t l = 0; l < 6; l++) {
-				int rc = uvinfo_read_dec(dir, uvinfo_limits[l].file, &v, e);
-
-				if (rc < 0)
-					return -1;
-				if (rc && !any++)
-					fprintf(out, "\n%s\n", sections[s].human);
-				if (rc)
-					fprintf(out, "%s %llu\n", uvinfo_limits[l].desc, (unsigned long long)v);
-			}
+			if (n < 0)
+				return -1;
+			if (n)
+				fprintf(out, "\n%s\n", sections[s].human);
+			for (size_t l = 0; l < 6; l++)
+				if (have[l])
+					fprintf(out, "%s %llu\n", uvinfo_limits[l].desc,
+						(unsigned long long)lim[l]);
 			continue;
 		}
 		if (section_value(dir, s, &v, e))
@@ -180,22 +193,19 @@ static int print_yaml(const char *dir, const int *want, int status, struct pvk_e
 		if (!want[s])
 			continue;
 		if (s == S_LIMITS) {
-			int any = 0;
+			uint64_t lim[6];
+			int have[6], n = read_limits(dir, lim, have, e);
 
-			for (size_t l = 0; l < 6; l++) {
-				int rc = uvinfo_read_dec(dir, uvinfo_limits[l].file, &v, e);
-
-				if (rc < 0)
-					goto fail;
-				if (rc && !any++) {
-					yout_key(&y, "limits");
-					yout_map_start(&y);
-				}
-				if (rc)
-					yout_kv_int(&y, uvinfo_limits[l].desc, (long long)v);
-			}
-			if (any)
-				yout_map_end(&y);
+			if (n < 0)
+				goto fail;
+			if (!n)
+				continue;
+			yout_key(&y, "limits");
+			yout_map_start(&y);
+			for (size_t l = 0; l < 6; l++)
+				if (have[l])
+					yout_kv_int(&y, uvinfo_limits[l].desc, (long long)lim[l]);
+			yout_map_end(&y);
 			continue;
 		}
 		if (section_value(dir, s, &v, e))

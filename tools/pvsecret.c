@@ -162,20 +162,6 @@ enum {
 	OPT_INFORM, OPT_OUTFORM,
 };
 
-/* What IBM's tool logs at its default level: to stderr unless --quiet. */
-static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void note(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (cli_verbosity < 0)
-		return;
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 static int read_input(const char *path, size_t max, uint8_t **buf, size_t *len, struct pvk_err *e)
 {
 	return file_read_all(strcmp(path, "-") ? path : "/dev/stdin", max, buf, len, e);
@@ -614,7 +600,7 @@ static int create_run(struct create_args *a, struct pvk_err *e)
 	if (sign_key ? asrcb_build_signed(&p, sign_key, &req, &req_len, e)
 		     : asrcb_build(&p, &req, &req_len, e))
 		goto out;
-	note("Successfully generated the request");
+	cli_note("Successfully generated the request");
 
 	/* Outputs: all or none, the table of contents included. */
 	if ((a->kind == KIND_ASSOC || a->kind == KIND_RETR)) {
@@ -655,7 +641,7 @@ static int create_run(struct create_args *a, struct pvk_err *e)
 	}
 	cli_info("Successfully wrote the request to '%s'", a->out);
 	if (ypath)
-		note("Successfully wrote secret info to '%s'", ypath);
+		cli_note("Successfully wrote secret info to '%s'", ypath);
 	if (policy_hash[0])
 		printf("%s\n", policy_hash);
 	if (yaml && a->to_stdout)
@@ -921,7 +907,7 @@ static int add_run(const char *in, int force, struct pvk_err *e)
 		uv_refused(UV_ADD, what, rc, e);
 		goto out;
 	}
-	note("Successfully added the secret");
+	cli_note("Successfully added the secret");
 	ret = 0;
 out:
 	secret_list_free(&l);
@@ -994,7 +980,7 @@ static int cmd_lock(int argc, char **argv)
 		uv_refused(UV_LOCK, "to lock the secret store", rc, &e);
 		return cli_error(&e);
 	}
-	note("Successfully locked secret store");
+	cli_note("Successfully locked secret store");
 	ret = PVK_EXIT_OK;
 	return ret;
 }
@@ -1017,7 +1003,7 @@ static int list_run(const char *out, enum secret_list_format f, struct pvk_err *
 	    write_output(out, text, len, 0, e))
 		goto out;
 	if (strcmp(out, "-"))
-		note("Successfully wrote the list of secrets to '%s'", out);
+		cli_note("Successfully wrote the list of secrets to '%s'", out);
 	ret = 0;
 out:
 	free(text);
@@ -1081,7 +1067,7 @@ static int verify_run(const char *in, const char *cert, const char *out, struct 
 	}
 	if (dlen && write_output(out, data, dlen, 0, e))
 		goto out;
-	note("Successfully verified the request.");
+	cli_note("Successfully verified the request.");
 	ret = 0;
 out:
 	EVP_PKEY_free(key);
