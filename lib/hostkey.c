@@ -828,6 +828,7 @@ int hkd_verify(struct pvk_hkd_verifier *v, X509 *hkd, const char *path, struct p
 	EVP_PKEY *pk = X509_get0_pubkey(hkd), *sign_pk = X509_get0_pubkey(v->sign_key);
 	STACK_OF(X509_CRL) *crls = NULL, *dl = NULL;
 	int bits, when, n_valid = 0, rc = -1;
+	char failed[1024] = "";  /* this HKD's own CRL download that failed */
 
 	if (!pk || !sign_pk)
 		return verify_fail(e, path, "cannot read the public key (%s)", ssl_reason());
@@ -850,8 +851,7 @@ int hkd_verify(struct pvk_hkd_verifier *v, X509 *hkd, const char *path, struct p
 	if (!crls)
 		return pvk_fail(e, PVK_E_NOMEM, "out of memory");
 	if (!v->offline) {
-		if (crl_download_first(hkd, &dl, v->log, v->log_ctx, v->crl_failed,
-				       sizeof(v->crl_failed), e))
+		if (crl_download_first(hkd, &dl, v->log, v->log_ctx, failed, sizeof(failed), e))
 			goto out;
 		while (dl && sk_X509_CRL_num(dl) > 0) {
 			X509_CRL *c = sk_X509_CRL_shift(dl);
@@ -876,8 +876,8 @@ int hkd_verify(struct pvk_hkd_verifier *v, X509 *hkd, const char *path, struct p
 		}
 	}
 	if (!n_valid) {
-		if (v->crl_failed[0])
-			verify_fail(e, path, "No valid CRL found (%s)", v->crl_failed);
+		if (failed[0])
+			verify_fail(e, path, "No valid CRL found (%s)", failed);
 		else
 			verify_fail(e, path, "No valid CRL found");
 		goto out;

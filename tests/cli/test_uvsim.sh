@@ -160,10 +160,13 @@ check "sysfs: keys/hash is the host key hash" \
 check "sysfs: 14 unused slots" \
 	test "$(tail -n 14 "$SYSFS/firmware/uv/keys/all" | sort -u)" = "$(printf '0%.0s' {1..64})"
 check "sysfs: query/max_secrets" test -s "$SYSFS/firmware/uv/query/max_secrets"
-run "pvimg test --key-hashes (the guest's keys/all)" 0 "can run" -- \
+run "pvimg test --key-hashes (the guest's keys/all)" 0 " ✓ Host key hash 0x" -- \
 	"$PVIMG" test --key-hashes="$SYSFS/firmware/uv/keys/all" se.img
-run "pvimg test --key-hashes: host B's image" 1 "cannot run" -- \
+run "pvimg test --key-hashes: host B's image" 1 " ✘ None of the key hashes is included" -- \
 	"$PVIMG" test --key-hashes="$SYSFS/firmware/uv/keys/all" seB.img
+# without FILE, inside the guest's environment: the guest's view, not the machine's /sys
+run "pvimg test --key-hashes (no FILE) in the guest's environment" 0 " ✓ Host key hash 0x" -- \
+	env PVKIT_SYSFS_ROOT="$SYSFS" "$PVIMG" test --key-hashes se.img
 
 if [ -n "$PVATTEST" ]; then
 	run "pvattest create for host A" 0 "" -- "$PVATTEST" create -k "$ST/hosts/A/hkd.crt" \
