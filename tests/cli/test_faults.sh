@@ -183,7 +183,7 @@ run "pvimg info <(cat HEADER)" 0 "" -- bash -c '"$1" info --format json <(cat "$
 rm -f piped.hdr
 run "pvextract-hdr <(cat IMAGE)" 0 "" -- bash -c '"$1" -o piped.hdr <(cat "$2")' _ "$EXTRACT" se.img
 cmp -s piped.hdr se.hdr && pass "the header extracted from a pipe is the header" || fail "piped header differs"
-run "pvimg test -k <(...) <(cat IMAGE)" 0 "can run" -- \
+run "pvimg test -k <(...) <(cat IMAGE)" 0 "is included" -- \
 	bash -c '"$1" test -k <(cat "$2") <(cat "$3")' _ "$PVIMG" "$HKD" se.img
 run "pvsecret create --hdr <(cat IMAGE)" 0 "" -- bash -c 'p=$1 i=$2; shift 2; "$p" "$@" --hdr <(cat "$i")' _ \
 	"$PVSECRET" se.img create -k "$HKD" "${VERIFY[@]}" -o piped.req meta
