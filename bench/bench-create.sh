@@ -12,6 +12,7 @@ builddir=${2:-$top/build}
 pvimg=$builddir/tools/pvimg
 testpki=$builddir/tools/pvkit-testpki
 [ -x "$pvimg" ] || { echo "bench: build first (meson setup build && ninja -C build)" >&2; exit 1; }
+export PVKIT_BOOTLOADER_DIR=${PVKIT_BOOTLOADER_DIR:-$builddir/boot}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pvkit-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT

@@ -21,15 +21,13 @@
 const char *seimg_bootloader_dir(const char *override)
 {
 	const char *env = getenv("PVKIT_BOOTLOADER_DIR");
-	struct stat st;
 
 	if (override)
 		return override;
+	/* An uninstalled run names the build's loaders (meson test and meson devenv set this);
+	 * an installed pvimg uses the installed ones, whatever build trees exist. */
 	if (env && *env)
 		return env;
-	/* A build tree's loaders win, so tests and the demo never use stale installed ones. */
-	if (!stat(PVKIT_BOOT_BUILDDIR "/stage3a.bin", &st))
-		return PVKIT_BOOT_BUILDDIR;
 	return PVKIT_DATADIR;
 }
 
@@ -39,6 +37,11 @@ static int load_loader(const char *dir, const char *name, size_t max, size_t min
 	char path[4096];
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (access(path, F_OK) && errno == ENOENT)
+		return pvk_fail(e, PVK_E_IO,
+				"%s: the boot loader is missing (was pvkit built without the s390x cross "
+				"compiler, or not installed? An uninstalled build names its loaders with "
+				"PVKIT_BOOTLOADER_DIR=BUILD/boot, as 'meson devenv' sets it)", path);
 	if (file_read_all(path, max, buf, len, e))
 		return pvk_wrap(e, "boot loader");
 	if (*len < min) {

@@ -31,6 +31,8 @@ step "Install dependencies (and the s390x guest: Debian's kernel, busybox) and b
 ninja -C "$builddir" >/dev/null
 bin=$builddir/tools
 uvsim_bin=$builddir/uvsim/uvsim
+# the uninstalled tools use this build's boot loaders (as under 'meson devenv')
+export PVKIT_BOOTLOADER_DIR=${PVKIT_BOOTLOADER_DIR:-$(cd "$builddir" && pwd)/boot}
 uvsim() { "$uvsim_bin" "$@"; }
 
 rm -rf "$work"

@@ -39,7 +39,7 @@ if ! [ -f "$BUILD/meson-private/coredata.dat" ] || ! [ -f "$BUILD/build.ninja" ]
 		echo "0 passed, 1 failed"
 		exit 1
 	fi
-	if ! CC=clang meson setup "$BUILD" -Dfuzz=true -Dtests=false -Dboot=disabled; then
+	if ! CC=clang meson setup "$BUILD" -Dwerror=true -Dfuzz=true -Dtests=false -Dboot=disabled; then
 		echo "fuzz.sh: meson setup of $BUILD failed" >&2
 		echo "0 passed, 1 failed"
 		exit 1

@@ -105,14 +105,16 @@ print(passed, failed, skipped, " ".join(names))
 PY
 }
 
-# setup_dir DIR MESON-SETUP-ARGS...: configure DIR unless it already is configured.
+# setup_dir DIR MESON-SETUP-ARGS...: configure DIR unless it already is configured; every
+# test build treats warnings as errors (users' and distributions' builds do not: -Dwerror).
 setup_dir() {
 	local dir=$1
 	shift
 	if [ -f "$dir/meson-private/coredata.dat" ] && [ -f "$dir/build.ninja" ]; then
+		meson configure "$dir" -Dwerror=true >/dev/null
 		return 0
 	fi
-	meson setup "$dir" "$@"
+	meson setup "$dir" -Dwerror=true "$@"
 }
 
 # run_tests DIR LOGNAME MESON-TEST-ARGS...: run meson test, add its log to the totals.

@@ -111,6 +111,12 @@ run "genprotimg --verbose -VV" 0 "WARNING: Use of deprecated flag '-V'" -- \
 	"$GENPROTIMG" --verbose -VV -i vmlinuz -k pki/host1.crt "${VERIFY[@]}" -o se-v.img
 run "genprotimg --help-experimental" 0 "--x-cust-key" -- "$GENPROTIMG" --help-experimental
 
+# No boot loaders where they are looked for: a clear error naming the file (issue 11)
+mkdir -p noloaders
+run "create without boot loaders" 1 "noloaders/stage3a.bin: the boot loader is missing" -- \
+	"$PVIMG" create -i vmlinuz -k pki/host1.crt --no-verify -o nl.img --x-bootloader-directory noloaders
+check "no image left without loaders" test ! -e nl.img
+
 # Host-key verification refusals.
 refuse "revoked host" "revoked" -- \
 	"$PVIMG" create -i vmlinuz -k pki/host_revoked.crt "${VERIFY[@]}" -o se.img

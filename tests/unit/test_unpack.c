@@ -885,6 +885,30 @@ static enum expect ipib_len_expect(struct fixture *f, uint64_t off, uint8_t mask
 	return len < ipib_size(f->bu.ipib.num_comp) || len > 4096 ? X_SET_PV : X_BOOTS;
 }
 
+
+/* The boot-loader directory the tests point the library at, and the caller's one back
+ * afterwards (meson test sets PVKIT_BOOTLOADER_DIR to the build's loaders). */
+static char *saved_loaders_env;
+
+static void loaders_env_set(const char *dir)
+{
+	const char *old = getenv("PVKIT_BOOTLOADER_DIR");
+
+	free(saved_loaders_env);
+	saved_loaders_env = old ? strdup(old) : NULL;
+	setenv("PVKIT_BOOTLOADER_DIR", dir, 1);
+}
+
+static void loaders_env_restore(void)
+{
+	if (saved_loaders_env)
+		setenv("PVKIT_BOOTLOADER_DIR", saved_loaders_env, 1);
+	else
+		unsetenv("PVKIT_BOOTLOADER_DIR");
+	free(saved_loaders_env);
+	saved_loaders_env = NULL;
+}
+
 static void test_boot_tamper(void **state)
 {
 	struct fixture *f = *state;
@@ -897,7 +921,7 @@ static void test_boot_tamper(void **state)
 	uint64_t prev;
 	int fd, n = 0, counts[6] = { 0 };
 
-	setenv("PVKIT_BOOTLOADER_DIR", f->loaders, 1);
+	loaders_env_set(f->loaders);
 	write_path(f->work, f->base, f->base_len);
 	/* The unchanged image boots as seimg_unpack unpacks it. */
 	if (boot_work(f, &u, &e))
@@ -964,7 +988,7 @@ static void test_boot_tamper(void **state)
 		      n, nr, counts[X_BOOTS], counts[X_IPL_PSW], counts[X_STAGE3A], counts[X_ARGS],
 		      counts[X_SET_PV], counts[X_UV]);
 	assert_true(n >= 250);
-	unsetenv("PVKIT_BOOTLOADER_DIR");
+	loaders_env_restore();
 }
 
 /* A component past the end of the image file reads guest memory's zeros: the UV's digest
@@ -976,7 +1000,7 @@ static void test_boot_component_past_eof(void **state)
 	struct seimg_unpacked u;
 	struct pvk_err e;
 
-	setenv("PVKIT_BOOTLOADER_DIR", f->loaders, 1);
+	loaders_env_set(f->loaders);
 	VARIANT(f, m) {
 		uint8_t *c = ipib_comp(f, &m, f->bu.ipib.num_comp - 1);
 
@@ -998,7 +1022,7 @@ static void test_boot_component_past_eof(void **state)
 	memset(&e, 0, sizeof(e));
 	assert_int_equal(seimg_boot(f->work, f->hosts[0], NULL, 0x10000, &u, &e), -1);
 	assert_non_null(strstr(e.msg, "does not fit in the guest's"));
-	unsetenv("PVKIT_BOOTLOADER_DIR");
+	loaders_env_restore();
 }
 
 static void test_tamper(void **state)
