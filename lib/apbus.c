@@ -15,7 +15,7 @@
 #include "pvkit/apbus.h"
 #include "pvkit/uvdev.h"
 
-const char *apbus_path(char *buf, size_t len, const char *fmt, ...)
+const char *pvk_apbus_path(char *buf, size_t len, const char *fmt, ...)
 {
 	char rel[1024];
 	va_list ap;
@@ -23,21 +23,21 @@ const char *apbus_path(char *buf, size_t len, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(rel, sizeof(rel), fmt, ap);
 	va_end(ap);
-	return uvdev_sysfs_path(rel, buf, len);
+	return pvk_uvdev_sysfs_path(rel, buf, len);
 }
 
-const char *apbus_queue_path(char *buf, size_t len, unsigned card, unsigned dom,
+const char *pvk_apbus_queue_path(char *buf, size_t len, unsigned card, unsigned dom,
 			     const char *attr)
 {
-	return apbus_path(buf, len, "devices/ap/card%02x/%02x.%04x/%s", card, card, dom, attr);
+	return pvk_apbus_path(buf, len, "devices/ap/card%02x/%02x.%04x/%s", card, card, dom, attr);
 }
 
-int apbus_present(void)
+int pvk_apbus_present(void)
 {
 	char p[4096];
 	struct stat st;
 
-	return !stat(apbus_path(p, sizeof(p), "bus/ap"), &st) && S_ISDIR(st.st_mode);
+	return !stat(pvk_apbus_path(p, sizeof(p), "bus/ap"), &st) && S_ISDIR(st.st_mode);
 }
 
 /* Read at most len - 1 bytes of a file; NUL-terminated. */
@@ -85,12 +85,12 @@ static int read_line(const char *path, char *buf, size_t len, struct pvk_err *e)
 	return 0;
 }
 
-int apbus_has_feature(const char *token)
+int pvk_apbus_has_feature(const char *token)
 {
 	char p[4096], buf[1024], *s, *save = NULL;
 	struct pvk_err e;
 
-	if (read_line(apbus_path(p, sizeof(p), "bus/ap/features"), buf, sizeof(buf), &e))
+	if (read_line(pvk_apbus_path(p, sizeof(p), "bus/ap/features"), buf, sizeof(buf), &e))
 		return 0;
 	for (s = strtok_r(buf, " \t,", &save); s; s = strtok_r(NULL, " \t,", &save))
 		if (!strcmp(s, token))
@@ -98,16 +98,16 @@ int apbus_has_feature(const char *token)
 	return 0;
 }
 
-int apbus_bindings_complete(struct pvk_err *e)
+int pvk_apbus_bindings_complete(struct pvk_err *e)
 {
 	char p[4096], buf[256];
 
-	if (read_line(apbus_path(p, sizeof(p), "bus/ap/bindings"), buf, sizeof(buf), e))
+	if (read_line(pvk_apbus_path(p, sizeof(p), "bus/ap/bindings"), buf, sizeof(buf), e))
 		return -1;
 	return strstr(buf, "complete") != NULL;
 }
 
-int apbus_parse_type(const char *type, int *gen, enum apbus_mode *mode)
+int pvk_apbus_parse_type(const char *type, int *gen, enum apbus_mode *mode)
 {
 	if (strlen(type) != 5 || strncmp(type, "CEX", 3) || type[3] < '3' || type[3] > '8')
 		return -1;
@@ -136,7 +136,7 @@ static int hex_field(const char *s, size_t n, unsigned *out)
 	return 0;
 }
 
-int apbus_parse_apqn(const char *s, unsigned *card, unsigned *dom)
+int pvk_apbus_parse_apqn(const char *s, unsigned *card, unsigned *dom)
 {
 	if (strlen(s) != 7 || s[2] != '.')
 		return -1;
@@ -168,7 +168,7 @@ static int scan_dir(const char *dir, int card, unsigned *ids, size_t max, size_t
 				continue;
 			q = c;
 		} else {
-			if (apbus_parse_apqn(de->d_name, &c, &q) || c != (unsigned)card)
+			if (pvk_apbus_parse_apqn(de->d_name, &c, &q) || c != (unsigned)card)
 				continue;
 		}
 		if (*n < max)
@@ -179,55 +179,55 @@ static int scan_dir(const char *dir, int card, unsigned *ids, size_t max, size_t
 	return 0;
 }
 
-int apbus_cards(unsigned *ids, size_t max, size_t *n, struct pvk_err *e)
+int pvk_apbus_cards(unsigned *ids, size_t max, size_t *n, struct pvk_err *e)
 {
 	char p[4096];
 
-	return scan_dir(apbus_path(p, sizeof(p), "devices/ap"), -1, ids, max, n, e);
+	return scan_dir(pvk_apbus_path(p, sizeof(p), "devices/ap"), -1, ids, max, n, e);
 }
 
-int apbus_queues(unsigned card, unsigned *doms, size_t max, size_t *n, struct pvk_err *e)
+int pvk_apbus_queues(unsigned card, unsigned *doms, size_t max, size_t *n, struct pvk_err *e)
 {
 	char p[4096];
 
-	return scan_dir(apbus_path(p, sizeof(p), "devices/ap/card%02x", card), (int)card, doms,
+	return scan_dir(pvk_apbus_path(p, sizeof(p), "devices/ap/card%02x", card), (int)card, doms,
 			max, n, e);
 }
 
-int apbus_queue_exists(unsigned card, unsigned dom)
+int pvk_apbus_queue_exists(unsigned card, unsigned dom)
 {
 	char p[4096];
 	struct stat st;
 
-	apbus_path(p, sizeof(p), "devices/ap/card%02x/%02x.%04x", card, card, dom);
+	pvk_apbus_path(p, sizeof(p), "devices/ap/card%02x/%02x.%04x", card, card, dom);
 	return !stat(p, &st) && S_ISDIR(st.st_mode);
 }
 
-int apbus_read_card(unsigned card, const char *attr, char *buf, size_t len, struct pvk_err *e)
+int pvk_apbus_read_card(unsigned card, const char *attr, char *buf, size_t len, struct pvk_err *e)
 {
 	char p[4096];
 
-	return read_line(apbus_path(p, sizeof(p), "devices/ap/card%02x/%s", card, attr), buf,
+	return read_line(pvk_apbus_path(p, sizeof(p), "devices/ap/card%02x/%s", card, attr), buf,
 			 len, e);
 }
 
-int apbus_read_queue(unsigned card, unsigned dom, const char *attr, char *buf, size_t len,
+int pvk_apbus_read_queue(unsigned card, unsigned dom, const char *attr, char *buf, size_t len,
 		     struct pvk_err *e)
 {
 	char p[4096];
 
-	return read_line(apbus_queue_path(p, sizeof(p), card, dom, attr), buf, len, e);
+	return read_line(pvk_apbus_queue_path(p, sizeof(p), card, dom, attr), buf, len, e);
 }
 
-int apbus_read_queue_all(unsigned card, unsigned dom, const char *attr, char *buf, size_t len,
+int pvk_apbus_read_queue_all(unsigned card, unsigned dom, const char *attr, char *buf, size_t len,
 			 struct pvk_err *e)
 {
 	char p[4096];
 
-	return read_text(apbus_queue_path(p, sizeof(p), card, dom, attr), buf, len, e);
+	return read_text(pvk_apbus_queue_path(p, sizeof(p), card, dom, attr), buf, len, e);
 }
 
-int apbus_write_queue(unsigned card, unsigned dom, const char *attr, const char *value,
+int pvk_apbus_write_queue(unsigned card, unsigned dom, const char *attr, const char *value,
 		      struct pvk_err *e)
 {
 	char p[4096];
@@ -235,7 +235,7 @@ int apbus_write_queue(unsigned card, unsigned dom, const char *attr, const char 
 	ssize_t w;
 	int fd;
 
-	apbus_queue_path(p, sizeof(p), card, dom, attr);
+	pvk_apbus_queue_path(p, sizeof(p), card, dom, attr);
 	/* O_TRUNC: a no-op on sysfs, needed on the plain files of uvsim's sysfs view. */
 	fd = open(p, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	if (fd < 0)
@@ -254,7 +254,7 @@ int apbus_write_queue(unsigned card, unsigned dom, const char *attr, const char 
 	return 0;
 }
 
-enum apbus_bind apbus_parse_bind(const char *s)
+enum pvk_apbus_bind pvk_apbus_parse_bind(const char *s)
 {
 	if (!strcmp(s, "bound"))
 		return APBUS_BIND_BOUND;
@@ -265,7 +265,7 @@ enum apbus_bind apbus_parse_bind(const char *s)
 	return APBUS_BIND_OTHER;
 }
 
-enum apbus_assoc apbus_parse_assoc(const char *s, unsigned *idx)
+enum apbus_assoc pvk_apbus_parse_assoc(const char *s, unsigned *idx)
 {
 	if (!strncmp(s, "associated ", 11)) {
 		const char *p = s + 11;
@@ -291,7 +291,7 @@ enum apbus_assoc apbus_parse_assoc(const char *s, unsigned *idx)
 	return APBUS_ASSOC_OTHER;
 }
 
-int apbus_parse_mkvp(const char *mkvps, const char *key, char out[33])
+int pvk_apbus_parse_mkvp(const char *mkvps, const char *key, char out[33])
 {
 	size_t klen = strlen(key);
 	const char *line = mkvps;
@@ -331,38 +331,38 @@ int apbus_parse_mkvp(const char *mkvps, const char *key, char out[33])
 	return -1;
 }
 
-int apbus_bind_state(unsigned card, unsigned dom, enum apbus_bind *st, struct pvk_err *e)
+int pvk_apbus_bind_state(unsigned card, unsigned dom, enum pvk_apbus_bind *st, struct pvk_err *e)
 {
 	char buf[128];
 
-	if (apbus_read_queue(card, dom, "se_bind", buf, sizeof(buf), e))
+	if (pvk_apbus_read_queue(card, dom, "se_bind", buf, sizeof(buf), e))
 		return -1;
-	*st = apbus_parse_bind(buf);
+	*st = pvk_apbus_parse_bind(buf);
 	if (*st == APBUS_BIND_OTHER)
 		return pvk_fail(e, PVK_E_FORMAT, "queue %02x.%04x: unknown bind state '%s'", card,
 				dom, buf);
 	return 0;
 }
 
-int apbus_assoc_state(unsigned card, unsigned dom, enum apbus_assoc *st, unsigned *idx,
+int pvk_apbus_assoc_state(unsigned card, unsigned dom, enum apbus_assoc *st, unsigned *idx,
 		      struct pvk_err *e)
 {
 	char buf[128];
 
-	if (apbus_read_queue(card, dom, "se_associate", buf, sizeof(buf), e))
+	if (pvk_apbus_read_queue(card, dom, "se_associate", buf, sizeof(buf), e))
 		return -1;
-	*st = apbus_parse_assoc(buf, idx);
+	*st = pvk_apbus_parse_assoc(buf, idx);
 	if (*st == APBUS_ASSOC_OTHER)
 		return pvk_fail(e, PVK_E_FORMAT, "queue %02x.%04x: unknown association state '%s'",
 				card, dom, buf);
 	return 0;
 }
 
-int apbus_queue_functions(unsigned card, unsigned dom, unsigned long *funcs, struct pvk_err *e)
+int pvk_apbus_queue_functions(unsigned card, unsigned dom, unsigned long *funcs, struct pvk_err *e)
 {
 	char buf[64], *end;
 
-	if (apbus_read_queue(card, dom, "ap_functions", buf, sizeof(buf), e))
+	if (pvk_apbus_read_queue(card, dom, "ap_functions", buf, sizeof(buf), e))
 		return -1;
 	errno = 0;
 	*funcs = strtoul(buf, &end, 16);
@@ -388,7 +388,7 @@ static void sleep_ms(unsigned ms)
 		;
 }
 
-int apbus_wait(unsigned card, unsigned dom, const char *attr, const struct apbus_wait *w,
+int pvk_apbus_wait(unsigned card, unsigned dom, const char *attr, const struct pvk_apbus_wait *w,
 	       char *buf, size_t len, struct pvk_err *e)
 {
 	long long deadline = now_ms() + w->timeout_ms;
@@ -397,7 +397,7 @@ int apbus_wait(unsigned card, unsigned dom, const char *attr, const struct apbus
 	for (;;) {
 		int r;
 
-		if (apbus_read_queue(card, dom, attr, buf, len, e))
+		if (pvk_apbus_read_queue(card, dom, attr, buf, len, e))
 			return -1;
 		r = w->check(buf, w->ctx);
 		if (r > 0)
@@ -417,7 +417,7 @@ int apbus_wait(unsigned card, unsigned dom, const char *attr, const struct apbus
 static int check_bound(const char *v, void *ctx)
 {
 	(void)ctx;
-	switch (apbus_parse_bind(v)) {
+	switch (pvk_apbus_parse_bind(v)) {
 	case APBUS_BIND_BOUND: return 1;
 	case APBUS_BIND_OTHER: return 0;    /* the write not processed yet (uvsim) */
 	default: return -1;                 /* settled elsewhere: refused */
@@ -427,7 +427,7 @@ static int check_bound(const char *v, void *ctx)
 static int check_unbound(const char *v, void *ctx)
 {
 	(void)ctx;
-	switch (apbus_parse_bind(v)) {
+	switch (pvk_apbus_parse_bind(v)) {
 	case APBUS_BIND_UNBOUND: return 1;
 	case APBUS_BIND_UNSUPPORTED: return -1;
 	default: return 0;                  /* the reset may take a moment */
@@ -438,7 +438,7 @@ static int check_associated(const char *v, void *ctx)
 {
 	unsigned want = *(const unsigned *)ctx, idx = 0;
 
-	switch (apbus_parse_assoc(v, &idx)) {
+	switch (pvk_apbus_parse_assoc(v, &idx)) {
 	case APBUS_ASSOC_ASSOCIATED: return idx == want ? 1 : -1;
 	case APBUS_ASSOC_PENDING:
 	case APBUS_ASSOC_OTHER: return 0;
@@ -446,37 +446,37 @@ static int check_associated(const char *v, void *ctx)
 	}
 }
 
-int apbus_bind(unsigned card, unsigned dom, unsigned timeout_ms, struct pvk_err *e)
+int pvk_apbus_bind(unsigned card, unsigned dom, unsigned timeout_ms, struct pvk_err *e)
 {
-	struct apbus_wait w = { APBUS_POLL_MS, timeout_ms, check_bound, NULL };
+	struct pvk_apbus_wait w = { APBUS_POLL_MS, timeout_ms, check_bound, NULL };
 	char buf[128];
 
-	if (apbus_write_queue(card, dom, "se_bind", "1", e))
+	if (pvk_apbus_write_queue(card, dom, "se_bind", "1", e))
 		return -1;
-	return apbus_wait(card, dom, "se_bind", &w, buf, sizeof(buf), e);
+	return pvk_apbus_wait(card, dom, "se_bind", &w, buf, sizeof(buf), e);
 }
 
-int apbus_unbind(unsigned card, unsigned dom, unsigned timeout_ms, struct pvk_err *e)
+int pvk_apbus_unbind(unsigned card, unsigned dom, unsigned timeout_ms, struct pvk_err *e)
 {
-	struct apbus_wait w = { APBUS_POLL_MS, timeout_ms, check_unbound, NULL };
+	struct pvk_apbus_wait w = { APBUS_POLL_MS, timeout_ms, check_unbound, NULL };
 	char buf[128];
 
-	if (apbus_write_queue(card, dom, "se_bind", "0", e))
+	if (pvk_apbus_write_queue(card, dom, "se_bind", "0", e))
 		return -1;
-	return apbus_wait(card, dom, "se_bind", &w, buf, sizeof(buf), e);
+	return pvk_apbus_wait(card, dom, "se_bind", &w, buf, sizeof(buf), e);
 }
 
-int apbus_associate(unsigned card, unsigned dom, unsigned idx, unsigned timeout_ms,
+int pvk_apbus_associate(unsigned card, unsigned dom, unsigned idx, unsigned timeout_ms,
 		    struct pvk_err *e)
 {
-	struct apbus_wait w = { APBUS_POLL_MS, timeout_ms, check_associated, &idx };
+	struct pvk_apbus_wait w = { APBUS_POLL_MS, timeout_ms, check_associated, &idx };
 	char buf[128], val[16];
 
 	if (idx > APBUS_ASSOC_IDX_MAX)
 		return pvk_fail(e, PVK_E_USAGE, "association index %u is above %u", idx,
 				APBUS_ASSOC_IDX_MAX);
 	snprintf(val, sizeof(val), "%u", idx);
-	if (apbus_write_queue(card, dom, "se_associate", val, e))
+	if (pvk_apbus_write_queue(card, dom, "se_associate", val, e))
 		return -1;
-	return apbus_wait(card, dom, "se_associate", &w, buf, sizeof(buf), e);
+	return pvk_apbus_wait(card, dom, "se_associate", &w, buf, sizeof(buf), e);
 }

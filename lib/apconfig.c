@@ -53,7 +53,7 @@ static int at(struct pvk_err *e, const char *fname, const yaml_mark_t *m, const 
 
 static int next_event(struct reader *r, yaml_event_t *ev, struct pvk_err *e)
 {
-	return yin_next(&r->y, ev, e);
+	return pvk_yin_next(&r->y, ev, e);
 }
 
 static int is_null_scalar(const yaml_event_t *ev)
@@ -377,7 +377,7 @@ static int validate(const struct vctx *v, struct raw_entry *re, struct apcfg_ent
 		char hex[65];
 
 		pvk_sha256(out->name, strlen(out->name), h);
-		hex_encode(h, 32, hex);
+		pvk_hex_encode(h, 32, hex);
 		if (*out->secretid && strcmp(out->secretid, hex))
 			return bad(v, F_SECRETID,
 				   "Mismatch between sha256(name) and secretid (sha256('%.100s') = "
@@ -388,7 +388,7 @@ static int validate(const struct vctx *v, struct raw_entry *re, struct apcfg_ent
 	return 0;
 }
 
-void apcfg_free(struct apcfg *c)
+void pvk_apcfg_free(struct apcfg *c)
 {
 	for (size_t i = 0; i < c->n; i++) {
 		free(c->v[i].name);
@@ -399,7 +399,7 @@ void apcfg_free(struct apcfg *c)
 	c->n = 0;
 }
 
-int apcfg_parse(const char *buf, size_t len, const char *fname, struct apcfg *c,
+int pvk_apcfg_parse(const char *buf, size_t len, const char *fname, struct apcfg *c,
 		struct pvk_err *e)
 {
 	struct reader r = { .fname = fname };
@@ -407,7 +407,7 @@ int apcfg_parse(const char *buf, size_t len, const char *fname, struct apcfg *c,
 
 	c->v = NULL;
 	c->n = 0;
-	if (yin_open(&r.y, (const uint8_t *)buf, len, fname, e))
+	if (pvk_yin_open(&r.y, (const uint8_t *)buf, len, fname, e))
 		return -1;
 	if (read_yaml(&r, e))
 		goto out;
@@ -440,26 +440,26 @@ out:
 	for (size_t i = 0; i < r.n; i++)
 		raw_free(&r.raw[i]);
 	free(r.raw);
-	yin_close(&r.y);
+	pvk_yin_close(&r.y);
 	if (rc)
-		apcfg_free(c);
+		pvk_apcfg_free(c);
 	return rc;
 }
 
-int apcfg_load(const char *path, struct apcfg *c, struct pvk_err *e)
+int pvk_apcfg_load(const char *path, struct apcfg *c, struct pvk_err *e)
 {
 	uint8_t *buf;
 	size_t len;
 	int rc;
 
-	if (file_read_all(path, APCFG_MAX_FILE, &buf, &len, e))
+	if (pvk_file_read_all(path, APCFG_MAX_FILE, &buf, &len, e))
 		return pvk_wrap(e, "cannot read the AP config file");
-	rc = apcfg_parse((const char *)buf, len, path, c, e);
+	rc = pvk_apcfg_parse((const char *)buf, len, path, c, e);
 	free(buf);
 	return rc;
 }
 
-const char *apcfg_entry_label(const struct apcfg *c, size_t i, char *buf, size_t len)
+const char *pvk_apcfg_entry_label(const struct apcfg *c, size_t i, char *buf, size_t len)
 {
 	if (*c->v[i].name)
 		snprintf(buf, len, "#%zu '%s'", i + 1, c->v[i].name);
@@ -480,7 +480,7 @@ static const char *mode_word(enum apbus_mode m)
 	}
 }
 
-int apcfg_match(const struct apcfg_entry *ent, const struct apcfg_apqn *q, char *why,
+int pvk_apcfg_match(const struct apcfg_entry *ent, const struct apcfg_apqn *q, char *why,
 		size_t len)
 {
 	char dummy[8];
@@ -522,7 +522,7 @@ int apcfg_match(const struct apcfg_entry *ent, const struct apcfg_apqn *q, char 
 	return 1;
 }
 
-void apcfg_sort(struct apcfg_apqn *q, size_t n)
+void pvk_apcfg_sort(struct apcfg_apqn *q, size_t n)
 {
 	/* insertion sort: stable, and n is small */
 	for (size_t i = 1; i < n; i++) {
@@ -537,7 +537,7 @@ void apcfg_sort(struct apcfg_apqn *q, size_t n)
 	}
 }
 
-int apcfg_check_mk(const struct apcfg_apqn *q, size_t n, struct pvk_err *e)
+int pvk_apcfg_check_mk(const struct apcfg_apqn *q, size_t n, struct pvk_err *e)
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct apcfg_apqn *a = &q[i];
@@ -561,7 +561,7 @@ int apcfg_check_mk(const struct apcfg_apqn *q, size_t n, struct pvk_err *e)
 
 /* ---- the UV's secret list ---- */
 
-int apcfg_parse_secrets(const uint8_t *buf, size_t len, struct apcfg_secret **out, size_t *n,
+int pvk_apcfg_parse_secrets(const uint8_t *buf, size_t len, struct apcfg_secret **out, size_t *n,
 			int *more, struct pvk_err *e)
 {
 	struct secret_list l;
@@ -569,13 +569,13 @@ int apcfg_parse_secrets(const uint8_t *buf, size_t len, struct apcfg_secret **ou
 	*out = NULL;
 	*n = 0;
 	*more = 0;
-	if (secret_list_parse(buf, len, &l, e))
+	if (pvk_secret_list_parse(buf, len, &l, e))
 		return -1;
 	*more = l.total > l.n;
 	if (l.n) {
 		*out = calloc(l.n, sizeof(**out));
 		if (!*out) {
-			secret_list_free(&l);
+			pvk_secret_list_free(&l);
 			return pvk_fail(e, PVK_E_NOMEM, "out of memory");
 		}
 	}
@@ -585,7 +585,7 @@ int apcfg_parse_secrets(const uint8_t *buf, size_t len, struct apcfg_secret **ou
 		memcpy((*out)[i].id, l.entries[i].id, 32);
 	}
 	*n = l.n;
-	secret_list_free(&l);
+	pvk_secret_list_free(&l);
 	return 0;
 }
 
@@ -629,7 +629,7 @@ static const struct apcfg_secret *find_secret(const struct runner *r, const char
 
 		if (r->s[i].type != 2 || (idx >= 0 && r->s[i].index != idx))
 			continue;
-		hex_encode(r->s[i].id, 32, hex);
+		pvk_hex_encode(r->s[i].id, 32, hex);
 		if (!strcmp(hex, id_hex))
 			return &r->s[i];
 	}
@@ -642,15 +642,15 @@ static int pass_satisfied(struct runner *r, struct pvk_err *e)
 		const struct apcfg_entry *ent = &r->c->v[ci];
 		char label[160];
 
-		apcfg_entry_label(r->c, ci, label, sizeof(label));
+		pvk_apcfg_entry_label(r->c, ci, label, sizeof(label));
 		for (size_t ai = 0; ai < r->nq; ai++) {
 			const struct apcfg_apqn *q = &r->q[ai];
 			struct pvk_err le;
 
-			if (r->used[ai] >= 0 || !apcfg_match(ent, q, NULL, 0))
+			if (r->used[ai] >= 0 || !pvk_apcfg_match(ent, q, NULL, 0))
 				continue;
 			if (q->mode == APBUS_MODE_ACCEL) {
-				enum apbus_bind st;
+				enum pvk_apbus_bind st;
 
 				if (r->ops->bind_state(r->ops->ctx, q, &st, &le)) {
 					logf_(r, APCFG_LOG_WARN,
@@ -698,7 +698,7 @@ static int pass_unbind(struct runner *r, struct pvk_err *e)
 {
 	for (size_t ai = 0; ai < r->nq; ai++) {
 		const struct apcfg_apqn *q = &r->q[ai];
-		enum apbus_bind st;
+		enum pvk_apbus_bind st;
 		struct pvk_err le;
 
 		if (r->used[ai] >= 0)
@@ -737,7 +737,7 @@ static void explain_unmatched(const struct runner *r, size_t ci, const char *lab
 	for (size_t ai = 0; ai < r->nq; ai++) {
 		char why[256];
 
-		if (apcfg_match(ent, &r->q[ai], why, sizeof(why))) {
+		if (pvk_apcfg_match(ent, &r->q[ai], why, sizeof(why))) {
 			candidates++;
 			if (r->used[ai] >= 0)
 				busy++;
@@ -775,11 +775,11 @@ static int pass_configure(struct runner *r, struct pvk_err *e)
 
 		if (r->done[ci])
 			continue;
-		apcfg_entry_label(r->c, ci, label, sizeof(label));
+		pvk_apcfg_entry_label(r->c, ci, label, sizeof(label));
 		for (size_t ai = 0; ai < r->nq && !gave_up; ai++) {
 			const struct apcfg_apqn *q = &r->q[ai];
 
-			if (r->used[ai] >= 0 || !apcfg_match(ent, q, NULL, 0))
+			if (r->used[ai] >= 0 || !pvk_apcfg_match(ent, q, NULL, 0))
 				continue;
 			if (q->mode == APBUS_MODE_ACCEL) {
 				logf_(r, APCFG_LOG_ACTION,
@@ -839,7 +839,7 @@ static int pass_configure(struct runner *r, struct pvk_err *e)
 	return 0;
 }
 
-int apcfg_apply(const struct apcfg *c, const struct apcfg_apqn *q, size_t nq,
+int pvk_apcfg_apply(const struct apcfg *c, const struct apcfg_apqn *q, size_t nq,
 		const struct apcfg_secret *s, size_t ns, const struct apcfg_ops *ops,
 		struct apcfg_run *run, struct pvk_err *e)
 {
@@ -870,40 +870,40 @@ out:
 
 /* ---- the real AP bus ---- */
 
-static int sys_bind_state(void *ctx, const struct apcfg_apqn *q, enum apbus_bind *st,
+static int sys_bind_state(void *ctx, const struct apcfg_apqn *q, enum pvk_apbus_bind *st,
 			  struct pvk_err *e)
 {
 	(void)ctx;
-	return apbus_bind_state(q->card, q->dom, st, e);
+	return pvk_apbus_bind_state(q->card, q->dom, st, e);
 }
 
 static int sys_assoc_state(void *ctx, const struct apcfg_apqn *q, enum apbus_assoc *st,
 			   unsigned *idx, struct pvk_err *e)
 {
 	(void)ctx;
-	return apbus_assoc_state(q->card, q->dom, st, idx, e);
+	return pvk_apbus_assoc_state(q->card, q->dom, st, idx, e);
 }
 
 static int sys_bind(void *ctx, const struct apcfg_apqn *q, struct pvk_err *e)
 {
 	(void)ctx;
-	return apbus_bind(q->card, q->dom, APBUS_CFG_TIMEOUT_MS, e);
+	return pvk_apbus_bind(q->card, q->dom, APBUS_CFG_TIMEOUT_MS, e);
 }
 
 static int sys_unbind(void *ctx, const struct apcfg_apqn *q, struct pvk_err *e)
 {
 	(void)ctx;
-	return apbus_unbind(q->card, q->dom, APBUS_CFG_TIMEOUT_MS, e);
+	return pvk_apbus_unbind(q->card, q->dom, APBUS_CFG_TIMEOUT_MS, e);
 }
 
 static int sys_associate(void *ctx, const struct apcfg_apqn *q, unsigned idx,
 			 struct pvk_err *e)
 {
 	(void)ctx;
-	return apbus_associate(q->card, q->dom, idx, APBUS_CFG_TIMEOUT_MS, e);
+	return pvk_apbus_associate(q->card, q->dom, idx, APBUS_CFG_TIMEOUT_MS, e);
 }
 
-const struct apcfg_ops apcfg_sysfs_ops = {
+const struct apcfg_ops pvk_apcfg_sysfs_ops = {
 	.bind_state = sys_bind_state,
 	.assoc_state = sys_assoc_state,
 	.bind = sys_bind,

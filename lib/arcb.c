@@ -9,7 +9,7 @@
 #include "pvkit/bytes.h"
 #include "pvkit/crypto.h"
 
-int arcb_build(const struct arcb_params *p, uint8_t **out, size_t *len, struct pvk_err *e)
+int pvk_arcb_build(const struct arcb_params *p, uint8_t **out, size_t *len, struct pvk_err *e)
 {
 	uint8_t pre[16], conf[ARCB_MEAS_KEY_LEN + ARCB_NONCE_LEN];
 	struct uvreq_params rp;
@@ -35,13 +35,13 @@ int arcb_build(const struct arcb_params *p, uint8_t **out, size_t *len, struct p
 	rp.aad_pre_len = sizeof(pre);
 	rp.conf = conf;
 	rp.conf_len = (p->paf & ARCB_PAF_NONCE) ? sizeof(conf) : ARCB_MEAS_KEY_LEN;
-	rc = uvreq_build(&rp, out, len, e);
+	rc = pvk_uvreq_build(&rp, out, len, e);
 	OPENSSL_cleanse(conf, sizeof(conf));
 	OPENSSL_cleanse(&rp, sizeof(rp));
 	return rc;
 }
 
-int arcb_parse(const uint8_t *buf, size_t len, struct uvreq *r, uint64_t *paf, uint32_t *mai,
+int pvk_arcb_parse(const uint8_t *buf, size_t len, struct uvreq *r, uint64_t *paf, uint32_t *mai,
 	       struct pvk_err *e)
 {
 	static const uint8_t zero[8];
@@ -50,7 +50,7 @@ int arcb_parse(const uint8_t *buf, size_t len, struct uvreq *r, uint64_t *paf, u
 		return pvk_fail(e, PVK_E_FORMAT, "attestation request too large (%zu bytes)", len);
 	if (len < ARCB_OFF_CUST || memcmp(buf, zero, 8))
 		return pvk_fail(e, PVK_E_FORMAT, "not an attestation request");
-	if (uvreq_parse(buf, len, ARCB_OFF_CUST, r, e))
+	if (pvk_uvreq_parse(buf, len, ARCB_OFF_CUST, r, e))
 		return -1;
 	if (r->version != UVREQ_VERSION_V1)
 		return pvk_fail(e, PVK_E_FORMAT, "unsupported attestation request version 0x%08x",
@@ -77,7 +77,7 @@ static int content_from(uint64_t paf, uint32_t mai, const struct uvreq *r, const
 	return 0;
 }
 
-int arcb_open(const uint8_t *buf, size_t len, const uint8_t arpk[32], struct arcb_content *c,
+int pvk_arcb_open(const uint8_t *buf, size_t len, const uint8_t arpk[32], struct arcb_content *c,
 	      struct pvk_err *e)
 {
 	uint8_t plain[ARCB_MEAS_KEY_LEN + ARCB_NONCE_LEN];
@@ -87,11 +87,11 @@ int arcb_open(const uint8_t *buf, size_t len, const uint8_t arpk[32], struct arc
 	int rc;
 
 	memset(c, 0, sizeof(*c));
-	if (arcb_parse(buf, len, &r, &paf, &mai, e))
+	if (pvk_arcb_parse(buf, len, &r, &paf, &mai, e))
 		return -1;
 	if (r.sea > sizeof(plain))
 		return pvk_fail(e, PVK_E_FORMAT, "attestation request: encrypted area of %u bytes", r.sea);
-	if (uvreq_decrypt(&r, arpk, plain, e))
+	if (pvk_uvreq_decrypt(&r, arpk, plain, e))
 		return pvk_fail(e, PVK_E_AUTH,
 				"the attestation request does not decrypt with this protection key (wrong --arpk?)");
 	rc = content_from(paf, mai, &r, plain, c, e);
@@ -99,7 +99,7 @@ int arcb_open(const uint8_t *buf, size_t len, const uint8_t arpk[32], struct arc
 	return rc;
 }
 
-size_t attest_add_size(uint64_t paf)
+size_t pvk_attest_add_size(uint64_t paf)
 {
 	return ((paf & ARCB_PAF_PHKH_IMG) ? ATTEST_PHKH_LEN : 0) +
 	       ((paf & ARCB_PAF_PHKH_ATT) ? ATTEST_PHKH_LEN : 0) +
@@ -107,7 +107,7 @@ size_t attest_add_size(uint64_t paf)
 	       ((paf & ARCB_PAF_FIRMWARE_STATE) ? ATTEST_FW_STATE_LEN : 0);
 }
 
-int attest_measure(const uint8_t key[ARCB_MEAS_KEY_LEN], const struct attest_items *it,
+int pvk_attest_measure(const uint8_t key[ARCB_MEAS_KEY_LEN], const struct attest_items *it,
 		   uint8_t out[ARCB_MEAS_LEN], struct pvk_err *e)
 {
 	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
@@ -137,7 +137,7 @@ int attest_measure(const uint8_t key[ARCB_MEAS_KEY_LEN], const struct attest_ite
 	return 0;
 }
 
-void attest_split_add(uint64_t paf, const uint8_t *add, size_t len, struct attest_add_fields *f)
+void pvk_attest_split_add(uint64_t paf, const uint8_t *add, size_t len, struct attest_add_fields *f)
 {
 	size_t pos = 0;
 
@@ -158,7 +158,7 @@ void attest_split_add(uint64_t paf, const uint8_t *add, size_t len, struct attes
 	}
 }
 
-void attest_secret_store_hash(const uint8_t (*tags)[16], size_t n, int locked, uint8_t out[64])
+void pvk_attest_secret_store_hash(const uint8_t (*tags)[16], size_t n, int locked, uint8_t out[64])
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	uint8_t l = locked ? 1 : 0;

@@ -17,7 +17,7 @@
 
 static const char ext_info[] = "IBM Z Ultravisor Add-Secret";
 
-const char *secret_type_name(uint16_t type, char *buf, size_t len)
+const char *pvk_secret_type_name(uint16_t type, char *buf, size_t len)
 {
 	static const struct {
 		uint16_t type;
@@ -49,7 +49,7 @@ const char *secret_type_name(uint16_t type, char *buf, size_t len)
 	return buf;
 }
 
-int secret_type_len(uint16_t type)
+int pvk_secret_type_len(uint16_t type)
 {
 	switch (type) {
 	case SECRET_NULL: return 0;
@@ -71,7 +71,7 @@ int secret_type_len(uint16_t type)
 	}
 }
 
-int asrcb_build(const struct asrcb_params *p, uint8_t **out, size_t *len, struct pvk_err *e)
+int pvk_asrcb_build(const struct asrcb_params *p, uint8_t **out, size_t *len, struct pvk_err *e)
 {
 	uint8_t pre[AAD_PRE_LEN], shdr[SECRET_HDR_LISTABLE], *conf;
 	size_t shdr_len = p->secret_type == SECRET_NULL ? SECRET_HDR_META : SECRET_HDR_LISTABLE;
@@ -115,13 +115,13 @@ int asrcb_build(const struct asrcb_params *p, uint8_t **out, size_t *len, struct
 	rp.aad_post_len = shdr_len;
 	rp.conf = conf;
 	rp.conf_len = conf_len;
-	rc = uvreq_build(&rp, out, len, e);
+	rc = pvk_uvreq_build(&rp, out, len, e);
 	OPENSSL_cleanse(&rp, sizeof(rp));
-	buf_free_secret(conf, conf_len);
+	pvk_buf_free_secret(conf, conf_len);
 	return rc;
 }
 
-int asrcb_parse(const uint8_t *buf, size_t len, struct asrcb_view *v, struct pvk_err *e)
+int pvk_asrcb_parse(const uint8_t *buf, size_t len, struct asrcb_view *v, struct pvk_err *e)
 {
 	const uint8_t *shdr;
 	size_t slots_end;
@@ -135,7 +135,7 @@ int asrcb_parse(const uint8_t *buf, size_t len, struct asrcb_view *v, struct pvk
 	if (v->user_type > ASRCB_USER_RSA_3072)
 		return pvk_fail(e, PVK_E_FORMAT, "add-secret request: unknown user-data type %u",
 				v->user_type);
-	if (uvreq_parse(buf, len, ASRCB_OFF_CUST, &v->r, e))
+	if (pvk_uvreq_parse(buf, len, ASRCB_OFF_CUST, &v->r, e))
 		return -1;
 	if (v->r.version != UVREQ_VERSION_V1)
 		return pvk_fail(e, PVK_E_FORMAT, "unsupported add-secret request version 0x%08x",
@@ -166,7 +166,7 @@ int asrcb_parse(const uint8_t *buf, size_t len, struct asrcb_view *v, struct pvk
 	return 0;
 }
 
-int asrcb_derive_ext_secret(const uint8_t cck[32], const uint8_t tag[16], uint8_t out[32],
+int pvk_asrcb_derive_ext_secret(const uint8_t cck[32], const uint8_t tag[16], uint8_t out[32],
 			    struct pvk_err *e)
 {
 	return pvk_hkdf_sha512(cck, 32, tag, 16, (const uint8_t *)ext_info, sizeof(ext_info) - 1,

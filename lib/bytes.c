@@ -4,7 +4,7 @@
 
 #include "pvkit/bytes.h"
 
-void hex_encode(const uint8_t *in, size_t len, char *out)
+void pvk_hex_encode(const uint8_t *in, size_t len, char *out)
 {
 	static const char digits[] = "0123456789abcdef";
 
@@ -25,7 +25,7 @@ static int nibble(char c)
 	return -1;
 }
 
-int hex_decode(const char *in, uint8_t *out, size_t len)
+int pvk_hex_decode(const char *in, uint8_t *out, size_t len)
 {
 	if (in[0] == '0' && (in[1] == 'x' || in[1] == 'X'))
 		in += 2;

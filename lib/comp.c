@@ -37,12 +37,12 @@ struct comp_pipe {
 	int hasher_running, quit, hash_failed;
 };
 
-uint64_t comp_pages(uint64_t len)
+uint64_t pvk_comp_pages(uint64_t len)
 {
 	return len ? (len + PAGE - 1) / PAGE : 1;
 }
 
-void comp_page_tweak(const uint8_t init[16], uint64_t i, uint8_t out[16])
+void pvk_comp_page_tweak(const uint8_t init[16], uint64_t i, uint8_t out[16])
 {
 	uint64_t hi = get_be64(init), lo = get_be64(init + 8), add = i * PAGE;
 
@@ -77,7 +77,7 @@ static void *hasher_main(void *arg)
 	return NULL;
 }
 
-int comp_pipe_new(struct comp_pipe **out, enum comp_mode mode, const uint8_t xts_key[64],
+int pvk_comp_pipe_new(struct comp_pipe **out, enum comp_mode mode, const uint8_t xts_key[64],
 		  struct pvk_err *e)
 {
 	struct comp_pipe *p = calloc(1, sizeof(*p));
@@ -93,7 +93,7 @@ int comp_pipe_new(struct comp_pipe **out, enum comp_mode mode, const uint8_t xts
 		p->slots[i].ct = malloc(SLOT_PAGES * PAGE);
 		p->slots[i].pt = mode == COMP_PLAIN ? p->slots[i].ct : malloc(SLOT_PAGES * PAGE);
 		if (!p->slots[i].ct || !p->slots[i].pt) {
-			comp_pipe_free(p);
+			pvk_comp_pipe_free(p);
 			return pvk_fail(e, PVK_E_NOMEM, "out of memory");
 		}
 	}
@@ -103,15 +103,15 @@ int comp_pipe_new(struct comp_pipe **out, enum comp_mode mode, const uint8_t xts
 	if (!p->pld || !p->ald || !p->tld || EVP_DigestInit_ex(p->pld, EVP_sha512(), NULL) != 1 ||
 	    EVP_DigestInit_ex(p->ald, EVP_sha512(), NULL) != 1 ||
 	    EVP_DigestInit_ex(p->tld, EVP_sha512(), NULL) != 1) {
-		comp_pipe_free(p);
+		pvk_comp_pipe_free(p);
 		return pvk_fail_ssl(e, "cannot set up SHA-512");
 	}
 	if (mode != COMP_PLAIN && pvk_xts_init(&p->xts, xts_key, mode == COMP_ENCRYPT, e)) {
-		comp_pipe_free(p);
+		pvk_comp_pipe_free(p);
 		return -1;
 	}
-	if (outfile_thread_create(&p->hasher, hasher_main, p)) {
-		comp_pipe_free(p);
+	if (pvk_outfile_thread_create(&p->hasher, hasher_main, p)) {
+		pvk_comp_pipe_free(p);
 		return pvk_fail(e, PVK_E_NOMEM, "cannot start the hashing thread");
 	}
 	p->hasher_running = 1;
@@ -187,10 +187,10 @@ static int write_output(const struct comp_io *io, uint64_t pos, const uint8_t *s
 	return 0;
 }
 
-int comp_pipe_run(struct comp_pipe *p, const struct comp_io *io, uint64_t addr,
+int pvk_comp_pipe_run(struct comp_pipe *p, const struct comp_io *io, uint64_t addr,
 		  const uint8_t tweak[16], struct pvk_err *e)
 {
-	uint64_t npages = comp_pages(io->in_len), page = 0;
+	uint64_t npages = pvk_comp_pages(io->in_len), page = 0;
 	uint8_t addrs[SLOT_PAGES * 8], tweaks[SLOT_PAGES * 16];
 
 	while (page < npages) {
@@ -206,7 +206,7 @@ int comp_pipe_run(struct comp_pipe *p, const struct comp_io *io, uint64_t addr,
 			return -1;
 		memset(in + rlen, 0, len - rlen);
 		for (uint64_t i = 0; i < n; i++) {
-			comp_page_tweak(tweak, page + i, tweaks + i * 16);
+			pvk_comp_page_tweak(tweak, page + i, tweaks + i * 16);
 			put_be64(addrs + i * 8, addr + (page + i) * PAGE);
 			if (p->mode != COMP_PLAIN &&
 			    pvk_xts_page(&p->xts, tweaks + i * 16, in + i * PAGE, out + i * PAGE, PAGE, e))
@@ -237,7 +237,7 @@ static void hasher_stop(struct comp_pipe *p)
 	p->hasher_running = 0;
 }
 
-int comp_pipe_finish(struct comp_pipe *p, uint8_t pld[64], uint8_t ald[64], uint8_t tld[64],
+int pvk_comp_pipe_finish(struct comp_pipe *p, uint8_t pld[64], uint8_t ald[64], uint8_t tld[64],
 		     uint64_t *nep, struct pvk_err *e)
 {
 	hasher_stop(p);
@@ -248,7 +248,7 @@ int comp_pipe_finish(struct comp_pipe *p, uint8_t pld[64], uint8_t ald[64], uint
 	return 0;
 }
 
-void comp_pipe_free(struct comp_pipe *p)
+void pvk_comp_pipe_free(struct comp_pipe *p)
 {
 	if (!p)
 		return;

@@ -19,13 +19,13 @@
 static pvk_crl_fetch_fn fetch_hook;
 static void *fetch_hook_ctx;
 
-void crl_set_fetcher(pvk_crl_fetch_fn fn, void *ctx)
+void pvk_crl_set_fetcher(pvk_crl_fetch_fn fn, void *ctx)
 {
 	fetch_hook = fn;
 	fetch_hook_ctx = ctx;
 }
 
-int crl_parse(const uint8_t *buf, size_t len, STACK_OF(X509_CRL) **out, struct pvk_err *e)
+int pvk_crl_parse(const uint8_t *buf, size_t len, STACK_OF(X509_CRL) **out, struct pvk_err *e)
 {
 	STACK_OF(X509_CRL) *sk = sk_X509_CRL_new_null();
 	const unsigned char *p = buf;
@@ -75,14 +75,14 @@ int crl_parse(const uint8_t *buf, size_t len, STACK_OF(X509_CRL) **out, struct p
 	return 0;
 }
 
-void crl_uris_free(char **uris, size_t n)
+void pvk_crl_uris_free(char **uris, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		free(uris[i]);
 	free(uris);
 }
 
-int crl_dist_uris(X509 *crt, char ***uris, size_t *n, struct pvk_err *e)
+int pvk_crl_dist_uris(X509 *crt, char ***uris, size_t *n, struct pvk_err *e)
 {
 	STACK_OF(DIST_POINT) *dps = X509_get_ext_d2i(crt, NID_crl_distribution_points, NULL, NULL);
 	char **res = NULL;
@@ -111,7 +111,7 @@ int crl_dist_uris(X509 *crt, char ***uris, size_t *n, struct pvk_err *e)
 			if (nres)
 				res = nres;
 			if (!s) {
-				crl_uris_free(res, cnt);
+				pvk_crl_uris_free(res, cnt);
 				sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
 				return pvk_fail(e, PVK_E_NOMEM, "out of memory");
 			}
@@ -219,7 +219,7 @@ static int fetch(const char *uri, uint8_t **buf, size_t *len, char *why, size_t 
 	return 0;
 }
 
-int crl_download_first(X509 *crt, STACK_OF(X509_CRL) **out, pvk_hkd_log_fn log,
+int pvk_crl_download_first(X509 *crt, STACK_OF(X509_CRL) **out, pvk_hkd_log_fn log,
 		       void *log_ctx, char *failed, size_t failed_len, struct pvk_err *e)
 {
 	char why[CURL_ERROR_SIZE + 64];
@@ -227,7 +227,7 @@ int crl_download_first(X509 *crt, STACK_OF(X509_CRL) **out, pvk_hkd_log_fn log,
 	size_t n;
 
 	*out = NULL;
-	if (crl_dist_uris(crt, &uris, &n, e))
+	if (pvk_crl_dist_uris(crt, &uris, &n, e))
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		STACK_OF(X509_CRL) *sk;
@@ -236,16 +236,16 @@ int crl_download_first(X509 *crt, STACK_OF(X509_CRL) **out, pvk_hkd_log_fn log,
 		size_t len;
 
 		if (fetch(uris[i], &buf, &len, why, sizeof(why))) {
-			hkd_note(log, log_ctx, PVK_HKD_DEBUG, "Cannot download the CRL from '%s': %s",
+			pvk_hkd_note(log, log_ctx, PVK_HKD_DEBUG, "Cannot download the CRL from '%s': %s",
 				 uris[i], why);
 			if (failed)
 				snprintf(failed, failed_len, "the CRL download from '%s' failed: %s",
 					 uris[i], why);
 			continue;
 		}
-		if (crl_parse(buf, len, &sk, &pe)) {
+		if (pvk_crl_parse(buf, len, &sk, &pe)) {
 			free(buf);
-			hkd_note(log, log_ctx, PVK_HKD_DEBUG, "The data from '%s' is not a CRL", uris[i]);
+			pvk_hkd_note(log, log_ctx, PVK_HKD_DEBUG, "The data from '%s' is not a CRL", uris[i]);
 			if (failed)
 				snprintf(failed, failed_len, "the data downloaded from '%s' is not a CRL",
 					 uris[i]);
@@ -254,16 +254,16 @@ int crl_download_first(X509 *crt, STACK_OF(X509_CRL) **out, pvk_hkd_log_fn log,
 		free(buf);
 		if (sk_X509_CRL_num(sk) == 0) {
 			sk_X509_CRL_free(sk);
-			hkd_note(log, log_ctx, PVK_HKD_DEBUG, "The data from '%s' holds no CRL", uris[i]);
+			pvk_hkd_note(log, log_ctx, PVK_HKD_DEBUG, "The data from '%s' holds no CRL", uris[i]);
 			if (failed)
 				snprintf(failed, failed_len, "the data downloaded from '%s' holds no CRL",
 					 uris[i]);
 			continue;
 		}
-		hkd_note(log, log_ctx, PVK_HKD_DEBUG, "Downloaded the CRL from '%s'", uris[i]);
+		pvk_hkd_note(log, log_ctx, PVK_HKD_DEBUG, "Downloaded the CRL from '%s'", uris[i]);
 		*out = sk;
 		break;
 	}
-	crl_uris_free(uris, n);
+	pvk_crl_uris_free(uris, n);
 	return 0;
 }

@@ -10,7 +10,7 @@ static const uint32_t exch_max[EXCH_N] = { EXCH_MAX_ARCB, EXCH_MAX_MEAS, EXCH_MA
 static const char *const exch_name[EXCH_N] = { "attestation request", "measurement",
 					       "additional data", "user data", "CUID" };
 
-int exch_write(const struct exch *x, uint8_t **out, size_t *len, struct pvk_err *e)
+int pvk_exch_write(const struct exch *x, uint8_t **out, size_t *len, struct pvk_err *e)
 {
 	size_t total = EXCH_HDR_LEN, off;
 	uint8_t *b;
@@ -45,7 +45,7 @@ int exch_write(const struct exch *x, uint8_t **out, size_t *len, struct pvk_err 
 	return 0;
 }
 
-int exch_parse(const uint8_t *buf, size_t len, struct exch *x, struct pvk_err *e)
+int pvk_exch_parse(const uint8_t *buf, size_t len, struct exch *x, struct pvk_err *e)
 {
 	uint32_t size, version;
 
@@ -78,7 +78,7 @@ int exch_parse(const uint8_t *buf, size_t len, struct exch *x, struct pvk_err *e
 	return 0;
 }
 
-int exch_check_response(const struct exch *x, struct pvk_err *e)
+int pvk_exch_check_response(const struct exch *x, struct pvk_err *e)
 {
 	if (!x->it[EXCH_MEAS].data)
 		return pvk_fail(e, PVK_E_FORMAT, "exchange file holds no measurement: not an attestation response");

@@ -20,7 +20,7 @@
 
 static int open_stage(const char *path, struct pvk_err *e);
 
-int file_read_all(const char *path, size_t max, uint8_t **out, size_t *len, struct pvk_err *e)
+int pvk_file_read_all(const char *path, size_t max, uint8_t **out, size_t *len, struct pvk_err *e)
 {
 	uint8_t *buf = NULL;
 	size_t used = 0, cap = 0;
@@ -42,13 +42,13 @@ int file_read_all(const char *path, size_t max, uint8_t **out, size_t *len, stru
 				break;
 			nbuf = malloc(ncap + 1);
 			if (!nbuf) {
-				buf_free_secret(buf, cap);
+				pvk_buf_free_secret(buf, cap);
 				close(fd);
 				return pvk_fail(e, PVK_E_NOMEM, "%s: out of memory", path);
 			}
 			if (buf)
 				memcpy(nbuf, buf, used);
-			buf_free_secret(buf, cap);
+			pvk_buf_free_secret(buf, cap);
 			buf = nbuf;
 			cap = ncap;
 		}
@@ -58,7 +58,7 @@ int file_read_all(const char *path, size_t max, uint8_t **out, size_t *len, stru
 		if (n < 0) {
 			int err = errno;
 
-			buf_free_secret(buf, cap);
+			pvk_buf_free_secret(buf, cap);
 			close(fd);
 			return pvk_fail(e, PVK_E_IO, "%s: cannot read: %s", path, strerror(err));
 		}
@@ -66,7 +66,7 @@ int file_read_all(const char *path, size_t max, uint8_t **out, size_t *len, stru
 			break;
 		used += (size_t)n;
 		if (used > max) {
-			buf_free_secret(buf, cap);
+			pvk_buf_free_secret(buf, cap);
 			close(fd);
 			return pvk_fail(e, PVK_E_FORMAT, "%s: file too large (more than %zu bytes)",
 					path, max);
@@ -84,29 +84,29 @@ int file_read_all(const char *path, size_t max, uint8_t **out, size_t *len, stru
 	return 0;
 }
 
-int file_read_exact(const char *path, uint8_t *out, size_t len, const char *what,
+int pvk_file_read_exact(const char *path, uint8_t *out, size_t len, const char *what,
 		    struct pvk_err *e)
 {
 	uint8_t *buf;
 	size_t n;
 
-	if (file_read_all(path, len, &buf, &n, e)) {
+	if (pvk_file_read_all(path, len, &buf, &n, e)) {
 		if (e->code == PVK_E_FORMAT)
 			return pvk_fail(e, PVK_E_FORMAT, "%s: %s must be exactly %zu bytes, file is larger",
 					path, what, len);
 		return -1;
 	}
 	if (n != len) {
-		buf_free_secret(buf, n);
+		pvk_buf_free_secret(buf, n);
 		return pvk_fail(e, PVK_E_FORMAT, "%s: %s must be exactly %zu bytes, file has %zu",
 				path, what, len, n);
 	}
 	memcpy(out, buf, len);
-	buf_free_secret(buf, n);
+	pvk_buf_free_secret(buf, n);
 	return 0;
 }
 
-int fd_read_full(int fd, void *buf, size_t len)
+int pvk_fd_read_full(int fd, void *buf, size_t len)
 {
 	uint8_t *p = buf;
 
@@ -123,7 +123,7 @@ int fd_read_full(int fd, void *buf, size_t len)
 	return 0;
 }
 
-int fd_write_full(int fd, const void *buf, size_t len)
+int pvk_fd_write_full(int fd, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
 
@@ -142,7 +142,7 @@ int fd_write_full(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-int fd_pread_full(int fd, void *buf, size_t len, uint64_t off)
+int pvk_fd_pread_full(int fd, void *buf, size_t len, uint64_t off)
 {
 	uint8_t *p = buf;
 	size_t done = 0;
@@ -159,7 +159,7 @@ int fd_pread_full(int fd, void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
-int infile_open(struct infile *in, const char *path, struct pvk_err *e)
+int pvk_infile_open(struct infile *in, const char *path, struct pvk_err *e)
 {
 	struct stat st;
 
@@ -172,17 +172,17 @@ int infile_open(struct infile *in, const char *path, struct pvk_err *e)
 	if (fstat(in->fd, &st)) {
 		int err = errno;
 
-		infile_close(in);
+		pvk_infile_close(in);
 		return pvk_fail(e, PVK_E_IO, "%s: cannot read: %s", path, strerror(err));
 	}
 	if (S_ISDIR(st.st_mode)) {
-		infile_close(in);
+		pvk_infile_close(in);
 		return pvk_fail(e, PVK_E_IO, "%s: cannot read: is a directory", path);
 	}
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
 		in->spool = open_stage(path, e);
 		if (in->spool < 0) {
-			infile_close(in);
+			pvk_infile_close(in);
 			return -1;
 		}
 	}
@@ -212,16 +212,16 @@ static int spool_to(struct infile *in, uint64_t end)
 	return 0;
 }
 
-int infile_pread(struct infile *in, void *buf, size_t len, uint64_t off)
+int pvk_infile_pread(struct infile *in, void *buf, size_t len, uint64_t off)
 {
 	if (in->spool < 0)
-		return fd_pread_full(in->fd, buf, len, off);
+		return pvk_fd_pread_full(in->fd, buf, len, off);
 	if (off + len < off || spool_to(in, off + len) || in->have < off + len)
 		return -1;
-	return fd_pread_full(in->spool, buf, len, off);
+	return pvk_fd_pread_full(in->spool, buf, len, off);
 }
 
-int infile_pread_upto(struct infile *in, void *buf, size_t len, uint64_t off, size_t *got)
+int pvk_infile_pread_upto(struct infile *in, void *buf, size_t len, uint64_t off, size_t *got)
 {
 	int fd = in->fd;
 
@@ -249,7 +249,7 @@ int infile_pread_upto(struct infile *in, void *buf, size_t len, uint64_t off, si
 	return 0;
 }
 
-void infile_close(struct infile *in)
+void pvk_infile_close(struct infile *in)
 {
 	if (in->fd >= 0)
 		close(in->fd);
@@ -265,7 +265,7 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 	return flag == FTW_DP ? rmdir(path) : unlink(path);
 }
 
-int path_remove_tree(const char *path)
+int pvk_path_remove_tree(const char *path)
 {
 	struct stat st;
 
@@ -274,7 +274,7 @@ int path_remove_tree(const char *path)
 	return nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) ? -1 : 0;
 }
 
-void buf_free_secret(void *p, size_t len)
+void pvk_buf_free_secret(void *p, size_t len)
 {
 	if (!p)
 		return;
@@ -288,7 +288,7 @@ void buf_free_secret(void *p, size_t len)
  * into place on commit; the outputs of one command are committed together. The writer holds
  * an flock on its temp file for its whole life, so a later run recognises the temp file of a
  * dead (SIGKILLed) writer as one it can take the lock of, and removes it. Catchable signals
- * remove the live temp files (outfile_trap_signals). An output that is a device or FIFO is
+ * remove the live temp files (pvk_outfile_trap_signals). An output that is a device or FIFO is
  * never replaced: it is staged in an unnamed temp file and copied into the device on commit,
  * as cp does. */
 
@@ -357,7 +357,7 @@ static void hold_signals_end(const sigset_t *saved)
 	pthread_sigmask(SIG_SETMASK, saved, NULL);
 }
 
-void outfile_trap_signals(void)
+void pvk_outfile_trap_signals(void)
 {
 	for (size_t i = 0; i < sizeof(trapped) / sizeof(trapped[0]); i++) {
 		struct sigaction old, sa;
@@ -372,7 +372,7 @@ void outfile_trap_signals(void)
 	}
 }
 
-int outfile_thread_create(pthread_t *t, void *(*fn)(void *), void *arg)
+int pvk_outfile_thread_create(pthread_t *t, void *(*fn)(void *), void *arg)
 {
 	sigset_t saved;
 	int rc;
@@ -459,7 +459,7 @@ static int open_stage(const char *path, struct pvk_err *e)
 	return fd;
 }
 
-int outfile_open(struct outfile *of, const char *path, int flags, struct pvk_err *e)
+int pvk_outfile_open(struct outfile *of, const char *path, int flags, struct pvk_err *e)
 {
 	sigset_t held;
 	struct stat st;
@@ -487,7 +487,7 @@ int outfile_open(struct outfile *of, const char *path, int flags, struct pvk_err
 		of->device = 1;
 		of->fd = open_stage(path, e);
 		if (of->fd < 0) {
-			outfile_abort(of);
+			pvk_outfile_abort(of);
 			return -1;
 		}
 		return 0;
@@ -495,7 +495,7 @@ int outfile_open(struct outfile *of, const char *path, int flags, struct pvk_err
 	remove_stale_temps(path);
 	of->tmp = malloc(n + sizeof(TMP_TAG) + 6);
 	if (!of->tmp) {
-		outfile_abort(of);
+		pvk_outfile_abort(of);
 		return pvk_fail(e, PVK_E_NOMEM, "%s: out of memory", path);
 	}
 	memcpy(of->tmp, path, n);
@@ -509,7 +509,7 @@ int outfile_open(struct outfile *of, const char *path, int flags, struct pvk_err
 		hold_signals_end(&held);
 		free(of->tmp);
 		of->tmp = NULL;
-		outfile_abort(of);
+		pvk_outfile_abort(of);
 		return pvk_fail(e, PVK_E_IO, "%s: cannot create output file: %s", path,
 				strerror(err));
 	}
@@ -524,14 +524,14 @@ int outfile_open(struct outfile *of, const char *path, int flags, struct pvk_err
 		if (fchmod(of->fd, 0666 & ~mask)) {
 			int err = errno;
 
-			outfile_abort(of);
+			pvk_outfile_abort(of);
 			return pvk_fail(e, PVK_E_IO, "%s: cannot set mode: %s", path, strerror(err));
 		}
 	}
 	return 0;
 }
 
-int outfile_write(struct outfile *of, const void *buf, size_t len, struct pvk_err *e)
+int pvk_outfile_write(struct outfile *of, const void *buf, size_t len, struct pvk_err *e)
 {
 	const uint8_t *p = buf;
 
@@ -548,7 +548,7 @@ int outfile_write(struct outfile *of, const void *buf, size_t len, struct pvk_er
 	return 0;
 }
 
-int outfile_pwrite(struct outfile *of, const void *buf, size_t len, uint64_t off,
+int pvk_outfile_pwrite(struct outfile *of, const void *buf, size_t len, uint64_t off,
 		   struct pvk_err *e)
 {
 	const uint8_t *p = buf;
@@ -599,7 +599,7 @@ static int copy_to_device(struct outfile *of, struct pvk_err *e)
 		}
 		if (n == 0)
 			break;
-		if (fd_write_full(out, buf, (size_t)n)) {
+		if (pvk_fd_write_full(out, buf, (size_t)n)) {
 			rc = pvk_fail(e, PVK_E_IO, "%s: cannot write: %s", of->path, strerror(errno));
 			break;
 		}
@@ -682,7 +682,7 @@ static void sync_dir_of(const char *path)
 	}
 }
 
-int outfiles_commit(struct outfile *const *ofs, size_t n, struct pvk_err *e)
+int pvk_outfiles_commit(struct outfile *const *ofs, size_t n, struct pvk_err *e)
 {
 	char *old[OUTFILES_MAX] = { 0 };
 	int placed[OUTFILES_MAX] = { 0 };
@@ -738,16 +738,16 @@ int outfiles_commit(struct outfile *const *ofs, size_t n, struct pvk_err *e)
 	hold_signals_end(&saved);
 out:
 	for (i = 0; i < n; i++)
-		outfile_abort(ofs[i]);
+		pvk_outfile_abort(ofs[i]);
 	return rc;
 }
 
-int outfile_commit(struct outfile *of, struct pvk_err *e)
+int pvk_outfile_commit(struct outfile *of, struct pvk_err *e)
 {
-	return outfiles_commit(&of, 1, e);
+	return pvk_outfiles_commit(&of, 1, e);
 }
 
-void outfile_abort(struct outfile *of)
+void pvk_outfile_abort(struct outfile *of)
 {
 	if (!of->path)
 		return;  /* never opened (zeroed), or already closed */
@@ -768,15 +768,15 @@ void outfile_abort(struct outfile *of)
 	of->path = NULL;
 }
 
-int file_write_all(const char *path, const void *buf, size_t len, int flags, struct pvk_err *e)
+int pvk_file_write_all(const char *path, const void *buf, size_t len, int flags, struct pvk_err *e)
 {
 	struct outfile of;
 
-	if (outfile_open(&of, path, flags, e))
+	if (pvk_outfile_open(&of, path, flags, e))
 		return -1;
-	if (outfile_write(&of, buf, len, e)) {
-		outfile_abort(&of);
+	if (pvk_outfile_write(&of, buf, len, e)) {
+		pvk_outfile_abort(&of);
 		return -1;
 	}
-	return outfile_commit(&of, e);
+	return pvk_outfile_commit(&of, e);
 }

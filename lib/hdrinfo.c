@@ -3,7 +3,7 @@
  * `pvimg info` output of an SE header. The text follows the layout of IBM's pvimg (its
  * Display of the header: two-space indentation per level, " - " list items, flag names as
  * IBM prints them); the JSON follows IBM's document (serde field order and names, pretty
- * print as serde_json's, '/' unescaped) and validates against hdrinfo_schema_json.
+ * print as serde_json's, '/' unescaped) and validates against pvk_hdrinfo_schema_json.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -111,7 +111,7 @@ static void put_aad(FILE *out, const struct sehdr *h, int full)
 	put_flags(out, "  ", h->pcf, pcf_names);
 }
 
-int hdrinfo_write_text(FILE *out, const struct sehdr *h, const struct sehdr_secrets *sec,
+int pvk_hdrinfo_write_text(FILE *out, const struct sehdr *h, const struct sehdr_secrets *sec,
 		       enum hdrinfo_state state, int full)
 {
 	if (state == HDRINFO_DECRYPTED) {
@@ -156,7 +156,7 @@ static json_object *jhex(const uint8_t *p, size_t n)
 
 	if (!s)
 		return NULL;
-	hex_encode(p, n, s);
+	pvk_hex_encode(p, n, s);
 	o = json_object_new_string(s);
 	OPENSSL_cleanse(s, 2 * n + 1);  /* may be the CCK or the image key */
 	free(s);
@@ -259,7 +259,7 @@ static json_object *json_data(const struct sehdr *h, const struct sehdr_secrets 
 	return d;
 }
 
-int hdrinfo_json(const struct sehdr *h, const struct sehdr_secrets *sec, enum hdrinfo_state state,
+int pvk_hdrinfo_json(const struct sehdr *h, const struct sehdr_secrets *sec, enum hdrinfo_state state,
 		 const struct hdrinfo_meta *meta, int minify, char **out, struct pvk_err *e)
 {
 	int flags = JSON_C_TO_STRING_NOSLASHESCAPE |

@@ -5,7 +5,7 @@
 
 #include "pvkit/hostkey.h"
 
-void hkd_note(pvk_hkd_log_fn log, void *ctx, enum pvk_hkd_log level, const char *fmt, ...)
+void pvk_hkd_note(pvk_hkd_log_fn log, void *ctx, enum pvk_hkd_log level, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
 #endif

@@ -68,7 +68,7 @@ static int opts_push_list(struct pvk_cert_opts *o, const char ***arr, size_t *n,
 	}
 }
 
-int cert_opts_add(struct pvk_cert_opts *o, int opt_id, const char *arg, struct pvk_err *e)
+int pvk_cert_opts_add(struct pvk_cert_opts *o, int opt_id, const char *arg, struct pvk_err *e)
 {
 	switch (opt_id) {
 	case PVK_OPT_HKD:
@@ -104,7 +104,7 @@ int cert_opts_add(struct pvk_cert_opts *o, int opt_id, const char *arg, struct p
 	}
 }
 
-int cert_opts_check(const struct pvk_cert_opts *o, struct pvk_err *e)
+int pvk_cert_opts_check(const struct pvk_cert_opts *o, struct pvk_err *e)
 {
 	if (!o->n_hkds)
 		return pvk_fail(e, PVK_E_USAGE,
@@ -120,7 +120,7 @@ int cert_opts_check(const struct pvk_cert_opts *o, struct pvk_err *e)
 	return 0;
 }
 
-void cert_opts_free(struct pvk_cert_opts *o)
+void pvk_cert_opts_free(struct pvk_cert_opts *o)
 {
 	for (size_t i = 0; i < o->n_owned_; i++)
 		free(o->owned_[i]);
@@ -131,7 +131,7 @@ void cert_opts_free(struct pvk_cert_opts *o)
 	memset(o, 0, sizeof(*o));
 }
 
-const char *hostkey_noverify_warning(const char *thing, char *buf, size_t len)
+const char *pvk_hostkey_noverify_warning(const char *thing, char *buf, size_t len)
 {
 	snprintf(buf, len,
 		 "Host-key document verification is disabled. The %s may not be protected.",
@@ -142,7 +142,7 @@ const char *hostkey_noverify_warning(const char *thing, char *buf, size_t len)
 /* ---------------------------------------------------------------------------------------- */
 /* Helpers */
 
-void hkd_note(pvk_hkd_log_fn log, void *ctx, enum pvk_hkd_log level, const char *fmt, ...)
+void pvk_hkd_note(pvk_hkd_log_fn log, void *ctx, enum pvk_hkd_log level, const char *fmt, ...)
 {
 	char msg[PVK_ERR_MSG_MAX];
 	va_list ap;
@@ -232,7 +232,7 @@ static int parse_certs(const uint8_t *buf, size_t len, int aux, STACK_OF(X509) *
 /* ---------------------------------------------------------------------------------------- */
 /* Host-key documents */
 
-int hkd_load(const char *path, X509 **crt, struct pvk_err *e)
+int pvk_hkd_load(const char *path, X509 **crt, struct pvk_err *e)
 {
 	STACK_OF(X509) *sk;
 	uint8_t *buf;
@@ -240,7 +240,7 @@ int hkd_load(const char *path, X509 **crt, struct pvk_err *e)
 	int rc, several;
 
 	*crt = NULL;
-	if (file_read_all(path, CERT_FILE_MAX, &buf, &len, e))
+	if (pvk_file_read_all(path, CERT_FILE_MAX, &buf, &len, e))
 		return -1;
 	rc = parse_certs(buf, len, 0, &sk);
 	free(buf);
@@ -261,7 +261,7 @@ int hkd_load(const char *path, X509 **crt, struct pvk_err *e)
 	return several;
 }
 
-int hkd_check_key(X509 *hkd, const char *path, struct pvk_err *e)
+int pvk_hkd_check_key(X509 *hkd, const char *path, struct pvk_err *e)
 {
 	EVP_PKEY *pk = X509_get0_pubkey(hkd);
 	char what[96], group[64];
@@ -311,7 +311,7 @@ static int name_first_eq(const X509_NAME *name, int nid, const char *val)
 #define IBM_NAME "International Business Machines Corporation"
 #define IBM_OU_SUFFIX "Key Signing Service"
 
-int hkd_is_signing_key(X509 *crt)
+int pvk_hkd_is_signing_key(X509 *crt)
 {
 	const X509_NAME *subj = X509_get_subject_name(crt);
 	unsigned char *ou = NULL;
@@ -351,7 +351,7 @@ struct pvk_hkd_verifier {
 	char crl_failed[1024];  /* the last CRL download that failed, for the error it causes */
 };
 
-void hkd_verifier_free(struct pvk_hkd_verifier *v)
+void pvk_hkd_verifier_free(struct pvk_hkd_verifier *v)
 {
 	if (!v)
 		return;
@@ -381,7 +381,7 @@ static int add_crls_from(X509_STORE *store, const uint8_t *buf, size_t len, cons
 
 	if (n)
 		*n = 0;
-	rc = crl_parse(buf, len, &sk, &ignored);
+	rc = pvk_crl_parse(buf, len, &sk, &ignored);
 	if (rc || sk_X509_CRL_num(sk) == 0) {
 		sk_X509_CRL_free(sk);
 		ERR_clear_error();
@@ -403,7 +403,7 @@ static int load_crl_file(X509_STORE *store, const char *path, struct pvk_err *e)
 	size_t len;
 	int rc;
 
-	if (file_read_all(path, CERT_FILE_MAX, &buf, &len, e))
+	if (pvk_file_read_all(path, CERT_FILE_MAX, &buf, &len, e))
 		return -1;
 	rc = add_crls_from(store, buf, len, path, 1, NULL, e);
 	free(buf);
@@ -420,7 +420,7 @@ static int load_root_ca(X509_STORE *store, const char *path, struct pvk_err *e)
 	size_t len;
 	int rc;
 
-	if (file_read_all(path, CERT_FILE_MAX, &buf, &len, e))
+	if (pvk_file_read_all(path, CERT_FILE_MAX, &buf, &len, e))
 		return -1;
 	rc = parse_certs(buf, len, 1, &sk);
 	if (rc < 0) {
@@ -443,7 +443,7 @@ static int load_root_ca(X509_STORE *store, const char *path, struct pvk_err *e)
 	}
 	sk_X509_pop_free(sk, X509_free);
 	rc = 0;
-	if (!crl_parse(buf, len, &crls, &ignored))
+	if (!pvk_crl_parse(buf, len, &crls, &ignored))
 		rc = store_add_crls(store, crls, path, e);
 	sk_X509_CRL_pop_free(crls, X509_CRL_free);
 	ERR_clear_error();
@@ -533,7 +533,7 @@ struct cert_src {
 	const char *path;
 };
 
-int hkd_verifier_new(const struct pvk_cert_opts *o, struct pvk_hkd_verifier **out,
+int pvk_hkd_verifier_new(const struct pvk_cert_opts *o, struct pvk_hkd_verifier **out,
 		     struct pvk_err *e)
 {
 	struct pvk_hkd_verifier *v = calloc(1, sizeof(*v));
@@ -561,7 +561,7 @@ int hkd_verifier_new(const struct pvk_cert_opts *o, struct pvk_hkd_verifier **ou
 		int prc, ncrl;
 
 		/* Each file is read once (it may be a pipe): its CRLs, then its certificates. */
-		if (file_read_all(o->certs[i], CERT_FILE_MAX, &buf, &len, e))
+		if (pvk_file_read_all(o->certs[i], CERT_FILE_MAX, &buf, &len, e))
 			goto out;
 		if (add_crls_from(v->store, buf, len, o->certs[i], 0, &ncrl, e)) {
 			free(buf);
@@ -608,7 +608,7 @@ int hkd_verifier_new(const struct pvk_cert_opts *o, struct pvk_hkd_verifier **ou
 				STACK_OF(X509_CRL) *dl = NULL;
 				int arc;
 
-				if (crl_download_first(crt, &dl, o->log, o->log_ctx, v->crl_failed,
+				if (pvk_crl_download_first(crt, &dl, o->log, o->log_ctx, v->crl_failed,
 						       sizeof(v->crl_failed), e)) {
 					sk_X509_pop_free(sk, X509_free);
 					goto out;
@@ -626,7 +626,7 @@ int hkd_verifier_new(const struct pvk_cert_opts *o, struct pvk_hkd_verifier **ou
 
 	/* Exactly one signing key; every other certificate is an untrusted intermediate. */
 	for (size_t i = 0; i < n_all; i++) {
-		if (hkd_is_signing_key(all[i].crt)) {
+		if (pvk_hkd_is_signing_key(all[i].crt)) {
 			if (++n_sign == 1) {
 				X509_up_ref(all[i].crt);
 				v->sign_key = all[i].crt;
@@ -671,7 +671,7 @@ int hkd_verifier_new(const struct pvk_cert_opts *o, struct pvk_hkd_verifier **ou
 		goto out;
 	/* X509_check_akid() compares against the cached SKID: make sure it is cached. */
 	(void)X509_get0_subject_key_id(v->sign_key);
-	hkd_note(o->log, o->log_ctx, PVK_HKD_DEBUG, "The IBM Z signing key in '%s' is verified",
+	pvk_hkd_note(o->log, o->log_ctx, PVK_HKD_DEBUG, "The IBM Z signing key in '%s' is verified",
 		 v->sign_path);
 	*out = v;
 	v = NULL;
@@ -681,7 +681,7 @@ out:
 		X509_free(all[i].crt);
 	free(all);
 	sk_X509_pop_free(untrusted, X509_free);
-	hkd_verifier_free(v);
+	pvk_hkd_verifier_free(v);
 	ERR_clear_error();
 	return rc;
 }
@@ -803,7 +803,7 @@ static STACK_OF(X509_CRL) *store_crls(struct pvk_hkd_verifier *v)
 		goto out;
 	fixed = name_armonk_to_poughkeepsie(subj);
 	if (fixed) {
-		hkd_note(v->log, v->log_ctx, PVK_HKD_DEBUG, "CRL lookup: trying L=Poughkeepsie");
+		pvk_hkd_note(v->log, v->log_ctx, PVK_HKD_DEBUG, "CRL lookup: trying L=Poughkeepsie");
 		if ((sk = crls_by_name(ctx, fixed)))
 			goto out;
 		tmp = name_reordered(fixed);
@@ -812,7 +812,7 @@ static STACK_OF(X509_CRL) *store_crls(struct pvk_hkd_verifier *v)
 		if (sk)
 			goto out;
 	}
-	hkd_note(v->log, v->log_ctx, PVK_HKD_DEBUG, "CRL lookup: trying the reordered name");
+	pvk_hkd_note(v->log, v->log_ctx, PVK_HKD_DEBUG, "CRL lookup: trying the reordered name");
 	tmp = name_reordered(subj);
 	sk = crls_by_name(ctx, tmp);
 	X509_NAME_free(tmp);
@@ -823,7 +823,7 @@ out:
 	return sk ? sk : sk_X509_CRL_new_null();
 }
 
-int hkd_verify(struct pvk_hkd_verifier *v, X509 *hkd, const char *path, struct pvk_err *e)
+int pvk_hkd_verify(struct pvk_hkd_verifier *v, X509 *hkd, const char *path, struct pvk_err *e)
 {
 	EVP_PKEY *pk = X509_get0_pubkey(hkd), *sign_pk = X509_get0_pubkey(v->sign_key);
 	STACK_OF(X509_CRL) *crls = NULL, *dl = NULL;
@@ -851,7 +851,7 @@ int hkd_verify(struct pvk_hkd_verifier *v, X509 *hkd, const char *path, struct p
 	if (!crls)
 		return pvk_fail(e, PVK_E_NOMEM, "out of memory");
 	if (!v->offline) {
-		if (crl_download_first(hkd, &dl, v->log, v->log_ctx, failed, sizeof(failed), e))
+		if (pvk_crl_download_first(hkd, &dl, v->log, v->log_ctx, failed, sizeof(failed), e))
 			goto out;
 		while (dl && sk_X509_CRL_num(dl) > 0) {
 			X509_CRL *c = sk_X509_CRL_shift(dl);
@@ -882,7 +882,7 @@ int hkd_verify(struct pvk_hkd_verifier *v, X509 *hkd, const char *path, struct p
 			verify_fail(e, path, "No valid CRL found");
 		goto out;
 	}
-	hkd_note(v->log, v->log_ctx, PVK_HKD_DEBUG, "HKD '%s': verified", path);
+	pvk_hkd_note(v->log, v->log_ctx, PVK_HKD_DEBUG, "HKD '%s': verified", path);
 	rc = 0;
 out:
 	sk_X509_CRL_pop_free(crls, X509_CRL_free);
@@ -893,14 +893,14 @@ out:
 
 /* ---------------------------------------------------------------------------------------- */
 
-void hostkeys_free(EVP_PKEY **keys, size_t n)
+void pvk_hostkeys_free(EVP_PKEY **keys, size_t n)
 {
 	for (size_t i = 0; keys && i < n; i++)
 		EVP_PKEY_free(keys[i]);
 	free(keys);
 }
 
-int hostkeys_load_verified(const struct pvk_cert_opts *o, EVP_PKEY ***keys, size_t *n,
+int pvk_hostkeys_load_verified(const struct pvk_cert_opts *o, EVP_PKEY ***keys, size_t *n,
 			   struct pvk_err *e)
 {
 	struct pvk_hkd_verifier *v = NULL;
@@ -909,9 +909,9 @@ int hostkeys_load_verified(const struct pvk_cert_opts *o, EVP_PKEY ***keys, size
 
 	*keys = NULL;
 	*n = 0;
-	if (cert_opts_check(o, e))
+	if (pvk_cert_opts_check(o, e))
 		return -1;
-	if (!o->no_verify && hkd_verifier_new(o, &v, e))
+	if (!o->no_verify && pvk_hkd_verifier_new(o, &v, e))
 		return -1;
 	res = calloc(o->n_hkds, sizeof(*res));
 	if (!res) {
@@ -921,15 +921,15 @@ int hostkeys_load_verified(const struct pvk_cert_opts *o, EVP_PKEY ***keys, size
 	for (size_t i = 0; i < o->n_hkds; i++) {
 		const char *path = o->hkds[i];
 		X509 *crt;
-		int lrc = hkd_load(path, &crt, e);
+		int lrc = pvk_hkd_load(path, &crt, e);
 
 		if (lrc < 0)
 			goto err;
 		if (lrc > 0)
-			hkd_note(o->log, o->log_ctx, PVK_HKD_WARN,
+			pvk_hkd_note(o->log, o->log_ctx, PVK_HKD_WARN,
 				 "The host-key document in '%s' contains more than one certificate!",
 				 path);
-		if ((v && hkd_verify(v, crt, path, e)) || hkd_check_key(crt, path, e)) {
+		if ((v && pvk_hkd_verify(v, crt, path, e)) || pvk_hkd_check_key(crt, path, e)) {
 			X509_free(crt);
 			goto err;
 		}
@@ -940,14 +940,14 @@ int hostkeys_load_verified(const struct pvk_cert_opts *o, EVP_PKEY ***keys, size
 			goto err;
 		}
 		cnt++;
-		hkd_note(o->log, o->log_ctx, PVK_HKD_INFO, "Use host-key document at '%s'", path);
+		pvk_hkd_note(o->log, o->log_ctx, PVK_HKD_INFO, "Use host-key document at '%s'", path);
 	}
-	hkd_verifier_free(v);
+	pvk_hkd_verifier_free(v);
 	*keys = res;
 	*n = cnt;
 	return 0;
 err:
-	hkd_verifier_free(v);
-	hostkeys_free(res, cnt);
+	pvk_hkd_verifier_free(v);
+	pvk_hostkeys_free(res, cnt);
 	return -1;
 }

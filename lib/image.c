@@ -18,7 +18,7 @@
 #define STAGE3B_RELOC_MAX (64 * 1024)
 #define PARMFILE_MAX (1024 * 1024)
 
-const char *seimg_bootloader_dir(const char *override)
+const char *pvk_seimg_bootloader_dir(const char *override)
 {
 	const char *env = getenv("PVKIT_BOOTLOADER_DIR");
 
@@ -42,7 +42,7 @@ static int load_loader(const char *dir, const char *name, size_t max, size_t min
 				"%s: the boot loader is missing (was pvkit built without the s390x cross "
 				"compiler, or not installed? An uninstalled build names its loaders with "
 				"PVKIT_BOOTLOADER_DIR=BUILD/boot, as 'meson devenv' sets it)", path);
-	if (file_read_all(path, max, buf, len, e))
+	if (pvk_file_read_all(path, max, buf, len, e))
 		return pvk_wrap(e, "boot loader");
 	if (*len < min) {
 		free(*buf);
@@ -124,13 +124,13 @@ static int parmfile_load(const char *path, uint64_t max_cmdline, int check, uint
 	uint8_t *raw;
 	size_t n;
 
-	if (file_read_all(path, PARMFILE_MAX, &raw, &n, e))
+	if (pvk_file_read_all(path, PARMFILE_MAX, &raw, &n, e))
 		return -1;
 	if (n == 0) {
 		free(raw);
 		return pvk_fail(e, PVK_E_FORMAT, "%s: parmfile is empty", path);
 	}
-	/* The kernel wants a NUL-terminated line; file_read_all left a NUL after the data. */
+	/* The kernel wants a NUL-terminated line; pvk_file_read_all left a NUL after the data. */
 	if (raw[n - 1] != '\0')
 		n++;
 	if (check && n > max_cmdline) {
@@ -209,11 +209,11 @@ static int add_component(struct build *b, enum seimg_comp_kind kind, const struc
 	else if (pvk_random(rnd, 6, e))
 		return -1;
 	tweak_init(tweak, kind, rnd);
-	if (comp_pipe_run(b->pipe, &io, b->next, tweak, e))
+	if (pvk_comp_pipe_run(b->pipe, &io, b->next, tweak, e))
 		return -1;
 	c->tweak_pref = get_be64(tweak);
 	c->addr = b->next;
-	c->len = comp_pages(len) * SEIMG_PAGE;
+	c->len = pvk_comp_pages(len) * SEIMG_PAGE;
 	b->ipib.num_comp++;
 	*addr = b->next;
 	b->next += c->len;
@@ -225,15 +225,15 @@ static int write_stage3a_and_tail(struct build *b, uint64_t ipib_addr, size_t se
 {
 	uint64_t args = SEIMG_STAGE3A_ADDR + b->s3a_len - SEIMG_STAGE3A_ARGS_LEN;
 	uint8_t psw[8], meta[SEIMG_META_LEN];
-	uint8_t *ipib = calloc(1, ipib_size(b->ipib.num_comp));
+	uint8_t *ipib = calloc(1, pvk_ipib_size(b->ipib.num_comp));
 	int rc;
 
 	if (!ipib)
 		return pvk_fail(e, PVK_E_NOMEM, "out of memory");
 	b->ipib.hdr_addr = b->hdr_addr;
 	b->ipib.hdr_size = sehs;
-	ipib_encode(&b->ipib, ipib);
-	rc = outfile_pwrite(&b->out, ipib, ipib_size(b->ipib.num_comp), ipib_addr, e);
+	pvk_ipib_encode(&b->ipib, ipib);
+	rc = pvk_outfile_pwrite(&b->out, ipib, pvk_ipib_size(b->ipib.num_comp), ipib_addr, e);
 	free(ipib);
 	if (rc)
 		return -1;
@@ -241,15 +241,15 @@ static int write_stage3a_and_tail(struct build *b, uint64_t ipib_addr, size_t se
 	put_be64(b->s3a + b->s3a_len - 24, b->hdr_addr - args);
 	put_be64(b->s3a + b->s3a_len - 16, sehs);
 	put_be64(b->s3a + b->s3a_len - 8, ipib_addr - args);
-	if (outfile_pwrite(&b->out, b->s3a, b->s3a_len, SEIMG_STAGE3A_ADDR, e))
+	if (pvk_outfile_pwrite(&b->out, b->s3a, b->s3a_len, SEIMG_STAGE3A_ADDR, e))
 		return -1;
 	put_be64(psw, PSW_MASK_DEFAULT | SEIMG_PSW_SHORT_BIT12 | SEIMG_STAGE3A_ENTRY);
 	memcpy(meta, SEIMG_META_MAGIC, 8);
 	put_be64(meta + 8, b->hdr_addr);
 	put_be32(meta + 16, SEIMG_META_VERSION);
 	put_be64(meta + 20, ipib_addr);
-	if (outfile_pwrite(&b->out, psw, sizeof(psw), 0, e) ||
-	    outfile_pwrite(&b->out, meta, sizeof(meta), SEIMG_META_ADDR, e))
+	if (pvk_outfile_pwrite(&b->out, psw, sizeof(psw), 0, e) ||
+	    pvk_outfile_pwrite(&b->out, meta, sizeof(meta), SEIMG_META_ADDR, e))
 		return -1;
 	return 0;
 }
@@ -257,7 +257,7 @@ static int write_stage3a_and_tail(struct build *b, uint64_t ipib_addr, size_t se
 static int build_run(struct build *b, struct pvk_err *e)
 {
 	const struct seimg_create_opts *o = b->o;
-	const char *dir = seimg_bootloader_dir(o->bootloader_dir);
+	const char *dir = pvk_seimg_bootloader_dir(o->bootloader_dir);
 	uint64_t max_cmdline, kaddr = 0, raddr = 0, caddr = 0, s3b_addr, ipib_addr;
 	uint8_t pld[64], ald[64], tld[64];
 	struct sehdr_params hp;
@@ -296,16 +296,16 @@ static int build_run(struct build *b, struct pvk_err *e)
 		return -1;
 	}
 
-	sehs = sehdr_size(o->n_hosts);
+	sehs = pvk_sehdr_size(o->n_hosts);
 	b->hdr_addr = round_up_page(SEIMG_STAGE3A_ADDR + b->s3a_len);
 	if (b->hdr_addr < SEIMG_HDR_ADDR_MIN)
 		b->hdr_addr = SEIMG_HDR_ADDR_MIN;
 	b->next = round_up_page(b->hdr_addr + sehs);
 
-	if (outfile_open(&b->out, o->output, (o->overwrite ? OUTFILE_OVERWRITE : 0) | OUTFILE_SECRET,
+	if (pvk_outfile_open(&b->out, o->output, (o->overwrite ? OUTFILE_OVERWRITE : 0) | OUTFILE_SECRET,
 			 e))
 		return -1;
-	if (comp_pipe_new(&b->pipe, o->pcf & PCF_NO_COMP_ENCRYPTION ? COMP_PLAIN : COMP_ENCRYPT,
+	if (pvk_comp_pipe_new(&b->pipe, o->pcf & PCF_NO_COMP_ENCRYPTION ? COMP_PLAIN : COMP_ENCRYPT,
 			  b->keys.image_key, e))
 		return -1;
 	if (add_component(b, SEIMG_COMP_KERNEL, &b->kernel, NULL, b->kernel.size, &kaddr, e))
@@ -329,7 +329,7 @@ static int build_run(struct build *b, struct pvk_err *e)
 	if (add_component(b, SEIMG_COMP_STAGE3B, NULL, b->s3b, b->s3b_len, &s3b_addr, e))
 		return -1;
 	ipib_addr = b->next;
-	if (comp_pipe_finish(b->pipe, pld, ald, tld, &nep, e))
+	if (pvk_comp_pipe_finish(b->pipe, pld, ald, tld, &nep, e))
 		return -1;
 
 	memset(&hp, 0, sizeof(hp));
@@ -348,18 +348,18 @@ static int build_run(struct build *b, struct pvk_err *e)
 	hp.sec.psw_mask = PSW_MASK_DEFAULT;
 	hp.sec.psw_addr = o->have_psw_addr ? o->psw_addr : s3b_addr;
 	hp.sec.scf = o->scf;
-	rc = sehdr_build(&hp, &hdr, &sehs, e);
+	rc = pvk_sehdr_build(&hp, &hdr, &sehs, e);
 	OPENSSL_cleanse(&hp, sizeof(hp));
 	if (rc)
 		return -1;
-	rc = outfile_pwrite(&b->out, hdr, sehs, b->hdr_addr, e);
+	rc = pvk_outfile_pwrite(&b->out, hdr, sehs, b->hdr_addr, e);
 	free(hdr);
 	if (rc || write_stage3a_and_tail(b, ipib_addr, sehs, e))
 		return -1;
-	return outfile_commit(&b->out, e);
+	return pvk_outfile_commit(&b->out, e);
 }
 
-int seimg_create(const struct seimg_create_opts *o, struct pvk_err *e)
+int pvk_seimg_create(const struct seimg_create_opts *o, struct pvk_err *e)
 {
 	struct build b;
 	int rc;
@@ -370,12 +370,12 @@ int seimg_create(const struct seimg_create_opts *o, struct pvk_err *e)
 	b.out.fd = -1;
 	rc = build_run(&b, e);
 	if (b.out.tmp)
-		outfile_abort(&b.out);
-	comp_pipe_free(b.pipe);
+		pvk_outfile_abort(&b.out);
+	pvk_comp_pipe_free(b.pipe);
 	input_close(&b.kernel);
 	input_close(&b.ramdisk);
 	if (b.parm)
-		buf_free_secret(b.parm, b.parm_len);
+		pvk_buf_free_secret(b.parm, b.parm_len);
 	free(b.s3a);
 	free(b.s3b);
 	EVP_PKEY_free(b.cust);

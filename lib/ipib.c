@@ -5,14 +5,14 @@
 #include "pvkit/bytes.h"
 #include "pvkit/image.h"
 
-size_t ipib_size(uint32_t n)
+size_t pvk_ipib_size(uint32_t n)
 {
 	return IPIB_HDR_LEN + (size_t)IPIB_COMP_LEN * n;
 }
 
-void ipib_encode(const struct seimg_ipib *ip, uint8_t *out)
+void pvk_ipib_encode(const struct seimg_ipib *ip, uint8_t *out)
 {
-	size_t len = ipib_size(ip->num_comp);
+	size_t len = pvk_ipib_size(ip->num_comp);
 
 	memset(out, 0, len);
 	put_be32(out, (uint32_t)len);
@@ -32,7 +32,7 @@ void ipib_encode(const struct seimg_ipib *ip, uint8_t *out)
 	}
 }
 
-int ipib_decode(const uint8_t *buf, size_t len, struct seimg_ipib *ip, struct pvk_err *e)
+int pvk_ipib_decode(const uint8_t *buf, size_t len, struct seimg_ipib *ip, struct pvk_err *e)
 {
 	uint32_t total, n;
 
@@ -45,7 +45,7 @@ int ipib_decode(const uint8_t *buf, size_t len, struct seimg_ipib *ip, struct pv
 		return pvk_fail(e, PVK_E_FORMAT, "IPIB is not of type PV (pbt %u)", buf[0x0c]);
 	if (n == 0 || n > IPIB_MAX_COMPS)
 		return pvk_fail(e, PVK_E_FORMAT, "IPIB lists %u components", n);
-	if (total < ipib_size(n) || len < ipib_size(n))
+	if (total < pvk_ipib_size(n) || len < pvk_ipib_size(n))
 		return pvk_fail(e, PVK_E_FORMAT, "IPIB length %u too small for %u components", total, n);
 	ip->num_comp = n;
 	ip->hdr_addr = get_be64(buf + IPIB_OFF_HDR_ADDR);

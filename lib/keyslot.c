@@ -8,7 +8,7 @@
 
 static const uint8_t zero_iv[PVK_GCM_IV_LEN];
 
-int keyslot_build(EVP_PKEY *cust_priv, EVP_PKEY *host_pub, const uint8_t prot_key[32],
+int pvk_keyslot_build(EVP_PKEY *cust_priv, EVP_PKEY *host_pub, const uint8_t prot_key[32],
 		  uint8_t slot[PVK_KEYSLOT_LEN], struct pvk_err *e)
 {
 	uint8_t kek[32];
@@ -23,7 +23,7 @@ int keyslot_build(EVP_PKEY *cust_priv, EVP_PKEY *host_pub, const uint8_t prot_ke
 	return rc;
 }
 
-int keyslot_unwrap(EVP_PKEY *host_priv, EVP_PKEY *cust_pub, const uint8_t slot[PVK_KEYSLOT_LEN],
+int pvk_keyslot_unwrap(EVP_PKEY *host_priv, EVP_PKEY *cust_pub, const uint8_t slot[PVK_KEYSLOT_LEN],
 		   uint8_t prot_key[32], struct pvk_err *e)
 {
 	uint8_t kek[32];
@@ -39,7 +39,7 @@ int keyslot_unwrap(EVP_PKEY *host_priv, EVP_PKEY *cust_pub, const uint8_t slot[P
 	return 0;
 }
 
-int keyslot_find(const uint8_t *slots, uint64_t nks, const uint8_t phkh[32])
+int pvk_keyslot_find(const uint8_t *slots, uint64_t nks, const uint8_t phkh[32])
 {
 	for (uint64_t i = 0; i < nks; i++)
 		if (!memcmp(slots + i * PVK_KEYSLOT_LEN + PVK_KEYSLOT_PHKH_OFF, phkh, 32))

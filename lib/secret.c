@@ -32,7 +32,7 @@
 /* ---------------------------------------------------------------------------------------- */
 /* Secret IDs */
 
-void secret_id_from_name(const char *name, int use_name, uint8_t id[SECRET_ID_LEN])
+void pvk_secret_id_from_name(const char *name, int use_name, uint8_t id[SECRET_ID_LEN])
 {
 	size_t n = strlen(name);
 
@@ -50,7 +50,7 @@ static int ascii_ws(uint8_t c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
 }
 
-int secret_id_ascii(const uint8_t id[SECRET_ID_LEN], char out[SECRET_ID_LEN])
+int pvk_secret_id_ascii(const uint8_t id[SECRET_ID_LEN], char out[SECRET_ID_LEN])
 {
 	size_t n = 0;
 
@@ -69,12 +69,12 @@ int secret_id_ascii(const uint8_t id[SECRET_ID_LEN], char out[SECRET_ID_LEN])
 	return 1;
 }
 
-const char *secret_id_display(const uint8_t id[SECRET_ID_LEN], char buf[SECRET_ID_DISPLAY_MAX])
+const char *pvk_secret_id_display(const uint8_t id[SECRET_ID_LEN], char buf[SECRET_ID_DISPLAY_MAX])
 {
 	char text[SECRET_ID_LEN], hex[2 * SECRET_ID_LEN + 1];
 
-	hex_encode(id, SECRET_ID_LEN, hex);
-	if (secret_id_ascii(id, text))
+	pvk_hex_encode(id, SECRET_ID_LEN, hex);
+	if (pvk_secret_id_ascii(id, text))
 		snprintf(buf, SECRET_ID_DISPLAY_MAX, "%s | 0x%s", text, hex);
 	else
 		snprintf(buf, SECRET_ID_DISPLAY_MAX, "0x%s", hex);
@@ -84,7 +84,7 @@ const char *secret_id_display(const uint8_t id[SECRET_ID_LEN], char buf[SECRET_I
 /* ---------------------------------------------------------------------------------------- */
 /* Secret values */
 
-int secret_input_kind_parse(const char *s)
+int pvk_secret_input_kind_parse(const char *s)
 {
 	static const char *const names[] = { "plain", "aes", "aes-xts", "hmac-sha", "ec" };
 
@@ -94,7 +94,7 @@ int secret_input_kind_parse(const char *s)
 	return -1;
 }
 
-int secret_encode_plaintext(const uint8_t *data, size_t len, uint8_t **out, size_t *out_len,
+int pvk_secret_encode_plaintext(const uint8_t *data, size_t len, uint8_t **out, size_t *out_len,
 			    struct pvk_err *e)
 {
 	size_t n;
@@ -116,7 +116,7 @@ int secret_encode_plaintext(const uint8_t *data, size_t len, uint8_t **out, size
 	return 0;
 }
 
-int secret_encode_ec_key(EVP_PKEY *key, uint16_t *type, uint8_t out[80], size_t *out_len,
+int pvk_secret_encode_ec_key(EVP_PKEY *key, uint16_t *type, uint8_t out[80], size_t *out_len,
 			 struct pvk_err *e)
 {
 	int id = EVP_PKEY_get_base_id(key);
@@ -171,7 +171,7 @@ int secret_encode_ec_key(EVP_PKEY *key, uint16_t *type, uint8_t out[80], size_t 
 			"unsupported key type for an EC secret (secp256r1, secp384r1, secp521r1, ed25519 or ed448)");
 }
 
-int secret_encode_value(enum secret_input_kind kind, const uint8_t *data, size_t len,
+int pvk_secret_encode_value(enum secret_input_kind kind, const uint8_t *data, size_t len,
 			const char *what, uint16_t *type, uint8_t **out, size_t *out_len,
 			struct pvk_err *e)
 {
@@ -180,7 +180,7 @@ int secret_encode_value(enum secret_input_kind kind, const uint8_t *data, size_t
 	switch (kind) {
 	case SECRET_IN_PLAIN:
 		*type = SECRET_PLAINTEXT;
-		if (secret_encode_plaintext(data, len, out, out_len, e))
+		if (pvk_secret_encode_plaintext(data, len, out, out_len, e))
 			return pvk_wrap(e, "%s", what);
 		return 0;
 	case SECRET_IN_AES:
@@ -213,9 +213,9 @@ int secret_encode_value(enum secret_input_kind kind, const uint8_t *data, size_t
 		size_t n;
 		int rc;
 
-		if (secret_load_private_key(data, len, what, &key, e))
+		if (pvk_secret_load_private_key(data, len, what, &key, e))
 			return -1;
-		rc = secret_encode_ec_key(key, type, scalar, &n, e);
+		rc = pvk_secret_encode_ec_key(key, type, scalar, &n, e);
 		EVP_PKEY_free(key);
 		if (rc)
 			return pvk_wrap(e, "%s", what);
@@ -245,7 +245,7 @@ int secret_encode_value(enum secret_input_kind kind, const uint8_t *data, size_t
 /* ---------------------------------------------------------------------------------------- */
 /* The secret list */
 
-int secret_list_format_parse(const char *s)
+int pvk_secret_list_format_parse(const char *s)
 {
 	if (!strcmp(s, "human"))
 		return SECRET_LIST_HUMAN;
@@ -256,7 +256,7 @@ int secret_list_format_parse(const char *s)
 	return -1;
 }
 
-int secret_list_parse(const uint8_t *buf, size_t len, struct secret_list *l, struct pvk_err *e)
+int pvk_secret_list_parse(const uint8_t *buf, size_t len, struct secret_list *l, struct pvk_err *e)
 {
 	size_t n;
 
@@ -274,7 +274,7 @@ int secret_list_parse(const uint8_t *buf, size_t len, struct secret_list *l, str
 	l->raw = malloc(l->raw_len);
 	l->entries = calloc(n ? n : 1, sizeof(*l->entries));
 	if (!l->raw || !l->entries) {
-		secret_list_free(l);
+		pvk_secret_list_free(l);
 		return pvk_fail(e, PVK_E_NOMEM, "out of memory");
 	}
 	memcpy(l->raw, buf, l->raw_len);
@@ -289,7 +289,7 @@ int secret_list_parse(const uint8_t *buf, size_t len, struct secret_list *l, str
 	return 0;
 }
 
-void secret_list_free(struct secret_list *l)
+void pvk_secret_list_free(struct secret_list *l)
 {
 	free(l->entries);
 	free(l->raw);
@@ -335,7 +335,7 @@ static void sb_printf(struct sbuf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
-int secret_list_render(const struct secret_list *l, enum secret_list_format f, uint8_t **out,
+int pvk_secret_list_render(const struct secret_list *l, enum secret_list_format f, uint8_t **out,
 		       size_t *out_len, struct pvk_err *e)
 {
 	if (f == SECRET_LIST_BIN) {
@@ -352,23 +352,23 @@ int secret_list_render(const struct secret_list *l, enum secret_list_format f, u
 		struct yout y;
 		char *s;
 
-		if (yout_begin(&y, e))
+		if (pvk_yout_begin(&y, e))
 			return -1;
-		yout_map_start(&y);
-		yout_kv_int(&y, "total_num_secrets", l->total);
-		yout_key(&y, "secrets");
-		yout_seq_start(&y);
+		pvk_yout_map_start(&y);
+		pvk_yout_kv_int(&y, "total_num_secrets", l->total);
+		pvk_yout_key(&y, "secrets");
+		pvk_yout_seq_start(&y);
 		for (size_t i = 0; i < l->n; i++) {
-			yout_map_start(&y);
-			yout_kv_int(&y, "index", l->entries[i].index);
-			yout_kv_int(&y, "stype", l->entries[i].type);
-			yout_kv_int(&y, "len", l->entries[i].len);
-			yout_kv_hex(&y, "id", l->entries[i].id, SECRET_ID_LEN);
-			yout_map_end(&y);
+			pvk_yout_map_start(&y);
+			pvk_yout_kv_int(&y, "index", l->entries[i].index);
+			pvk_yout_kv_int(&y, "stype", l->entries[i].type);
+			pvk_yout_kv_int(&y, "len", l->entries[i].len);
+			pvk_yout_kv_hex(&y, "id", l->entries[i].id, SECRET_ID_LEN);
+			pvk_yout_map_end(&y);
 		}
-		yout_seq_end(&y);
-		yout_map_end(&y);
-		if (yout_finish(&y, &s, out_len, e))
+		pvk_yout_seq_end(&y);
+		pvk_yout_map_end(&y);
+		if (pvk_yout_finish(&y, &s, out_len, e))
 			return -1;
 		*out = (uint8_t *)s;
 		return 0;
@@ -383,8 +383,8 @@ int secret_list_render(const struct secret_list *l, enum secret_list_format f, u
 			char tbuf[32], idbuf[SECRET_ID_DISPLAY_MAX];
 
 			sb_printf(&b, "%u %s:\n %s\n", l->entries[i].index,
-				  secret_type_name(l->entries[i].type, tbuf, sizeof(tbuf)),
-				  secret_id_display(l->entries[i].id, idbuf));
+				  pvk_secret_type_name(l->entries[i].type, tbuf, sizeof(tbuf)),
+				  pvk_secret_id_display(l->entries[i].id, idbuf));
 		}
 		if (b.failed) {
 			free(b.p);
@@ -396,7 +396,7 @@ int secret_list_render(const struct secret_list *l, enum secret_list_format f, u
 	}
 }
 
-const struct secret_entry *secret_list_find_id(const struct secret_list *l,
+const struct secret_entry *pvk_secret_list_find_id(const struct secret_list *l,
 					       const uint8_t id[SECRET_ID_LEN], size_t *count)
 {
 	const struct secret_entry *first = NULL;
@@ -413,7 +413,7 @@ const struct secret_entry *secret_list_find_id(const struct secret_list *l,
 	return first;
 }
 
-const struct secret_entry *secret_list_find_index(const struct secret_list *l, uint16_t index)
+const struct secret_entry *pvk_secret_list_find_index(const struct secret_list *l, uint16_t index)
 {
 	for (size_t i = 0; i < l->n; i++)
 		if (l->entries[i].index == index)
@@ -424,7 +424,7 @@ const struct secret_entry *secret_list_find_index(const struct secret_list *l, u
 /* ---------------------------------------------------------------------------------------- */
 /* NAME.yaml */
 
-char *secret_desc_filename(const char *name)
+char *pvk_secret_desc_filename(const char *name)
 {
 	size_t n = strlen(name);
 	char *s = malloc(n + sizeof(".yaml"));
@@ -508,7 +508,7 @@ static int desc_write(void *data, unsigned char *buffer, size_t size)
 	return !b->failed;
 }
 
-int secret_desc_yaml(uint16_t type, const char *name, const uint8_t id[SECRET_ID_LEN],
+int pvk_secret_desc_yaml(uint16_t type, const char *name, const uint8_t id[SECRET_ID_LEN],
 		     char **out, size_t *out_len, struct pvk_err *e)
 {
 	char hex[2 + 2 * SECRET_ID_LEN + 1], kind[64], tbuf[32];
@@ -520,7 +520,7 @@ int secret_desc_yaml(uint16_t type, const char *name, const uint8_t id[SECRET_ID
 	if (type == SECRET_NULL || type == SECRET_UPDATE_CCK)
 		return pvk_fail(e, PVK_E_USAGE, "no secret description for this secret type");
 	memcpy(hex, "0x", 2);
-	hex_encode(id, SECRET_ID_LEN, hex + 2);
+	pvk_hex_encode(id, SECRET_ID_LEN, hex + 2);
 	if (!yaml_emitter_initialize(&em))
 		return pvk_fail(e, PVK_E_NOMEM, "cannot set up the YAML emitter");
 	yaml_emitter_set_output(&em, desc_write, &b);
@@ -535,7 +535,7 @@ int secret_desc_yaml(uint16_t type, const char *name, const uint8_t id[SECRET_ID
 			0, YAML_BLOCK_MAPPING_STYLE),
 		&failed);
 	if (type != SECRET_ASSOCIATION) {
-		snprintf(kind, sizeof(kind), "%u (%s)", type, secret_type_name(type, tbuf, sizeof(tbuf)));
+		snprintf(kind, sizeof(kind), "%u (%s)", type, pvk_secret_type_name(type, tbuf, sizeof(tbuf)));
 		emit_scalar(&em, "kind", YAML_PLAIN_SCALAR_STYLE, &failed);
 		emit_scalar(&em, kind, YAML_ANY_SCALAR_STYLE, &failed);
 	}
@@ -564,7 +564,7 @@ int secret_desc_yaml(uint16_t type, const char *name, const uint8_t id[SECRET_ID
 static int yaml_load(const uint8_t *buf, size_t len, yaml_document_t *doc, const char *what,
 		     struct pvk_err *e)
 {
-	return yin_load(buf, len, what, doc, e);
+	return pvk_yin_load(buf, len, what, doc, e);
 }
 
 static const char *node_str(yaml_node_t *n)
@@ -589,10 +589,10 @@ static int parse_id_str(const char *s, uint8_t id[SECRET_ID_LEN])
 {
 	if (!s || strlen(s) != 2 + 2 * SECRET_ID_LEN || s[0] != '0' || s[1] != 'x')
 		return -1;
-	return hex_decode(s, id, SECRET_ID_LEN);
+	return pvk_hex_decode(s, id, SECRET_ID_LEN);
 }
 
-int secret_desc_parse(const uint8_t *buf, size_t len, uint16_t *type, uint8_t id[SECRET_ID_LEN],
+int pvk_secret_desc_parse(const uint8_t *buf, size_t len, uint16_t *type, uint8_t id[SECRET_ID_LEN],
 		      struct pvk_err *e)
 {
 	yaml_document_t d;
@@ -644,7 +644,7 @@ int secret_desc_parse(const uint8_t *buf, size_t len, uint16_t *type, uint8_t id
 		kind = node_str(map_get(&d, body, "kind"));
 		t = kind ? strtoul(kind, &end, 10) : 0;
 		if (!kind || end == kind || (*end && *end != ' ') || t < SECRET_PLAINTEXT ||
-		    t > SECRET_ED448 || secret_type_len((uint16_t)t) == 0 ||
+		    t > SECRET_ED448 || pvk_secret_type_len((uint16_t)t) == 0 ||
 		    (t > SECRET_HMAC_SHA_512 && t < SECRET_EC_P256)) {
 			pvk_fail(e, PVK_E_FORMAT,
 				 "the secret description has no valid retrievable 'kind' (\"<number> (<name>)\")");
@@ -661,9 +661,9 @@ out:
 /* ---------------------------------------------------------------------------------------- */
 /* CUID */
 
-int secret_cuid_parse_hex(const char *s, uint8_t cuid[SECRET_CUID_LEN])
+int pvk_secret_cuid_parse_hex(const char *s, uint8_t cuid[SECRET_CUID_LEN])
 {
-	return hex_decode(s, cuid, SECRET_CUID_LEN);
+	return pvk_hex_decode(s, cuid, SECRET_CUID_LEN);
 }
 
 static const char *find_cuid(yaml_document_t *d, yaml_node_t *n, int depth)
@@ -684,7 +684,7 @@ static const char *find_cuid(yaml_document_t *d, yaml_node_t *n, int depth)
 	return NULL;
 }
 
-int secret_cuid_from_file(const uint8_t *buf, size_t len, uint8_t cuid[SECRET_CUID_LEN],
+int pvk_secret_cuid_from_file(const uint8_t *buf, size_t len, uint8_t cuid[SECRET_CUID_LEN],
 			  struct pvk_err *e)
 {
 	yaml_document_t d;
@@ -706,7 +706,7 @@ int secret_cuid_from_file(const uint8_t *buf, size_t len, uint8_t cuid[SECRET_CU
 		pvk_fail(e, PVK_E_FORMAT, "the CUID value does not start with 0x");
 	else if (strlen(s + 2) != 2 * SECRET_CUID_LEN)
 		pvk_fail(e, PVK_E_FORMAT, "the CUID value has %zu hex digits, not 32", strlen(s + 2));
-	else if (hex_decode(s, cuid, SECRET_CUID_LEN))
+	else if (pvk_hex_decode(s, cuid, SECRET_CUID_LEN))
 		pvk_fail(e, PVK_E_FORMAT, "the CUID value is not a hex number");
 	else
 		rc = 0;
@@ -717,7 +717,7 @@ int secret_cuid_from_file(const uint8_t *buf, size_t len, uint8_t cuid[SECRET_CU
 /* ---------------------------------------------------------------------------------------- */
 /* User data */
 
-const char *asrcb_user_type_name(uint16_t type)
+const char *pvk_asrcb_user_type_name(uint16_t type)
 {
 	switch (type) {
 	case ASRCB_USER_NONE: return "None";
@@ -729,7 +729,7 @@ const char *asrcb_user_type_name(uint16_t type)
 	}
 }
 
-size_t asrcb_user_data_max(uint16_t type)
+size_t pvk_asrcb_user_data_max(uint16_t type)
 {
 	switch (type) {
 	case ASRCB_USER_UNSIGNED: return 512;
@@ -763,7 +763,7 @@ static int key_user_type(EVP_PKEY *key)
 	return 0;
 }
 
-int asrcb_user_type_for_key(EVP_PKEY *key, struct pvk_err *e)
+int pvk_asrcb_user_type_for_key(EVP_PKEY *key, struct pvk_err *e)
 {
 	int t = key_user_type(key);
 
@@ -820,19 +820,19 @@ static int verify_msg(EVP_PKEY *key, const uint8_t *msg, size_t len, const uint8
 	return rc == 1 ? 1 : 0;
 }
 
-int asrcb_build_signed(struct asrcb_params *p, EVP_PKEY *key, uint8_t **out, size_t *len,
+int pvk_asrcb_build_signed(struct asrcb_params *p, EVP_PKEY *key, uint8_t **out, size_t *len,
 		       struct pvk_err *e)
 {
-	size_t max = asrcb_user_data_max(p->user_type), sig_len = 512, n1, n2;
+	size_t max = pvk_asrcb_user_data_max(p->user_type), sig_len = 512, n1, n2;
 	uint8_t *r1 = NULL, *r2 = NULL, sig[512];
-	int t = asrcb_user_type_for_key(key, e);
+	int t = pvk_asrcb_user_type_for_key(key, e);
 
 	if (t < 0)
 		return -1;
 	if (t != p->user_type)
 		return pvk_fail(e, PVK_E_USAGE, "the user-data type does not match the signing key");
 	memset(p->user_data + max, 0, ASRCB_USER_LEN - max);
-	if (asrcb_build(p, &r1, &n1, e))
+	if (pvk_asrcb_build(p, &r1, &n1, e))
 		return -1;
 	if (t == ASRCB_USER_ECDSA_P521)
 		sig_len = EC_SIG_MAX;
@@ -847,7 +847,7 @@ int asrcb_build_signed(struct asrcb_params *p, EVP_PKEY *key, uint8_t **out, siz
 	memcpy(p->user_data + max, sig, sig_len);
 	if (t == ASRCB_USER_ECDSA_P521)
 		put_be16(p->user_data + EC_SIG_LEN_OFF, (uint16_t)sig_len);
-	if (asrcb_build(p, &r2, &n2, e))
+	if (pvk_asrcb_build(p, &r2, &n2, e))
 		goto fail;
 	/* Same key and IV: the ciphertext must not have changed, or the signature is void. */
 	if (n1 != n2 || memcmp(r1 + ASRCB_OFF_CUST, r2 + ASRCB_OFF_CUST, n1 - 16 - ASRCB_OFF_CUST)) {
@@ -875,7 +875,7 @@ static const char *key_desc(EVP_PKEY *key, char *buf, size_t len)
 	return buf;
 }
 
-int asrcb_verify_user_data(const uint8_t *req, size_t len, EVP_PKEY *cert_key,
+int pvk_asrcb_verify_user_data(const uint8_t *req, size_t len, EVP_PKEY *cert_key,
 			   uint8_t data[ASRCB_USER_LEN], size_t *data_len, struct pvk_err *e)
 {
 	uint32_t rql, sea;
@@ -919,7 +919,7 @@ int asrcb_verify_user_data(const uint8_t *req, size_t len, EVP_PKEY *cert_key,
 		if (cert_key)
 			return pvk_fail(e, PVK_E_VERIFY,
 					"Provided user-data key type (%s) does not match with the user-data (%s)",
-					key_desc(cert_key, kb, sizeof(kb)), asrcb_user_type_name(type));
+					key_desc(cert_key, kb, sizeof(kb)), pvk_asrcb_user_type_name(type));
 		memcpy(data, area, ASRCB_USER_LEN);
 		*data_len = ASRCB_USER_LEN;
 		return 0;
@@ -930,8 +930,8 @@ int asrcb_verify_user_data(const uint8_t *req, size_t len, EVP_PKEY *cert_key,
 	if (key_user_type(cert_key) != type)
 		return pvk_fail(e, PVK_E_VERIFY,
 				"Provided user-data key type (%s) does not match with the user-data (%s)",
-				key_desc(cert_key, kb, sizeof(kb)), asrcb_user_type_name(type));
-	max = asrcb_user_data_max(type);
+				key_desc(cert_key, kb, sizeof(kb)), pvk_asrcb_user_type_name(type));
+	max = pvk_asrcb_user_data_max(type);
 	sig_off = max;
 	if (type == ASRCB_USER_ECDSA_P521) {
 		sig_len = get_be16(area + EC_SIG_LEN_OFF);
@@ -961,7 +961,7 @@ int asrcb_verify_user_data(const uint8_t *req, size_t len, EVP_PKEY *cert_key,
 /* ---------------------------------------------------------------------------------------- */
 /* Retrieved secrets */
 
-int secret_plaintext_unwrap(const uint8_t *buf, size_t len, size_t *plen)
+int pvk_secret_plaintext_unwrap(const uint8_t *buf, size_t len, size_t *plen)
 {
 	size_t n;
 
@@ -977,7 +977,7 @@ int secret_plaintext_unwrap(const uint8_t *buf, size_t len, size_t *plen)
 	return 1;
 }
 
-int secret_retrieved_pem(uint16_t type, const uint8_t *buf, size_t len, char **out,
+int pvk_secret_retrieved_pem(uint16_t type, const uint8_t *buf, size_t len, char **out,
 			 size_t *out_len, struct pvk_err *e)
 {
 	const uint8_t *data = buf;
@@ -992,14 +992,14 @@ int secret_retrieved_pem(uint16_t type, const uint8_t *buf, size_t len, char **o
 	if (type == SECRET_PLAINTEXT) {
 		size_t n;
 
-		if (secret_plaintext_unwrap(buf, len, &n)) {
+		if (pvk_secret_plaintext_unwrap(buf, len, &n)) {
 			data = buf + 2;
 			dlen = n;
 		}
 		ok = PEM_write_bio(bio, "PLAINTEXT SECRET", "", data, (long)dlen) > 0;
 	} else {
 		snprintf(header, sizeof(header), "kind: %s\n",
-			 secret_type_name(type, tbuf, sizeof(tbuf)));
+			 pvk_secret_type_name(type, tbuf, sizeof(tbuf)));
 		ok = PEM_write_bio(bio, "IBM PROTECTED KEY", header, data, (long)dlen) > 0;
 	}
 	if (ok)
@@ -1023,7 +1023,7 @@ int secret_retrieved_pem(uint16_t type, const uint8_t *buf, size_t len, char **o
 /* ---------------------------------------------------------------------------------------- */
 /* Keys and certificates */
 
-int secret_load_private_key(const uint8_t *buf, size_t len, const char *what, EVP_PKEY **key,
+int pvk_secret_load_private_key(const uint8_t *buf, size_t len, const char *what, EVP_PKEY **key,
 			    struct pvk_err *e)
 {
 	const unsigned char *p = buf;
@@ -1051,7 +1051,7 @@ int secret_load_private_key(const uint8_t *buf, size_t len, const char *what, EV
 	return 0;
 }
 
-int secret_load_cert_key(const uint8_t *buf, size_t len, const char *what, EVP_PKEY **key,
+int pvk_secret_load_cert_key(const uint8_t *buf, size_t len, const char *what, EVP_PKEY **key,
 			 struct pvk_err *e)
 {
 	const unsigned char *p = buf;

@@ -15,7 +15,7 @@
 #include "pvkit/sehdr.h"
 #include "pvkit/uvrc.h"
 
-size_t sehdr_size(size_t n_hosts)
+size_t pvk_sehdr_size(size_t n_hosts)
 {
 	return SEHDR_FIXED_LEN + PVK_KEYSLOT_LEN * n_hosts + SEHDR_SEA_V1 + SEHDR_TAG_LEN;
 }
@@ -31,9 +31,9 @@ static void put_secrets(uint8_t *p, const struct sehdr_secrets *s)
 	put_be32(p + 0x7c, 0);
 }
 
-int sehdr_build(const struct sehdr_params *p, uint8_t **out, size_t *len, struct pvk_err *e)
+int pvk_sehdr_build(const struct sehdr_params *p, uint8_t **out, size_t *len, struct pvk_err *e)
 {
-	size_t sehs = sehdr_size(p->n_hosts), aad_len = sehs - SEHDR_SEA_V1 - SEHDR_TAG_LEN;
+	size_t sehs = pvk_sehdr_size(p->n_hosts), aad_len = sehs - SEHDR_SEA_V1 - SEHDR_TAG_LEN;
 	uint8_t *h, *enc;
 
 	*out = NULL;
@@ -60,7 +60,7 @@ int sehdr_build(const struct sehdr_params *p, uint8_t **out, size_t *len, struct
 	memcpy(h + SEHDR_OFF_ALD, p->ald, 64);
 	memcpy(h + SEHDR_OFF_TLD, p->tld, 64);
 	for (size_t i = 0; i < p->n_hosts; i++)
-		if (keyslot_build(p->cust, p->hosts[i], p->hdr_key,
+		if (pvk_keyslot_build(p->cust, p->hosts[i], p->hdr_key,
 				  h + SEHDR_OFF_KEYSLOTS + i * PVK_KEYSLOT_LEN, e))
 			goto fail;
 	enc = h + aad_len;
@@ -72,7 +72,7 @@ int sehdr_build(const struct sehdr_params *p, uint8_t **out, size_t *len, struct
 	*len = sehs;
 	return 0;
 fail:
-	buf_free_secret(h, sehs);
+	pvk_buf_free_secret(h, sehs);
 	return -1;
 }
 
@@ -121,17 +121,17 @@ static int parse(const uint8_t *buf, size_t len, struct sehdr *h, int strict, st
 	return 0;
 }
 
-int sehdr_parse(const uint8_t *buf, size_t len, struct sehdr *h, struct pvk_err *e)
+int pvk_sehdr_parse(const uint8_t *buf, size_t len, struct sehdr *h, struct pvk_err *e)
 {
 	return parse(buf, len, h, 1, e);
 }
 
-int sehdr_parse_view(const uint8_t *buf, size_t len, struct sehdr *h, struct pvk_err *e)
+int pvk_sehdr_parse_view(const uint8_t *buf, size_t len, struct sehdr *h, struct pvk_err *e)
 {
 	return parse(buf, len, h, 0, e);
 }
 
-int sehdr_decrypt(const struct sehdr *h, const uint8_t hdr_key[32], struct sehdr_secrets *out,
+int pvk_sehdr_decrypt(const struct sehdr *h, const uint8_t hdr_key[32], struct sehdr_secrets *out,
 		  struct pvk_err *e)
 {
 	size_t aad_len = (size_t)(h->enc - h->raw);
@@ -158,11 +158,11 @@ int sehdr_decrypt(const struct sehdr *h, const uint8_t hdr_key[32], struct sehdr
 	}
 	rc = 0;
 out:
-	buf_free_secret(plain, h->sea);
+	pvk_buf_free_secret(plain, h->sea);
 	return rc;
 }
 
-int sehdr_unwrap_key(const struct sehdr *h, EVP_PKEY *host_priv, uint8_t hdr_key[32],
+int pvk_sehdr_unwrap_key(const struct sehdr *h, EVP_PKEY *host_priv, uint8_t hdr_key[32],
 		     struct pvk_err *e)
 {
 	EVP_PKEY *cust = NULL;
@@ -171,13 +171,13 @@ int sehdr_unwrap_key(const struct sehdr *h, EVP_PKEY *host_priv, uint8_t hdr_key
 
 	if (pvk_ec_phkh(host_priv, phkh, e))
 		return -1;
-	slot = keyslot_find(h->keyslots, h->nks, phkh);
+	slot = pvk_keyslot_find(h->keyslots, h->nks, phkh);
 	if (slot < 0)
 		return pvk_fail_uv(e, UV_RC_HOSTKEY, UV_RRC_HOSTKEY_HASH,
 				   "no key slot for this host key (host-key hash mismatch)");
 	if (pvk_ec_from_coords(h->cust_pub, &cust, e))
 		return pvk_fail_uv(e, UV_RC_HOSTKEY, UV_RRC_CUST_KEY, "invalid customer ECDH key");
-	rc = keyslot_unwrap(host_priv, cust, h->keyslots + (size_t)slot * PVK_KEYSLOT_LEN, hdr_key, e);
+	rc = pvk_keyslot_unwrap(host_priv, cust, h->keyslots + (size_t)slot * PVK_KEYSLOT_LEN, hdr_key, e);
 	EVP_PKEY_free(cust);
 	if (rc)
 		return pvk_fail_uv(e, UV_RC_HOSTKEY, UV_RRC_HOSTKEY_HASH,
@@ -185,7 +185,7 @@ int sehdr_unwrap_key(const struct sehdr *h, EVP_PKEY *host_priv, uint8_t hdr_key
 	return 0;
 }
 
-int sehdr_read_file(const char *path, uint8_t **buf, size_t *len, uint64_t *off,
+int pvk_sehdr_read_file(const char *path, uint8_t **buf, size_t *len, uint64_t *off,
 		    struct pvk_err *e)
 {
 	uint8_t meta[SEIMG_META_LEN], head[16];
@@ -196,41 +196,41 @@ int sehdr_read_file(const char *path, uint8_t **buf, size_t *len, uint64_t *off,
 
 	*buf = NULL;
 	/* A pipe works too: infile reads it once and keeps what it needs. */
-	if (infile_open(&in, path, e))
+	if (pvk_infile_open(&in, path, e))
 		return -1;
-	if (!infile_pread(&in, meta, sizeof(meta), SEIMG_META_ADDR) &&
+	if (!pvk_infile_pread(&in, meta, sizeof(meta), SEIMG_META_ADDR) &&
 	    !memcmp(meta, SEIMG_META_MAGIC, 8)) {
 		hoff = get_be64(meta + 8);
-		found = !infile_pread(&in, head, sizeof(head), hoff) && !memcmp(head, SEHDR_MAGIC, 8);
+		found = !pvk_infile_pread(&in, head, sizeof(head), hoff) && !memcmp(head, SEHDR_MAGIC, 8);
 	} else {
 		for (hoff = 0; hoff <= 0x14000 && !found; hoff += 0x1000)
-			found = !infile_pread(&in, head, sizeof(head), hoff) &&
+			found = !pvk_infile_pread(&in, head, sizeof(head), hoff) &&
 				!memcmp(head, SEHDR_MAGIC, 8);
 		hoff -= 0x1000;
 	}
 	if (!found) {
-		infile_close(&in);
+		pvk_infile_close(&in);
 		return pvk_fail(e, PVK_E_FORMAT, "%s: no SE header found (not an SE image or header)",
 				path);
 	}
 	sehs = get_be32(head + SEHDR_OFF_SEHS);
 	if (sehs <= SEHDR_TAG_LEN || sehs > SEHDR_READ_MAX) {
-		infile_close(&in);
+		pvk_infile_close(&in);
 		return pvk_fail(e, PVK_E_FORMAT, "%s: invalid SE header size %u", path, sehs);
 	}
 	*buf = malloc(sehs);
 	if (!*buf) {
-		infile_close(&in);
+		pvk_infile_close(&in);
 		return pvk_fail(e, PVK_E_NOMEM, "out of memory");
 	}
-	if (infile_pread(&in, *buf, sehs, hoff)) {
-		infile_close(&in);
+	if (pvk_infile_pread(&in, *buf, sehs, hoff)) {
+		pvk_infile_close(&in);
 		free(*buf);
 		*buf = NULL;
 		return pvk_fail(e, PVK_E_FORMAT, "%s: SE header truncated (%u bytes expected at 0x%llx)",
 				path, sehs, (unsigned long long)hoff);
 	}
-	infile_close(&in);
+	pvk_infile_close(&in);
 	*len = sehs;
 	*off = hoff;
 	return 0;

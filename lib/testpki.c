@@ -17,7 +17,7 @@
 #define IBM_NAME "International Business Machines Corporation"
 #define DAY_SECS (24L * 60 * 60)
 
-int testpki_keygen(enum pvk_testpki_keytype type, unsigned int rsa_bits, EVP_PKEY **out,
+int pvk_testpki_keygen(enum pvk_testpki_keytype type, unsigned int rsa_bits, EVP_PKEY **out,
 		   struct pvk_err *e)
 {
 	switch (type) {
@@ -42,7 +42,7 @@ struct name_ent {
 	const char *field, *value;
 };
 
-X509_NAME *testpki_name(const char *locality, const char *ou, int reordered)
+X509_NAME *pvk_testpki_name(const char *locality, const char *ou, int reordered)
 {
 	const struct name_ent ibm_order[] = {
 		{ "C", "US" },        { "O", IBM_NAME },        { "CN", IBM_NAME },
@@ -158,7 +158,7 @@ static const EVP_MD *sig_md(enum pvk_testpki_role role)
 	return role == TESTPKI_HOST ? EVP_sha512() : EVP_sha256();
 }
 
-int testpki_cert(const struct pvk_testpki_cert *p, X509 **out, struct pvk_err *e)
+int pvk_testpki_cert(const struct pvk_testpki_cert *p, X509 **out, struct pvk_err *e)
 {
 	static const char *const def_ou[] = {
 		[TESTPKI_ROOT_CA] = "pvkit Test Root CA",
@@ -168,7 +168,7 @@ int testpki_cert(const struct pvk_testpki_cert *p, X509 **out, struct pvk_err *e
 	};
 	const char *loc = p->locality ? p->locality :
 			  p->role == TESTPKI_SIGNING ? "Poughkeepsie" : "Armonk";
-	X509_NAME *subj = testpki_name(loc, p->ou ? p->ou : def_ou[p->role], 0);
+	X509_NAME *subj = pvk_testpki_name(loc, p->ou ? p->ou : def_ou[p->role], 0);
 	X509 *crt = X509_new();
 	ASN1_OCTET_STRING *skid = NULL;
 	AUTHORITY_KEYID *akid = NULL;
@@ -228,7 +228,7 @@ out:
 	return 0;
 }
 
-int testpki_crl(const struct pvk_testpki_crl *p, X509_CRL **out, struct pvk_err *e)
+int pvk_testpki_crl(const struct pvk_testpki_crl *p, X509_CRL **out, struct pvk_err *e)
 {
 	X509_CRL *crl = X509_CRL_new();
 	ASN1_TIME *last = X509_time_adj_ex(NULL, (int)p->last_update_days, 0, NULL);
@@ -280,10 +280,10 @@ static int write_bio(const char *path, BIO *bio, int flags, struct pvk_err *e)
 
 	if (len < 0)
 		return pvk_fail(e, PVK_E_CRYPTO, "%s: cannot encode", path);
-	return file_write_all(path, data, (size_t)len, flags | OUTFILE_OVERWRITE, e);
+	return pvk_file_write_all(path, data, (size_t)len, flags | OUTFILE_OVERWRITE, e);
 }
 
-int testpki_write_key(const char *path, EVP_PKEY *key, struct pvk_err *e)
+int pvk_testpki_write_key(const char *path, EVP_PKEY *key, struct pvk_err *e)
 {
 	/* secure-heap memory BIO: the PEM text is wiped when the BIO is freed */
 	BIO *bio = BIO_new(BIO_s_secmem());
@@ -298,7 +298,7 @@ int testpki_write_key(const char *path, EVP_PKEY *key, struct pvk_err *e)
 	return rc;
 }
 
-int testpki_write_pem(const char *path, X509 *const *crts, size_t n_crts,
+int pvk_testpki_write_pem(const char *path, X509 *const *crts, size_t n_crts,
 		      X509_CRL *const *crls, size_t n_crls, struct pvk_err *e)
 {
 	BIO *bio = BIO_new(BIO_s_mem());
@@ -321,7 +321,7 @@ err:
 }
 
 /* ---------------------------------------------------------------------------------------- */
-/* testpki_generate */
+/* pvk_testpki_generate */
 
 struct gen {
 	const struct pvk_testpki_opts *o;
@@ -359,18 +359,18 @@ static int gen_entity(struct gen *g, const char *name, struct pvk_testpki_cert *
 	EVP_PKEY *key;
 	X509 *crt;
 
-	if (testpki_keygen(kt, bits, &key, e))
+	if (pvk_testpki_keygen(kt, bits, &key, e))
 		return -1;
 	c->key = key;
 	if (!c->issuer_key)
 		c->issuer_key = key;
-	if (testpki_cert(c, &crt, e))
+	if (pvk_testpki_cert(c, &crt, e))
 		goto err;
 	snprintf(file, sizeof(file), "%s.key", name);
-	if (testpki_write_key(gpath(g, file), key, e))
+	if (pvk_testpki_write_key(gpath(g, file), key, e))
 		goto err_crt;
 	snprintf(file, sizeof(file), "%s.crt", name);
-	if (testpki_write_pem(gpath(g, file), &crt, 1, NULL, 0, e))
+	if (pvk_testpki_write_pem(gpath(g, file), &crt, 1, NULL, 0, e))
 		goto err_crt;
 	if (key_out)
 		*key_out = key;
@@ -387,7 +387,7 @@ err:
 
 enum { N_NEG = 7 }; /* revoked, expired, future, rsa, p256, weak, wrong_signer */
 
-int testpki_generate(const struct pvk_testpki_opts *o, struct pvk_err *e)
+int pvk_testpki_generate(const struct pvk_testpki_opts *o, struct pvk_err *e)
 {
 	struct gen g = { .o = o, .days = o->days ? (long)o->days : 365 };
 	unsigned int hosts = o->hosts ? o->hosts : 1;
@@ -447,8 +447,8 @@ int testpki_generate(const struct pvk_testpki_opts *o, struct pvk_err *e)
 		/* the same key under L=Armonk (the locality quirk of §3.3) */
 		c.locality = "Armonk";
 		c.key = sign_key;
-		if (testpki_cert(&c, &armonk, e) ||
-		    testpki_write_pem(gpath(&g, "ibm_armonk.crt"), &armonk, 1, NULL, 0, e))
+		if (pvk_testpki_cert(&c, &armonk, e) ||
+		    pvk_testpki_write_pem(gpath(&g, "ibm_armonk.crt"), &armonk, 1, NULL, 0, e))
 			goto out;
 	}
 
@@ -511,32 +511,32 @@ int testpki_generate(const struct pvk_testpki_opts *o, struct pvk_err *e)
 		struct pvk_testpki_crl c = { .issuer = root, .issuer_key = root_key,
 					     .last_update_days = -1, .next_update_days = g.days };
 
-		if (testpki_crl(&c, &root_crl, e))
+		if (pvk_testpki_crl(&c, &root_crl, e))
 			goto out;
 		c.issuer = inter;
 		c.issuer_key = inter_key;
-		if (testpki_crl(&c, &inter_crl, e))
+		if (pvk_testpki_crl(&c, &inter_crl, e))
 			goto out;
 		c.issuer = sign;
 		c.issuer_key = sign_key;
 		c.revoked = revoked;
 		c.n_revoked = n_rev;
-		if (testpki_crl(&c, &sign_crl, e))
+		if (pvk_testpki_crl(&c, &sign_crl, e))
 			goto out;
-		reord_name = testpki_name("Poughkeepsie", "IBM Z Host Key Signing Service", 1);
+		reord_name = pvk_testpki_name("Poughkeepsie", "IBM Z Host Key Signing Service", 1);
 		c.issuer_name = reord_name;
 		if (!reord_name) {
 			pvk_fail_ssl(e, "cannot build a name");
 			goto out;
 		}
-		if (testpki_crl(&c, &reord_crl, e))
+		if (pvk_testpki_crl(&c, &reord_crl, e))
 			goto out;
 	}
-	if (testpki_write_pem(gpath(&g, "root_ca.crl"), NULL, 0, &root_crl, 1, e) ||
-	    testpki_write_pem(gpath(&g, "root_ca.chained.crt"), &root, 1, &root_crl, 1, e) ||
-	    testpki_write_pem(gpath(&g, "inter_ca.crl"), NULL, 0, &inter_crl, 1, e) ||
-	    testpki_write_pem(gpath(&g, "ibm.crl"), NULL, 0, &sign_crl, 1, e) ||
-	    testpki_write_pem(gpath(&g, "ibm_reordered.crl"), NULL, 0, &reord_crl, 1, e))
+	if (pvk_testpki_write_pem(gpath(&g, "root_ca.crl"), NULL, 0, &root_crl, 1, e) ||
+	    pvk_testpki_write_pem(gpath(&g, "root_ca.chained.crt"), &root, 1, &root_crl, 1, e) ||
+	    pvk_testpki_write_pem(gpath(&g, "inter_ca.crl"), NULL, 0, &inter_crl, 1, e) ||
+	    pvk_testpki_write_pem(gpath(&g, "ibm.crl"), NULL, 0, &sign_crl, 1, e) ||
+	    pvk_testpki_write_pem(gpath(&g, "ibm_reordered.crl"), NULL, 0, &reord_crl, 1, e))
 		goto out;
 	rc = 0;
 out:

@@ -28,7 +28,7 @@ static int read_ipib(int fd, const char *path, struct seimg_ipib *ip, uint64_t *
 	struct stat st;
 	size_t avail;
 
-	if (fd_pread_full(fd, meta, sizeof(meta), SEIMG_META_ADDR) || memcmp(meta, SEIMG_META_MAGIC, 8))
+	if (pvk_fd_pread_full(fd, meta, sizeof(meta), SEIMG_META_ADDR) || memcmp(meta, SEIMG_META_MAGIC, 8))
 		return pvk_fail(e, PVK_E_FORMAT, "%s: not an SE image (no image metadata at 0xc000)",
 				path);
 	*hdr_off = get_be64(meta + 8);
@@ -38,9 +38,9 @@ static int read_ipib(int fd, const char *path, struct seimg_ipib *ip, uint64_t *
 				path, (unsigned long long)ipib_off);
 	avail = (uint64_t)st.st_size - ipib_off < sizeof(buf) ? (size_t)((uint64_t)st.st_size - ipib_off)
 								 : sizeof(buf);
-	if (fd_pread_full(fd, buf, avail, ipib_off))
+	if (pvk_fd_pread_full(fd, buf, avail, ipib_off))
 		return pvk_fail(e, PVK_E_IO, "%s: cannot read the IPIB", path);
-	if (ipib_decode(buf, avail, ip, e))
+	if (pvk_ipib_decode(buf, avail, ip, e))
 		return pvk_wrap(e, "%s", path);
 	return 0;
 }
@@ -77,7 +77,7 @@ static int copy_file(int in, struct outfile *out, struct pvk_err *e)
 			return pvk_fail(e, PVK_E_IO, "cannot read image: %s", strerror(errno));
 		if (n == 0)
 			return 0;
-		if (outfile_pwrite(out, buf, (size_t)n, off, e))
+		if (pvk_outfile_pwrite(out, buf, (size_t)n, off, e))
 			return -1;
 		off += (uint64_t)n;
 	}
@@ -122,7 +122,7 @@ static int check_header(const uint8_t *raw, uint64_t size, struct sehdr *h, stru
 	if (get_be64(raw + SEHDR_OFF_SEA) != SEHDR_SEA_V1)
 		return pvk_fail_uv(e, UV_RC_HDR, UV_RRC_SEA, "invalid encrypted-area size %llu",
 				   (unsigned long long)get_be64(raw + SEHDR_OFF_SEA));
-	if (sehdr_parse(raw, (size_t)size, h, &pe))
+	if (pvk_sehdr_parse(raw, (size_t)size, h, &pe))
 		return pvk_fail_uv(e, UV_RC_HDR, UV_RRC_HDR_LEN, "%s", pe.msg);
 	if (h->pcf & ~PCF_KNOWN)
 		return pvk_fail_uv(e, UV_RC_PCF, UV_RRC_PCF, "unsupported PCF bits 0x%016llx",
@@ -130,7 +130,7 @@ static int check_header(const uint8_t *raw, uint64_t size, struct sehdr *h, stru
 	return 0;
 }
 
-/* ---- the machine's path to the unpack (seimg_boot) ----
+/* ---- the machine's path to the unpack (pvk_seimg_boot) ----
  * On IBM Z the IPL loads the image at address 0 and starts the short PSW found there: the
  * entry of stage3a, which takes the IPIB and the header from its arguments, writes the
  * header's address and size into the IPIB, and asks the hypervisor to set it (diag 308
@@ -150,7 +150,7 @@ static int mem_read(int fd, uint64_t file_size, uint64_t mem_size, void *buf, si
 	if (addr + len < addr || addr + len > mem_size)
 		return -1;
 	in_file = addr >= file_size ? 0 : (size_t)(file_size - addr < len ? file_size - addr : len);
-	if (in_file && fd_pread_full(fd, p, in_file, addr))
+	if (in_file && pvk_fd_pread_full(fd, p, in_file, addr))
 		return -1;
 	memset(p + in_file, 0, len - in_file);
 	return 0;
@@ -180,7 +180,7 @@ static int check_ipl_psw(int fd, const char *image, uint64_t file_size, struct p
 	uint8_t b[8];
 	uint64_t psw;
 
-	if (file_size < 8 || fd_pread_full(fd, b, 8, 0))
+	if (file_size < 8 || pvk_fd_pread_full(fd, b, 8, 0))
 		return ipl_fail(e, image, "no IPL PSW (the image has %llu bytes)",
 				(unsigned long long)file_size);
 	psw = get_be64(b);
@@ -206,8 +206,8 @@ static int check_stage3a(int fd, const char *image, uint64_t file_size, uint64_t
 	size_t len = 0, code;
 	int rc = -1;
 
-	snprintf(path, sizeof(path), "%s/stage3a.bin", seimg_bootloader_dir(NULL));
-	if (file_read_all(path, SEIMG_STAGE3A_MAX, &known, &len, e) ||
+	snprintf(path, sizeof(path), "%s/stage3a.bin", pvk_seimg_bootloader_dir(NULL));
+	if (pvk_file_read_all(path, SEIMG_STAGE3A_MAX, &known, &len, e) ||
 	    len <= SEIMG_STAGE3A_ARGS_LEN) {
 		free(known);
 		return pvk_fail(e, PVK_E_IO,
@@ -220,7 +220,7 @@ static int check_stage3a(int fd, const char *image, uint64_t file_size, uint64_t
 		rc = pvk_fail(e, PVK_E_NOMEM, "out of memory");
 		goto out;
 	}
-	if (file_size < SEIMG_STAGE3A_ADDR + len || fd_pread_full(fd, have, code, SEIMG_STAGE3A_ADDR)) {
+	if (file_size < SEIMG_STAGE3A_ADDR + len || pvk_fd_pread_full(fd, have, code, SEIMG_STAGE3A_ADDR)) {
 		rc = ipl_fail(e, image, "the image ends before stage3a does (0x%llx bytes)",
 			      (unsigned long long)file_size);
 		goto out;
@@ -251,7 +251,7 @@ static int stage3a_set_ipib(int fd, const char *image, uint64_t file_size, uint6
 	uint64_t hdr_addr, hdr_size, ipib;
 	uint32_t len, n;
 
-	if (fd_pread_full(fd, a, sizeof(a), args))
+	if (pvk_fd_pread_full(fd, a, sizeof(a), args))
 		return ipl_fail(e, image, "stage3a's arguments are cut off");
 	hdr_addr = args + get_be64(a);
 	hdr_size = get_be64(a + 8);
@@ -279,8 +279,8 @@ static int stage3a_set_ipib(int fd, const char *image, uint64_t file_size, uint6
 	put_be64(buf + IPIB_OFF_HDR_ADDR, hdr_addr);
 	put_be64(buf + IPIB_OFF_HDR_SIZE, hdr_size);
 	n = get_be32(buf + IPIB_OFF_NUM_COMP);
-	if (buf[0x0c] != IPIB_PBT_PV || n == 0 || n > IPIB_MAX_COMPS || len < ipib_size(n) ||
-	    ipib_decode(buf, len, ip, e))
+	if (buf[0x0c] != IPIB_PBT_PV || n == 0 || n > IPIB_MAX_COMPS || len < pvk_ipib_size(n) ||
+	    pvk_ipib_decode(buf, len, ip, e))
 		goto invalid;
 	return 0;
 invalid:
@@ -292,8 +292,8 @@ invalid:
 }
 
 /* The UV's part. mem_size 0: the IPIB comes from the image metadata and everything must be
- * in the file (seimg_unpack); else res->ipib is what stage3a set, and the image is guest
- * memory of mem_size bytes, zeros after the file (seimg_boot). */
+ * in the file (pvk_seimg_unpack); else res->ipib is what stage3a set, and the image is guest
+ * memory of mem_size bytes, zeros after the file (pvk_seimg_boot). */
 static int unpack_run(int fd, const char *image, EVP_PKEY *host_priv, struct outfile *mem,
 		      uint64_t mem_size, struct seimg_unpacked *res, struct pvk_err *e)
 {
@@ -317,7 +317,7 @@ static int unpack_run(int fd, const char *image, EVP_PKEY *host_priv, struct out
 	if (!raw)
 		return pvk_fail(e, PVK_E_NOMEM, "out of memory");
 	if (mem_size ? mem_read(fd, file_size, mem_size, raw, res->ipib.hdr_size, res->ipib.hdr_addr)
-		     : fd_pread_full(fd, raw, res->ipib.hdr_size, res->ipib.hdr_addr)) {
+		     : pvk_fd_pread_full(fd, raw, res->ipib.hdr_size, res->ipib.hdr_addr)) {
 		if (mem_size)
 			pvk_fail_uv(e, UV_RC_HDR, UV_RRC_HDR_LEN,
 				    "the SE header at 0x%llx lies outside the guest's memory",
@@ -327,9 +327,9 @@ static int unpack_run(int fd, const char *image, EVP_PKEY *host_priv, struct out
 				 (unsigned long long)res->ipib.hdr_addr);
 		goto out;
 	}
-	if (check_header(raw, res->ipib.hdr_size, &h, e) || sehdr_unwrap_key(&h, host_priv, hdr_key, e))
+	if (check_header(raw, res->ipib.hdr_size, &h, e) || pvk_sehdr_unwrap_key(&h, host_priv, hdr_key, e))
 		goto out;
-	if (sehdr_decrypt(&h, hdr_key, &res->sec, e)) {
+	if (pvk_sehdr_decrypt(&h, hdr_key, &res->sec, e)) {
 		if (e->code == PVK_E_AUTH)
 			pvk_fail_uv(e, UV_RC_HDR, UV_RRC_HDR_TAG, "SE header authentication failed");
 		else
@@ -357,7 +357,7 @@ static int unpack_run(int fd, const char *image, EVP_PKEY *host_priv, struct out
 	}
 	if (mem && copy_file(fd, mem, e))
 		goto out;
-	if (comp_pipe_new(&pipe, h.pcf & PCF_NO_COMP_ENCRYPTION ? COMP_PLAIN : COMP_DECRYPT,
+	if (pvk_comp_pipe_new(&pipe, h.pcf & PCF_NO_COMP_ENCRYPTION ? COMP_PLAIN : COMP_DECRYPT,
 			  res->sec.xts_key, e))
 		goto out;
 	for (uint32_t i = 0; i < res->ipib.num_comp; i++) {
@@ -371,10 +371,10 @@ static int unpack_run(int fd, const char *image, EVP_PKEY *host_priv, struct out
 		};
 
 		put_be64(tweak, c->tweak_pref);
-		if (comp_pipe_run(pipe, &io, c->addr, tweak, e))
+		if (pvk_comp_pipe_run(pipe, &io, c->addr, tweak, e))
 			goto out;
 	}
-	if (comp_pipe_finish(pipe, pld, ald, tld, &nep, e) ||
+	if (pvk_comp_pipe_finish(pipe, pld, ald, tld, &nep, e) ||
 	    verify_digests(&h, pld, ald, tld, nep, e))
 		goto out;
 	res->nep = nep;
@@ -383,12 +383,12 @@ static int unpack_run(int fd, const char *image, EVP_PKEY *host_priv, struct out
 
 		/* Start where the UV would: the header's PSW, as a short PSW QEMU can load. */
 		put_be64(psw, PSW_MASK_DEFAULT | SEIMG_PSW_SHORT_BIT12 | (res->sec.psw_addr & 0x7fffffff));
-		if (outfile_pwrite(mem, psw, sizeof(psw), 0, e))
+		if (pvk_outfile_pwrite(mem, psw, sizeof(psw), 0, e))
 			goto out;
 	}
 	rc = 0;
 out:
-	comp_pipe_free(pipe);
+	pvk_comp_pipe_free(pipe);
 	OPENSSL_cleanse(hdr_key, sizeof(hdr_key));
 	free(raw);
 	if (rc)
@@ -403,19 +403,19 @@ static int unpack_to(int fd, const char *image, EVP_PKEY *host_priv, const char 
 	struct outfile mem;
 	int rc;
 
-	if (mem_out && outfile_open(&mem, mem_out, OUTFILE_OVERWRITE | OUTFILE_SECRET, e))
+	if (mem_out && pvk_outfile_open(&mem, mem_out, OUTFILE_OVERWRITE | OUTFILE_SECRET, e))
 		return -1;
 	rc = unpack_run(fd, image, host_priv, mem_out ? &mem : NULL, mem_size, res, e);
 	if (mem_out) {
 		if (rc)
-			outfile_abort(&mem);
+			pvk_outfile_abort(&mem);
 		else
-			rc = outfile_commit(&mem, e);
+			rc = pvk_outfile_commit(&mem, e);
 	}
 	return rc;
 }
 
-int seimg_unpack(const char *image, EVP_PKEY *host_priv, const char *mem_out,
+int pvk_seimg_unpack(const char *image, EVP_PKEY *host_priv, const char *mem_out,
 		 struct seimg_unpacked *res, struct pvk_err *e)
 {
 	int fd, rc;
@@ -429,7 +429,7 @@ int seimg_unpack(const char *image, EVP_PKEY *host_priv, const char *mem_out,
 	return rc;
 }
 
-int seimg_boot(const char *image, EVP_PKEY *host_priv, const char *mem_out, uint64_t mem_size,
+int pvk_seimg_boot(const char *image, EVP_PKEY *host_priv, const char *mem_out, uint64_t mem_size,
 	       struct seimg_unpacked *res, struct pvk_err *e)
 {
 	uint64_t file_size, args;

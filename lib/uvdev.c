@@ -50,7 +50,7 @@ static int connect_socket(const char *path, struct pvk_err *e)
 	return fd;
 }
 
-int uvdev_open(const char *path, struct uvdev **out, struct pvk_err *e)
+int pvk_uvdev_open(const char *path, struct uvdev **out, struct pvk_err *e)
 {
 	const char *env = getenv(UVDEV_ENV);
 	struct uvdev *d;
@@ -89,7 +89,7 @@ int uvdev_open(const char *path, struct uvdev **out, struct pvk_err *e)
 	return 0;
 }
 
-void uvdev_close(struct uvdev *d)
+void pvk_uvdev_close(struct uvdev *d)
 {
 	if (!d)
 		return;
@@ -97,7 +97,7 @@ void uvdev_close(struct uvdev *d)
 	free(d);
 }
 
-const char *uvdev_name(const struct uvdev *d)
+const char *pvk_uvdev_name(const struct uvdev *d)
 {
 	return d->name;
 }
@@ -135,17 +135,17 @@ static int uvsim_exchange(struct uvdev *d, unsigned nr, const uint8_t *in, uint3
 	struct uvproto_req req = { .nr = nr, .in_len = in_len, .out_cap = out_cap };
 	uint8_t hdr[UVPROTO_REQ_HDR], rhdr[UVPROTO_RSP_HDR];
 
-	uvproto_req_encode(&req, hdr);
-	if (fd_write_full(d->fd, hdr, sizeof(hdr)) || (in_len && fd_write_full(d->fd, in, in_len)))
+	pvk_uvproto_req_encode(&req, hdr);
+	if (pvk_fd_write_full(d->fd, hdr, sizeof(hdr)) || (in_len && pvk_fd_write_full(d->fd, in, in_len)))
 		return pvk_fail(e, PVK_E_IO, "%s: cannot send the request: %s", d->name,
 				strerror(errno));
-	if (fd_read_full(d->fd, rhdr, sizeof(rhdr)))
+	if (pvk_fd_read_full(d->fd, rhdr, sizeof(rhdr)))
 		return pvk_fail(e, PVK_E_IO, "%s: no answer from the uvsim endpoint", d->name);
-	if (uvproto_rsp_decode(rhdr, rsp, e))
+	if (pvk_uvproto_rsp_decode(rhdr, rsp, e))
 		return pvk_wrap(e, "%s", d->name);
 	if (rsp->out_len > out_cap)
 		return pvk_fail(e, PVK_E_FORMAT, "%s: answer larger than the buffer", d->name);
-	if (rsp->out_len && fd_read_full(d->fd, out, rsp->out_len))
+	if (rsp->out_len && pvk_fd_read_full(d->fd, out, rsp->out_len))
 		return pvk_fail(e, PVK_E_IO, "%s: answer truncated", d->name);
 	return 0;
 }
@@ -172,7 +172,7 @@ static int uvsim_call(struct uvdev *d, unsigned nr, const uint8_t *in, uint32_t 
 	return 0;
 }
 
-int uvdev_info(struct uvdev *d, uint64_t *supp_uvio, uint64_t *supp_uv, struct uvdev_rc *rc,
+int pvk_uvdev_info(struct uvdev *d, uint64_t *supp_uvio, uint64_t *supp_uv, struct uvdev_rc *rc,
 	       struct pvk_err *e)
 {
 	uint8_t out[16];
@@ -196,7 +196,7 @@ int uvdev_info(struct uvdev *d, uint64_t *supp_uvio, uint64_t *supp_uv, struct u
 	return 0;
 }
 
-int uvdev_attest(struct uvdev *d, struct uvdev_attest *a, struct uvdev_rc *rc, struct pvk_err *e)
+int pvk_uvdev_attest(struct uvdev *d, struct pvk_uvdev_attest *a, struct uvdev_rc *rc, struct pvk_err *e)
 {
 	uint8_t *in, *out;
 	uint32_t in_len, out_cap, n = 0, add_ret;
@@ -261,7 +261,7 @@ int uvdev_attest(struct uvdev *d, struct uvdev_attest *a, struct uvdev_rc *rc, s
 	return ret;
 }
 
-int uvdev_add_secret(struct uvdev *d, const uint8_t *req, uint32_t len, struct uvdev_rc *rc,
+int pvk_uvdev_add_secret(struct uvdev *d, const uint8_t *req, uint32_t len, struct uvdev_rc *rc,
 		     struct pvk_err *e)
 {
 	if (d->backend == BACKEND_KERNEL)
@@ -269,7 +269,7 @@ int uvdev_add_secret(struct uvdev *d, const uint8_t *req, uint32_t len, struct u
 	return uvsim_call(d, UVIO_NR_ADD_SECRET, req, len, NULL, 0, NULL, rc, e);
 }
 
-int uvdev_list_secrets(struct uvdev *d, uint8_t *buf, uint32_t len, struct uvdev_rc *rc,
+int pvk_uvdev_list_secrets(struct uvdev *d, uint8_t *buf, uint32_t len, struct uvdev_rc *rc,
 		       struct pvk_err *e)
 {
 	uint8_t in[4];
@@ -285,14 +285,14 @@ int uvdev_list_secrets(struct uvdev *d, uint8_t *buf, uint32_t len, struct uvdev
 	return 0;
 }
 
-int uvdev_lock_secrets(struct uvdev *d, struct uvdev_rc *rc, struct pvk_err *e)
+int pvk_uvdev_lock_secrets(struct uvdev *d, struct uvdev_rc *rc, struct pvk_err *e)
 {
 	if (d->backend == BACKEND_KERNEL)
 		return kernel_call(d, UVIO_NR_LOCK_SECRETS, NULL, 0, rc, e);
 	return uvsim_call(d, UVIO_NR_LOCK_SECRETS, NULL, 0, NULL, 0, NULL, rc, e);
 }
 
-int uvdev_retrieve_secret(struct uvdev *d, uint8_t *buf, uint32_t len, struct uvdev_rc *rc,
+int pvk_uvdev_retrieve_secret(struct uvdev *d, uint8_t *buf, uint32_t len, struct uvdev_rc *rc,
 			  struct pvk_err *e)
 {
 	uint32_t n = 0;
@@ -306,7 +306,7 @@ int uvdev_retrieve_secret(struct uvdev *d, uint8_t *buf, uint32_t len, struct uv
 	return 0;
 }
 
-const char *uvdev_sysfs_path(const char *rel, char *buf, size_t len)
+const char *pvk_uvdev_sysfs_path(const char *rel, char *buf, size_t len)
 {
 	const char *root = getenv(UVDEV_SYSFS_ENV);
 

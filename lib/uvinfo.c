@@ -120,7 +120,7 @@ static const struct table tables[UVINFO_N_TABLES] = {
 	[UVINFO_ADD_SECRET_REQ_VER] = { "supp_add_secret_req_ver", NULL, 0 },
 };
 
-const struct uvinfo_limit uvinfo_limits[6] = {
+const struct uvinfo_limit pvk_uvinfo_limits[6] = {
 	{ "max_address", "Maximal Address for a SE-Guest" },
 	{ "max_assoc_secrets", "Maximal number of associated secrets" },
 	{ "max_cpus", "Maximal number of CPUs in one SE-Guest" },
@@ -129,7 +129,7 @@ const struct uvinfo_limit uvinfo_limits[6] = {
 	{ "max_secrets", "Maximal number of secrets in the system" },
 };
 
-const char *uvinfo_file(enum uvinfo_table t)
+const char *pvk_uvinfo_file(enum uvinfo_table t)
 {
 	return tables[t].file;
 }
@@ -147,7 +147,7 @@ static const char *name_of(const struct bitname *names, int bit)
 	return NULL;
 }
 
-size_t uvinfo_lines(enum uvinfo_table t, uint64_t v, void (*emit)(void *ctx, const char *line),
+size_t pvk_uvinfo_lines(enum uvinfo_table t, uint64_t v, void (*emit)(void *ctx, const char *line),
 		    void *ctx)
 {
 	const struct table *tb = &tables[t];
@@ -189,9 +189,9 @@ size_t uvinfo_lines(enum uvinfo_table t, uint64_t v, void (*emit)(void *ctx, con
 	return n + 1;
 }
 
-const char *uvinfo_dir(char *buf, size_t len)
+const char *pvk_uvinfo_dir(char *buf, size_t len)
 {
-	return uvdev_sysfs_path("firmware/uv", buf, len);
+	return pvk_uvdev_sysfs_path("firmware/uv", buf, len);
 }
 
 /* The first line of a small sysfs file, trimmed; 0 and "" when it cannot be read. */
@@ -228,7 +228,7 @@ static int parse_u64(const char *s, int base, uint64_t *v)
 	return errno || *end ? -1 : 0;
 }
 
-int uvinfo_read_hex(const char *dir, const char *file, uint64_t *v, struct pvk_err *e)
+int pvk_uvinfo_read_hex(const char *dir, const char *file, uint64_t *v, struct pvk_err *e)
 {
 	char path[4200], line[128];
 	const char *s = line;
@@ -244,7 +244,7 @@ int uvinfo_read_hex(const char *dir, const char *file, uint64_t *v, struct pvk_e
 	return *v ? 1 : 0;
 }
 
-int uvinfo_read_dec(const char *dir, const char *file, uint64_t *v, struct pvk_err *e)
+int pvk_uvinfo_read_dec(const char *dir, const char *file, uint64_t *v, struct pvk_err *e)
 {
 	char path[4200], line[128];
 
@@ -256,7 +256,7 @@ int uvinfo_read_dec(const char *dir, const char *file, uint64_t *v, struct pvk_e
 	return 1;
 }
 
-int uvinfo_read_bool(const char *dir, const char *name, int *v, struct pvk_err *e)
+int pvk_uvinfo_read_bool(const char *dir, const char *name, int *v, struct pvk_err *e)
 {
 	char path[4200], line[128];
 

@@ -5,7 +5,7 @@
 #include "pvkit/bytes.h"
 #include "pvkit/uvproto.h"
 
-void uvproto_req_encode(const struct uvproto_req *r, uint8_t hdr[UVPROTO_REQ_HDR])
+void pvk_uvproto_req_encode(const struct uvproto_req *r, uint8_t hdr[UVPROTO_REQ_HDR])
 {
 	memcpy(hdr, UVPROTO_MAGIC, 4);
 	put_be32(hdr + 4, UVPROTO_VERSION);
@@ -15,7 +15,7 @@ void uvproto_req_encode(const struct uvproto_req *r, uint8_t hdr[UVPROTO_REQ_HDR
 	put_be32(hdr + 20, r->out_cap);
 }
 
-int uvproto_req_decode(const uint8_t hdr[UVPROTO_REQ_HDR], struct uvproto_req *r,
+int pvk_uvproto_req_decode(const uint8_t hdr[UVPROTO_REQ_HDR], struct uvproto_req *r,
 		       struct pvk_err *e)
 {
 	if (memcmp(hdr, UVPROTO_MAGIC, 4))
@@ -32,7 +32,7 @@ int uvproto_req_decode(const uint8_t hdr[UVPROTO_REQ_HDR], struct uvproto_req *r
 	return 0;
 }
 
-void uvproto_rsp_encode(const struct uvproto_rsp *r, uint8_t hdr[UVPROTO_RSP_HDR])
+void pvk_uvproto_rsp_encode(const struct uvproto_rsp *r, uint8_t hdr[UVPROTO_RSP_HDR])
 {
 	memcpy(hdr, UVPROTO_MAGIC, 4);
 	put_be32(hdr + 4, r->err);
@@ -41,7 +41,7 @@ void uvproto_rsp_encode(const struct uvproto_rsp *r, uint8_t hdr[UVPROTO_RSP_HDR
 	put_be32(hdr + 12, r->out_len);
 }
 
-int uvproto_rsp_decode(const uint8_t hdr[UVPROTO_RSP_HDR], struct uvproto_rsp *r,
+int pvk_uvproto_rsp_decode(const uint8_t hdr[UVPROTO_RSP_HDR], struct uvproto_rsp *r,
 		       struct pvk_err *e)
 {
 	if (memcmp(hdr, UVPROTO_MAGIC, 4))

@@ -10,7 +10,7 @@
 #include "pvkit/keyslot.h"
 #include "pvkit/uvreq.h"
 
-int uvreq_build(const struct uvreq_params *p, uint8_t **out, size_t *len, struct pvk_err *e)
+int pvk_uvreq_build(const struct uvreq_params *p, uint8_t **out, size_t *len, struct pvk_err *e)
 {
 	size_t aad_len = UVREQ_HDR_LEN + p->aad_pre_len + PVK_EC_PUB_LEN +
 			 p->n_hosts * PVK_KEYSLOT_LEN + p->aad_post_len;
@@ -40,7 +40,7 @@ int uvreq_build(const struct uvreq_params *p, uint8_t **out, size_t *len, struct
 		goto fail;
 	q += PVK_EC_PUB_LEN;
 	for (size_t i = 0; i < p->n_hosts; i++, q += PVK_KEYSLOT_LEN)
-		if (keyslot_build(p->cust, p->hosts[i], p->prot_key, q, e))
+		if (pvk_keyslot_build(p->cust, p->hosts[i], p->prot_key, q, e))
 			goto fail;
 	if (p->aad_post_len)
 		memcpy(q, p->aad_post, p->aad_post_len);
@@ -52,11 +52,11 @@ int uvreq_build(const struct uvreq_params *p, uint8_t **out, size_t *len, struct
 	*len = rql;
 	return 0;
 fail:
-	buf_free_secret(b, rql);
+	pvk_buf_free_secret(b, rql);
 	return -1;
 }
 
-int uvreq_parse(const uint8_t *buf, size_t len, size_t cust_off, struct uvreq *r,
+int pvk_uvreq_parse(const uint8_t *buf, size_t len, size_t cust_off, struct uvreq *r,
 		struct pvk_err *e)
 {
 	memset(r, 0, sizeof(*r));
@@ -85,7 +85,7 @@ int uvreq_parse(const uint8_t *buf, size_t len, size_t cust_off, struct uvreq *r
 	return 0;
 }
 
-int uvreq_decrypt(const struct uvreq *r, const uint8_t prot_key[32], uint8_t *out,
+int pvk_uvreq_decrypt(const struct uvreq *r, const uint8_t prot_key[32], uint8_t *out,
 		  struct pvk_err *e)
 {
 	if (pvk_gcm_decrypt(prot_key, r->iv, r->raw, r->aad_len, r->enc, r->sea, out, r->tag, e))
@@ -93,7 +93,7 @@ int uvreq_decrypt(const struct uvreq *r, const uint8_t prot_key[32], uint8_t *ou
 	return 0;
 }
 
-int uvreq_decrypt_host(const struct uvreq *r, EVP_PKEY *host_priv, uint8_t *out, int *slot,
+int pvk_uvreq_decrypt_host(const struct uvreq *r, EVP_PKEY *host_priv, uint8_t *out, int *slot,
 		       struct pvk_err *e)
 {
 	EVP_PKEY *cust = NULL;
@@ -102,15 +102,15 @@ int uvreq_decrypt_host(const struct uvreq *r, EVP_PKEY *host_priv, uint8_t *out,
 
 	if (pvk_ec_phkh(host_priv, phkh, e))
 		return -1;
-	i = keyslot_find(r->keyslots, r->nks, phkh);
+	i = pvk_keyslot_find(r->keyslots, r->nks, phkh);
 	if (i < 0)
 		return pvk_fail(e, PVK_E_AUTH, "no key slot for this host key");
 	if (pvk_ec_from_coords(r->cust_pub, &cust, e))
 		return pvk_fail(e, PVK_E_AUTH, "invalid customer public key");
-	rc = keyslot_unwrap(host_priv, cust, r->keyslots + (size_t)i * PVK_KEYSLOT_LEN, key, e);
+	rc = pvk_keyslot_unwrap(host_priv, cust, r->keyslots + (size_t)i * PVK_KEYSLOT_LEN, key, e);
 	EVP_PKEY_free(cust);
 	if (!rc)
-		rc = uvreq_decrypt(r, key, out, e);
+		rc = pvk_uvreq_decrypt(r, key, out, e);
 	OPENSSL_cleanse(key, sizeof(key));
 	if (!rc && slot)
 		*slot = i;

@@ -4,7 +4,7 @@
 
 #include "pvkit/yamlin.h"
 
-int yin_open(struct yin *r, const uint8_t *buf, size_t len, const char *what,
+int pvk_yin_open(struct yin *r, const uint8_t *buf, size_t len, const char *what,
 	     struct pvk_err *e)
 {
 	memset(r, 0, sizeof(*r));
@@ -15,7 +15,7 @@ int yin_open(struct yin *r, const uint8_t *buf, size_t len, const char *what,
 	return 0;
 }
 
-void yin_close(struct yin *r)
+void pvk_yin_close(struct yin *r)
 {
 	yaml_parser_delete(&r->p);
 }
@@ -28,7 +28,7 @@ static int refuse(struct yin *r, yaml_event_t *ev, const char *why, struct pvk_e
 	return -1;
 }
 
-int yin_next(struct yin *r, yaml_event_t *ev, struct pvk_err *e)
+int pvk_yin_next(struct yin *r, yaml_event_t *ev, struct pvk_err *e)
 {
 	if (!yaml_parser_parse(&r->p, ev)) {
 		const char *what = r->p.problem ? r->p.problem : "syntax error";
@@ -94,7 +94,7 @@ static int add_node(yaml_document_t *doc, yaml_event_t *ev)
 	}
 }
 
-int yin_load(const uint8_t *buf, size_t len, const char *what, yaml_document_t *doc,
+int pvk_yin_load(const uint8_t *buf, size_t len, const char *what, yaml_document_t *doc,
 	     struct pvk_err *e)
 {
 	/* The open collections: node id, and for a mapping the pending key (0: none). */
@@ -105,7 +105,7 @@ int yin_load(const uint8_t *buf, size_t len, const char *what, yaml_document_t *
 	memset(doc, 0, sizeof(*doc));
 	if (!yaml_document_initialize(doc, NULL, NULL, NULL, 1, 1))
 		return pvk_fail(e, PVK_E_NOMEM, "%s: out of memory", what);
-	if (yin_open(&r, buf, len, what, e)) {
+	if (pvk_yin_open(&r, buf, len, what, e)) {
 		yaml_document_delete(doc);
 		return -1;
 	}
@@ -113,7 +113,7 @@ int yin_load(const uint8_t *buf, size_t len, const char *what, yaml_document_t *
 		yaml_event_t ev;
 		int id = 0;
 
-		if (yin_next(&r, &ev, e))
+		if (pvk_yin_next(&r, &ev, e))
 			goto out;
 		switch (ev.type) {
 		case YAML_STREAM_END_EVENT:
@@ -148,7 +148,7 @@ int yin_load(const uint8_t *buf, size_t len, const char *what, yaml_document_t *
 				goto out;
 			}
 			if (ev.type != YAML_SCALAR_EVENT) {
-				/* yin_next keeps the depth within the stack. */
+				/* pvk_yin_next keeps the depth within the stack. */
 				top++;
 				stack[top].id = id;
 				stack[top].key = 0;
@@ -169,7 +169,7 @@ int yin_load(const uint8_t *buf, size_t len, const char *what, yaml_document_t *
 	}
 	rc = 0;
 out:
-	yin_close(&r);
+	pvk_yin_close(&r);
 	if (rc)
 		yaml_document_delete(doc);
 	return rc;

@@ -33,7 +33,7 @@ static void emit(struct yout *y, yaml_event_t *ev, int ok)
 		y->failed = 1;
 }
 
-int yout_begin(struct yout *y, struct pvk_err *e)
+int pvk_yout_begin(struct yout *y, struct pvk_err *e)
 {
 	yaml_event_t ev;
 
@@ -48,7 +48,7 @@ int yout_begin(struct yout *y, struct pvk_err *e)
 	return 0;
 }
 
-void yout_map_start(struct yout *y)
+void pvk_yout_map_start(struct yout *y)
 {
 	yaml_event_t ev;
 
@@ -56,14 +56,14 @@ void yout_map_start(struct yout *y)
 							  YAML_BLOCK_MAPPING_STYLE));
 }
 
-void yout_map_end(struct yout *y)
+void pvk_yout_map_end(struct yout *y)
 {
 	yaml_event_t ev;
 
 	emit(y, &ev, yaml_mapping_end_event_initialize(&ev));
 }
 
-void yout_seq_start(struct yout *y)
+void pvk_yout_seq_start(struct yout *y)
 {
 	yaml_event_t ev;
 
@@ -71,7 +71,7 @@ void yout_seq_start(struct yout *y)
 							   YAML_BLOCK_SEQUENCE_STYLE));
 }
 
-void yout_seq_end(struct yout *y)
+void pvk_yout_seq_end(struct yout *y)
 {
 	yaml_event_t ev;
 
@@ -86,23 +86,23 @@ static void scalar(struct yout *y, const char *v, yaml_scalar_style_t style)
 						  1, 1, style));
 }
 
-void yout_str(struct yout *y, const char *v)
+void pvk_yout_str(struct yout *y, const char *v)
 {
 	scalar(y, v, YAML_ANY_SCALAR_STYLE);
 }
 
-void yout_key(struct yout *y, const char *k)
+void pvk_yout_key(struct yout *y, const char *k)
 {
 	scalar(y, k, YAML_PLAIN_SCALAR_STYLE);
 }
 
-void yout_kv_str(struct yout *y, const char *k, const char *v)
+void pvk_yout_kv_str(struct yout *y, const char *k, const char *v)
 {
-	yout_key(y, k);
-	yout_str(y, v);
+	pvk_yout_key(y, k);
+	pvk_yout_str(y, v);
 }
 
-void yout_kv_hex(struct yout *y, const char *k, const uint8_t *p, size_t n)
+void pvk_yout_kv_hex(struct yout *y, const char *k, const uint8_t *p, size_t n)
 {
 	char *s = malloc(2 * n + 3);
 
@@ -112,30 +112,30 @@ void yout_kv_hex(struct yout *y, const char *k, const uint8_t *p, size_t n)
 	}
 	s[0] = '0';
 	s[1] = 'x';
-	hex_encode(p, n, s + 2);
-	yout_key(y, k);
+	pvk_hex_encode(p, n, s + 2);
+	pvk_yout_key(y, k);
 	/* As serde_yaml writes them: a hex number of at most 128 bits is quoted (it would read
 	 * back as an integer), a longer one is left plain. */
 	scalar(y, s, n <= 16 ? YAML_SINGLE_QUOTED_SCALAR_STYLE : YAML_PLAIN_SCALAR_STYLE);
 	free(s);
 }
 
-void yout_kv_bool(struct yout *y, const char *k, int v)
+void pvk_yout_kv_bool(struct yout *y, const char *k, int v)
 {
-	yout_key(y, k);
+	pvk_yout_key(y, k);
 	scalar(y, v ? "true" : "false", YAML_PLAIN_SCALAR_STYLE);
 }
 
-void yout_kv_int(struct yout *y, const char *k, long long v)
+void pvk_yout_kv_int(struct yout *y, const char *k, long long v)
 {
 	char s[32];
 
 	snprintf(s, sizeof(s), "%lld", v);
-	yout_key(y, k);
+	pvk_yout_key(y, k);
 	scalar(y, s, YAML_PLAIN_SCALAR_STYLE);
 }
 
-int yout_finish(struct yout *y, char **out, size_t *len, struct pvk_err *e)
+int pvk_yout_finish(struct yout *y, char **out, size_t *len, struct pvk_err *e)
 {
 	yaml_event_t ev;
 
@@ -151,7 +151,7 @@ int yout_finish(struct yout *y, char **out, size_t *len, struct pvk_err *e)
 	return 0;
 }
 
-void yout_abort(struct yout *y)
+void pvk_yout_abort(struct yout *y)
 {
 	yaml_emitter_delete(&y->em);
 	free(y->buf);

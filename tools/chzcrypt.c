@@ -47,9 +47,9 @@ static int queue(const char *dev, unsigned *card, unsigned *dom, const char *att
 
 	if (sscanf(dev, "%02x.%04x", card, dom) != 2)
 		return zcrypt_fail("Error - Can't parse queue device '%s' as xy.abcd.", dev);
-	if (*card > 0xff || *dom > 0xffff || !apbus_queue_exists(*card, *dom))
+	if (*card > 0xff || *dom > 0xffff || !pvk_apbus_queue_exists(*card, *dom))
 		return zcrypt_fail("Error - Queue device %s does not exist.", dev);
-	apbus_queue_path(path, sizeof(path), *card, *dom, attr);
+	pvk_apbus_queue_path(path, sizeof(path), *card, *dom, attr);
 	if (access(path, W_OK))
 		return zcrypt_fail("Error - Can't write to %s (errno '%s').", path,
 				   strerror(errno));
@@ -60,7 +60,7 @@ static int read_state(unsigned card, unsigned dom, const char *attr, char *buf, 
 {
 	struct pvk_err e;
 
-	if (apbus_read_queue(card, dom, attr, buf, len, &e))
+	if (pvk_apbus_read_queue(card, dom, attr, buf, len, &e))
 		return zcrypt_fail("Error - Failure reading from %s.", e.msg);
 	return 0;
 }
@@ -68,10 +68,10 @@ static int read_state(unsigned card, unsigned dom, const char *attr, char *buf, 
 /* A settled "unassociated" after an associate: say what the guest can check. */
 static void assoc_hint(unsigned card, unsigned dom)
 {
-	enum apbus_bind b;
+	enum pvk_apbus_bind b;
 	struct pvk_err e;
 
-	if (!apbus_bind_state(card, dom, &b, &e) && b != APBUS_BIND_BOUND)
+	if (!pvk_apbus_bind_state(card, dom, &b, &e) && b != APBUS_BIND_BOUND)
 		fprintf(stderr, "%s: the queue is not bound: bind it first with --se-bind.\n",
 			cli_prog);
 	else
@@ -93,7 +93,7 @@ static int se_bind(const char *dev)
 		return zcrypt_fail("Error - Queue device %s is NOT in 'unbound' state (state '%s' "
 				   "found).",
 				   dev, buf);
-	if (apbus_bind(card, dom, APBUS_CFG_TIMEOUT_MS, &e)) {
+	if (pvk_apbus_bind(card, dom, APBUS_CFG_TIMEOUT_MS, &e)) {
 		if (read_state(card, dom, "se_bind", buf, sizeof(buf)))
 			return EXIT_FAILURE;
 		return zcrypt_fail("Error - Failure binding queue device %s (state '%s' found).",
@@ -124,12 +124,12 @@ static int se_associate(const char *idx_s, const char *dev)
 		return zcrypt_fail("Error - Queue device %s is NOT in 'unassociated' state "
 				   "(state '%s' found).",
 				   dev, buf);
-	if (apbus_associate(card, dom, (unsigned)idx, APBUS_CHZ_TIMEOUT_MS, &e)) {
+	if (pvk_apbus_associate(card, dom, (unsigned)idx, APBUS_CHZ_TIMEOUT_MS, &e)) {
 		enum apbus_assoc st;
 
 		if (read_state(card, dom, "se_associate", buf, sizeof(buf)))
 			return EXIT_FAILURE;
-		st = apbus_parse_assoc(buf, NULL);
+		st = pvk_apbus_parse_assoc(buf, NULL);
 		if (st == APBUS_ASSOC_PENDING || st == APBUS_ASSOC_OTHER)
 			return zcrypt_fail("Error - Failure associating queue device %s (timeout "
 					   "after %u s).",
@@ -152,12 +152,12 @@ static int se_unbind(const char *dev)
 
 	if (queue(dev, &card, &dom, "se_bind"))
 		return EXIT_FAILURE;
-	if (apbus_unbind(card, dom, APBUS_CHZ_TIMEOUT_MS, &e)) {
+	if (pvk_apbus_unbind(card, dom, APBUS_CHZ_TIMEOUT_MS, &e)) {
 		char buf[256];
 
 		if (read_state(card, dom, "se_bind", buf, sizeof(buf)))
 			return EXIT_FAILURE;
-		if (apbus_parse_bind(buf) == APBUS_BIND_UNSUPPORTED)
+		if (pvk_apbus_parse_bind(buf) == APBUS_BIND_UNSUPPORTED)
 			return zcrypt_fail("Error - Failure unbinding queue device %s (state '%s' "
 					   "found).",
 					   dev, buf);
@@ -236,13 +236,13 @@ int main(int argc, char **argv)
 		zcrypt_fail("Error - missing argument.");
 		return zcrypt_try_help();
 	}
-	if (!apbus_present())
+	if (!pvk_apbus_present())
 		return zcrypt_fail("Crypto device driver not available.");
 	if (optind >= argc)
 		return zcrypt_fail("Error - The --%s needs a queue device given.",
 				   action == OPT_SE_ASSOC ? "se-associate" :
 				   action == OPT_SE_BIND ? "se-bind" : "se-unbind");
-	if (!apbus_has_feature("APSB"))
+	if (!pvk_apbus_has_feature("APSB"))
 		return zcrypt_fail("Error - AP bus: SE bind support is not available.");
 	if (action == OPT_SE_ASSOC)
 		return se_associate(assoc_idx, argv[optind]);

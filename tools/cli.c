@@ -18,7 +18,7 @@ void cli_init(const char *argv0, const char *fallback)
 
 	cli_prog = argv0 && *argv0 ? (slash ? slash + 1 : argv0) : fallback;
 	/* An interrupted command leaves no temp file behind. */
-	outfile_trap_signals();
+	pvk_outfile_trap_signals();
 }
 
 int cli_error(const struct pvk_err *e)

@@ -140,7 +140,7 @@ static int rd(char *buf, size_t len, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(rel, sizeof(rel), fmt, ap);
 	va_end(ap);
-	apbus_path(path, sizeof(path), "devices/ap/%s", rel);
+	pvk_apbus_path(path, sizeof(path), "devices/ap/%s", rel);
 	f = fopen(path, "re");
 	if (!f)
 		return -1;
@@ -178,7 +178,7 @@ static int readable(const char *rel)
 {
 	char path[4096];
 
-	apbus_path(path, sizeof(path), "devices/ap/%s", rel);
+	pvk_apbus_path(path, sizeof(path), "devices/ap/%s", rel);
 	return !access(path, R_OK);
 }
 
@@ -214,7 +214,7 @@ static int driver(const char *rel, char *buf, size_t len)
 	char path[4096], target[PATH_MAX], *p;
 	ssize_t n;
 
-	apbus_path(path, sizeof(path), "devices/ap/%s/driver", rel);
+	pvk_apbus_path(path, sizeof(path), "devices/ap/%s/driver", rel);
 	n = readlink(path, target, sizeof(target) - 1);
 	if (n <= 0)
 		return 0;
@@ -363,7 +363,7 @@ static void show_queue(struct rec *r, unsigned card, unsigned dom)
 
 	snprintf(cn, sizeof(cn), "card%02x", card);
 	snprintf(qn, sizeof(qn), "%02x.%04x", card, dom);
-	if (!apbus_queue_exists(card, dom)) {
+	if (!pvk_apbus_queue_exists(card, dom)) {
 		zcrypt_fail("Error - cryptographic device %s/%s does not exist.", cn, qn);
 		exit(EXIT_FAILURE);
 	}
@@ -396,7 +396,7 @@ static void show_card(struct rec *r, unsigned card)
 	{
 		char path[4096];
 
-		apbus_path(path, sizeof(path), "devices/ap/%s", cn);
+		pvk_apbus_path(path, sizeof(path), "devices/ap/%s", cn);
 		if (access(path, F_OK)) {
 			zcrypt_fail("Error - cryptographic device %s does not exist.", cn);
 			exit(EXIT_FAILURE);
@@ -419,7 +419,7 @@ static void show_card(struct rec *r, unsigned card)
 		rec_line(r, 0);
 	if (!l.queue)
 		return;
-	if (apbus_queues(card, doms, APBUS_MAX_DOMAINS, &n, &e) || !n) {
+	if (pvk_apbus_queues(card, doms, APBUS_MAX_DOMAINS, &n, &e) || !n) {
 		zcrypt_fail("Error - no subdevices found for %s.", cn);
 		exit(EXIT_FAILURE);
 	}
@@ -454,14 +454,14 @@ static int show_all(void)
 	FILE *f;
 
 	define(&r);
-	apbus_cards(cards, APBUS_MAX_CARDS, &n, &e);
+	pvk_apbus_cards(cards, APBUS_MAX_CARDS, &n, &e);
 	rec_line(&r, 1);
 	for (size_t i = 0; i < n; i++)
 		show_card(&r, cards[i]);
-	f = fopen(apbus_path(p, sizeof(p), "bus/ap/ap_usage_domain_mask"), "re");
+	f = fopen(pvk_apbus_path(p, sizeof(p), "bus/ap/ap_usage_domain_mask"), "re");
 	if (f) {
 		if (fgets(mask, sizeof(mask), f)) {
-			FILE *d = fopen(apbus_path(p, sizeof(p), "bus/ap/ap_domain"), "re");
+			FILE *d = fopen(pvk_apbus_path(p, sizeof(p), "bus/ap/ap_domain"), "re");
 
 			if (d && fgets(buf, sizeof(buf), d)) {
 				long dom = strtol(buf, NULL, 10);
@@ -502,10 +502,10 @@ static int show_ids(int argc, char **argv)
 			struct pvk_err e;
 			size_t n = 0;
 
-			if (apbus_cards(cards, APBUS_MAX_CARDS, &n, &e) || !n)
+			if (pvk_apbus_cards(cards, APBUS_MAX_CARDS, &n, &e) || !n)
 				return zcrypt_fail("No crypto card devices found.");
 			for (size_t c = 0; c < n; c++) {
-				if (!apbus_queue_exists(cards[c], (unsigned)dom))
+				if (!pvk_apbus_queue_exists(cards[c], (unsigned)dom))
 					return zcrypt_fail(
 						"No queue devices with given domain value found.");
 				show_queue(&r, cards[c], (unsigned)dom);
@@ -522,7 +522,7 @@ static int show_queue_capability(unsigned id, unsigned dom)
 	char rel[64], buf[256], path[4096];
 	FILE *f;
 
-	if (!apbus_queue_exists(id, dom))
+	if (!pvk_apbus_queue_exists(id, dom))
 		return zcrypt_fail("Error - cryptographic queue device %02x.%04x does not exist.",
 				   id, dom);
 	printf("queue %02x.%04x capabilities:\n", id, dom);
@@ -533,7 +533,7 @@ static int show_queue_capability(unsigned id, unsigned dom)
 	if (readable(rel))
 		printf("SE association state: %s\n",
 		       rd(buf, sizeof(buf), "%s", rel) ? "error" : buf);
-	apbus_queue_path(path, sizeof(path), id, dom, "mkvps");
+	pvk_apbus_queue_path(path, sizeof(path), id, dom, "mkvps");
 	f = fopen(path, "re");
 	if (f) {
 		while (fgets(buf, sizeof(buf), f))
@@ -556,7 +556,7 @@ static int show_card_capability(unsigned id)
 	{
 		char path[4096];
 
-		if (access(apbus_path(path, sizeof(path), "devices/ap/%s", cn), F_OK))
+		if (access(pvk_apbus_path(path, sizeof(path), "devices/ap/%s", cn), F_OK))
 			return zcrypt_fail("Error - cryptographic device %s does not exist.", cn);
 	}
 	snprintf(rel, sizeof(rel), "%s/hwtype", cn);
@@ -628,7 +628,7 @@ static int show_serial(void)
 	rec_def(&r, "mode", 0, 11, "MODE");
 	rec_def(&r, "status", 0, 10, "STATUS");
 	rec_def(&r, "serialnr", 0, 8, "SERIALNR");
-	if (apbus_cards(cards, APBUS_MAX_CARDS, &n, &e) || !n)
+	if (pvk_apbus_cards(cards, APBUS_MAX_CARDS, &n, &e) || !n)
 		return zcrypt_fail("No crypto card devices found.");
 	rec_line(&r, 1);
 	for (size_t i = 0; i < n; i++) {
@@ -699,7 +699,7 @@ int main(int argc, char **argv)
 			return zcrypt_try_help();
 		}
 	}
-	if (!apbus_present())
+	if (!pvk_apbus_present())
 		return zcrypt_fail("Crypto device driver not available.");
 	if (cap)
 		return show_capability(cap);
@@ -717,6 +717,6 @@ int main(int argc, char **argv)
 	case 1: break;
 	default: return zcrypt_fail("Only one of --cardonly or --queueonly can be specified");
 	}
-	l.sb = apbus_has_feature("APSB");
+	l.sb = pvk_apbus_has_feature("APSB");
 	return optind == argc ? show_all() : show_ids(argc - optind, argv + optind);
 }

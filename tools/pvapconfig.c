@@ -169,7 +169,7 @@ static void on_log(void *ctx, enum apcfg_log level, const char *msg)
 static int read_sysfs_line(const char *rel, char *buf, size_t len)
 {
 	char p[4096];
-	FILE *f = fopen(uvdev_sysfs_path(rel, p, sizeof(p)), "re");
+	FILE *f = fopen(pvk_uvdev_sysfs_path(rel, p, sizeof(p)), "re");
 
 	if (!f)
 		return -1;
@@ -189,13 +189,13 @@ static int check_environment(void)
 	int nib;
 
 	info("Checking AP bus support and facilities...");
-	if (!apbus_present())
+	if (!pvk_apbus_present())
 		return err_msg("AP bus support missing (path %s is invalid).",
-			       apbus_path(p, sizeof(p), "bus/ap"));
+			       pvk_apbus_path(p, sizeof(p), "bus/ap"));
 	if (read_sysfs_line("bus/ap/features", buf, sizeof(buf)))
 		return err_msg("cannot read the AP bus features (%s).",
-			       apbus_path(p, sizeof(p), "bus/ap/features"));
-	if (!apbus_has_feature("APSB"))
+			       pvk_apbus_path(p, sizeof(p), "bus/ap/features"));
+	if (!pvk_apbus_has_feature("APSB"))
 		return err_msg("Missing AP bus feature APSB (SE AP pass-through not enabled?).");
 	info("AP bus support and facilities are ok.");
 	info("Checking UV support and environment...");
@@ -203,7 +203,7 @@ static int check_environment(void)
 		return err_msg("this is not a SE guest.");
 	if (read_sysfs_line("firmware/uv/query/facilities", buf, sizeof(buf)))
 		return err_msg("cannot read the UV facilities (%s).",
-			       uvdev_sysfs_path("firmware/uv/query/facilities", p, sizeof(p)));
+			       pvk_uvdev_sysfs_path("firmware/uv/query/facilities", p, sizeof(p)));
 	/* bit 30 (MSB0) of the installed UV calls: List Secrets */
 	hex = buf[0] == '0' && buf[1] == 'x' ? buf + 2 : buf;
 	if (strlen(hex) < 8 || !isxdigit((unsigned char)hex[7]))
@@ -226,17 +226,17 @@ static int gather_secrets(struct apcfg_secret **s, size_t *n)
 
 	pvk_err_clear(&e);
 	info("Fetching list of secrets from UV...");
-	if (uvdev_open(NULL, &d, &e))
+	if (pvk_uvdev_open(NULL, &d, &e))
 		return err_msg("Failed to open UV device: %s", e.msg);
 	memset(buf, 0, sizeof(buf));
-	r = uvdev_list_secrets(d, buf, sizeof(buf), &rc, &e);
-	uvdev_close(d);
+	r = pvk_uvdev_list_secrets(d, buf, sizeof(buf), &rc, &e);
+	pvk_uvdev_close(d);
 	if (r)
 		return err_msg("Failure listing the UV secrets: %s", e.msg);
 	if (rc.rc != UVC_RC_SUCCESS && rc.rc != UVC_RC_MORE_DATA)
 		return err_msg("Failure listing the UV secrets: UV rc 0x%04x, rrc 0x%04x", rc.rc,
 			       rc.rrc);
-	if (apcfg_parse_secrets(buf, sizeof(buf), s, n, &more, &e))
+	if (pvk_apcfg_parse_secrets(buf, sizeof(buf), s, n, &more, &e))
 		return err_msg("%s", e.msg);
 	if (rc.rc == UVC_RC_MORE_DATA || more)
 		cli_warn("There is more data available than expected: only the first %zu UV "
@@ -251,7 +251,7 @@ static int wait_bindings(void)
 	for (unsigned i = 1;; i++) {
 		struct pvk_err e;
 		struct timespec ts = { 0, 500 * 1000 * 1000 };
-		int r = apbus_bindings_complete(&e);
+		int r = pvk_apbus_bindings_complete(&e);
 
 		if (r < 0)
 			return err_msg("%s", e.msg);
@@ -268,29 +268,29 @@ static int wait_bindings(void)
 static int ep11_info(struct apcfg_apqn *q)
 {
 	char buf[1024];
-	enum apbus_bind st;
+	enum pvk_apbus_bind st;
 	struct pvk_err e;
 	int temp = 0, ok = 1;
 
-	if (apbus_bind_state(q->card, q->dom, &st, &e)) {
+	if (pvk_apbus_bind_state(q->card, q->dom, &st, &e)) {
 		fprintf(stderr, "%s: error: Failure reading APQN %02x.%04x bind state: %s\n",
 			cli_prog, q->card, q->dom, e.msg);
 		st = APBUS_BIND_UNSUPPORTED;
 	}
 	if (st == APBUS_BIND_UNBOUND) {
-		if (apbus_bind(q->card, q->dom, APBUS_CFG_TIMEOUT_MS, &e)) {
+		if (pvk_apbus_bind(q->card, q->dom, APBUS_CFG_TIMEOUT_MS, &e)) {
 			cli_warn("Failure to temp. bind APQN %02x.%04x: %s", q->card, q->dom, e.msg);
 			return -1;
 		}
 		temp = 1;
 	}
-	if (apbus_read_card(q->card, "serialnr", buf, sizeof(buf), &e)) {
+	if (pvk_apbus_read_card(q->card, "serialnr", buf, sizeof(buf), &e)) {
 		ok = 0;
 	} else {
 		snprintf(q->serialnr, sizeof(q->serialnr), "%.16s", buf);
-		if (apbus_read_queue_all(q->card, q->dom, "mkvps", buf, sizeof(buf), &e))
+		if (pvk_apbus_read_queue_all(q->card, q->dom, "mkvps", buf, sizeof(buf), &e))
 			ok = 0;
-		else if (apbus_parse_mkvp(buf, "WK", q->mkvp)) {
+		else if (pvk_apbus_parse_mkvp(buf, "WK", q->mkvp)) {
 			pvk_fail(&e, PVK_E_FORMAT,
 				 "APQN %02x.%04x failure parsing mkvps string '%.100s'", q->card,
 				 q->dom, buf);
@@ -300,7 +300,7 @@ static int ep11_info(struct apcfg_apqn *q)
 	if (!ok)
 		cli_warn("Failure to gather info for APQN %02x.%04x: %s", q->card, q->dom, e.msg);
 	q->info = ok;
-	if (temp && apbus_unbind(q->card, q->dom, APBUS_CFG_TIMEOUT_MS, &e))
+	if (temp && pvk_apbus_unbind(q->card, q->dom, APBUS_CFG_TIMEOUT_MS, &e))
 		cli_warn("Failure to unbind temp. bound APQN %02x.%04x: %s", q->card, q->dom, e.msg);
 	if (ok && !*q->mkvp)
 		cli_warn("APQN %02x.%04x has no valid wrapping key set.", q->card, q->dom);
@@ -315,7 +315,7 @@ static int gather_apqns(struct apcfg_apqn **out, size_t *nout)
 	struct pvk_err e;
 
 	info("Fetching list of available APQNs...");
-	if (apbus_cards(cards, APBUS_MAX_CARDS, &nc, &e))
+	if (pvk_apbus_cards(cards, APBUS_MAX_CARDS, &nc, &e))
 		return err_msg("Failure reading AP devices: %s", e.msg);
 	for (size_t i = 0; i < nc; i++) {
 		unsigned doms[APBUS_MAX_DOMAINS];
@@ -324,11 +324,11 @@ static int gather_apqns(struct apcfg_apqn **out, size_t *nout)
 		size_t nd = 0;
 		int gen;
 
-		if (apbus_read_card(cards[i], "type", type, sizeof(type), &e)) {
+		if (pvk_apbus_read_card(cards[i], "type", type, sizeof(type), &e)) {
 			free(v);
 			return err_msg("%s", e.msg);
 		}
-		if (apbus_parse_type(type, &gen, &mode)) {
+		if (pvk_apbus_parse_type(type, &gen, &mode)) {
 			free(v);
 			return err_msg("Failure parsing card type string '%s'.", type);
 		}
@@ -337,7 +337,7 @@ static int gather_apqns(struct apcfg_apqn **out, size_t *nout)
 			     cards[i], type);
 			continue;
 		}
-		if (apbus_queues(cards[i], doms, APBUS_MAX_DOMAINS, &nd, &e)) {
+		if (pvk_apbus_queues(cards[i], doms, APBUS_MAX_DOMAINS, &nd, &e)) {
 			free(v);
 			return err_msg("Failure reading AP queue directories: %s", e.msg);
 		}
@@ -345,7 +345,7 @@ static int gather_apqns(struct apcfg_apqn **out, size_t *nout)
 			struct apcfg_apqn q;
 			char online[16];
 
-			if (apbus_read_queue(cards[i], doms[j], "online", online, sizeof(online), &e) ||
+			if (pvk_apbus_read_queue(cards[i], doms[j], "online", online, sizeof(online), &e) ||
 			    strcmp(online, "1"))
 				continue;
 			/* pvkit: an illicit queue (BS 3) cannot be bound by this guest; IBM's
@@ -353,7 +353,7 @@ static int gather_apqns(struct apcfg_apqn **out, size_t *nout)
 			{
 				unsigned long f;
 
-				if (!apbus_queue_functions(cards[i], doms[j], &f, &e) &&
+				if (!pvk_apbus_queue_functions(cards[i], doms[j], &f, &e) &&
 				    f && APBUS_BS(f) == APBUS_BS_ILLICIT) {
 					cli_warn("APQN %02x.%04x is illicit for this guest: skipped.",
 						 cards[i], doms[j]);
@@ -399,7 +399,7 @@ static int run(void)
 		return PVK_EXIT_ERROR;
 	if (!o.unbind) {
 		info("Reading AP configuration entries from file '%s'...", o.config);
-		if (apcfg_load(o.config, &cfg, &e))
+		if (pvk_apcfg_load(o.config, &cfg, &e))
 			return err_msg("%s", e.msg);
 		if (!cfg.n) {
 			printf("No AP configuration entries in config file '%s': Nothing to do.\n",
@@ -432,15 +432,15 @@ static int run(void)
 		goto out;
 	}
 	info("Found %zu APQNs.", nq);
-	apcfg_sort(apqns, nq);
-	if (apcfg_check_mk(apqns, nq, &e)) {
+	pvk_apcfg_sort(apqns, nq);
+	if (pvk_apcfg_check_mk(apqns, nq, &e)) {
 		err_msg("%s", e.msg);
 		goto out;
 	}
 	info("Applying AP configuration...");
 	r.dry_run = o.dry_run;
 	r.log = on_log;
-	if (apcfg_apply(&cfg, apqns, nq, secrets, nsec, &apcfg_sysfs_ops, &r, &e)) {
+	if (pvk_apcfg_apply(&cfg, apqns, nq, secrets, nsec, &pvk_apcfg_sysfs_ops, &r, &e)) {
 		err_msg("%s", e.msg);
 		goto out;
 	}
@@ -458,7 +458,7 @@ static int run(void)
 		info("Successfully applied %zu out of %zu AP config entries.", r.satisfied, cfg.n);
 	rc = PVK_EXIT_OK;
 out:
-	apcfg_free(&cfg);
+	pvk_apcfg_free(&cfg);
 	free(secrets);
 	free(apqns);
 	return rc;

@@ -119,12 +119,12 @@ static int write_output(const char *path, const void *buf, size_t len, int secre
 	if (!strcmp(path, "-"))
 		return fwrite(buf, 1, len, stdout) == len && !fflush(stdout)
 			       ? 0 : pvk_fail(e, PVK_E_IO, "cannot write to standard output");
-	return file_write_all(path, buf, len, OUTFILE_OVERWRITE | (secret ? OUTFILE_SECRET : 0), e);
+	return pvk_file_write_all(path, buf, len, OUTFILE_OVERWRITE | (secret ? OUTFILE_SECRET : 0), e);
 }
 
 static int read_input(const char *path, size_t max, uint8_t **buf, size_t *len, struct pvk_err *e)
 {
-	return file_read_all(strcmp(path, "-") ? path : "/dev/stdin", max, buf, len, e);
+	return pvk_file_read_all(strcmp(path, "-") ? path : "/dev/stdin", max, buf, len, e);
 }
 
 /* ---- create ---- */
@@ -171,9 +171,9 @@ static int create_run(struct pvk_cert_opts *certs, const char *out, const char *
 	if (certs->no_verify) {
 		char w[128];
 
-		cli_warn("%s", hostkey_noverify_warning("attestation request", w, sizeof(w)));
+		cli_warn("%s", pvk_hostkey_noverify_warning("attestation request", w, sizeof(w)));
 	}
-	if (hostkeys_load_verified(certs, &keys, &nkeys, e))
+	if (pvk_hostkeys_load_verified(certs, &keys, &nkeys, e))
 		goto out;
 	p.hosts = keys;
 	p.n_hosts = nkeys;
@@ -181,30 +181,30 @@ static int create_run(struct pvk_cert_opts *certs, const char *out, const char *
 	if (pvk_ec_generate(&p.cust, e) || pvk_random(p.iv, 12, e) || pvk_random(p.arpk, 32, e) ||
 	    pvk_random(p.meas_key, 64, e) || pvk_random(p.nonce, 16, e))
 		goto out;
-	if (arcb_build(&p, &arcb, &arcb_len, e))
+	if (pvk_arcb_build(&p, &arcb, &arcb_len, e))
 		goto out;
 	memset(&x, 0, sizeof(x));
 	x.it[EXCH_ARCB] = (struct exch_item){ (uint32_t)arcb_len, arcb };
 	x.it[EXCH_MEAS] = (struct exch_item){ ARCB_MEAS_LEN, NULL };
-	x.it[EXCH_ADD] = (struct exch_item){ (uint32_t)attest_add_size(p.paf), NULL };
-	if (exch_write(&x, &file, &file_len, e))
+	x.it[EXCH_ADD] = (struct exch_item){ (uint32_t)pvk_attest_add_size(p.paf), NULL };
+	if (pvk_exch_write(&x, &file, &file_len, e))
 		goto out;
 	/* Both files or neither; a failure leaves an earlier pair as it was. */
-	if (outfile_open(&key_of, arpk_path, OUTFILE_OVERWRITE | OUTFILE_SECRET, e) ||
-	    outfile_open(&req_of, out, OUTFILE_OVERWRITE, e) ||
-	    outfile_write(&key_of, p.arpk, 32, e) || outfile_write(&req_of, file, file_len, e) ||
-	    outfiles_commit((struct outfile *[]){ &req_of, &key_of }, 2, e))
+	if (pvk_outfile_open(&key_of, arpk_path, OUTFILE_OVERWRITE | OUTFILE_SECRET, e) ||
+	    pvk_outfile_open(&req_of, out, OUTFILE_OVERWRITE, e) ||
+	    pvk_outfile_write(&key_of, p.arpk, 32, e) || pvk_outfile_write(&req_of, file, file_len, e) ||
+	    pvk_outfiles_commit((struct outfile *[]){ &req_of, &key_of }, 2, e))
 		goto out;
 	cli_info("Attestation request written to '%s', its protection key to '%s'", out, arpk_path);
 	rc = 0;
 out:
-	outfile_abort(&req_of);
-	outfile_abort(&key_of);
+	pvk_outfile_abort(&req_of);
+	pvk_outfile_abort(&key_of);
 	free(arcb);
 	free(file);
 	EVP_PKEY_free(p.cust);
 	OPENSSL_cleanse(&p, sizeof(p));
-	hostkeys_free(keys, nkeys);
+	pvk_hostkeys_free(keys, nkeys);
 	return rc;
 }
 
@@ -226,7 +226,7 @@ static int cmd_create(int argc, char **argv)
 
 	pvk_err_clear(&e);
 	while ((c = getopt_long(argc, argv, PVK_CERT_SHORTOPTS "o:a:vqh", longopts, NULL)) != -1) {
-		rc = cert_opts_add(&certs, c, optarg, &e);
+		rc = pvk_cert_opts_add(&certs, c, optarg, &e);
 		if (rc < 0)
 			goto err;
 		if (rc > 0 || cli_common_opt(c))
@@ -238,20 +238,20 @@ static int cmd_create(int argc, char **argv)
 			if (parse_add_data(optarg, &paf, &e))
 				goto err;
 			break;
-		case 'h': fputs(create_help, stdout); cert_opts_free(&certs); return PVK_EXIT_OK;
-		default: cert_opts_free(&certs); return cli_usage_error("invalid option");
+		case 'h': fputs(create_help, stdout); pvk_cert_opts_free(&certs); return PVK_EXIT_OK;
+		default: pvk_cert_opts_free(&certs); return cli_usage_error("invalid option");
 		}
 	}
 	if (optind != argc || !out || !arpk) {
-		cert_opts_free(&certs);
+		pvk_cert_opts_free(&certs);
 		return cli_usage_error("-o/--output and -a/--arpk are required");
 	}
-	if (cert_opts_check(&certs, &e) || create_run(&certs, out, arpk, paf, &e))
+	if (pvk_cert_opts_check(&certs, &e) || create_run(&certs, out, arpk, paf, &e))
 		goto err;
-	cert_opts_free(&certs);
+	pvk_cert_opts_free(&certs);
 	return PVK_EXIT_OK;
 err:
-	cert_opts_free(&certs);
+	pvk_cert_opts_free(&certs);
 	return cli_error(&e);
 }
 
@@ -261,7 +261,7 @@ static int perform_run(const char *in, const char *out, const char *user_path, s
 {
 	uint8_t *file = NULL, *user = NULL, *resp = NULL, meas[EXCH_MAX_MEAS], *add = NULL;
 	size_t file_len, user_len = 0, resp_len;
-	struct uvdev_attest a;
+	struct pvk_uvdev_attest a;
 	struct uvdev *d = NULL;
 	struct uvdev_rc rc;
 	struct exch x, r;
@@ -269,7 +269,7 @@ static int perform_run(const char *in, const char *out, const char *user_path, s
 
 	if (read_input(in, EXCH_FILE_MAX, &file, &file_len, e))
 		return -1;
-	if (exch_parse(file, file_len, &x, e)) {
+	if (pvk_exch_parse(file, file_len, &x, e)) {
 		pvk_wrap(e, "%s", in);
 		goto out;
 	}
@@ -302,7 +302,7 @@ static int perform_run(const char *in, const char *out, const char *user_path, s
 		}
 		a.add_data = add;
 	}
-	if (uvdev_open(NULL, &d, e) || uvdev_attest(d, &a, &rc, e))
+	if (pvk_uvdev_open(NULL, &d, e) || pvk_uvdev_attest(d, &a, &rc, e))
 		goto out;
 	if (rc.rc != UVC_RC_SUCCESS) {
 		pvk_fail(e, PVK_E_UV, "%s: the ultravisor refused the attestation request (rc 0x%04x, rrc 0x%04x)",
@@ -317,12 +317,12 @@ static int perform_run(const char *in, const char *out, const char *user_path, s
 	if (user_len)
 		r.it[EXCH_USER] = (struct exch_item){ (uint32_t)user_len, user };
 	r.it[EXCH_CUID] = (struct exch_item){ 16, a.cuid };
-	if (exch_write(&r, &resp, &resp_len, e) || write_output(out, resp, resp_len, 0, e))
+	if (pvk_exch_write(&r, &resp, &resp_len, e) || write_output(out, resp, resp_len, 0, e))
 		goto out;
 	cli_info("Attestation response written to '%s'", out);
 	ret = 0;
 out:
-	uvdev_close(d);
+	pvk_uvdev_close(d);
 	free(file);
 	free(user);
 	free(add);
@@ -371,21 +371,21 @@ static void yaml_add_fields(struct yout *y, uint64_t paf, const struct exch *x)
 
 	if (!x->it[EXCH_ADD].data)
 		return;
-	yout_kv_hex(y, "add", x->it[EXCH_ADD].data, x->it[EXCH_ADD].size);
-	attest_split_add(paf, x->it[EXCH_ADD].data, x->it[EXCH_ADD].size, &f);
-	yout_key(y, "add_fields");
-	yout_map_start(y);
+	pvk_yout_kv_hex(y, "add", x->it[EXCH_ADD].data, x->it[EXCH_ADD].size);
+	pvk_attest_split_add(paf, x->it[EXCH_ADD].data, x->it[EXCH_ADD].size, &f);
+	pvk_yout_key(y, "add_fields");
+	pvk_yout_map_start(y);
 	if (f.image_phkh)
-		yout_kv_hex(y, "image_phkh", f.image_phkh, ATTEST_PHKH_LEN);
+		pvk_yout_kv_hex(y, "image_phkh", f.image_phkh, ATTEST_PHKH_LEN);
 	if (f.att_phkh)
-		yout_kv_hex(y, "attestation_phkh", f.att_phkh, ATTEST_PHKH_LEN);
+		pvk_yout_kv_hex(y, "attestation_phkh", f.att_phkh, ATTEST_PHKH_LEN);
 	if (f.secret_store_hash)
-		yout_kv_hex(y, "secret_store_hash", f.secret_store_hash, ATTEST_SSH_LEN);
+		pvk_yout_kv_hex(y, "secret_store_hash", f.secret_store_hash, ATTEST_SSH_LEN);
 	if (f.firmware_state)
-		yout_kv_hex(y, "firmware_state", f.firmware_state, ATTEST_FW_STATE_LEN);
+		pvk_yout_kv_hex(y, "firmware_state", f.firmware_state, ATTEST_FW_STATE_LEN);
 	if (f.unrecognized)
-		yout_kv_hex(y, "unrecognized", f.unrecognized, f.unrecognized_len);
-	yout_map_end(y);
+		pvk_yout_kv_hex(y, "unrecognized", f.unrecognized, f.unrecognized_len);
+	pvk_yout_map_end(y);
 }
 
 static json_object *jhexs(const uint8_t *p, size_t n)
@@ -397,7 +397,7 @@ static json_object *jhexs(const uint8_t *p, size_t n)
 		return NULL;
 	s[0] = '0';
 	s[1] = 'x';
-	hex_encode(p, n, s + 2);
+	pvk_hex_encode(p, n, s + 2);
 	o = json_object_new_string(s);
 	free(s);
 	return o;
@@ -414,7 +414,7 @@ static char *verify_output(const struct exch *x, uint64_t paf, int json, size_t 
 		json_object_object_add(o, "cuid", jhexs(x->it[EXCH_CUID].data, 16));
 		if (x->it[EXCH_ADD].data) {
 			json_object_object_add(o, "add", jhexs(x->it[EXCH_ADD].data, x->it[EXCH_ADD].size));
-			attest_split_add(paf, x->it[EXCH_ADD].data, x->it[EXCH_ADD].size, &f);
+			pvk_attest_split_add(paf, x->it[EXCH_ADD].data, x->it[EXCH_ADD].size, &f);
 			if (f.image_phkh)
 				json_object_object_add(fields, "image_phkh", jhexs(f.image_phkh, 32));
 			if (f.att_phkh)
@@ -447,15 +447,15 @@ static char *verify_output(const struct exch *x, uint64_t paf, int json, size_t 
 		struct yout y;
 		char *s;
 
-		if (yout_begin(&y, e))
+		if (pvk_yout_begin(&y, e))
 			return NULL;
-		yout_map_start(&y);
-		yout_kv_hex(&y, "cuid", x->it[EXCH_CUID].data, 16);
+		pvk_yout_map_start(&y);
+		pvk_yout_kv_hex(&y, "cuid", x->it[EXCH_CUID].data, 16);
 		yaml_add_fields(&y, paf, x);
 		if (x->it[EXCH_USER].data)
-			yout_kv_hex(&y, "user_data", x->it[EXCH_USER].data, x->it[EXCH_USER].size);
-		yout_map_end(&y);
-		if (yout_finish(&y, &s, len, e))
+			pvk_yout_kv_hex(&y, "user_data", x->it[EXCH_USER].data, x->it[EXCH_USER].size);
+		pvk_yout_map_end(&y);
+		if (pvk_yout_finish(&y, &s, len, e))
 			return NULL;
 		return s;
 	}
@@ -481,7 +481,7 @@ static void verify_report(const struct exch *x, uint64_t paf)
 		struct attest_add_fields f;
 
 		report_hex("Additional-data:", x->it[EXCH_ADD].data, x->it[EXCH_ADD].size);
-		attest_split_add(paf, x->it[EXCH_ADD].data, x->it[EXCH_ADD].size, &f);
+		pvk_attest_split_add(paf, x->it[EXCH_ADD].data, x->it[EXCH_ADD].size, &f);
 		fprintf(stderr, "Additional-data content:\n");
 		if (f.image_phkh)
 			report_hex("Image PHKH", f.image_phkh, 32);
@@ -516,7 +516,7 @@ static int verify_run(const char *in, const char *hdr_path, const char *arpk_pat
 	memset(&c, 0, sizeof(c));
 	if (read_input(in, EXCH_FILE_MAX, &file, &file_len, e))
 		return 1;
-	if (exch_parse(file, file_len, &x, e) || exch_check_response(&x, e)) {
+	if (pvk_exch_parse(file, file_len, &x, e) || pvk_exch_check_response(&x, e)) {
 		pvk_wrap(e, "%s", in);
 		goto out;
 	}
@@ -525,15 +525,15 @@ static int verify_run(const char *in, const char *hdr_path, const char *arpk_pat
 			 x.it[EXCH_MEAS].size);
 		goto out;
 	}
-	if (sehdr_read_file(hdr_path, &hdr, &hdr_len, &hdr_off, e))
+	if (pvk_sehdr_read_file(hdr_path, &hdr, &hdr_len, &hdr_off, e))
 		goto out;
-	if (sehdr_parse(hdr, hdr_len, &h, e)) {
+	if (pvk_sehdr_parse(hdr, hdr_len, &h, e)) {
 		pvk_wrap(e, "%s", hdr_path);
 		goto out;
 	}
-	if (file_read_exact(arpk_path, arpk, 32, "the attestation request protection key", e))
+	if (pvk_file_read_exact(arpk_path, arpk, 32, "the attestation request protection key", e))
 		goto out;
-	if (arcb_open(x.it[EXCH_ARCB].data, x.it[EXCH_ARCB].size, arpk, &c, e)) {
+	if (pvk_arcb_open(x.it[EXCH_ARCB].data, x.it[EXCH_ARCB].size, arpk, &c, e)) {
 		/* Either file may be the wrong one: name both. */
 		if (e->code == PVK_E_AUTH)
 			pvk_fail(e, PVK_E_AUTH,
@@ -559,7 +559,7 @@ static int verify_run(const char *in, const char *hdr_path, const char *arpk_pat
 	it.nonce = c.has_nonce ? c.nonce : NULL;
 	it.add = x.it[EXCH_ADD].data;
 	it.add_len = it.add ? x.it[EXCH_ADD].size : 0;
-	if (attest_measure(c.meas_key, &it, meas, e))
+	if (pvk_attest_measure(c.meas_key, &it, meas, e))
 		goto out;
 	if (!pvk_ct_equal(meas, x.it[EXCH_MEAS].data, ARCB_MEAS_LEN)) {
 		fprintf(stderr, "%s: Attestation measurement verification failed. Calculated and "
@@ -835,10 +835,10 @@ static int secret_store_check(const struct check_args *a, uint8_t (*tags)[16],
 	uint8_t h[64], (*without)[16];
 	size_t n = (size_t)a->n_secrets;
 
-	attest_secret_store_hash((const uint8_t(*)[16])tags, n, a->locked > 0, h);
+	pvk_attest_secret_store_hash((const uint8_t(*)[16])tags, n, a->locked > 0, h);
 	if (pvk_ct_equal(h, want, 64))
 		return 1;
-	attest_secret_store_hash((const uint8_t(*)[16])tags, n, a->locked <= 0, h);
+	pvk_attest_secret_store_hash((const uint8_t(*)[16])tags, n, a->locked <= 0, h);
 	if (pvk_ct_equal(h, want, 64)) {
 		issue(k, "%s: the secret store is %slocked", ibm, a->locked > 0 ? "not " : "");
 		return 0;
@@ -847,7 +847,7 @@ static int secret_store_check(const struct check_args *a, uint8_t (*tags)[16],
 	for (size_t i = 0; i < n && (without = calloc(n, 16)); i++) {
 		memcpy(without, tags, 16 * i);
 		memcpy(without + i, tags + i + 1, 16 * (n - i - 1));
-		attest_secret_store_hash((const uint8_t(*)[16])without, n - 1, a->locked > 0, h);
+		pvk_attest_secret_store_hash((const uint8_t(*)[16])without, n - 1, a->locked > 0, h);
 		free(without);
 		if (pvk_ct_equal(h, want, 64)) {
 			issue(k, "%s: '%s' is not in the secret store", ibm, a->secrets[i]);
@@ -877,18 +877,18 @@ static int check_run(struct check_args *a, struct pvk_err *e)
 
 	if (read_input(a->in, EXCH_FILE_MAX, &file, &file_len, e))
 		return -1;
-	if (exch_parse(file, file_len, &x, e) || exch_check_response(&x, e)) {
+	if (pvk_exch_parse(file, file_len, &x, e) || pvk_exch_check_response(&x, e)) {
 		pvk_wrap(e, "%s", a->in);
 		goto out;
 	}
-	if (arcb_parse(x.it[EXCH_ARCB].data, x.it[EXCH_ARCB].size, &r, &paf, &mai, e)) {
+	if (pvk_arcb_parse(x.it[EXCH_ARCB].data, x.it[EXCH_ARCB].size, &r, &paf, &mai, e)) {
 		pvk_wrap(e, "%s", a->in);
 		goto out;
 	}
-	attest_split_add(paf, x.it[EXCH_ADD].data, x.it[EXCH_ADD].data ? x.it[EXCH_ADD].size : 0, &f);
+	pvk_attest_split_add(paf, x.it[EXCH_ADD].data, x.it[EXCH_ADD].data ? x.it[EXCH_ADD].size : 0, &f);
 	if (a->certs.n_hkds) {
 		a->certs.no_verify = 1;  /* only hashes are compared */
-		if (hostkeys_load_verified(&a->certs, &keys, &nkeys, e))
+		if (pvk_hostkeys_load_verified(&a->certs, &keys, &nkeys, e))
 			goto out;
 		if (f.image_phkh)
 			img = match_hkd(&k, "image", f.image_phkh, &a->certs, keys, nkeys, e);
@@ -956,52 +956,52 @@ static int check_run(struct check_args *a, struct pvk_err *e)
 				passed("%s", said);
 		}
 	}
-	if (yout_begin(&k.y, e))
+	if (pvk_yout_begin(&k.y, e))
 		goto out;
-	yout_map_start(&k.y);
-	yout_kv_bool(&k.y, "successful", k.ok);
+	pvk_yout_map_start(&k.y);
+	pvk_yout_kv_bool(&k.y, "successful", k.ok);
 	if (k.n_issues) {
-		yout_key(&k.y, "issues");
-		yout_seq_start(&k.y);
+		pvk_yout_key(&k.y, "issues");
+		pvk_yout_seq_start(&k.y);
 		for (int i = 0; i < k.n_issues; i++)
-			yout_str(&k.y, k.issues[i]);
-		yout_seq_end(&k.y);
+			pvk_yout_str(&k.y, k.issues[i]);
+		pvk_yout_seq_end(&k.y);
 	}
 	if (a->certs.n_hkds) {
 		if (img || a->need_boot) {
-			yout_key(&k.y, "image_host_key");
-			yout_map_start(&k.y);
-			yout_kv_bool(&k.y, "check_enforced", a->need_boot);
+			pvk_yout_key(&k.y, "image_host_key");
+			pvk_yout_map_start(&k.y);
+			pvk_yout_kv_bool(&k.y, "check_enforced", a->need_boot);
 			if (img)
-				yout_kv_str(&k.y, "hash", img);
-			yout_map_end(&k.y);
+				pvk_yout_kv_str(&k.y, "hash", img);
+			pvk_yout_map_end(&k.y);
 		}
 		if (att || a->need_att) {
-			yout_key(&k.y, "attest_host_key");
-			yout_map_start(&k.y);
-			yout_kv_bool(&k.y, "check_enforced", a->need_att);
+			pvk_yout_key(&k.y, "attest_host_key");
+			pvk_yout_map_start(&k.y);
+			pvk_yout_kv_bool(&k.y, "check_enforced", a->need_att);
 			if (att)
-				yout_kv_str(&k.y, "hash", att);
-			yout_map_end(&k.y);
+				pvk_yout_kv_str(&k.y, "hash", att);
+			pvk_yout_map_end(&k.y);
 		}
 	}
 	if (user_ok)
-		yout_kv_hex(&k.y, "user_data", x.it[EXCH_USER].data, x.it[EXCH_USER].size);
+		pvk_yout_kv_hex(&k.y, "user_data", x.it[EXCH_USER].data, x.it[EXCH_USER].size);
 	if (store_ok) {  /* as IBM: only a passed check shows the store */
-		yout_key(&k.y, "secret_store");
-		yout_map_start(&k.y);
-		yout_key(&k.y, "add_secret_requests");
-		yout_seq_start(&k.y);
+		pvk_yout_key(&k.y, "secret_store");
+		pvk_yout_map_start(&k.y);
+		pvk_yout_key(&k.y, "add_secret_requests");
+		pvk_yout_seq_start(&k.y);
 		for (int i = 0; i < a->n_secrets; i++)
-			yout_str(&k.y, a->secrets[i]);
-		yout_seq_end(&k.y);
-		yout_kv_bool(&k.y, "locked", a->locked > 0);
-		yout_map_end(&k.y);
+			pvk_yout_str(&k.y, a->secrets[i]);
+		pvk_yout_seq_end(&k.y);
+		pvk_yout_kv_bool(&k.y, "locked", a->locked > 0);
+		pvk_yout_map_end(&k.y);
 	}
 	if (fw >= 0)
-		yout_kv_bool(&k.y, "valid_firmware", fw);
-	yout_map_end(&k.y);
-	if (yout_finish(&k.y, &text, &out_len, e) || write_output(a->out, text, out_len, 0, e))
+		pvk_yout_kv_bool(&k.y, "valid_firmware", fw);
+	pvk_yout_map_end(&k.y);
+	if (pvk_yout_finish(&k.y, &text, &out_len, e) || write_output(a->out, text, out_len, 0, e))
 		goto out;
 	ret = k.ok ? 0 : 2;
 	if (cli_verbosity >= 0)
@@ -1013,7 +1013,7 @@ out:
 	free(ubuf);
 	free(rbuf);
 	free(tags);
-	hostkeys_free(keys, nkeys);
+	pvk_hostkeys_free(keys, nkeys);
 	return ret;
 }
 
@@ -1049,12 +1049,12 @@ static int cmd_check(int argc, char **argv)
 		case 'o': a.out = optarg; break;
 		case 'u': a.user = optarg; break;
 		case 'k':
-			if (cert_opts_add(&a.certs, PVK_OPT_HKD, optarg, &e) < 0)
+			if (pvk_cert_opts_add(&a.certs, PVK_OPT_HKD, optarg, &e) < 0)
 				goto err;
 			break;
 		case OPT_FORMAT:
 			if (strcmp(optarg, "yaml")) {
-				cert_opts_free(&a.certs);
+				pvk_cert_opts_free(&a.certs);
 				return cli_usage_error("--format: only yaml");
 			}
 			break;
@@ -1069,7 +1069,7 @@ static int cmd_check(int argc, char **argv)
 					a.need_boot = 1;
 				else {
 					free(dup);
-					cert_opts_free(&a.certs);
+					pvk_cert_opts_free(&a.certs);
 					return cli_usage_error("--host-key-check: att-key-hash, boot-key-hash");
 				}
 			}
@@ -1078,7 +1078,7 @@ static int cmd_check(int argc, char **argv)
 		}
 		case OPT_SECRET:
 			if (a.n_secrets >= 64) {
-				cert_opts_free(&a.certs);
+				pvk_cert_opts_free(&a.certs);
 				return cli_usage_error("at most 64 --secret files");
 			}
 			a.secrets[a.n_secrets++] = optarg;
@@ -1089,7 +1089,7 @@ static int cmd_check(int argc, char **argv)
 			else if (!strcmp(optarg, "false"))
 				a.locked = 0;
 			else {
-				cert_opts_free(&a.certs);
+				pvk_cert_opts_free(&a.certs);
 				return cli_usage_error("--secret-store-locked: true or false");
 			}
 			break;
@@ -1098,13 +1098,13 @@ static int cmd_check(int argc, char **argv)
 			fw_opts = "--firmware-check-version";
 			a.fw_version = atoi(optarg);
 			if (a.fw_version != 1 && a.fw_version != 2) {
-				cert_opts_free(&a.certs);
+				pvk_cert_opts_free(&a.certs);
 				return cli_usage_error("--firmware-check-version: 1 or 2");
 			}
 			break;
 		case OPT_FW_URL: a.fw_url = optarg; fw_opts = "--firmware-verify-url"; break;
-		case 'h': fputs(check_help, stdout); cert_opts_free(&a.certs); return PVK_EXIT_OK;
-		default: cert_opts_free(&a.certs); return cli_usage_error("invalid option");
+		case 'h': fputs(check_help, stdout); pvk_cert_opts_free(&a.certs); return PVK_EXIT_OK;
+		default: pvk_cert_opts_free(&a.certs); return cli_usage_error("invalid option");
 		}
 	}
 	if (!a.in && optind < argc)
@@ -1112,28 +1112,28 @@ static int cmd_check(int argc, char **argv)
 	if (!a.out && optind < argc)
 		a.out = argv[optind++];
 	if (!a.in || !a.out || optind != argc) {
-		cert_opts_free(&a.certs);
+		pvk_cert_opts_free(&a.certs);
 		return cli_usage_error("an INPUT and an OUTPUT file are required");
 	}
 	if ((a.need_att || a.need_boot) && !a.certs.n_hkds) {
-		cert_opts_free(&a.certs);
+		pvk_cert_opts_free(&a.certs);
 		return cli_usage_error("--host-key-check needs -k");
 	}
 	if (a.n_secrets && a.locked < 0) {
-		cert_opts_free(&a.certs);
+		pvk_cert_opts_free(&a.certs);
 		return cli_usage_error("--secret needs --secret-store-locked");
 	}
 	if (fw_opts && !a.firmware) {
-		cert_opts_free(&a.certs);
+		pvk_cert_opts_free(&a.certs);
 		return cli_usage_error("%s needs --firmware", fw_opts);
 	}
 	rc = check_run(&a, &e);
-	cert_opts_free(&a.certs);
+	pvk_cert_opts_free(&a.certs);
 	if (rc < 0)
 		return cli_error(&e);
 	return rc == 2 ? PVK_EXIT_MISMATCH : PVK_EXIT_OK;
 err:
-	cert_opts_free(&a.certs);
+	pvk_cert_opts_free(&a.certs);
 	return cli_error(&e);
 }
 

@@ -45,14 +45,14 @@ static int extract(const char *in, const char *out, uint64_t skip, uint64_t len,
 	int rc = -1;
 
 	/* A pipe works too: infile reads it once, in order. */
-	if (infile_open(&f, in, e))
+	if (pvk_infile_open(&f, in, e))
 		return -1;
 	area = malloc(len + SEHDR_MAGIC_LEN);
 	if (!area) {
 		pvk_fail(e, PVK_E_NOMEM, "out of memory");
 		goto out;
 	}
-	if (infile_pread_upto(&f, area, len, skip, &got)) {
+	if (pvk_infile_pread_upto(&f, area, len, skip, &got)) {
 		pvk_fail(e, PVK_E_IO, "%s: cannot read: %s", in, strerror(errno));
 		goto out;
 	}
@@ -71,7 +71,7 @@ static int extract(const char *in, const char *out, uint64_t skip, uint64_t len,
 		goto out;
 	}
 	fprintf(stderr, "SE header found at offset 0x%llx\n", (unsigned long long)found);
-	if (infile_pread(&f, area, 16, found)) {
+	if (pvk_infile_pread(&f, area, 16, found)) {
 		pvk_fail(e, PVK_E_FORMAT, "%s: SE header truncated", in);
 		goto out;
 	}
@@ -88,19 +88,19 @@ static int extract(const char *in, const char *out, uint64_t skip, uint64_t len,
 		pvk_fail(e, PVK_E_NOMEM, "out of memory");
 		goto out;
 	}
-	if (infile_pread(&f, hdr, sehs, found)) {
+	if (pvk_infile_pread(&f, hdr, sehs, found)) {
 		pvk_fail(e, PVK_E_FORMAT, "%s: SE header truncated (%u bytes expected at 0x%llx)", in,
 			 sehs, (unsigned long long)found);
 		goto out;
 	}
-	if (file_write_all(out, hdr, sehs, OUTFILE_OVERWRITE, e))
+	if (pvk_file_write_all(out, hdr, sehs, OUTFILE_OVERWRITE, e))
 		goto out;
 	fprintf(stderr, "SE header written to '%s' (%u bytes)\n", out, sehs);
 	rc = 0;
 out:
 	free(area);
 	free(hdr);
-	infile_close(&f);
+	pvk_infile_close(&f);
 	return rc;
 }
 

@@ -147,7 +147,7 @@ static int load_cust_key(const char *path, EVP_PKEY **out, struct pvk_err *e)
 	size_t len;
 	int rc;
 
-	if (file_read_all(path, 16384, &buf, &len, e))
+	if (pvk_file_read_all(path, 16384, &buf, &len, e))
 		return -1;
 	if (len == 80 || len == 66) {
 		rc = pvk_ec_from_scalar(buf, len, out, e);
@@ -168,7 +168,7 @@ static int load_cust_key(const char *path, EVP_PKEY **out, struct pvk_err *e)
 				 "%s: not a P-521 private key (80-byte scalar or PEM expected)", path);
 		}
 	}
-	buf_free_secret(buf, len);
+	pvk_buf_free_secret(buf, len);
 	if (rc && e->msg[0] && !strstr(e->msg, path))
 		pvk_wrap(e, "%s", path);
 	return rc;
@@ -201,7 +201,7 @@ static int create_check(struct create_args *a, int any_flag, struct pvk_err *e)
 		return pvk_fail(e, PVK_E_USAGE, "the kernel (-i/--kernel) is required");
 	if (!a->o.output)
 		return pvk_fail(e, PVK_E_USAGE, "the output file (-o/--output) is required");
-	if (cert_opts_check(&a->certs, e))
+	if (pvk_cert_opts_check(&a->certs, e))
 		return -1;
 	if ((a->xpcf || a->xscf) && any_flag)
 		return pvk_fail(e, PVK_E_USAGE,
@@ -242,27 +242,27 @@ static int create_run(struct create_args *a, int any_flag, struct pvk_err *e)
 		a->o.have_psw_addr = 1;
 	}
 	if (a->iv_hex) {
-		if (hex_decode(a->iv_hex, iv, sizeof(iv)))
+		if (pvk_hex_decode(a->iv_hex, iv, sizeof(iv)))
 			return pvk_fail(e, PVK_E_USAGE, "--x-header-iv: 24 hex digits expected");
 		a->o.hdr_iv = iv;
 	}
 	if (a->tweak_hex) {
-		if (hex_decode(a->tweak_hex, tweak, sizeof(tweak)))
+		if (pvk_hex_decode(a->tweak_hex, tweak, sizeof(tweak)))
 			return pvk_fail(e, PVK_E_USAGE, "--x-tweak-bytes: 12 hex digits expected");
 		a->o.tweak_bytes = tweak;
 	}
 	if (a->cck) {
-		if (file_read_exact(a->cck, cck, 32, "the customer communication key", e))
+		if (pvk_file_read_exact(a->cck, cck, 32, "the customer communication key", e))
 			goto out;
 		a->o.cck = cck;
 	}
 	if (a->hdr_key) {
-		if (file_read_exact(a->hdr_key, hdr_key, 32, "the header key", e))
+		if (pvk_file_read_exact(a->hdr_key, hdr_key, 32, "the header key", e))
 			goto out;
 		a->o.hdr_key = hdr_key;
 	}
 	if (a->image_key) {
-		if (file_read_exact(a->image_key, image_key, 64, "the image key", e))
+		if (pvk_file_read_exact(a->image_key, image_key, 64, "the image key", e))
 			goto out;
 		if (!memcmp(image_key, image_key + 32, 32)) {
 			pvk_fail(e, PVK_E_FORMAT, "%s: invalid AES-XTS key: both halves are equal",
@@ -276,17 +276,17 @@ static int create_run(struct create_args *a, int any_flag, struct pvk_err *e)
 	if (a->certs.no_verify) {
 		char w[128];
 
-		cli_warn("%s", hostkey_noverify_warning("image", w, sizeof(w)));
+		cli_warn("%s", pvk_hostkey_noverify_warning("image", w, sizeof(w)));
 	}
-	if (hostkeys_load_verified(&a->certs, &keys, &nkeys, e))
+	if (pvk_hostkeys_load_verified(&a->certs, &keys, &nkeys, e))
 		goto out;
 	a->o.hosts = keys;
 	a->o.n_hosts = nkeys;
-	rc = seimg_create(&a->o, e);
+	rc = pvk_seimg_create(&a->o, e);
 	if (!rc)
 		cli_info("Successfully generated the Secure Execution image '%s'", a->o.output);
 out:
-	hostkeys_free(keys, nkeys);
+	pvk_hostkeys_free(keys, nkeys);
 	EVP_PKEY_free(a->o.cust_key);
 	OPENSSL_cleanse(cck, sizeof(cck));
 	OPENSSL_cleanse(hdr_key, sizeof(hdr_key));
@@ -359,9 +359,9 @@ static int cmd_create(int argc, char **argv, int legacy)
 	}
 	while ((c = getopt_long(argc, argv, "i:r:p:o:" PVK_CERT_SHORTOPTS "vqh", longopts,
 				NULL)) != -1) {
-		rc = cert_opts_add(&a.certs, c, optarg, &e);
+		rc = pvk_cert_opts_add(&a.certs, c, optarg, &e);
 		if (rc < 0) {
-			cert_opts_free(&a.certs);
+			pvk_cert_opts_free(&a.certs);
 			return cli_error(&e);
 		}
 		if (rc > 0)
@@ -400,7 +400,7 @@ static int cmd_create(int argc, char **argv, int legacy)
 		case 'q': cli_verbosity = -1; break;
 		case 'v': cli_verbosity++; break;
 		case OPT_VERSION:
-			cert_opts_free(&a.certs);
+			pvk_cert_opts_free(&a.certs);
 			if (legacy)
 				return cli_usage_error("unexpected argument '--version'");
 			cli_version();
@@ -412,10 +412,10 @@ static int cmd_create(int argc, char **argv, int legacy)
 				printf(create_help, legacy ? cli_prog : "pvimg create");
 			if (c != 'h')
 				printf("\n%s", experimental_help);
-			cert_opts_free(&a.certs);
+			pvk_cert_opts_free(&a.certs);
 			return PVK_EXIT_OK;
 		default:
-			cert_opts_free(&a.certs);
+			pvk_cert_opts_free(&a.certs);
 			return cli_usage_error("invalid option");
 		}
 		if (once && !once_err)
@@ -423,19 +423,19 @@ static int cmd_create(int argc, char **argv, int legacy)
 		once = NULL;
 	}
 	if (optind < argc) {
-		cert_opts_free(&a.certs);
+		pvk_cert_opts_free(&a.certs);
 		return cli_usage_error("unexpected argument '%s'", argv[optind]);
 	}
 	if (once_err) {
-		cert_opts_free(&a.certs);
+		pvk_cert_opts_free(&a.certs);
 		return cli_usage_error("the argument '%s <FILE>' cannot be used multiple times", once_err);
 	}
 	if (conflict) {
-		cert_opts_free(&a.certs);
+		pvk_cert_opts_free(&a.certs);
 		return cli_usage_error("an --enable-X option conflicts with its --disable-X option");
 	}
 	rc = create_run(&a, any_flag, &e);
-	cert_opts_free(&a.certs);
+	pvk_cert_opts_free(&a.certs);
 	return rc ? cli_error(&e) : PVK_EXIT_OK;
 }
 
@@ -473,7 +473,7 @@ static int parse_format(const char *arg, enum info_format *out)
 static int print_schema(const char *kind)
 {
 	if (!strcmp(kind, "json")) {
-		fputs(hdrinfo_schema_json, stdout);
+		fputs(pvk_hdrinfo_schema_json, stdout);
 		return PVK_EXIT_OK;
 	}
 	if (!strcmp(kind, "text")) {
@@ -492,13 +492,13 @@ static int info_print(const struct sehdr *h, const struct sehdr_secrets *sec,
 	int rc;
 
 	if (fmt == FMT_TEXT || fmt == FMT_TEXT_FULL) {
-		if (hdrinfo_write_text(stdout, h, sec, state, fmt == FMT_TEXT_FULL))
+		if (pvk_hdrinfo_write_text(stdout, h, sec, state, fmt == FMT_TEXT_FULL))
 			return pvk_fail(e, PVK_E_IO, "standard output: %s", strerror(errno));
 		return 0;
 	}
 	if (gethostname(host, sizeof(host) - 1))
 		strcpy(host, "unknown");
-	if (hdrinfo_json(h, sec, state, &meta, fmt == FMT_JSON_MINIFY, &json, e))
+	if (pvk_hdrinfo_json(h, sec, state, &meta, fmt == FMT_JSON_MINIFY, &json, e))
 		return -1;
 	rc = fputs(json, stdout) < 0 || fflush(stdout) ? -1 : 0;
 	OPENSSL_cleanse(json, strlen(json));
@@ -558,15 +558,15 @@ static int cmd_info(int argc, char **argv)
 	else if (parse_format(format, &fmt))
 		return cli_usage_error("invalid value '%s' for '--format <FORMAT>' (possible values: "
 				       "text, text:full, json, json:pretty, json:minify)", format);
-	if (sehdr_read_file(input, &raw, &len, &off, &e) || sehdr_parse_view(raw, len, &h, &e)) {
+	if (pvk_sehdr_read_file(input, &raw, &len, &off, &e) || pvk_sehdr_parse_view(raw, len, &h, &e)) {
 		if (!strstr(e.msg, input))
 			pvk_wrap(&e, "%s", input);
 		goto out;
 	}
 	if (key_path) {
-		if (file_read_exact(key_path, key, 32, "the header key", &e))
+		if (pvk_file_read_exact(key_path, key, 32, "the header key", &e))
 			goto out;
-		if (sehdr_decrypt(&h, key, &sec, &e)) {
+		if (pvk_sehdr_decrypt(&h, key, &sec, &e)) {
 			pvk_wrap(&e, "%s", input);
 			goto out;
 		}
@@ -597,7 +597,7 @@ static int key_hashes_load(const char *path, uint8_t (**hashes)[32], size_t *n, 
 	char *line, *save = NULL;
 	int rc = 0;
 
-	if (file_read_all(path, 1 << 20, &buf, &len, e))
+	if (pvk_file_read_all(path, 1 << 20, &buf, &len, e))
 		return -1;
 	h = calloc(len / 64 + 1, 32);
 	if (!h) {
@@ -609,7 +609,7 @@ static int key_hashes_load(const char *path, uint8_t (**hashes)[32], size_t *n, 
 
 		while (l && (line[l - 1] == '\r' || line[l - 1] == ' '))
 			line[--l] = 0;
-		if (cnt > len / 64 || hex_decode(line, h[cnt], 32)) {
+		if (cnt > len / 64 || pvk_hex_decode(line, h[cnt], 32)) {
 			rc = pvk_fail(e, PVK_E_FORMAT,
 				      "%s: line %zu is not a 64-digit host-key hash", path, cnt + 1);
 			break;
@@ -640,9 +640,9 @@ static int test_hashes(const struct sehdr *h, uint8_t (*hashes)[32], size_t nh)
 	for (size_t i = 0; i < nh; i++) {
 		char hex[65];
 
-		if (!memcmp(hashes[i], zero, 32) || keyslot_find(h->keyslots, h->nks, hashes[i]) < 0)
+		if (!memcmp(hashes[i], zero, 32) || pvk_keyslot_find(h->keyslots, h->nks, hashes[i]) < 0)
 			continue;
-		hex_encode(hashes[i], 32, hex);
+		pvk_hex_encode(hashes[i], 32, hex);
 		cli_note(" \u2713 %s 0x%s is included", what[i < 2 ? i : 2], hex);
 		pass = 1;
 	}
@@ -677,37 +677,37 @@ static int cmd_test(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "k:vqh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'k':
-			if (cert_opts_add(&certs, PVK_OPT_HKD, optarg, &e) < 0)
+			if (pvk_cert_opts_add(&certs, PVK_OPT_HKD, optarg, &e) < 0)
 				return cli_error(&e);
 			break;
 		case OPT_KEY_HASHES:
 			want_hashes = 1;
 			hashes_default = !optarg;
 			hashes_path = optarg ? optarg
-				      : uvdev_sysfs_path("firmware/uv/keys/all", sysfs, sizeof(sysfs));
+				      : pvk_uvdev_sysfs_path("firmware/uv/keys/all", sysfs, sizeof(sysfs));
 			break;
 		case 'v': cli_verbosity++; break;
 		case 'q': cli_verbosity = -1; break;
-		case 'h': printf(test_help, "pvimg"); cert_opts_free(&certs); return PVK_EXIT_OK;
-		default: cert_opts_free(&certs); return cli_usage_error("invalid option");
+		case 'h': printf(test_help, "pvimg"); pvk_cert_opts_free(&certs); return PVK_EXIT_OK;
+		default: pvk_cert_opts_free(&certs); return cli_usage_error("invalid option");
 		}
 	}
 	if (optind + 1 != argc || (!certs.n_hkds && !want_hashes)) {
-		cert_opts_free(&certs);
+		pvk_cert_opts_free(&certs);
 		return cli_usage_error("INPUT and -k HKD or --key-hashes are required");
 	}
 	if (certs.n_hkds && want_hashes) {
-		cert_opts_free(&certs);
+		pvk_cert_opts_free(&certs);
 		return cli_usage_error("the argument '--key-hashes[=<FILE>]' cannot be used with "
 				       "'--host-key-document <FILE>'");
 	}
-	if (sehdr_read_file(argv[optind], &raw, &len, &off, &e) || sehdr_parse(raw, len, &h, &e)) {
+	if (pvk_sehdr_read_file(argv[optind], &raw, &len, &off, &e) || pvk_sehdr_parse(raw, len, &h, &e)) {
 		if (!strstr(e.msg, argv[optind]))
 			pvk_wrap(&e, "%s", argv[optind]);
 		goto out;
 	}
 	if (certs.n_hkds) {
-		if (hostkeys_load_verified(&certs, &keys, &nkeys, &e))
+		if (pvk_hostkeys_load_verified(&certs, &keys, &nkeys, &e))
 			goto out;
 		pass_k = 0;
 		for (size_t i = 0; i < nkeys; i++) {
@@ -716,7 +716,7 @@ static int cmd_test(int argc, char **argv)
 
 			if (pvk_ec_phkh(keys[i], phkh, &e))
 				goto out;
-			in = keyslot_find(h.keyslots, h.nks, phkh) >= 0;
+			in = pvk_keyslot_find(h.keyslots, h.nks, phkh) >= 0;
 			pass_k |= in;
 			cli_note(" %s Host key document '%s' is %sincluded", in ? "\u2713" : "\u2718",
 				    certs.hkds[i], in ? "" : "not ");
@@ -735,14 +735,14 @@ static int cmd_test(int argc, char **argv)
 	rc = pass_k && pass_h ? PVK_EXIT_OK : PVK_EXIT_ERROR;
 	free(raw);
 	free(hashes);
-	hostkeys_free(keys, nkeys);
-	cert_opts_free(&certs);
+	pvk_hostkeys_free(keys, nkeys);
+	pvk_cert_opts_free(&certs);
 	return rc;
 out:
 	free(raw);
 	free(hashes);
-	hostkeys_free(keys, nkeys);
-	cert_opts_free(&certs);
+	pvk_hostkeys_free(keys, nkeys);
+	pvk_cert_opts_free(&certs);
 	return cli_error(&e);
 }
 

@@ -104,7 +104,7 @@ static void emit_human(void *ctx, const char *line)
 
 static void emit_yaml(void *ctx, const char *line)
 {
-	yout_str(ctx, line);
+	pvk_yout_str(ctx, line);
 }
 
 /* 0 unsecure, 1 guest, 2 host, 3 both; -1 on a bad file. */
@@ -112,8 +112,8 @@ static int read_status(const char *dir, struct pvk_err *e)
 {
 	int guest, host;
 
-	if (uvinfo_read_bool(dir, "prot_virt_guest", &guest, e) ||
-	    uvinfo_read_bool(dir, "prot_virt_host", &host, e))
+	if (pvk_uvinfo_read_bool(dir, "prot_virt_guest", &guest, e) ||
+	    pvk_uvinfo_read_bool(dir, "prot_virt_host", &host, e))
 		return -1;
 	return guest | host << 1;
 }
@@ -121,7 +121,7 @@ static int read_status(const char *dir, struct pvk_err *e)
 /* A flag section: its value (0 when absent, and then not printed). */
 static int section_value(const char *dir, enum sec s, uint64_t *v, struct pvk_err *e)
 {
-	int rc = uvinfo_read_hex(dir, uvinfo_file(sections[s].table), v, e);
+	int rc = pvk_uvinfo_read_hex(dir, pvk_uvinfo_file(sections[s].table), v, e);
 
 	if (rc == 0)
 		*v = 0;
@@ -134,7 +134,7 @@ static int read_limits(const char *dir, uint64_t lim[6], int have[6], struct pvk
 	int n = 0;
 
 	for (size_t l = 0; l < 6; l++) {
-		have[l] = uvinfo_read_dec(dir, uvinfo_limits[l].file, &lim[l], e);
+		have[l] = pvk_uvinfo_read_dec(dir, pvk_uvinfo_limits[l].file, &lim[l], e);
 		if (have[l] < 0)
 			return -1;
 		n += have[l];
@@ -162,7 +162,7 @@ static int print_human(const char *dir, const int *want, int status, struct pvk_
 				fprintf(out, "\n%s\n", sections[s].human);
 			for (size_t l = 0; l < 6; l++)
 				if (have[l])
-					fprintf(out, "%s %llu\n", uvinfo_limits[l].desc,
+					fprintf(out, "%s %llu\n", pvk_uvinfo_limits[l].desc,
 						(unsigned long long)lim[l]);
 			continue;
 		}
@@ -171,7 +171,7 @@ static int print_human(const char *dir, const int *want, int status, struct pvk_
 		if (!v)
 			continue;
 		fprintf(out, "\n%s\n", sections[s].human);
-		uvinfo_lines(sections[s].table, v, emit_human, out);
+		pvk_uvinfo_lines(sections[s].table, v, emit_human, out);
 	}
 	return 0;
 }
@@ -182,11 +182,11 @@ static int print_yaml(const char *dir, const int *want, int status, struct pvk_e
 	char *text;
 	size_t len;
 
-	if (yout_begin(&y, e))
+	if (pvk_yout_begin(&y, e))
 		return -1;
-	yout_map_start(&y);
-	yout_key(&y, "se_status");
-	yout_str(&y, want[S_STATUS] ? status_yaml[status] : "null");
+	pvk_yout_map_start(&y);
+	pvk_yout_key(&y, "se_status");
+	pvk_yout_str(&y, want[S_STATUS] ? status_yaml[status] : "null");
 	for (int s = S_FAC; s < S_N; s++) {
 		uint64_t v;
 
@@ -200,31 +200,31 @@ static int print_yaml(const char *dir, const int *want, int status, struct pvk_e
 				goto fail;
 			if (!n)
 				continue;
-			yout_key(&y, "limits");
-			yout_map_start(&y);
+			pvk_yout_key(&y, "limits");
+			pvk_yout_map_start(&y);
 			for (size_t l = 0; l < 6; l++)
 				if (have[l])
-					yout_kv_int(&y, uvinfo_limits[l].desc, (long long)lim[l]);
-			yout_map_end(&y);
+					pvk_yout_kv_int(&y, pvk_uvinfo_limits[l].desc, (long long)lim[l]);
+			pvk_yout_map_end(&y);
 			continue;
 		}
 		if (section_value(dir, s, &v, e))
 			goto fail;
 		if (!v)
 			continue;
-		yout_key(&y, sections[s].yaml);
-		yout_seq_start(&y);
-		uvinfo_lines(sections[s].table, v, emit_yaml, &y);
-		yout_seq_end(&y);
+		pvk_yout_key(&y, sections[s].yaml);
+		pvk_yout_seq_start(&y);
+		pvk_uvinfo_lines(sections[s].table, v, emit_yaml, &y);
+		pvk_yout_seq_end(&y);
 	}
-	yout_map_end(&y);
-	if (yout_finish(&y, &text, &len, e))
+	pvk_yout_map_end(&y);
+	if (pvk_yout_finish(&y, &text, &len, e))
 		return -1;
 	fwrite(text, 1, len, out);
 	free(text);
 	return 0;
 fail:
-	yout_abort(&y);
+	pvk_yout_abort(&y);
 	return -1;
 }
 
@@ -254,13 +254,13 @@ static int supported_flags(const char *dir, int secret, int att, int hdr, struct
 
 		if (!groups[parts[i].group])
 			continue;
-		rc = uvinfo_read_hex(dir, uvinfo_file(parts[i].t), &v, e);
+		rc = pvk_uvinfo_read_hex(dir, pvk_uvinfo_file(parts[i].t), &v, e);
 		if (rc < 0)
 			return -1;
 		if (!rc)
 			continue;
 		fprintf(out, "\n%s:\n", parts[i].label);
-		uvinfo_lines(parts[i].t, v, emit_human, out);
+		pvk_uvinfo_lines(parts[i].t, v, emit_human, out);
 	}
 	return 0;
 }
@@ -340,7 +340,7 @@ int main(int argc, char **argv)
 	if (!any && optind == argc)
 		for (int s = 0; s < S_N; s++)
 			want[s] = 1;
-	dir = uvinfo_dir(dirbuf, sizeof(dirbuf));
+	dir = pvk_uvinfo_dir(dirbuf, sizeof(dirbuf));
 	/* usage errors of the subcommand come first */
 	if (optind < argc && (rc = cmd_supported_flags(argc - optind, argv + optind, dir, 1)) >= 0)
 		return rc;

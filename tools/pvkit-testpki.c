@@ -142,7 +142,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	o.revoke = revoke;
-	if (testpki_generate(&o, &e)) {
+	if (pvk_testpki_generate(&o, &e)) {
 		rc = cli_error(&e);
 		goto out;
 	}

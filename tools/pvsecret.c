@@ -164,7 +164,7 @@ enum {
 
 static int read_input(const char *path, size_t max, uint8_t **buf, size_t *len, struct pvk_err *e)
 {
-	return file_read_all(strcmp(path, "-") ? path : "/dev/stdin", max, buf, len, e);
+	return pvk_file_read_all(strcmp(path, "-") ? path : "/dev/stdin", max, buf, len, e);
 }
 
 static int write_stdout(const void *buf, size_t len, struct pvk_err *e)
@@ -179,7 +179,7 @@ static int write_output(const char *path, const void *buf, size_t len, int secre
 {
 	if (!strcmp(path, "-"))
 		return write_stdout(buf, len, e);
-	return file_write_all(path, buf, len, OUTFILE_OVERWRITE | (secret ? OUTFILE_SECRET : 0), e);
+	return pvk_file_write_all(path, buf, len, OUTFILE_OVERWRITE | (secret ? OUTFILE_SECRET : 0), e);
 }
 
 /* ---- operands ---- */
@@ -286,13 +286,13 @@ static int list_secrets(struct uvdev *d, struct secret_list *l, const char *cmd,
 
 	if (!buf)
 		return pvk_fail(e, PVK_E_NOMEM, "out of memory");
-	ret = uvdev_list_secrets(d, buf, len, &rc, e);
+	ret = pvk_uvdev_list_secrets(d, buf, len, &rc, e);
 	if (ret && e->code == PVK_E_IO && e->sys_errno == EINVAL) {
 		cli_info("The UV device does not support longer lists; falling back to one page.");
 		len = UVIO_LIST_PAGE;
 		memset(buf, 0, len);
 		pvk_err_clear(e);
-		ret = uvdev_list_secrets(d, buf, len, &rc, e);
+		ret = pvk_uvdev_list_secrets(d, buf, len, &rc, e);
 	}
 	if (ret) {
 		free(buf);
@@ -304,7 +304,7 @@ static int list_secrets(struct uvdev *d, struct secret_list *l, const char *cmd,
 		free(buf);
 		return uv_refused(UV_LIST, "to list the secrets", rc, e);
 	}
-	ret = secret_list_parse(buf, len, l, e);
+	ret = pvk_secret_list_parse(buf, len, l, e);
 	free(buf);
 	return ret ? pvk_wrap(e, "%s", cmd) : 0;
 }
@@ -325,7 +325,7 @@ struct create_args {
 static int in_se_guest(void)
 {
 	char path[4096], buf[16] = "";
-	FILE *f = fopen(uvdev_sysfs_path("firmware/uv/prot_virt_guest", path, sizeof(path)), "r");
+	FILE *f = fopen(pvk_uvdev_sysfs_path("firmware/uv/prot_virt_guest", path, sizeof(path)), "r");
 
 	if (!f)
 		return 0;
@@ -360,7 +360,7 @@ static int secret_value32(const char *path, const char *what, uint8_t **value, s
 	*value = malloc(32);
 	if (!*value)
 		return pvk_fail(e, PVK_E_NOMEM, "out of memory");
-	return path ? file_read_exact(path, *value, 32, what, e) : pvk_random(*value, 32, e);
+	return path ? pvk_file_read_exact(path, *value, 32, what, e) : pvk_random(*value, 32, e);
 }
 
 /* The directory part of path including its '/', or "" (current directory). */
@@ -379,7 +379,7 @@ static char *dir_of(const char *path)
 
 static char *desc_path(const struct create_args *a)
 {
-	char *dir = dir_of(strcmp(a->out, "-") ? a->out : ""), *file = secret_desc_filename(a->name);
+	char *dir = dir_of(strcmp(a->out, "-") ? a->out : ""), *file = pvk_secret_desc_filename(a->name);
 	char *p = NULL;
 
 	if (dir && file && asprintf(&p, "%s%s", dir, file) < 0)
@@ -395,14 +395,14 @@ static int policy_reference(const char *path, uint8_t ud[ASRCB_USER_LEN], char h
 	uint8_t *buf, h[32];
 	size_t len, n = strlen(path);
 
-	if (file_read_all(path, SIZE_MAX / 2, &buf, &len, e))
+	if (pvk_file_read_all(path, SIZE_MAX / 2, &buf, &len, e))
 		return -1;
 	pvk_sha256(buf, len, h);
 	free(buf);
 	memset(ud, 0, ASRCB_USER_LEN);
 	memcpy(ud, h, 32);
 	memcpy(ud + 32, path, n < POLICY_PATH_MAX ? n : POLICY_PATH_MAX);
-	hex_encode(h, 32, hash_hex);
+	pvk_hex_encode(h, 32, hash_hex);
 	return 0;
 }
 
@@ -419,12 +419,12 @@ static int toc_stage(struct outfile *of, const char *path, const uint8_t tag[16]
 	struct stat st;
 
 	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-	    file_read_all(path, 64u << 20, &old, &old_len, e))
+	    pvk_file_read_all(path, 64u << 20, &old, &old_len, e))
 		return -1;
-	hex_encode(tag, 16, line);
+	pvk_hex_encode(tag, 16, line);
 	line[32] = '\n';
-	rc = outfile_open(of, path, OUTFILE_OVERWRITE, e) ||
-	     outfile_write(of, old, old_len, e) || outfile_write(of, line, 33, e);
+	rc = pvk_outfile_open(of, path, OUTFILE_OVERWRITE, e) ||
+	     pvk_outfile_write(of, old, old_len, e) || pvk_outfile_write(of, line, 33, e);
 	free(old);
 	return rc ? -1 : 0;
 }
@@ -470,7 +470,7 @@ static int create_run(struct create_args *a, struct pvk_err *e)
 	case KIND_RETR: {
 		if (read_input(a->secret, SECRET_FILE_MAX, &file, &file_len, e))
 			goto out;
-		if (secret_encode_value(secret_input_kind_parse(a->type), file, file_len, a->secret,
+		if (pvk_secret_encode_value(pvk_secret_input_kind_parse(a->type), file, file_len, a->secret,
 					&p.secret_type, &value, &value_len, e))
 			goto out;
 		break;
@@ -485,7 +485,7 @@ static int create_run(struct create_args *a, struct pvk_err *e)
 		break;
 	}
 	if (a->name)
-		secret_id_from_name(a->name, a->use_name, p.secret_id);
+		pvk_secret_id_from_name(a->name, a->use_name, p.secret_id);
 	p.value = value;
 	p.value_len = (uint32_t)value_len;
 
@@ -496,9 +496,9 @@ static int create_run(struct create_args *a, struct pvk_err *e)
 	}
 	if (a->disable_dump)
 		p.flags |= ASRCB_FLAG_DISABLE_DUMP;
-	if (sehdr_read_file(a->hdr, &hdr, &hdr_len, &hdr_off, e))
+	if (pvk_sehdr_read_file(a->hdr, &hdr, &hdr_len, &hdr_off, e))
 		goto out;
-	if (sehdr_parse(hdr, hdr_len, &h, e)) {
+	if (pvk_sehdr_parse(hdr, hdr_len, &h, e)) {
 		pvk_wrap(e, "%s: the SE header is malformed", a->hdr);
 		goto out;
 	}
@@ -506,7 +506,7 @@ static int create_run(struct create_args *a, struct pvk_err *e)
 	memcpy(p.ald, h.ald, 64);
 	memcpy(p.tld, h.tld, 64);
 	memcpy(p.tag, h.tag, 16);
-	if (a->cuid_hex && secret_cuid_parse_hex(a->cuid_hex, p.cuid)) {
+	if (a->cuid_hex && pvk_secret_cuid_parse_hex(a->cuid_hex, p.cuid)) {
 		pvk_fail(e, PVK_E_FORMAT, "--cuid-hex: not 32 hex digits: '%s'", a->cuid_hex);
 		goto out;
 	}
@@ -517,7 +517,7 @@ static int create_run(struct create_args *a, struct pvk_err *e)
 
 		if (read_input(a->cuid, 0x100000, &cbuf, &clen, e))
 			goto out;
-		crc = secret_cuid_from_file(cbuf, clen, p.cuid, e);
+		crc = pvk_secret_cuid_from_file(cbuf, clen, p.cuid, e);
 		free(cbuf);
 		if (crc) {
 			pvk_wrap(e, "%s", a->cuid);
@@ -525,11 +525,11 @@ static int create_run(struct create_args *a, struct pvk_err *e)
 		}
 	}
 	if (a->ext_secret &&
-	    file_read_exact(a->ext_secret, p.ext_secret, 32, "the extension secret", e))
+	    pvk_file_read_exact(a->ext_secret, p.ext_secret, 32, "the extension secret", e))
 		goto out;
 	if (a->cck) {
-		if (file_read_exact(a->cck, cck, 32, "the customer-communication key", e) ||
-		    asrcb_derive_ext_secret(cck, p.tag, p.ext_secret, e))
+		if (pvk_file_read_exact(a->cck, cck, 32, "the customer-communication key", e) ||
+		    pvk_asrcb_derive_ext_secret(cck, p.tag, p.ext_secret, e))
 			goto out;
 	}
 
@@ -541,11 +541,11 @@ static int create_run(struct create_args *a, struct pvk_err *e)
 
 		if (read_input(a->sign_key, CERT_FILE_MAX, &kbuf, &klen, e))
 			goto out;
-		t = secret_load_private_key(kbuf, klen, a->sign_key, &sign_key, e);
-		buf_free_secret(kbuf, klen);
+		t = pvk_secret_load_private_key(kbuf, klen, a->sign_key, &sign_key, e);
+		pvk_buf_free_secret(kbuf, klen);
 		if (t)
 			goto out;
-		t = asrcb_user_type_for_key(sign_key, e);
+		t = pvk_asrcb_user_type_for_key(sign_key, e);
 		if (t < 0) {
 			pvk_wrap(e, "%s", a->sign_key);
 			goto out;
@@ -558,12 +558,12 @@ static int create_run(struct create_args *a, struct pvk_err *e)
 
 		if (!a->sign_key)
 			p.user_type = ASRCB_USER_UNSIGNED;
-		max = asrcb_user_data_max(p.user_type);
+		max = pvk_asrcb_user_data_max(p.user_type);
 		if (read_input(a->user_data, max, &ubuf, &ulen, e)) {
 			if (e->code == PVK_E_FORMAT)
 				pvk_fail(e, PVK_E_FORMAT,
 					 "%s: Invalid %s user-data for signing provided. Max %zu bytes allowed",
-					 a->user_data, asrcb_user_type_name(p.user_type), max);
+					 a->user_data, pvk_asrcb_user_type_name(p.user_type), max);
 			goto out;
 		}
 		if (!ulen)
@@ -589,22 +589,22 @@ static int create_run(struct create_args *a, struct pvk_err *e)
 	if (a->certs.no_verify) {
 		char w[128];
 
-		cli_warn("%s", hostkey_noverify_warning("add-secret request", w, sizeof(w)));
+		cli_warn("%s", pvk_hostkey_noverify_warning("add-secret request", w, sizeof(w)));
 	}
-	if (hostkeys_load_verified(&a->certs, &keys, &nkeys, e))
+	if (pvk_hostkeys_load_verified(&a->certs, &keys, &nkeys, e))
 		goto out;
 	p.hosts = keys;
 	p.n_hosts = nkeys;
 	if (pvk_ec_generate(&p.cust, e) || pvk_random(p.iv, 12, e) || pvk_random(p.prot_key, 32, e))
 		goto out;
-	if (sign_key ? asrcb_build_signed(&p, sign_key, &req, &req_len, e)
-		     : asrcb_build(&p, &req, &req_len, e))
+	if (sign_key ? pvk_asrcb_build_signed(&p, sign_key, &req, &req_len, e)
+		     : pvk_asrcb_build(&p, &req, &req_len, e))
 		goto out;
 	cli_note("Successfully generated the request");
 
 	/* Outputs: all or none, the table of contents included. */
 	if ((a->kind == KIND_ASSOC || a->kind == KIND_RETR)) {
-		if (secret_desc_yaml(p.secret_type, a->name, p.secret_id, &yaml, &yaml_len, e))
+		if (pvk_secret_desc_yaml(p.secret_type, a->name, p.secret_id, &yaml, &yaml_len, e))
 			goto out;
 		if (!a->to_stdout) {
 			ypath = desc_path(a);
@@ -612,15 +612,15 @@ static int create_run(struct create_args *a, struct pvk_err *e)
 				pvk_fail(e, PVK_E_NOMEM, "out of memory");
 				goto out;
 			}
-			if (outfile_open(&desc_of, ypath, OUTFILE_OVERWRITE, e) ||
-			    outfile_write(&desc_of, yaml, yaml_len, e))
+			if (pvk_outfile_open(&desc_of, ypath, OUTFILE_OVERWRITE, e) ||
+			    pvk_outfile_write(&desc_of, yaml, yaml_len, e))
 				goto out;
 			ofs[nofs++] = &desc_of;
 		}
 	}
 	if (a->output_secret) {
-		if (outfile_open(&sec_of, a->output_secret, OUTFILE_OVERWRITE | OUTFILE_SECRET, e) ||
-		    outfile_write(&sec_of, value, 32, e))
+		if (pvk_outfile_open(&sec_of, a->output_secret, OUTFILE_OVERWRITE | OUTFILE_SECRET, e) ||
+		    pvk_outfile_write(&sec_of, value, 32, e))
 			goto out;
 		ofs[nofs++] = &sec_of;
 	}
@@ -630,13 +630,13 @@ static int create_run(struct create_args *a, struct pvk_err *e)
 		ofs[nofs++] = &toc_of;
 	}
 	if (strcmp(a->out, "-")) {
-		if (outfile_open(&req_of, a->out, OUTFILE_OVERWRITE, e) ||
-		    outfile_write(&req_of, req, req_len, e))
+		if (pvk_outfile_open(&req_of, a->out, OUTFILE_OVERWRITE, e) ||
+		    pvk_outfile_write(&req_of, req, req_len, e))
 			goto out;
 		ofs[nofs++] = &req_of;
-		if (outfiles_commit(ofs, nofs, e))
+		if (pvk_outfiles_commit(ofs, nofs, e))
 			goto out;
-	} else if (outfiles_commit(ofs, nofs, e) || write_stdout(req, req_len, e)) {
+	} else if (pvk_outfiles_commit(ofs, nofs, e) || write_stdout(req, req_len, e)) {
 		goto out;
 	}
 	cli_info("Successfully wrote the request to '%s'", a->out);
@@ -652,13 +652,13 @@ static int create_run(struct create_args *a, struct pvk_err *e)
 	}
 	rc = 0;
 out:
-	outfile_abort(&req_of);
-	outfile_abort(&desc_of);
-	outfile_abort(&sec_of);
-	outfile_abort(&toc_of);
+	pvk_outfile_abort(&req_of);
+	pvk_outfile_abort(&desc_of);
+	pvk_outfile_abort(&sec_of);
+	pvk_outfile_abort(&toc_of);
 	OPENSSL_cleanse(cck, sizeof(cck));
-	buf_free_secret(value, value_len);
-	buf_free_secret(file, file_len);
+	pvk_buf_free_secret(value, value_len);
+	pvk_buf_free_secret(file, file_len);
 	free(req);
 	free(hdr);
 	free(yaml);
@@ -666,7 +666,7 @@ out:
 	EVP_PKEY_free(p.cust);
 	EVP_PKEY_free(sign_key);
 	OPENSSL_cleanse(&p, sizeof(p));
-	hostkeys_free(keys, nkeys);
+	pvk_hostkeys_free(keys, nkeys);
 	return rc;
 }
 
@@ -716,7 +716,7 @@ static const char *create_check(const struct create_args *a, char *buf, size_t l
 			return "retrievable: the required option '--secret <FILE>' is missing";
 		if (!a->type)
 			return "retrievable: the required option '--type <TYPE>' is missing";
-		if (secret_input_kind_parse(a->type) < 0)
+		if (pvk_secret_input_kind_parse(a->type) < 0)
 			return "--type: plain, aes, aes-xts, hmac-sha or ec";
 		break;
 	case KIND_CCK:
@@ -727,7 +727,7 @@ static const char *create_check(const struct create_args *a, char *buf, size_t l
 		break;
 	}
 	if ((a->kind == KIND_ASSOC || a->kind == KIND_RETR) && !a->to_stdout) {
-		char *f = secret_desc_filename(a->name);
+		char *f = pvk_secret_desc_filename(a->name);
 		const char *msg = NULL;
 
 		if (f && a->output_secret && !strcmp(a->output_secret, f))
@@ -777,7 +777,7 @@ static int cmd_create(int argc, char **argv)
 
 	pvk_err_clear(&e);
 	while ((c = getopt_long(argc, argv, PVK_CERT_SHORTOPTS "o:fvqh", longopts, NULL)) != -1) {
-		rc = cert_opts_add(&a.certs, c, optarg, &e);
+		rc = pvk_cert_opts_add(&a.certs, c, optarg, &e);
 		if (rc < 0)
 			goto err;
 		if (rc > 0 || cli_common_opt(c))
@@ -794,7 +794,7 @@ static int cmd_create(int argc, char **argv)
 		case OPT_FLAGS:
 			a.flags_given = 1;
 			if (parse_flags(optarg, &a.disable_dump)) {
-				cert_opts_free(&a.certs);
+				pvk_cert_opts_free(&a.certs);
 				return cli_usage_error("--flags: invalid value '%s' (disable-dump)", optarg);
 			}
 			break;
@@ -809,49 +809,49 @@ static int cmd_create(int argc, char **argv)
 		case OPT_SECRET: a.secret = optarg; break;
 		case OPT_TYPE: a.type = optarg; break;
 		case 'h': help = 1; break;
-		default: cert_opts_free(&a.certs); return cli_usage_error("invalid option");
+		default: pvk_cert_opts_free(&a.certs); return cli_usage_error("invalid option");
 		}
 	}
 	if (help) {
 		fputs(create_help, stdout);
-		cert_opts_free(&a.certs);
+		pvk_cert_opts_free(&a.certs);
 		return PVK_EXIT_OK;
 	}
 	if (optind >= argc) {
-		cert_opts_free(&a.certs);
+		pvk_cert_opts_free(&a.certs);
 		return cli_usage_error("a secret kind is required: meta, association, retrievable, update-cck");
 	}
 	a.kind = parse_kind(argv[optind]);
 	if (a.kind == KIND_NONE) {
-		cert_opts_free(&a.certs);
+		pvk_cert_opts_free(&a.certs);
 		return cli_usage_error("unknown secret kind '%s' (meta, association, retrievable, update-cck)",
 				       argv[optind]);
 	}
 	optind++;
 	if (a.kind == KIND_ASSOC || a.kind == KIND_RETR) {
 		if (optind >= argc) {
-			cert_opts_free(&a.certs);
+			pvk_cert_opts_free(&a.certs);
 			return cli_usage_error("%s: a NAME is required", argv[optind - 1]);
 		}
 		a.name = argv[optind++];
 	}
 	if (optind != argc) {
-		cert_opts_free(&a.certs);
+		pvk_cert_opts_free(&a.certs);
 		return cli_usage_error("unexpected argument '%s'", argv[optind]);
 	}
-	if (cert_opts_check(&a.certs, &e))
+	if (pvk_cert_opts_check(&a.certs, &e))
 		goto err;
 	msg = create_check(&a, buf, sizeof(buf));
 	if (msg) {
-		cert_opts_free(&a.certs);
+		pvk_cert_opts_free(&a.certs);
 		return cli_usage_error("%s", msg);
 	}
 	if (create_run(&a, &e))
 		goto err;
-	cert_opts_free(&a.certs);
+	pvk_cert_opts_free(&a.certs);
 	return PVK_EXIT_OK;
 err:
-	cert_opts_free(&a.certs);
+	pvk_cert_opts_free(&a.certs);
 	return cli_error(&e);
 }
 
@@ -873,11 +873,11 @@ static int add_run(const char *in, int force, struct pvk_err *e)
 		pvk_fail(e, PVK_E_FORMAT, "%s: not an add-secret request (magic 'asrcbM' missing)", in);
 		goto out;
 	}
-	if (asrcb_parse(req, len, &v, e)) {
+	if (pvk_asrcb_parse(req, len, &v, e)) {
 		pvk_wrap(e, "%s", in);
 		goto out;
 	}
-	if (uvdev_open(NULL, &d, e)) {
+	if (pvk_uvdev_open(NULL, &d, e)) {
 		pvk_wrap(e, "add");
 		goto out;
 	}
@@ -886,7 +886,7 @@ static int add_run(const char *in, int force, struct pvk_err *e)
 	if (v.secret_id && v.secret_type != SECRET_UPDATE_CCK) {
 		if (list_secrets(d, &l, "add", e))
 			goto out;
-		if (secret_list_find_id(&l, v.secret_id, NULL)) {
+		if (pvk_secret_list_find_id(&l, v.secret_id, NULL)) {
 			cli_warn("There is already a secret in the secret store with that id.");
 			if (!force) {
 				pvk_fail(e, PVK_E_MISMATCH,
@@ -896,7 +896,7 @@ static int add_run(const char *in, int force, struct pvk_err *e)
 			cli_warn("'--force' specified: Adding the secret anyways.");
 		}
 	}
-	if (uvdev_add_secret(d, req, (uint32_t)len, &rc, e)) {
+	if (pvk_uvdev_add_secret(d, req, (uint32_t)len, &rc, e)) {
 		pvk_wrap(e, "add");
 		goto out;
 	}
@@ -910,8 +910,8 @@ static int add_run(const char *in, int force, struct pvk_err *e)
 	cli_note("Successfully added the secret");
 	ret = 0;
 out:
-	secret_list_free(&l);
-	uvdev_close(d);
+	pvk_secret_list_free(&l);
+	pvk_uvdev_close(d);
 	free(req);
 	return ret;
 }
@@ -970,12 +970,12 @@ static int cmd_lock(int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage_error("unexpected argument '%s'", argv[optind]);
-	if (uvdev_open(NULL, &d, &e) || uvdev_lock_secrets(d, &rc, &e)) {
+	if (pvk_uvdev_open(NULL, &d, &e) || pvk_uvdev_lock_secrets(d, &rc, &e)) {
 		pvk_wrap(&e, "lock");
-		uvdev_close(d);
+		pvk_uvdev_close(d);
 		return cli_error(&e);
 	}
-	uvdev_close(d);
+	pvk_uvdev_close(d);
 	if (rc.rc != UVC_RC_SUCCESS) {
 		uv_refused(UV_LOCK, "to lock the secret store", rc, &e);
 		return cli_error(&e);
@@ -995,11 +995,11 @@ static int list_run(const char *out, enum secret_list_format f, struct pvk_err *
 	size_t len = 0;
 	int ret = -1;
 
-	if (uvdev_open(NULL, &d, e)) {
+	if (pvk_uvdev_open(NULL, &d, e)) {
 		pvk_wrap(e, "list");
 		return -1;
 	}
-	if (list_secrets(d, &l, "list", e) || secret_list_render(&l, f, &text, &len, e) ||
+	if (list_secrets(d, &l, "list", e) || pvk_secret_list_render(&l, f, &text, &len, e) ||
 	    write_output(out, text, len, 0, e))
 		goto out;
 	if (strcmp(out, "-"))
@@ -1007,8 +1007,8 @@ static int list_run(const char *out, enum secret_list_format f, struct pvk_err *
 	ret = 0;
 out:
 	free(text);
-	secret_list_free(&l);
-	uvdev_close(d);
+	pvk_secret_list_free(&l);
+	pvk_uvdev_close(d);
 	return ret;
 }
 
@@ -1030,7 +1030,7 @@ static int cmd_list(int argc, char **argv)
 		switch (c) {
 		case 'o': out = optarg; break;
 		case OPT_FORMAT:
-			f = secret_list_format_parse(optarg);
+			f = pvk_secret_list_format_parse(optarg);
 			if (f < 0)
 				return cli_usage_error("--format: human, yaml or bin");
 			break;
@@ -1058,10 +1058,10 @@ static int verify_run(const char *in, const char *cert, const char *out, struct 
 		return -1;
 	if (cert) {
 		if (read_input(cert, CERT_FILE_MAX, &cbuf, &clen, e) ||
-		    secret_load_cert_key(cbuf, clen, cert, &key, e))
+		    pvk_secret_load_cert_key(cbuf, clen, cert, &key, e))
 			goto out;
 	}
-	if (asrcb_verify_user_data(req, len, key, data, &dlen, e)) {
+	if (pvk_asrcb_verify_user_data(req, len, key, data, &dlen, e)) {
 		pvk_wrap(e, "%s: Could not verify the add-secret request", in);
 		goto out;
 	}
@@ -1124,7 +1124,7 @@ static int retrieve_find(const struct secret_list *l, enum inform inf, const cha
 
 		if (!*input || *end || input[0] == '-' || idx > 0xffff)
 			return pvk_fail(e, PVK_E_FORMAT, "Invalid index value '%s'", input);
-		s = secret_list_find_index(l, (uint16_t)idx);
+		s = pvk_secret_list_find_index(l, (uint16_t)idx);
 		if (!s)
 			return pvk_fail(e, PVK_E_MISMATCH,
 					"The UV secret-store has no secret with the index %lu", idx);
@@ -1139,7 +1139,7 @@ static int retrieve_find(const struct secret_list *l, enum inform inf, const cha
 
 		if (read_input(input, 0x100000, &buf, &len, e))
 			return -1;
-		rc = secret_desc_parse(buf, len, &type, id, e);
+		rc = pvk_secret_desc_parse(buf, len, &type, id, e);
 		free(buf);
 		if (rc)
 			return pvk_wrap(e, "%s", input);
@@ -1149,13 +1149,13 @@ static int retrieve_find(const struct secret_list *l, enum inform inf, const cha
 					input);
 	} else if (inf == INF_HEX) {
 		if (strlen(input) != 2 + 2 * SECRET_ID_LEN || input[0] != '0' || input[1] != 'x' ||
-		    hex_decode(input, id, SECRET_ID_LEN))
+		    pvk_hex_decode(input, id, SECRET_ID_LEN))
 			return pvk_fail(e, PVK_E_FORMAT,
 					"Cannot parse the secret ID '%s' (0x and 64 hex digits)", input);
 	} else {
-		secret_id_from_name(input, 1, id);
+		pvk_secret_id_from_name(input, 1, id);
 	}
-	s = secret_list_find_id(l, id, &count);
+	s = pvk_secret_list_find_id(l, id, &count);
 	if (!s && inf == INF_NAME) {
 		int printable = *input != 0;
 
@@ -1163,13 +1163,13 @@ static int retrieve_find(const struct secret_list *l, enum inform inf, const cha
 			if (!((*p >= 0x21 && *p <= 0x7e) || strchr(" \t\n\f\r", *p)))
 				printable = 0;
 		if (printable) {
-			secret_id_from_name(input, 0, id);
-			s = secret_list_find_id(l, id, &count);
+			pvk_secret_id_from_name(input, 0, id);
+			s = pvk_secret_list_find_id(l, id, &count);
 		}
 	}
 	if (!s)
 		return pvk_fail(e, PVK_E_MISMATCH, "The UV secret-store has no secret with the ID %s",
-				secret_id_display(id, shown));
+				pvk_secret_id_display(id, shown));
 	if (count > 1) {
 		char idx[512] = "";
 		size_t pos = 0;
@@ -1197,7 +1197,7 @@ static int retrieve_run(const char *input, const char *out, enum inform inf, int
 	uint16_t type;
 	int ret = -1;
 
-	if (uvdev_open(NULL, &d, e)) {
+	if (pvk_uvdev_open(NULL, &d, e)) {
 		pvk_wrap(e, "retrieve");
 		return -1;
 	}
@@ -1212,7 +1212,7 @@ static int retrieve_run(const char *input, const char *out, enum inform inf, int
 		goto out;
 	}
 	put_be16(buf, s->index);
-	if (uvdev_retrieve_secret(d, buf, (uint32_t)len, &rc, e)) {
+	if (pvk_uvdev_retrieve_secret(d, buf, (uint32_t)len, &rc, e)) {
 		pvk_wrap(e, "retrieve");
 		goto out;
 	}
@@ -1228,23 +1228,23 @@ static int retrieve_run(const char *input, const char *out, enum inform inf, int
 	if (bin) {
 		size_t plen, off = 0;
 
-		if (type == SECRET_PLAINTEXT && secret_plaintext_unwrap(buf, len, &plen))
+		if (type == SECRET_PLAINTEXT && pvk_secret_plaintext_unwrap(buf, len, &plen))
 			off = 2;
 		else
 			plen = len;
 		if (write_output(out, buf + off, plen, 1, e))
 			goto out;
-	} else if (secret_retrieved_pem(type, buf, len, &pem, &pem_len, e) ||
+	} else if (pvk_secret_retrieved_pem(type, buf, len, &pem, &pem_len, e) ||
 		   write_output(out, pem, pem_len, 1, e)) {
 		goto out;
 	}
 	ret = 0;
 out:
 	if (pem)
-		buf_free_secret(pem, pem_len);
-	buf_free_secret(buf, len);
-	secret_list_free(&l);
-	uvdev_close(d);
+		pvk_buf_free_secret(pem, pem_len);
+	pvk_buf_free_secret(buf, len);
+	pvk_secret_list_free(&l);
+	pvk_uvdev_close(d);
 	return ret;
 }
 

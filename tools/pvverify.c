@@ -36,14 +36,14 @@ static int run(struct pvk_cert_opts *o)
 		char w[128];
 
 		/* IBM's pvverify names its protectee "info" */
-		cli_warn("%s", hostkey_noverify_warning("info", w, sizeof(w)));
-	} else if (hkd_verifier_new(o, &v, &e)) {
+		cli_warn("%s", pvk_hostkey_noverify_warning("info", w, sizeof(w)));
+	} else if (pvk_hkd_verifier_new(o, &v, &e)) {
 		return cli_error(&e);
 	}
 	for (size_t i = 0; i < o->n_hkds; i++) {
 		const char *path = o->hkds[i];
 		X509 *crt;
-		int lrc = hkd_load(path, &crt, &e);
+		int lrc = pvk_hkd_load(path, &crt, &e);
 
 		if (lrc < 0) {
 			rc = cli_error(&e);
@@ -52,7 +52,7 @@ static int run(struct pvk_cert_opts *o)
 		if (lrc > 0)
 			cli_warn("The host-key document in '%s' contains more than one certificate!",
 				 path);
-		if ((v && hkd_verify(v, crt, path, &e)) || hkd_check_key(crt, path, &e)) {
+		if ((v && pvk_hkd_verify(v, crt, path, &e)) || pvk_hkd_check_key(crt, path, &e)) {
 			X509_free(crt);
 			rc = cli_error(&e);
 			break;
@@ -64,7 +64,7 @@ static int run(struct pvk_cert_opts *o)
 	}
 	if (rc == PVK_EXIT_OK && v && cli_verbosity >= 0)
 		fprintf(stderr, "Host-key documents verified.\n");
-	hkd_verifier_free(v);
+	pvk_hkd_verifier_free(v);
 	return rc;
 }
 
@@ -86,9 +86,9 @@ int main(int argc, char **argv)
 	pvk_err_clear(&e);
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":" PVK_CERT_SHORTOPTS "vqh", longopts, NULL)) != -1) {
-		rc = cert_opts_add(&o, c, optarg, &e);
+		rc = pvk_cert_opts_add(&o, c, optarg, &e);
 		if (rc < 0) {
-			cert_opts_free(&o);
+			pvk_cert_opts_free(&o);
 			return cli_usage_error("%s", e.msg);
 		}
 		if (rc > 0)
@@ -102,36 +102,36 @@ int main(int argc, char **argv)
 			break;
 		case OPT_VERSION:
 			cli_version();
-			cert_opts_free(&o);
+			pvk_cert_opts_free(&o);
 			return PVK_EXIT_OK;
 		case 'h':
 			fputs(help, stdout);
-			cert_opts_free(&o);
+			pvk_cert_opts_free(&o);
 			return PVK_EXIT_OK;
 		case ':':
-			cert_opts_free(&o);
+			pvk_cert_opts_free(&o);
 			return cli_usage_error("the option '%s' requires a value", argv[optind - 1]);
 		default:
-			cert_opts_free(&o);
+			pvk_cert_opts_free(&o);
 			if (optopt > 0 && optopt < 0x100)
 				return cli_usage_error("unexpected option '-%c'", optopt);
 			return cli_usage_error("unexpected option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind < argc) {
-		cert_opts_free(&o);
+		pvk_cert_opts_free(&o);
 		return cli_usage_error("unexpected argument '%s'", argv[optind]);
 	}
 	if (verbose && quiet) {
-		cert_opts_free(&o);
+		pvk_cert_opts_free(&o);
 		return cli_usage_error("the options '--verbose' and '--quiet' cannot be used together");
 	}
 	cli_verbosity = quiet ? -1 : verbose;
-	if (cert_opts_check(&o, &e)) {
-		cert_opts_free(&o);
+	if (pvk_cert_opts_check(&o, &e)) {
+		pvk_cert_opts_free(&o);
 		return cli_usage_error("%s", e.msg);
 	}
 	rc = run(&o);
-	cert_opts_free(&o);
+	pvk_cert_opts_free(&o);
 	return rc;
 }

@@ -79,13 +79,13 @@ static int parse_mkvp(const char *s, char out[65])
 	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
 		s += 2;
 	n = strlen(s);
-	if ((n != 32 && n != 64) || hex_decode(s, b, n / 2))
+	if ((n != 32 && n != 64) || pvk_hex_decode(s, b, n / 2))
 		return -1;
 	if (n == 32) {
 		pvk_sha256(b, 16, h);
 		memcpy(b + 16, h, 16);
 	}
-	hex_encode(b, 32, out);
+	pvk_hex_encode(b, 32, out);
 	return 0;
 }
 
@@ -209,7 +209,7 @@ int uvsim_ap_parse_spec(struct uvsim_ap *ap, const char *spec, struct pvk_err *e
 	{
 		enum apbus_mode m;
 
-		if (apbus_parse_type(type, &c.gen, &m))
+		if (pvk_apbus_parse_type(type, &c.gen, &m))
 			return spec_fail(e, spec, "type '%s' is not CEX<3..8><A|C|P>", type);
 		c.mode = type[4];
 	}
@@ -697,7 +697,7 @@ int uvsim_ap_sysfs(const struct uvsim_ap *ap, const char *gdir, struct pvk_err *
 	}
 	mask[0] = '0';
 	mask[1] = 'x';
-	hex_encode(bits, 32, mask + 2);
+	pvk_hex_encode(bits, 32, mask + 2);
 	return putf(bus, "features", e, "%s\n", ap->features) ||
 	       putf(bus, "bindings", e, "%u/%u (complete)\n", nq, nq) ||
 	       putf(bus, "ap_domain", e, "%d\n", first < 0 ? 0 : first) ||
@@ -826,7 +826,7 @@ static void on_control(struct watcher *w, const char *name)
 	if (n >= 1 && !strcmp(a, "reset") && n == 1) {
 		uvsim_ap_reset(w->ap, -1, 0);
 		snprintf(ans, sizeof(ans), "ok: all queues reset (unbound)");
-	} else if (n >= 2 && apbus_parse_apqn(b, &card, &dom)) {
+	} else if (n >= 2 && pvk_apbus_parse_apqn(b, &card, &dom)) {
 		snprintf(ans, sizeof(ans), "error: '%s' is not a queue XX.YYYY", b);
 	} else if ((n == 2 && (!strcmp(a, "reset") || !strcmp(a, "illicit"))) ||
 		   (n == 3 && !strcmp(a, "online") && (!strcmp(x, "0") || !strcmp(x, "1")))) {

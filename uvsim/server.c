@@ -118,10 +118,10 @@ static int send_answer(int fd, const struct uvsim_answer *a)
 				   .out_len = a->err ? 0 : a->out_len };
 	uint8_t hdr[UVPROTO_RSP_HDR];
 
-	uvproto_rsp_encode(&rsp, hdr);
-	if (fd_write_full(fd, hdr, sizeof(hdr)))
+	pvk_uvproto_rsp_encode(&rsp, hdr);
+	if (pvk_fd_write_full(fd, hdr, sizeof(hdr)))
 		return -1;
-	if (rsp.out_len && fd_write_full(fd, a->out, rsp.out_len))
+	if (rsp.out_len && pvk_fd_write_full(fd, a->out, rsp.out_len))
 		return -1;
 	return 0;
 }
@@ -141,14 +141,14 @@ static void serve_client(struct server *s, int fd, int slot)
 		/* An idle connection may wait for its next request; once a request has begun, all
 		 * of it must arrive within CLIENT_TIMEOUT_S. */
 		slot_set(s, slot, SLOT_IDLE);
-		if (fd_read_full(fd, hdr, 1))
+		if (pvk_fd_read_full(fd, hdr, 1))
 			return;
 		slot_set(s, slot, SLOT_READING);
 		clock_gettime(CLOCK_MONOTONIC, &deadline);
 		deadline.tv_sec += CLIENT_TIMEOUT_S;
 		if (read_by(fd, hdr + 1, sizeof(hdr) - 1, &deadline))
 			return;  /* EOF, timeout or a dead client: nothing was changed */
-		if (uvproto_req_decode(hdr, &req, &e)) {
+		if (pvk_uvproto_req_decode(hdr, &req, &e)) {
 			memset(&a, 0, sizeof(a));
 			a.err = EPROTO;
 			send_answer(fd, &a);

@@ -116,7 +116,7 @@ static void remove_temp_dirs(const char *dir)
 		if (d->d_name[0] != '.' || !strstr(d->d_name, ".new-"))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
-		path_remove_tree(path);
+		pvk_path_remove_tree(path);
 	}
 	closedir(dp);
 }
@@ -159,8 +159,8 @@ static int init_locked(const char *state, struct pvk_err *e)
 	o.dir = tmp;
 	o.hosts = 1;
 	o.days = 3650;
-	if (testpki_generate(&o, e) || place_dir(tmp, pki, e)) {
-		path_remove_tree(tmp);
+	if (pvk_testpki_generate(&o, e) || place_dir(tmp, pki, e)) {
+		pvk_path_remove_tree(tmp);
 		return -1;
 	}
 	return 0;
@@ -189,7 +189,7 @@ static int read_pem(const char *path, EVP_PKEY **key, X509 **cert, struct pvk_er
 		*key = NULL;
 	else
 		*cert = NULL;
-	if (file_read_all(path, 1 << 16, &buf, &len, e))
+	if (pvk_file_read_all(path, 1 << 16, &buf, &len, e))
 		return -1;
 	bio = BIO_new_mem_buf(buf, (int)len);
 	if (bio && key)
@@ -197,7 +197,7 @@ static int read_pem(const char *path, EVP_PKEY **key, X509 **cert, struct pvk_er
 	else if (bio)
 		*cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
 	BIO_free(bio);
-	buf_free_secret(buf, len);
+	pvk_buf_free_secret(buf, len);
 	if (key ? !*key : !*cert)
 		return pvk_fail(e, PVK_E_FORMAT, "%s: not a PEM %s", path,
 				key ? "private key" : "certificate");
@@ -237,7 +237,7 @@ int uvsim_host_new(const char *state, const char *name, struct pvk_err *e)
 	snprintf(path, sizeof(path), "%s/pki/ibm.crt", state);
 	if (read_pem(path, NULL, &ibm, e))
 		goto out;
-	if (testpki_keygen(TESTPKI_KEY_P521, 0, &host, e))
+	if (pvk_testpki_keygen(TESTPKI_KEY_P521, 0, &host, e))
 		goto out;
 	{
 		struct pvk_testpki_cert c = {
@@ -245,17 +245,17 @@ int uvsim_host_new(const char *state, const char *name, struct pvk_err *e)
 			.crl_uri = "ibm.crl", .not_before_days = -1, .not_after_days = 3650,
 		};
 
-		if (testpki_cert(&c, &hkd, e))
+		if (pvk_testpki_cert(&c, &hkd, e))
 			goto out;
 	}
 	snprintf(path, sizeof(path), "%s/hosts", state);
 	if (temp_dir(path, name, tmp, sizeof(tmp), e))
 		goto out;
 	snprintf(path, sizeof(path), "%s/host.key", tmp);
-	if (testpki_write_key(path, host, e))
+	if (pvk_testpki_write_key(path, host, e))
 		goto out;
 	snprintf(path, sizeof(path), "%s/hkd.crt", tmp);
-	if (testpki_write_pem(path, &hkd, 1, NULL, 0, e))
+	if (pvk_testpki_write_pem(path, &hkd, 1, NULL, 0, e))
 		goto out;
 	if (place_dir(tmp, dir, e))
 		goto out;
@@ -263,7 +263,7 @@ int uvsim_host_new(const char *state, const char *name, struct pvk_err *e)
 	rc = 0;
 out:
 	if (tmp[0])
-		path_remove_tree(tmp);
+		pvk_path_remove_tree(tmp);
 	uvsim_state_unlock(lock);
 	EVP_PKEY_free(ibm_key);
 	EVP_PKEY_free(host);
@@ -294,7 +294,7 @@ static void jset_hex(json_object *o, const char *k, const uint8_t *p, size_t n)
 
 	if (!s)
 		return;
-	hex_encode(p, n, s);
+	pvk_hex_encode(p, n, s);
 	json_object_object_add(o, k, json_object_new_string(s));
 	OPENSSL_cleanse(s, 2 * n);
 	free(s);
@@ -306,7 +306,7 @@ static int jget_hex(json_object *o, const char *k, uint8_t *p, size_t n)
 
 	if (!json_object_object_get_ex(o, k, &v) || !json_object_is_type(v, json_type_string))
 		return -1;
-	return hex_decode(json_object_get_string(v), p, n);
+	return pvk_hex_decode(json_object_get_string(v), p, n);
 }
 
 static void jset_u64(json_object *o, const char *k, uint64_t v)
@@ -365,14 +365,14 @@ int uvsim_guest_save(const struct uvsim_guest *g, struct pvk_err *e)
 	for (uint32_t i = 0; i < g->n_tags; i++) {
 		char h[33];
 
-		hex_encode(g->secret_tags[i], 16, h);
+		pvk_hex_encode(g->secret_tags[i], 16, h);
 		json_object_array_add(tags, json_object_new_string(h));
 	}
 	json_object_object_add(o, "secret_tags", tags);
 	json_object_object_add(o, "pid", json_object_new_int64(g->pid));
 	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
 	snprintf(path, sizeof(path), "%s/guest.json", g->dir);
-	rc = file_write_all(path, s, strlen(s), OUTFILE_OVERWRITE | OUTFILE_SECRET, e);
+	rc = pvk_file_write_all(path, s, strlen(s), OUTFILE_OVERWRITE | OUTFILE_SECRET, e);
 	OPENSSL_cleanse((void *)s, strlen(s));
 	json_object_put(o);
 	return rc;
@@ -392,13 +392,13 @@ int uvsim_guest_load(const char *state, const char *id, struct uvsim_guest *g,
 		return pvk_fail(e, PVK_E_USAGE, "'%s' is not a valid guest id", id);
 	snprintf(g->dir, sizeof(g->dir), "%s/guests/%s", state, id);
 	snprintf(path, sizeof(path), "%s/guest.json", g->dir);
-	if (file_read_all(path, 1 << 22, &buf, &len, e)) {
+	if (pvk_file_read_all(path, 1 << 22, &buf, &len, e)) {
 		if (e->code == PVK_E_IO)
 			pvk_fail(e, PVK_E_USAGE, "no guest '%s' (see 'uvsim ls')", id);
 		return -1;
 	}
 	o = json_tokener_parse((const char *)buf);
-	buf_free_secret(buf, len);
+	pvk_buf_free_secret(buf, len);
 	if (!o)
 		return pvk_fail(e, PVK_E_FORMAT, "%s: not JSON", path);
 	snprintf(g->id, sizeof(g->id), "%s", id);
@@ -432,7 +432,7 @@ int uvsim_guest_load(const char *state, const char *id, struct uvsim_guest *g,
 			hex = json_object_get_string(x);
 			sec->len = (uint32_t)(strlen(hex) / 2);
 			sec->value = malloc(sec->len ? sec->len : 1);
-			if (!sec->value || hex_decode(hex, sec->value, sec->len) ||
+			if (!sec->value || pvk_hex_decode(hex, sec->value, sec->len) ||
 			    jget_hex(j, "id", sec->id, 32)) {
 				free(sec->value);
 				sec->value = NULL;
@@ -451,7 +451,7 @@ int uvsim_guest_load(const char *state, const char *id, struct uvsim_guest *g,
 		size_t n = json_object_array_length(arr);
 
 		for (size_t i = 0; i < n && g->n_tags < UVSIM_MAX_SECRETS; i++)
-			if (!hex_decode(json_object_get_string(json_object_array_get_idx(arr, i)),
+			if (!pvk_hex_decode(json_object_get_string(json_object_array_get_idx(arr, i)),
 					g->secret_tags[g->n_tags], 16))
 				g->n_tags++;
 	}
@@ -468,7 +468,7 @@ out:
 void uvsim_guest_clear(struct uvsim_guest *g)
 {
 	for (uint32_t i = 0; i < g->n_secrets; i++)
-		buf_free_secret(g->secrets[i].value, g->secrets[i].len);
+		pvk_buf_free_secret(g->secrets[i].value, g->secrets[i].len);
 	g->n_secrets = 0;
 	OPENSSL_cleanse(g->cck, sizeof(g->cck));
 	OPENSSL_cleanse(g->ext_secret, sizeof(g->ext_secret));
@@ -479,7 +479,7 @@ static int write_text(const char *dir, const char *name, const char *text, struc
 	char path[4400];
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	return file_write_all(path, text, strlen(text), OUTFILE_OVERWRITE | OUTFILE_SECRET, e);
+	return pvk_file_write_all(path, text, strlen(text), OUTFILE_OVERWRITE | OUTFILE_SECRET, e);
 }
 
 int uvsim_guest_sysfs(const struct uvsim_guest *g, struct pvk_err *e)
@@ -526,7 +526,7 @@ int uvsim_guest_sysfs(const struct uvsim_guest *g, struct pvk_err *e)
 	if (write_text(q, "max_retr_secrets", buf, e))
 		return -1;
 	/* keys/: the current host-key hash, no backup key, 13 unused slots (spec §2.9). */
-	hex_encode(g->phkh, 32, h);
+	pvk_hex_encode(g->phkh, 32, h);
 	snprintf(buf, sizeof(buf), "%s\n", h);
 	if (write_text(k, "hash", buf, e) ||
 	    write_text(k, "backup_hash", "0000000000000000000000000000000000000000000000000000000000000000\n", e))

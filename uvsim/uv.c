@@ -176,7 +176,7 @@ static void do_attest(struct uvsim_guest *g, const uint8_t *in, uint32_t in_len,
 		answer_rc(a, ATT_RC_NKS, 0);
 		return;
 	}
-	if (arcb_parse(arcb, arcb_len, &r, &paf, &mai, &e)) {
+	if (pvk_arcb_parse(arcb, arcb_len, &r, &paf, &mai, &e)) {
 		answer_rc(a, ATT_RC_LENGTH, 0);
 		return;
 	}
@@ -193,7 +193,7 @@ static void do_attest(struct uvsim_guest *g, const uint8_t *in, uint32_t in_len,
 		answer_rc(a, ATT_RC_SEA, 0);
 		return;
 	}
-	if (!g->host_key || uvreq_decrypt_host(&r, g->host_key, plain, &slot, &e)) {
+	if (!g->host_key || pvk_uvreq_decrypt_host(&r, g->host_key, plain, &slot, &e)) {
 		answer_rc(a, ATT_RC_DECRYPT, 0);
 		return;
 	}
@@ -201,7 +201,7 @@ static void do_attest(struct uvsim_guest *g, const uint8_t *in, uint32_t in_len,
 		answer_rc(a, ATT_RC_MEAS_BUF, 0);
 		goto out;
 	}
-	add_len = attest_add_size(paf);
+	add_len = pvk_attest_add_size(paf);
 	if (add_len > add_cap) {
 		answer_rc(a, ATT_RC_ADD_BUF, 0);
 		goto out;
@@ -216,7 +216,7 @@ static void do_attest(struct uvsim_guest *g, const uint8_t *in, uint32_t in_len,
 		pos += ATTEST_PHKH_LEN;
 	}
 	if (paf & ARCB_PAF_SECRET_STORE_HASH) {
-		attest_secret_store_hash((const uint8_t(*)[16])g->secret_tags, g->n_tags, g->locked,
+		pvk_attest_secret_store_hash((const uint8_t(*)[16])g->secret_tags, g->n_tags, g->locked,
 					 add + pos);
 		pos += ATTEST_SSH_LEN;
 	}
@@ -235,7 +235,7 @@ static void do_attest(struct uvsim_guest *g, const uint8_t *in, uint32_t in_len,
 	it.nonce = (paf & ARCB_PAF_NONCE) ? plain + ARCB_MEAS_KEY_LEN : NULL;
 	it.add = add;
 	it.add_len = add_len;
-	if (attest_measure(plain, &it, meas, &e)) {
+	if (pvk_attest_measure(plain, &it, meas, &e)) {
 		a->err = EIO;
 		goto out;
 	}
@@ -281,14 +281,14 @@ out:
 
 static int retrievable(uint16_t type)
 {
-	return type >= SECRET_PLAINTEXT && type <= SECRET_ED448 && secret_type_len(type) != 0 &&
+	return type >= SECRET_PLAINTEXT && type <= SECRET_ED448 && pvk_secret_type_len(type) != 0 &&
 	       type != SECRET_ASSOCIATION;
 }
 
 static int type_supported(uint16_t type)
 {
 	return type == SECRET_NULL || type == SECRET_ASSOCIATION || type == SECRET_PLAINTEXT ||
-	       type == SECRET_UPDATE_CCK || (secret_type_len(type) > 0 && type <= SECRET_ED448);
+	       type == SECRET_UPDATE_CCK || (pvk_secret_type_len(type) > 0 && type <= SECRET_ED448);
 }
 
 static uint32_t count_kind(const struct uvsim_guest *g, int assoc)
@@ -304,7 +304,7 @@ static uint32_t count_kind(const struct uvsim_guest *g, int assoc)
 /* Plaintext is stored as encoded: u16 length, data, zero padding to 16. */
 static int value_length_ok(uint16_t type, uint32_t len, const uint8_t *value)
 {
-	int want = secret_type_len(type);
+	int want = pvk_secret_type_len(type);
 
 	if (type == SECRET_PLAINTEXT)
 		return len >= 16 && len % 16 == 0 && len <= 8192 && get_be16(value) <= len - 2;
@@ -342,7 +342,7 @@ static void do_add_secret(struct uvsim_guest *g, const uint8_t *in, uint32_t in_
 		answer_rc(a, ADD_RC_NKS, 0);
 		return;
 	}
-	if (asrcb_parse(in, in_len, &v, &e)) {
+	if (pvk_asrcb_parse(in, in_len, &v, &e)) {
 		answer_rc(a, ADD_RC_SIZE, 0);
 		return;
 	}
@@ -365,7 +365,7 @@ static void do_add_secret(struct uvsim_guest *g, const uint8_t *in, uint32_t in_
 		a->err = ENOMEM;
 		return;
 	}
-	if (!g->host_key || uvreq_decrypt_host(&v.r, g->host_key, plain, &slot, &e)) {
+	if (!g->host_key || pvk_uvreq_decrypt_host(&v.r, g->host_key, plain, &slot, &e)) {
 		answer_rc(a, ADD_RC_DECRYPT, 0);
 		goto out;
 	}
@@ -384,7 +384,7 @@ static void do_add_secret(struct uvsim_guest *g, const uint8_t *in, uint32_t in_
 	/* The extension secret: derived from the CCK when the image demands it, else the
 	 * first accepted request sets it and every later one must repeat it. */
 	if (g->scf & SCF_CCK_EXTENSION_SECRET) {
-		if (asrcb_derive_ext_secret(g->cck, g->tag, derived, &e) ||
+		if (pvk_asrcb_derive_ext_secret(g->cck, g->tag, derived, &e) ||
 		    !pvk_ct_equal(derived, ext, 32)) {
 			answer_rc(a, ADD_RC_NOT_ALLOWED, ADD_RRC_EXT_SECRET);
 			goto out;

@@ -261,7 +261,7 @@ static void remove_guest_dir(const char *dir)
 		unlink(path);
 	}
 	/* No shell: the state path may hold any character. */
-	if (path_remove_tree(dir))
+	if (pvk_path_remove_tree(dir))
 		fprintf(stderr, "uvsim: warning: cannot remove %s\n", dir);
 }
 
@@ -273,9 +273,9 @@ static int guest_from_unpack(struct uvsim_guest *g, const char *image, EVP_PKEY 
 	uint64_t off;
 	struct sehdr h;
 
-	if (sehdr_read_file(image, &raw, &len, &off, e))
+	if (pvk_sehdr_read_file(image, &raw, &len, &off, e))
 		return -1;
-	if (sehdr_parse(raw, len, &h, e)) {
+	if (pvk_sehdr_parse(raw, len, &h, e)) {
 		free(raw);
 		return -1;
 	}
@@ -478,7 +478,7 @@ static int cmd_boot(int argc, char **argv)
 		return cli_error(&e);
 	}
 	snprintf(mem, sizeof(mem), "%s/mem.img", g.dir);
-	if (seimg_boot(image, key, (qemu || keep) ? mem : NULL, (uint64_t)memory << 20, &u, &e)) {
+	if (pvk_seimg_boot(image, key, (qemu || keep) ? mem : NULL, (uint64_t)memory << 20, &u, &e)) {
 		if (e.code == PVK_E_UV)
 			pvk_wrap(&e, "%s: the ultravisor refused to unpack the image", image);
 		goto fail;
@@ -494,7 +494,7 @@ static int cmd_boot(int argc, char **argv)
 	EVP_PKEY_free(key);
 	key = NULL;
 	release_guest_dir(g.dir);
-	hex_encode(g.cuid, 16, cuid);
+	pvk_hex_encode(g.cuid, 16, cuid);
 	if (cli_verbosity >= 0) {
 		printf("guest %s booted on host %s (CUID 0x%s)\n", id, host, cuid);
 		printf("guest-side tools: eval \"$(uvsim env %s)\"\n", id);
@@ -567,7 +567,7 @@ static int cmd_ls(void)
 
 		if (guest_state(names[i]) != GUEST_PRESENT || uvsim_guest_load(state, names[i], &g, &e))
 			continue;  /* being booted, or a dead boot's leftovers (stop or boot remove them) */
-		hex_encode(g.cuid, 16, cuid);
+		pvk_hex_encode(g.cuid, 16, cuid);
 		printf("%-12s %-14s %-8s 0x%-32s %-7u %-6s %s\n", g.id, g.host,
 		       alive(g.pid) ? "running" : "stopped", cuid, g.n_secrets,
 		       g.locked ? "yes" : "no", g.image);

@@ -41,12 +41,12 @@ struct apcfg {
 
 /* Parse and validate a configuration held in memory; fname names it in messages
  * ("FILE:LINE:COL: ..."). An empty document or an empty list gives n = 0. */
-int apcfg_parse(const char *buf, size_t len, const char *fname, struct apcfg *c,
+int pvk_apcfg_parse(const char *buf, size_t len, const char *fname, struct apcfg *c,
 		struct pvk_err *e);
-int apcfg_load(const char *path, struct apcfg *c, struct pvk_err *e);
-void apcfg_free(struct apcfg *c);
+int pvk_apcfg_load(const char *path, struct apcfg *c, struct pvk_err *e);
+void pvk_apcfg_free(struct apcfg *c);
 /* "#2 'my EP11'" or "#2": how messages name the entry with index i (0-based). */
-const char *apcfg_entry_label(const struct apcfg *c, size_t i, char *buf, size_t len);
+const char *pvk_apcfg_entry_label(const struct apcfg *c, size_t i, char *buf, size_t len);
 
 /* One APQN as pvapconfig sees it. */
 struct apcfg_apqn {
@@ -61,26 +61,26 @@ struct apcfg_apqn {
 /* Matching rule (spec §7.6). mingen is the documented "minimal generation": the APQN's
  * generation must be >= mingen. (IBM's pvapconfig v2.43.0 compares the other way.)
  * Returns 1 on a match; otherwise 0 and, if why is not NULL, the reason. */
-int apcfg_match(const struct apcfg_entry *ent, const struct apcfg_apqn *q, char *why,
+int pvk_apcfg_match(const struct apcfg_entry *ent, const struct apcfg_apqn *q, char *why,
 		size_t len);
 /* Sort newest generation first, keeping card/domain order within a generation. */
-void apcfg_sort(struct apcfg_apqn *q, size_t n);
+void pvk_apcfg_sort(struct apcfg_apqn *q, size_t n);
 /* Two EP11 queues of one card with the same non-empty MKVP: returns -1 with the message. */
-int apcfg_check_mk(const struct apcfg_apqn *q, size_t n, struct pvk_err *e);
+int pvk_apcfg_check_mk(const struct apcfg_apqn *q, size_t n, struct pvk_err *e);
 
 /* The UV's secret list (spec §5.8): one entry per listed secret. */
 struct apcfg_secret {
 	uint16_t index, type;
 	uint8_t id[32];
 };
-/* Parse a list-secrets answer (16-byte header, 48-byte entries; secret_list_parse).
+/* Parse a list-secrets answer (16-byte header, 48-byte entries; pvk_secret_list_parse).
  * *more: the header counts more secrets than the buffer holds. */
-int apcfg_parse_secrets(const uint8_t *buf, size_t len, struct apcfg_secret **out, size_t *n,
+int pvk_apcfg_parse_secrets(const uint8_t *buf, size_t len, struct apcfg_secret **out, size_t *n,
 			int *more, struct pvk_err *e);
 
-/* The AP bus as the algorithm uses it (the real one: apcfg_sysfs_ops). */
+/* The AP bus as the algorithm uses it (the real one: pvk_apcfg_sysfs_ops). */
 struct apcfg_ops {
-	int (*bind_state)(void *ctx, const struct apcfg_apqn *q, enum apbus_bind *st,
+	int (*bind_state)(void *ctx, const struct apcfg_apqn *q, enum pvk_apbus_bind *st,
 			  struct pvk_err *e);
 	int (*assoc_state)(void *ctx, const struct apcfg_apqn *q, enum apbus_assoc *st,
 			   unsigned *idx, struct pvk_err *e);
@@ -89,7 +89,7 @@ struct apcfg_ops {
 	int (*associate)(void *ctx, const struct apcfg_apqn *q, unsigned idx, struct pvk_err *e);
 	void *ctx;
 };
-extern const struct apcfg_ops apcfg_sysfs_ops;
+extern const struct apcfg_ops pvk_apcfg_sysfs_ops;
 
 enum apcfg_log {
 	APCFG_LOG_INFO,       /* -v */
@@ -106,9 +106,9 @@ struct apcfg_run {
 	size_t satisfied;     /* entries satisfied (already, or configured) */
 };
 
-/* Spec §7.5 steps 8-10 on apqns already sorted (apcfg_sort). Returns 0, or -1 when an
+/* Spec §7.5 steps 8-10 on apqns already sorted (pvk_apcfg_sort). Returns 0, or -1 when an
  * action failed (the run stops there; nothing is rolled back). */
-int apcfg_apply(const struct apcfg *c, const struct apcfg_apqn *q, size_t nq,
+int pvk_apcfg_apply(const struct apcfg *c, const struct apcfg_apqn *q, size_t nq,
 		const struct apcfg_secret *s, size_t ns, const struct apcfg_ops *ops,
 		struct apcfg_run *run, struct pvk_err *e);
 

@@ -56,16 +56,16 @@ struct arcb_content {
 	int slot;                   /* key slot used (UV side) */
 };
 
-int arcb_build(const struct arcb_params *p, uint8_t **out, size_t *len, struct pvk_err *e);
+int pvk_arcb_build(const struct arcb_params *p, uint8_t **out, size_t *len, struct pvk_err *e);
 /* Envelope checks and the plaintext fields. */
-int arcb_parse(const uint8_t *buf, size_t len, struct uvreq *r, uint64_t *paf, uint32_t *mai,
+int pvk_arcb_parse(const uint8_t *buf, size_t len, struct uvreq *r, uint64_t *paf, uint32_t *mai,
 	       struct pvk_err *e);
 /* Owner side: open with the ARPK. */
-int arcb_open(const uint8_t *buf, size_t len, const uint8_t arpk[32], struct arcb_content *c,
+int pvk_arcb_open(const uint8_t *buf, size_t len, const uint8_t arpk[32], struct arcb_content *c,
 	      struct pvk_err *e);
 
 /* Size of the additional data the flags ask for. */
-size_t attest_add_size(uint64_t paf);
+size_t pvk_attest_add_size(uint64_t paf);
 
 /* The items of §4.4 and their HMAC-SHA512. */
 struct attest_items {
@@ -77,7 +77,7 @@ struct attest_items {
 	const uint8_t *add;
 	size_t add_len;
 };
-int attest_measure(const uint8_t key[ARCB_MEAS_KEY_LEN], const struct attest_items *it,
+int pvk_attest_measure(const uint8_t key[ARCB_MEAS_KEY_LEN], const struct attest_items *it,
 		   uint8_t out[ARCB_MEAS_LEN], struct pvk_err *e);
 
 /* The additional data split by the flags, in the order of §4.5. */
@@ -86,8 +86,8 @@ struct attest_add_fields {
 	const uint8_t *unrecognized;
 	size_t unrecognized_len;
 };
-void attest_split_add(uint64_t paf, const uint8_t *add, size_t len, struct attest_add_fields *f);
+void pvk_attest_split_add(uint64_t paf, const uint8_t *add, size_t len, struct attest_add_fields *f);
 /* SHA-512(tag_1 || ... || tag_n || locked). */
-void attest_secret_store_hash(const uint8_t (*tags)[16], size_t n, int locked, uint8_t out[64]);
+void pvk_attest_secret_store_hash(const uint8_t (*tags)[16], size_t n, int locked, uint8_t out[64]);
 
 #endif

@@ -54,9 +54,9 @@ enum secret_type {
 };
 
 /* "Association", "PLAINTEXT", "AES-256-KEY", ...; types 0, 1 and 0x16 show as Invalid(0x000N). */
-const char *secret_type_name(uint16_t type, char *buf, size_t len);
+const char *pvk_secret_type_name(uint16_t type, char *buf, size_t len);
 /* The value length the UV expects for a type, or -1 when variable (plaintext) or unknown. */
-int secret_type_len(uint16_t type);
+int pvk_secret_type_len(uint16_t type);
 
 struct asrcb_params {
 	EVP_PKEY *cust;
@@ -76,7 +76,7 @@ struct asrcb_params {
 	uint8_t ext_secret[ASRCB_EXT_SECRET_LEN];
 };
 
-int asrcb_build(const struct asrcb_params *p, uint8_t **out, size_t *len, struct pvk_err *e);
+int pvk_asrcb_build(const struct asrcb_params *p, uint8_t **out, size_t *len, struct pvk_err *e);
 
 /* The plaintext view of a request. */
 struct asrcb_view {
@@ -90,10 +90,10 @@ struct asrcb_view {
 	size_t secret_hdr_len;
 };
 /* Checks magic, user-data type, the envelope rules, version and rql >= 0x418 + ... */
-int asrcb_parse(const uint8_t *buf, size_t len, struct asrcb_view *v, struct pvk_err *e);
+int pvk_asrcb_parse(const uint8_t *buf, size_t len, struct asrcb_view *v, struct pvk_err *e);
 
 /* HKDF-SHA512(CCK, salt = SE-header tag, "IBM Z Ultravisor Add-Secret"): spec §5.4. */
-int asrcb_derive_ext_secret(const uint8_t cck[32], const uint8_t tag[16], uint8_t out[32],
+int pvk_asrcb_derive_ext_secret(const uint8_t cck[32], const uint8_t tag[16], uint8_t out[32],
 			    struct pvk_err *e);
 
 #endif

@@ -33,18 +33,18 @@ struct comp_io {
 	const char *out_name;
 };
 
-int comp_pipe_new(struct comp_pipe **p, enum comp_mode mode, const uint8_t xts_key[64],
+int pvk_comp_pipe_new(struct comp_pipe **p, enum comp_mode mode, const uint8_t xts_key[64],
 		  struct pvk_err *e);
 /* Pages a component of len bytes occupies: at least one, even when empty. */
-uint64_t comp_pages(uint64_t len);
+uint64_t pvk_comp_pages(uint64_t len);
 /* The tweak of page i: the initial tweak as a 128-bit BE integer plus i * 4096. */
-void comp_page_tweak(const uint8_t init[16], uint64_t i, uint8_t out[16]);
+void pvk_comp_page_tweak(const uint8_t init[16], uint64_t i, uint8_t out[16]);
 /* Process one component placed at guest address addr with initial tweak. */
-int comp_pipe_run(struct comp_pipe *p, const struct comp_io *io, uint64_t addr,
+int pvk_comp_pipe_run(struct comp_pipe *p, const struct comp_io *io, uint64_t addr,
 		  const uint8_t tweak[16], struct pvk_err *e);
 /* Wait for the hasher and return the digests and the page count over all components. */
-int comp_pipe_finish(struct comp_pipe *p, uint8_t pld[64], uint8_t ald[64], uint8_t tld[64],
+int pvk_comp_pipe_finish(struct comp_pipe *p, uint8_t pld[64], uint8_t ald[64], uint8_t tld[64],
 		     uint64_t *nep, struct pvk_err *e);
-void comp_pipe_free(struct comp_pipe *p);
+void pvk_comp_pipe_free(struct comp_pipe *p);
 
 #endif

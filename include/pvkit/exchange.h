@@ -32,11 +32,11 @@ struct exch {
 
 /* Serialize: items with data are packed from 0x40 in entry order; items without data but
  * with a size are written as (size, 0). *out is malloc'd. */
-int exch_write(const struct exch *x, uint8_t **out, size_t *len, struct pvk_err *e);
+int pvk_exch_write(const struct exch *x, uint8_t **out, size_t *len, struct pvk_err *e);
 /* Parse a file of len bytes; item data point into buf. Checks magic, version, sizes against
  * the maxima and the file; requires an ARCB. */
-int exch_parse(const uint8_t *buf, size_t len, struct exch *x, struct pvk_err *e);
+int pvk_exch_parse(const uint8_t *buf, size_t len, struct exch *x, struct pvk_err *e);
 /* A response must also carry the measurement and a 16-byte CUID. */
-int exch_check_response(const struct exch *x, struct pvk_err *e);
+int pvk_exch_check_response(const struct exch *x, struct pvk_err *e);
 
 #endif

@@ -11,15 +11,15 @@
 #include "pvkit/err.h"
 
 /* Read a whole file of at most max bytes into a fresh buffer (NUL-terminated for convenience). */
-int file_read_all(const char *path, size_t max, uint8_t **out, size_t *len, struct pvk_err *e);
+int pvk_file_read_all(const char *path, size_t max, uint8_t **out, size_t *len, struct pvk_err *e);
 /* Read a file that must be exactly len bytes (keys, IVs); out is caller-owned. */
-int file_read_exact(const char *path, uint8_t *out, size_t len, const char *what,
+int pvk_file_read_exact(const char *path, uint8_t *out, size_t len, const char *what,
 		    struct pvk_err *e);
 /* read/write exactly len bytes (retrying on EINTR and short transfers); -1 on error or EOF. */
-int fd_read_full(int fd, void *buf, size_t len);
-int fd_write_full(int fd, const void *buf, size_t len);
+int pvk_fd_read_full(int fd, void *buf, size_t len);
+int pvk_fd_write_full(int fd, const void *buf, size_t len);
 /* pread exactly len bytes at off; -1 on error or end of file. */
-int fd_pread_full(int fd, void *buf, size_t len, uint64_t off);
+int pvk_fd_pread_full(int fd, void *buf, size_t len, uint64_t off);
 /* An input read by offset. A pipe, FIFO or device is read once, in order, and what was read
  * is kept in an unnamed temp file so that a reader can go back: each input is read once
  * whatever the reader's order, and only as far as the reader needs. */
@@ -30,22 +30,22 @@ struct infile {
 	uint64_t have;  /* bytes spooled so far */
 	int eof;
 };
-int infile_open(struct infile *in, const char *path, struct pvk_err *e);
+int pvk_infile_open(struct infile *in, const char *path, struct pvk_err *e);
 /* Exactly len bytes at off: 0; -1 at end of input or on a read error. */
-int infile_pread(struct infile *in, void *buf, size_t len, uint64_t off);
+int pvk_infile_pread(struct infile *in, void *buf, size_t len, uint64_t off);
 /* Up to len bytes at off, fewer at the end of the input (*got says how many); -1 on a read
  * error. */
-int infile_pread_upto(struct infile *in, void *buf, size_t len, uint64_t off, size_t *got);
-void infile_close(struct infile *in);
+int pvk_infile_pread_upto(struct infile *in, void *buf, size_t len, uint64_t off, size_t *got);
+void pvk_infile_close(struct infile *in);
 
 /* Remove a file or a directory tree (not following symlinks); 0 also when nothing is there. */
-int path_remove_tree(const char *path);
+int pvk_path_remove_tree(const char *path);
 
 /* Free a buffer after wiping it (for anything that held key material). */
-void buf_free_secret(void *p, size_t len);
+void pvk_buf_free_secret(void *p, size_t len);
 
 /* An output written to "<path>.pvkit-tmp-XXXXXX" and renamed over <path> only on commit.
- * The outputs of one command are committed together (outfiles_commit): all of them are in
+ * The outputs of one command are committed together (pvk_outfiles_commit): all of them are in
  * place afterwards, or none is and whatever was there before is still there. An existing
  * device or FIFO at <path> is never replaced: the output is staged in an unnamed temp file
  * and copied into it on commit. */
@@ -67,26 +67,26 @@ enum outfile_flags {
 #define OUTFILES_MAX 8
 
 /* Start an output. Removes stale temp files of <path> left by writers that died. */
-int outfile_open(struct outfile *of, const char *path, int flags, struct pvk_err *e);
-int outfile_write(struct outfile *of, const void *buf, size_t len, struct pvk_err *e);
-int outfile_pwrite(struct outfile *of, const void *buf, size_t len, uint64_t off,
+int pvk_outfile_open(struct outfile *of, const char *path, int flags, struct pvk_err *e);
+int pvk_outfile_write(struct outfile *of, const void *buf, size_t len, struct pvk_err *e);
+int pvk_outfile_pwrite(struct outfile *of, const void *buf, size_t len, uint64_t off,
 		   struct pvk_err *e);
 /* fsync all, then rename all into place (catchable signals held off meanwhile); on any
  * failure undo the renames already done. Afterwards every outfile is closed, either way. */
-int outfiles_commit(struct outfile *const *ofs, size_t n, struct pvk_err *e);
-int outfile_commit(struct outfile *of, struct pvk_err *e);
+int pvk_outfiles_commit(struct outfile *const *ofs, size_t n, struct pvk_err *e);
+int pvk_outfile_commit(struct outfile *of, struct pvk_err *e);
 /* Remove the temp file; safe to call after commit, twice, or on a zeroed outfile
  * whose fd is -1. */
-void outfile_abort(struct outfile *of);
+void pvk_outfile_abort(struct outfile *of);
 /* Remove the live temp files on SIGINT, SIGTERM, SIGHUP and SIGQUIT, then die of the signal
  * as before. Only signals still at their default action are trapped. Commands call it once. */
-void outfile_trap_signals(void);
+void pvk_outfile_trap_signals(void);
 /* pthread_create for a helper thread of a command that writes outputs: the thread never takes
- * the trapped signals, so the windows in which outfile_open and outfiles_commit hold them off
+ * the trapped signals, so the windows in which pvk_outfile_open and pvk_outfiles_commit hold them off
  * are closed for the whole process. */
-int outfile_thread_create(pthread_t *t, void *(*fn)(void *), void *arg);
+int pvk_outfile_thread_create(pthread_t *t, void *(*fn)(void *), void *arg);
 
 /* Write a whole small buffer to path via outfile (temp + rename). */
-int file_write_all(const char *path, const void *buf, size_t len, int flags, struct pvk_err *e);
+int pvk_file_write_all(const char *path, const void *buf, size_t len, int flags, struct pvk_err *e);
 
 #endif

@@ -20,7 +20,7 @@ enum hdrinfo_state {
 
 /* Write the header as IBM's `pvimg info --format text` (full: text:full) does. sec is read
  * only in HDRINFO_DECRYPTED. Returns 0, or -1 with errno set by the stream. */
-int hdrinfo_write_text(FILE *out, const struct sehdr *h, const struct sehdr_secrets *sec,
+int pvk_hdrinfo_write_text(FILE *out, const struct sehdr *h, const struct sehdr_secrets *sec,
 		       enum hdrinfo_state state, int full);
 
 /* The metadata block of the JSON document. */
@@ -32,10 +32,10 @@ struct hdrinfo_meta {
 
 /* The JSON document, pretty (two-space indent, as serde_json) or minified, with no
  * escaped '/', ending in a newline. *out is malloc'd. */
-int hdrinfo_json(const struct sehdr *h, const struct sehdr_secrets *sec, enum hdrinfo_state state,
+int pvk_hdrinfo_json(const struct sehdr *h, const struct sehdr_secrets *sec, enum hdrinfo_state state,
 		 const struct hdrinfo_meta *meta, int minify, char **out, struct pvk_err *e);
 
 /* pvkit's JSON Schema of that document (draft-07), NUL-terminated. */
-extern const char hdrinfo_schema_json[];
+extern const char pvk_hdrinfo_schema_json[];
 
 #endif

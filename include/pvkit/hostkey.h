@@ -26,8 +26,8 @@ typedef void (*pvk_hkd_log_fn)(void *ctx, enum pvk_hkd_log level, const char *ms
 
 /*
  * The certificate options of spec §3.4. Strings are borrowed. A struct filled by
- * cert_opts_add() owns its arrays and strings: release it with cert_opts_free(). A struct
- * filled by hand (static arrays) must not be passed to cert_opts_add()/cert_opts_free().
+ * pvk_cert_opts_add() owns its arrays and strings: release it with pvk_cert_opts_free(). A struct
+ * filled by hand (static arrays) must not be passed to pvk_cert_opts_add()/pvk_cert_opts_free().
  */
 struct pvk_cert_opts {
 	const char **hkds;
@@ -42,7 +42,7 @@ struct pvk_cert_opts {
 	/* Optional: receives warnings and notes; NULL drops them. */
 	pvk_hkd_log_fn log;
 	void *log_ctx;
-	/* Private: strings allocated by cert_opts_add(). */
+	/* Private: strings allocated by pvk_cert_opts_add(). */
 	char **owned_;
 	size_t n_owned_;
 };
@@ -87,23 +87,23 @@ enum pvk_cert_opt_id {
  * certificate option (taken), 0 when it is not one (the tool handles it), -1 on error
  * (PVK_E_USAGE / PVK_E_NOMEM). -k, --cert and --crl split comma-separated lists.
  */
-int cert_opts_add(struct pvk_cert_opts *o, int opt_id, const char *arg, struct pvk_err *e);
+int pvk_cert_opts_add(struct pvk_cert_opts *o, int opt_id, const char *arg, struct pvk_err *e);
 /* The combination rules of §3.4; PVK_E_USAGE on violation. */
-int cert_opts_check(const struct pvk_cert_opts *o, struct pvk_err *e);
-void cert_opts_free(struct pvk_cert_opts *o);
+int pvk_cert_opts_check(const struct pvk_cert_opts *o, struct pvk_err *e);
+void pvk_cert_opts_free(struct pvk_cert_opts *o);
 
 /* "Host-key document verification is disabled. The <thing> may not be protected." */
-const char *hostkey_noverify_warning(const char *thing, char *buf, size_t len);
+const char *pvk_hostkey_noverify_warning(const char *thing, char *buf, size_t len);
 
 /*
  * Load a host-key document (PEM or DER). Returns 0 if the file holds exactly one
  * certificate, 1 if it holds several (the first is returned; warn the user), -1 on error.
  */
-int hkd_load(const char *path, X509 **crt, struct pvk_err *e);
+int pvk_hkd_load(const char *path, X509 **crt, struct pvk_err *e);
 /* 0 if the HKD's public key is EC P-521, else -1 with a message naming path and the key. */
-int hkd_check_key(X509 *hkd, const char *path, struct pvk_err *e);
+int pvk_hkd_check_key(X509 *hkd, const char *path, struct pvk_err *e);
 /* 1 if crt's subject is that of an IBM Z signing key (§3.2), else 0. */
-int hkd_is_signing_key(X509 *crt);
+int pvk_hkd_is_signing_key(X509 *crt);
 
 /* The chain of trust, built once from the options, used for every HKD. */
 struct pvk_hkd_verifier;
@@ -112,27 +112,27 @@ struct pvk_hkd_verifier;
  * and verify it with OpenSSL. Failures are PVK_E_VERIFY ("Host-key verification failed: …"),
  * PVK_E_IO / PVK_E_FORMAT for unreadable files.
  */
-int hkd_verifier_new(const struct pvk_cert_opts *o, struct pvk_hkd_verifier **out,
+int pvk_hkd_verifier_new(const struct pvk_cert_opts *o, struct pvk_hkd_verifier **out,
 		     struct pvk_err *e);
 /* The per-HKD checks of §3.3; path names the HKD in messages. PVK_E_VERIFY on failure. */
-int hkd_verify(struct pvk_hkd_verifier *v, X509 *hkd, const char *path, struct pvk_err *e);
-void hkd_verifier_free(struct pvk_hkd_verifier *v);
+int pvk_hkd_verify(struct pvk_hkd_verifier *v, X509 *hkd, const char *path, struct pvk_err *e);
+void pvk_hkd_verifier_free(struct pvk_hkd_verifier *v);
 
 /*
  * Load every -k document and, unless o->no_verify, verify it; every key must be EC P-521.
- * On success *keys is an array of *n public keys (free with hostkeys_free).
+ * On success *keys is an array of *n public keys (free with pvk_hostkeys_free).
  */
-int hostkeys_load_verified(const struct pvk_cert_opts *o, EVP_PKEY ***keys, size_t *n,
+int pvk_hostkeys_load_verified(const struct pvk_cert_opts *o, EVP_PKEY ***keys, size_t *n,
 			   struct pvk_err *e);
-void hostkeys_free(EVP_PKEY **keys, size_t n);
+void pvk_hostkeys_free(EVP_PKEY **keys, size_t n);
 
 /* --- CRLs (lib/crl.c) --- */
 
 /* Parse CRLs from a buffer: DER (one CRL), else every PEM CRL. Empty stack if none. */
-int crl_parse(const uint8_t *buf, size_t len, STACK_OF(X509_CRL) **out, struct pvk_err *e);
-/* The URIs of crt's CRL distribution points, in order. Free with crl_uris_free. */
-int crl_dist_uris(X509 *crt, char ***uris, size_t *n, struct pvk_err *e);
-void crl_uris_free(char **uris, size_t n);
+int pvk_crl_parse(const uint8_t *buf, size_t len, STACK_OF(X509_CRL) **out, struct pvk_err *e);
+/* The URIs of crt's CRL distribution points, in order. Free with pvk_crl_uris_free. */
+int pvk_crl_dist_uris(X509 *crt, char ***uris, size_t *n, struct pvk_err *e);
+void pvk_crl_uris_free(char **uris, size_t n);
 /*
  * Download the CRLs of the first distribution point of crt that can be fetched and parsed
  * (libcurl GET, redirects followed, 3 s timeout, user agent "s390-tools-pv-crl").
@@ -140,7 +140,7 @@ void crl_uris_free(char **uris, size_t n);
  * distribution point that failed is described in failed (if not NULL), for the error that a
  * missing CRL may cause later: which URL, and why.
  */
-int crl_download_first(X509 *crt, STACK_OF(X509_CRL) **out, pvk_hkd_log_fn log,
+int pvk_crl_download_first(X509 *crt, STACK_OF(X509_CRL) **out, pvk_hkd_log_fn log,
 		       void *log_ctx, char *failed, size_t failed_len, struct pvk_err *e);
 
 /*
@@ -148,6 +148,6 @@ int crl_download_first(X509 *crt, STACK_OF(X509_CRL) **out, pvk_hkd_log_fn log,
  * NULL restores libcurl. Not thread-safe; set it before building a verifier.
  */
 typedef int (*pvk_crl_fetch_fn)(void *ctx, const char *uri, uint8_t **buf, size_t *len);
-void crl_set_fetcher(pvk_crl_fetch_fn fn, void *ctx);
+void pvk_crl_set_fetcher(pvk_crl_fetch_fn fn, void *ctx);
 
 #endif

@@ -59,9 +59,9 @@ struct seimg_ipib {
 	struct seimg_comp comps[IPIB_MAX_COMPS];
 };
 
-size_t ipib_size(uint32_t n);
-void ipib_encode(const struct seimg_ipib *ip, uint8_t *out);
-int ipib_decode(const uint8_t *buf, size_t len, struct seimg_ipib *ip, struct pvk_err *e);
+size_t pvk_ipib_size(uint32_t n);
+void pvk_ipib_encode(const struct seimg_ipib *ip, uint8_t *out);
+int pvk_ipib_decode(const uint8_t *buf, size_t len, struct seimg_ipib *ip, struct pvk_err *e);
 
 /* Options of `pvimg create`. Every random input can be fixed for reproducible builds. */
 struct seimg_create_opts {
@@ -83,7 +83,7 @@ struct seimg_create_opts {
 	const uint8_t *tweak_bytes;    /* 6 bytes, the random part of every tweak, or NULL */
 };
 
-int seimg_create(const struct seimg_create_opts *o, struct pvk_err *e);
+int pvk_seimg_create(const struct seimg_create_opts *o, struct pvk_err *e);
 
 /* What the UV learns from an unpack. */
 struct seimg_unpacked {
@@ -99,7 +99,7 @@ struct seimg_unpacked {
  * PLD/ALD/TLD/NEP. Refusals are PVK_E_UV with the UV's rc/rrc. If mem_out is set, the
  * decrypted guest memory (the image with every component decrypted in place and a short PSW
  * at 0 pointing at the header's PSW address) is written there. */
-int seimg_unpack(const char *image, EVP_PKEY *host_priv, const char *mem_out,
+int pvk_seimg_unpack(const char *image, EVP_PKEY *host_priv, const char *mem_out,
 		 struct seimg_unpacked *res, struct pvk_err *e);
 
 /* The machine's path to the same unpack, as uvsim boots (spec §1.4, §1.7): the image is
@@ -108,12 +108,12 @@ int seimg_unpack(const char *image, EVP_PKEY *host_priv, const char *mem_out,
  * from stage3a's arguments, with the header's address and size stored into the IPIB and the
  * IPIB checked as the hypervisor's diag 308 subcode 8 does. What stops the machine before the
  * UV is reached is PVK_E_FORMAT naming the image and what the machine would do (stage3a's
- * console message where it prints one); the UV's refusals are PVK_E_UV as in seimg_unpack.
+ * console message where it prints one); the UV's refusals are PVK_E_UV as in pvk_seimg_unpack.
  * The image metadata at 0xc000 is not read. */
-int seimg_boot(const char *image, EVP_PKEY *host_priv, const char *mem_out, uint64_t mem_size,
+int pvk_seimg_boot(const char *image, EVP_PKEY *host_priv, const char *mem_out, uint64_t mem_size,
 	       struct seimg_unpacked *res, struct pvk_err *e);
 
 /* Find the directory holding stage3a.bin and stage3b_reloc.bin. */
-const char *seimg_bootloader_dir(const char *override);
+const char *pvk_seimg_bootloader_dir(const char *override);
 
 #endif

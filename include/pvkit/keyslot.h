@@ -15,12 +15,12 @@
 #define PVK_KEYSLOT_KST_OFF 64
 
 /* Wrap the 32-byte protection key for host: phkh || GCM(slot key, 0-IV, key) || tag. */
-int keyslot_build(EVP_PKEY *cust_priv, EVP_PKEY *host_pub, const uint8_t prot_key[32],
+int pvk_keyslot_build(EVP_PKEY *cust_priv, EVP_PKEY *host_pub, const uint8_t prot_key[32],
 		  uint8_t slot[PVK_KEYSLOT_LEN], struct pvk_err *e);
 /* The UV side: unwrap with the host private key and the request's customer public key. */
-int keyslot_unwrap(EVP_PKEY *host_priv, EVP_PKEY *cust_pub, const uint8_t slot[PVK_KEYSLOT_LEN],
+int pvk_keyslot_unwrap(EVP_PKEY *host_priv, EVP_PKEY *cust_pub, const uint8_t slot[PVK_KEYSLOT_LEN],
 		   uint8_t prot_key[32], struct pvk_err *e);
 /* Index of the slot whose phkh equals phkh, or -1. */
-int keyslot_find(const uint8_t *slots, uint64_t nks, const uint8_t phkh[32]);
+int pvk_keyslot_find(const uint8_t *slots, uint64_t nks, const uint8_t phkh[32]);
 
 #endif

@@ -91,25 +91,25 @@ struct sehdr {
 	const uint8_t *tag;       /* 16 bytes */
 };
 
-size_t sehdr_size(size_t n_hosts);
-/* Build and encrypt a header; *out is malloc'd (sehdr_size bytes). */
-int sehdr_build(const struct sehdr_params *p, uint8_t **out, size_t *len, struct pvk_err *e);
+size_t pvk_sehdr_size(size_t n_hosts);
+/* Build and encrypt a header; *out is malloc'd (pvk_sehdr_size bytes). */
+int pvk_sehdr_build(const struct sehdr_params *p, uint8_t **out, size_t *len, struct pvk_err *e);
 /* Parse and sanity-check the plaintext part of a header of len bytes (len >= sehs). */
-int sehdr_parse(const uint8_t *buf, size_t len, struct sehdr *h, struct pvk_err *e);
-/* sehdr_parse for viewers: also takes 0 key slots and an encrypted area of any size up to
+int pvk_sehdr_parse(const uint8_t *buf, size_t len, struct sehdr *h, struct pvk_err *e);
+/* pvk_sehdr_parse for viewers: also takes 0 key slots and an encrypted area of any size up to
  * the header's (IBM's pvimg info prints those); only sizes that do not add up are refused. */
-int sehdr_parse_view(const uint8_t *buf, size_t len, struct sehdr *h, struct pvk_err *e);
+int pvk_sehdr_parse_view(const uint8_t *buf, size_t len, struct sehdr *h, struct pvk_err *e);
 /* Authenticate and decrypt the encrypted area with the header protection key. */
-int sehdr_decrypt(const struct sehdr *h, const uint8_t hdr_key[32], struct sehdr_secrets *out,
+int pvk_sehdr_decrypt(const struct sehdr *h, const uint8_t hdr_key[32], struct sehdr_secrets *out,
 		  struct pvk_err *e);
 /* The UV side: find the key slot of host_priv and unwrap the header protection key.
  * Fails with PVK_E_UV and the UV's rc/rrc (no slot, invalid customer key). */
-int sehdr_unwrap_key(const struct sehdr *h, EVP_PKEY *host_priv, uint8_t hdr_key[32],
+int pvk_sehdr_unwrap_key(const struct sehdr *h, EVP_PKEY *host_priv, uint8_t hdr_key[32],
 		     struct pvk_err *e);
 
 /* Locate a header in a file (spec §2.8): metadata block at 0xC000, else the magic at each
  * page start up to 0x14000. On success *buf holds sehs bytes (malloc'd), *off the file offset. */
-int sehdr_read_file(const char *path, uint8_t **buf, size_t *len, uint64_t *off,
+int pvk_sehdr_read_file(const char *path, uint8_t **buf, size_t *len, uint64_t *off,
 		    struct pvk_err *e);
 
 #endif

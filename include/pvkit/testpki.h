@@ -19,7 +19,7 @@ enum pvk_testpki_keytype {
 	TESTPKI_KEY_P256,
 	TESTPKI_KEY_RSA, /* bits given separately */
 };
-int testpki_keygen(enum pvk_testpki_keytype type, unsigned int rsa_bits, EVP_PKEY **out,
+int pvk_testpki_keygen(enum pvk_testpki_keytype type, unsigned int rsa_bits, EVP_PKEY **out,
 		   struct pvk_err *e);
 
 enum pvk_testpki_role {
@@ -33,7 +33,7 @@ enum pvk_testpki_role {
  * Subject C=US, O=<IBM>, CN=<IBM>, ST=New York, L=<locality>, OU=<ou> (the order of IBM's
  * certificates); reordered != 0 gives IBM's alternative CRL-issuer order C, O, OU, L, ST, CN.
  */
-X509_NAME *testpki_name(const char *locality, const char *ou, int reordered);
+X509_NAME *pvk_testpki_name(const char *locality, const char *ou, int reordered);
 
 struct pvk_testpki_cert {
 	enum pvk_testpki_role role;
@@ -48,7 +48,7 @@ struct pvk_testpki_cert {
 	long not_after_days;
 	int no_akid;            /* leave out the AuthorityKeyIdentifier */
 };
-int testpki_cert(const struct pvk_testpki_cert *p, X509 **out, struct pvk_err *e);
+int pvk_testpki_cert(const struct pvk_testpki_cert *p, X509 **out, struct pvk_err *e);
 
 struct pvk_testpki_crl {
 	X509 *issuer;                 /* its key id goes into the CRL's AKID */
@@ -59,12 +59,12 @@ struct pvk_testpki_crl {
 	long last_update_days;        /* relative to now */
 	long next_update_days;
 };
-int testpki_crl(const struct pvk_testpki_crl *p, X509_CRL **out, struct pvk_err *e);
+int pvk_testpki_crl(const struct pvk_testpki_crl *p, X509_CRL **out, struct pvk_err *e);
 
 /* PEM output through temp file + rename; keys with mode 0600. */
-int testpki_write_key(const char *path, EVP_PKEY *key, struct pvk_err *e);
+int pvk_testpki_write_key(const char *path, EVP_PKEY *key, struct pvk_err *e);
 /* One or more certificates and CRLs concatenated into one PEM file. */
-int testpki_write_pem(const char *path, X509 *const *crts, size_t n_crts,
+int pvk_testpki_write_pem(const char *path, X509 *const *crts, size_t n_crts,
 		      X509_CRL *const *crls, size_t n_crls, struct pvk_err *e);
 
 /*
@@ -88,6 +88,6 @@ struct pvk_testpki_opts {
 	size_t n_revoke;
 	unsigned int ca_rsa_bits;  /* 0: EC P-521 CA and signing keys; else RSA of that size */
 };
-int testpki_generate(const struct pvk_testpki_opts *o, struct pvk_err *e);
+int pvk_testpki_generate(const struct pvk_testpki_opts *o, struct pvk_err *e);
 
 #endif

@@ -49,16 +49,16 @@ struct uvdev_rc {
 };
 
 /* Open the device named by $PVKIT_UV_DEVICE (or path if not NULL). */
-int uvdev_open(const char *path, struct uvdev **out, struct pvk_err *e);
-void uvdev_close(struct uvdev *d);
-const char *uvdev_name(const struct uvdev *d);
+int pvk_uvdev_open(const char *path, struct uvdev **out, struct pvk_err *e);
+void pvk_uvdev_close(struct uvdev *d);
+const char *pvk_uvdev_name(const struct uvdev *d);
 
 /* Each call returns 0 when the UV was reached (judge success by rc: spec §6.1), -1 with
  * PVK_E_IO when the device refused the call (errno, e.g. EINVAL for bad lengths). */
-int uvdev_info(struct uvdev *d, uint64_t *supp_uvio, uint64_t *supp_uv, struct uvdev_rc *rc,
+int pvk_uvdev_info(struct uvdev *d, uint64_t *supp_uvio, uint64_t *supp_uv, struct uvdev_rc *rc,
 	       struct pvk_err *e);
 
-struct uvdev_attest {
+struct pvk_uvdev_attest {
 	const uint8_t *arcb;
 	uint32_t arcb_len;
 	const uint8_t *user_data;  /* up to 256 bytes */
@@ -69,18 +69,18 @@ struct uvdev_attest {
 	uint32_t add_data_len;     /* in: buffer size; out: bytes returned */
 	uint8_t cuid[16];          /* out */
 };
-int uvdev_attest(struct uvdev *d, struct uvdev_attest *a, struct uvdev_rc *rc, struct pvk_err *e);
-int uvdev_add_secret(struct uvdev *d, const uint8_t *req, uint32_t len, struct uvdev_rc *rc,
+int pvk_uvdev_attest(struct uvdev *d, struct pvk_uvdev_attest *a, struct uvdev_rc *rc, struct pvk_err *e);
+int pvk_uvdev_add_secret(struct uvdev *d, const uint8_t *req, uint32_t len, struct uvdev_rc *rc,
 		     struct pvk_err *e);
 /* buf: len bytes, a non-zero multiple of 4096. */
-int uvdev_list_secrets(struct uvdev *d, uint8_t *buf, uint32_t len, struct uvdev_rc *rc,
+int pvk_uvdev_list_secrets(struct uvdev *d, uint8_t *buf, uint32_t len, struct uvdev_rc *rc,
 		       struct pvk_err *e);
-int uvdev_lock_secrets(struct uvdev *d, struct uvdev_rc *rc, struct pvk_err *e);
+int pvk_uvdev_lock_secrets(struct uvdev *d, struct uvdev_rc *rc, struct pvk_err *e);
 /* buf: in the secret index (u16 BE) in the first two bytes; out the secret. */
-int uvdev_retrieve_secret(struct uvdev *d, uint8_t *buf, uint32_t len, struct uvdev_rc *rc,
+int pvk_uvdev_retrieve_secret(struct uvdev *d, uint8_t *buf, uint32_t len, struct uvdev_rc *rc,
 			  struct pvk_err *e);
 
 /* The guest's /sys (PVKIT_SYSFS_ROOT or "/sys") joined with rel, e.g. "firmware/uv/keys/all". */
-const char *uvdev_sysfs_path(const char *rel, char *buf, size_t len);
+const char *pvk_uvdev_sysfs_path(const char *rel, char *buf, size_t len);
 
 #endif

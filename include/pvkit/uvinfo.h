@@ -25,30 +25,30 @@ enum uvinfo_table {
 };
 
 /* The file of a table, below query/. */
-const char *uvinfo_file(enum uvinfo_table t);
+const char *pvk_uvinfo_file(enum uvinfo_table t);
 
 /* The lines IBM's pvinfo prints for value v of table t: one per set bit it knows ("Reserved
  * Bit-N" for reserved ones), or, when it knows none, a note and "- Bit N is ON" lines;
  * versions as "version 100 hex is supported". Calls emit once per line; returns the count. */
-size_t uvinfo_lines(enum uvinfo_table t, uint64_t v, void (*emit)(void *ctx, const char *line),
+size_t pvk_uvinfo_lines(enum uvinfo_table t, uint64_t v, void (*emit)(void *ctx, const char *line),
 		    void *ctx);
 
 /* The directory: $PVKIT_SYSFS_ROOT/firmware/uv, else /sys/firmware/uv. */
-const char *uvinfo_dir(char *buf, size_t len);
+const char *pvk_uvinfo_dir(char *buf, size_t len);
 
 /* Read the first line of DIR/query/FILE as hex (an optional 0x, at most 16 digits).
  * Returns 1 and *v when present and non-zero, 0 when the file cannot be read, is empty or
  * holds 0 (absent, as IBM's pvinfo treats them), -1 with e when it holds no hex number. */
-int uvinfo_read_hex(const char *dir, const char *file, uint64_t *v, struct pvk_err *e);
+int pvk_uvinfo_read_hex(const char *dir, const char *file, uint64_t *v, struct pvk_err *e);
 /* The same for a decimal number (the limits); 0 is a value here. */
-int uvinfo_read_dec(const char *dir, const char *file, uint64_t *v, struct pvk_err *e);
+int pvk_uvinfo_read_dec(const char *dir, const char *file, uint64_t *v, struct pvk_err *e);
 /* DIR/NAME holding "0" or "1" (prot_virt_guest, prot_virt_host); -1 with e otherwise. */
-int uvinfo_read_bool(const char *dir, const char *name, int *v, struct pvk_err *e);
+int pvk_uvinfo_read_bool(const char *dir, const char *name, int *v, struct pvk_err *e);
 
 /* The limits: query file and IBM's description. */
 struct uvinfo_limit {
 	const char *file, *desc;
 };
-extern const struct uvinfo_limit uvinfo_limits[6];
+extern const struct uvinfo_limit pvk_uvinfo_limits[6];
 
 #endif

@@ -44,6 +44,6 @@ _Static_assert(__builtin_offsetof(struct uvio_attest, user_data) == 0x18, "att u
 _Static_assert(__builtin_offsetof(struct uvio_attest, config_uid) == 0x118, "att cuid");
 _Static_assert(__builtin_offsetof(struct uvio_attest, arcb_len) == 0x128, "att arcb_len");
 _Static_assert(__builtin_offsetof(struct uvio_attest, user_data_len) == 0x134, "att user len");
-_Static_assert(sizeof(struct uvio_uvdev_info) == 16, "uvdev_info is 16 bytes");
+_Static_assert(sizeof(struct uvio_uvdev_info) == 16, "pvk_uvdev_info is 16 bytes");
 
 #endif

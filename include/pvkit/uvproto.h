@@ -43,11 +43,11 @@ struct uvproto_rsp {
 	uint32_t out_len;
 };
 
-void uvproto_req_encode(const struct uvproto_req *r, uint8_t hdr[UVPROTO_REQ_HDR]);
-int uvproto_req_decode(const uint8_t hdr[UVPROTO_REQ_HDR], struct uvproto_req *r,
+void pvk_uvproto_req_encode(const struct uvproto_req *r, uint8_t hdr[UVPROTO_REQ_HDR]);
+int pvk_uvproto_req_decode(const uint8_t hdr[UVPROTO_REQ_HDR], struct uvproto_req *r,
 		       struct pvk_err *e);
-void uvproto_rsp_encode(const struct uvproto_rsp *r, uint8_t hdr[UVPROTO_RSP_HDR]);
-int uvproto_rsp_decode(const uint8_t hdr[UVPROTO_RSP_HDR], struct uvproto_rsp *r,
+void pvk_uvproto_rsp_encode(const struct uvproto_rsp *r, uint8_t hdr[UVPROTO_RSP_HDR]);
+int pvk_uvproto_rsp_decode(const uint8_t hdr[UVPROTO_RSP_HDR], struct uvproto_rsp *r,
 		       struct pvk_err *e);
 
 /* Full reads and writes on a socket; read_full fails on EOF before len bytes. */

@@ -38,7 +38,7 @@ struct uvreq_params {
 };
 
 /* Build and seal a request; *out is malloc'd. */
-int uvreq_build(const struct uvreq_params *p, uint8_t **out, size_t *len, struct pvk_err *e);
+int pvk_uvreq_build(const struct uvreq_params *p, uint8_t **out, size_t *len, struct pvk_err *e);
 
 /* A parsed request: plaintext header fields, pointers into the caller's buffer. */
 struct uvreq {
@@ -55,14 +55,14 @@ struct uvreq {
 
 /* Sanity rules of §4.1 (len == rql, sea + 16 <= rql, AAD >= 48) and the key-slot area at
  * cust_off (customer key) + 160 must fit inside the AAD. */
-int uvreq_parse(const uint8_t *buf, size_t len, size_t cust_off, struct uvreq *r,
+int pvk_uvreq_parse(const uint8_t *buf, size_t len, size_t cust_off, struct uvreq *r,
 		struct pvk_err *e);
 /* Owner side: authenticate and decrypt with the request protection key (out: sea bytes). */
-int uvreq_decrypt(const struct uvreq *r, const uint8_t prot_key[32], uint8_t *out,
+int pvk_uvreq_decrypt(const struct uvreq *r, const uint8_t prot_key[32], uint8_t *out,
 		  struct pvk_err *e);
 /* UV side: unwrap the protection key from the slot of host_priv and decrypt. Returns the
  * slot index used in *slot. PVK_E_AUTH when no slot opens. */
-int uvreq_decrypt_host(const struct uvreq *r, EVP_PKEY *host_priv, uint8_t *out, int *slot,
+int pvk_uvreq_decrypt_host(const struct uvreq *r, EVP_PKEY *host_priv, uint8_t *out, int *slot,
 		       struct pvk_err *e);
 
 #endif

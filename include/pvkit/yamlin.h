@@ -26,15 +26,15 @@ struct yin {
 };
 
 /* Start reading buf (len bytes, not copied: it must outlive the reader). */
-int yin_open(struct yin *r, const uint8_t *buf, size_t len, const char *what,
+int pvk_yin_open(struct yin *r, const uint8_t *buf, size_t len, const char *what,
 	     struct pvk_err *e);
 /* The next event; on error nothing is left to delete. Refuses anchors, aliases, depth and
  * count. */
-int yin_next(struct yin *r, yaml_event_t *ev, struct pvk_err *e);
-void yin_close(struct yin *r);
-/* Load a stream's first document as libyaml nodes, through yin_next (so within the limits).
+int pvk_yin_next(struct yin *r, yaml_event_t *ev, struct pvk_err *e);
+void pvk_yin_close(struct yin *r);
+/* Load a stream's first document as libyaml nodes, through pvk_yin_next (so within the limits).
  * An empty document is an error. The caller deletes *doc. */
-int yin_load(const uint8_t *buf, size_t len, const char *what, yaml_document_t *doc,
+int pvk_yin_load(const uint8_t *buf, size_t len, const char *what, yaml_document_t *doc,
 	     struct pvk_err *e);
 
 #endif

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* A small YAML writer over libyaml's emitter, into a memory buffer (written out atomically
- * by the caller). Errors stick: check yout_finish's result once. */
+ * by the caller). Errors stick: check pvk_yout_finish's result once. */
 #ifndef PVKIT_YAMLOUT_H
 #define PVKIT_YAMLOUT_H
 
@@ -18,19 +18,19 @@ struct yout {
 	int failed;
 };
 
-int yout_begin(struct yout *y, struct pvk_err *e);
-void yout_map_start(struct yout *y);
-void yout_map_end(struct yout *y);
-void yout_seq_start(struct yout *y);
-void yout_seq_end(struct yout *y);
-void yout_str(struct yout *y, const char *v);
-void yout_key(struct yout *y, const char *k);
-void yout_kv_str(struct yout *y, const char *k, const char *v);
-void yout_kv_hex(struct yout *y, const char *k, const uint8_t *p, size_t n); /* "0x" + hex */
-void yout_kv_bool(struct yout *y, const char *k, int v);
-void yout_kv_int(struct yout *y, const char *k, long long v);
+int pvk_yout_begin(struct yout *y, struct pvk_err *e);
+void pvk_yout_map_start(struct yout *y);
+void pvk_yout_map_end(struct yout *y);
+void pvk_yout_seq_start(struct yout *y);
+void pvk_yout_seq_end(struct yout *y);
+void pvk_yout_str(struct yout *y, const char *v);
+void pvk_yout_key(struct yout *y, const char *k);
+void pvk_yout_kv_str(struct yout *y, const char *k, const char *v);
+void pvk_yout_kv_hex(struct yout *y, const char *k, const uint8_t *p, size_t n); /* "0x" + hex */
+void pvk_yout_kv_bool(struct yout *y, const char *k, int v);
+void pvk_yout_kv_int(struct yout *y, const char *k, long long v);
 /* Ends the document; on success *out (NUL-terminated, malloc'd) and *len. */
-int yout_finish(struct yout *y, char **out, size_t *len, struct pvk_err *e);
-void yout_abort(struct yout *y);
+int pvk_yout_finish(struct yout *y, char **out, size_t *len, struct pvk_err *e);
+void pvk_yout_abort(struct yout *y);
 
 #endif

@@ -35,12 +35,12 @@ int main(int argc, char **argv)
 	}
 	memset(&p, 0, sizeof(p));
 	pvk_err_clear(&e);
-	if (strlen(argv[3]) != 64 || hex_decode(argv[3], p.secret_id, 32)) {
+	if (strlen(argv[3]) != 64 || pvk_hex_decode(argv[3], p.secret_id, 32)) {
 		fprintf(stderr, "ap_assoc_req: the ID must be 64 hex digits\n");
 		return 2;
 	}
-	if (hkd_load(argv[1], &crt, &e) < 0 || !(host = X509_get_pubkey(crt)) ||
-	    sehdr_read_file(argv[2], &hdr, &hlen, &off, &e) || sehdr_parse(hdr, hlen, &h, &e) ||
+	if (pvk_hkd_load(argv[1], &crt, &e) < 0 || !(host = X509_get_pubkey(crt)) ||
+	    pvk_sehdr_read_file(argv[2], &hdr, &hlen, &off, &e) || pvk_sehdr_parse(hdr, hlen, &h, &e) ||
 	    pvk_ec_generate(&cust, &e) || pvk_random(p.iv, 12, &e) ||
 	    pvk_random(p.prot_key, 32, &e) || pvk_random(value, 32, &e))
 		goto out;
@@ -54,8 +54,8 @@ int main(int argc, char **argv)
 	p.secret_type = SECRET_ASSOCIATION;
 	p.value = value;
 	p.value_len = 32;
-	if (asrcb_build(&p, &req, &rlen, &e) ||
-	    file_write_all(argv[4], req, rlen, OUTFILE_OVERWRITE, &e))
+	if (pvk_asrcb_build(&p, &req, &rlen, &e) ||
+	    pvk_file_write_all(argv[4], req, rlen, OUTFILE_OVERWRITE, &e))
 		goto out;
 	rc = 0;
 out:

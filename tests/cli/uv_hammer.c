@@ -49,10 +49,10 @@ static double one_request(void)
 	double t0 = now();
 	int bad;
 
-	bad = uvdev_open(dev, &d, &e) || uvdev_info(d, &a, &b, &rc, &e) || rc.rc != UVC_RC_SUCCESS;
+	bad = pvk_uvdev_open(dev, &d, &e) || pvk_uvdev_info(d, &a, &b, &rc, &e) || rc.rc != UVC_RC_SUCCESS;
 	if (bad)
 		fprintf(stderr, "request failed: %s\n", e.msg);
-	uvdev_close(d);
+	pvk_uvdev_close(d);
 	return bad ? -1 : (now() - t0) * 1000;
 }
 

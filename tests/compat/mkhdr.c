@@ -98,7 +98,7 @@ int main(int argc, char **argv)
 	p.sec.psw_mask = PSW_MASK_DEFAULT;
 	p.sec.psw_addr = 0x10000;
 	p.sec.scf = SCF_CCK_UPDATE;
-	if (sehdr_build(&p, &hdr, &len, &e)) {
+	if (pvk_sehdr_build(&p, &hdr, &len, &e)) {
 		fprintf(stderr, "mkhdr: %s\n", e.msg);
 		return 1;
 	}
@@ -137,7 +137,7 @@ int main(int argc, char **argv)
 		}
 	for (int i = 0; i < 15; i++) {
 		if (i == 1 || i == 4)
-			hex_encode(phkh[i == 1 ? 1 : 0], 32, line);
+			pvk_hex_encode(phkh[i == 1 ? 1 : 0], 32, line);
 		else
 			memset(line, '0', 64);
 		line[64] = '\n';

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* pvapconfig's YAML (apcfg_parse); a configuration that parses is checked against what the
+/* pvapconfig's YAML (pvk_apcfg_parse); a configuration that parses is checked against what the
  * validator promises, matched against a fixed set of APQNs and applied to an in-memory AP
  * bus (pass 1, unbind, pass 2), once for real and once as a dry run. */
 #include <stdlib.h>
@@ -25,7 +25,7 @@ static const struct apcfg_apqn apqns[] = {
 #define NQ (sizeof(apqns) / sizeof(apqns[0]))
 
 struct bus {
-	enum apbus_bind bind[NQ];
+	enum pvk_apbus_bind bind[NQ];
 	enum apbus_assoc assoc[NQ];
 	unsigned idx[NQ];
 	unsigned calls;
@@ -47,7 +47,7 @@ static int flaky(struct bus *b, struct pvk_err *e)
 	return 0;
 }
 
-static int bind_state(void *ctx, const struct apcfg_apqn *q, enum apbus_bind *st,
+static int bind_state(void *ctx, const struct apcfg_apqn *q, enum pvk_apbus_bind *st,
 		      struct pvk_err *e)
 {
 	struct bus *b = ctx;
@@ -147,7 +147,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct bus b;
 	char label[160], why[256];
 
-	if (apcfg_parse((const char *)data, size, "fuzz.yaml", &c, &e)) {
+	if (pvk_apcfg_parse((const char *)data, size, "fuzz.yaml", &c, &e)) {
 		FUZZ_CHECK(e.code == PVK_E_FORMAT && e.msg[0]);
 		FUZZ_CHECK(c.n == 0 && c.v == NULL);
 		return 0;
@@ -162,9 +162,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(strlen(ent->mkvp) == 32 && strlen(ent->secretid) == 64);
 			FUZZ_CHECK(strlen(ent->serialnr) == 0 || strlen(ent->serialnr) == 16);
 		}
-		apcfg_entry_label(&c, i, label, sizeof(label));
+		pvk_apcfg_entry_label(&c, i, label, sizeof(label));
 		for (size_t k = 0; k < NQ; k++)
-			if (!apcfg_match(ent, &apqns[k], why, sizeof(why)))
+			if (!pvk_apcfg_match(ent, &apqns[k], why, sizeof(why)))
 				FUZZ_CHECK(why[0]);
 	}
 
@@ -184,10 +184,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memset(&run, 0, sizeof(run));
 		run.dry_run = dry;
 		run.log = logger;
-		if (apcfg_apply(&c, apqns, NQ, secrets, 3, &ops, &run, &e))
+		if (pvk_apcfg_apply(&c, apqns, NQ, secrets, 3, &ops, &run, &e))
 			FUZZ_CHECK(!dry && e.msg[0]);
 		FUZZ_CHECK(run.satisfied <= c.n);
 	}
-	apcfg_free(&c);
+	pvk_apcfg_free(&c);
 	return 0;
 }

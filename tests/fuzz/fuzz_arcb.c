@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* arcb_parse and arcb_open (the owner's side, with the ARPK of IBM's vector and of the
+/* pvk_arcb_parse and pvk_arcb_open (the owner's side, with the ARPK of IBM's vector and of the
  * harness's seeds, so opening succeeds on them); then the UV's key-slot path. */
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +39,7 @@ static void write_seeds(void)
 		memset(p.meas_key, 0x77, sizeof(p.meas_key));
 		memset(p.nonce, 0xab, sizeof(p.nonce));
 		p.paf = pafs[i];
-		if (arcb_build(&p, &req, &len, &e))
+		if (pvk_arcb_build(&p, &req, &len, &e))
 			abort();
 		snprintf(name, sizeof(name), "arcb-%zu", i);
 		fuzz_seed(name, req, len);
@@ -67,18 +67,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint32_t mai;
 	int slot;
 
-	if (arcb_parse(data, size, &r, &paf, &mai, &e)) {
+	if (pvk_arcb_parse(data, size, &r, &paf, &mai, &e)) {
 		FUZZ_CHECK(e.code == PVK_E_FORMAT && e.msg[0]);
-		FUZZ_CHECK(arcb_open(data, size, fuzz_prot_key, &c, &e) != 0);
+		FUZZ_CHECK(pvk_arcb_open(data, size, fuzz_prot_key, &c, &e) != 0);
 		return 0;
 	}
 	FUZZ_CHECK(size >= ARCB_OFF_CUST && size <= ARCB_MAX_LEN && r.rql == size);
 	FUZZ_CHECK(r.cust_pub == data + ARCB_OFF_CUST && r.tag + PVK_GCM_TAG_LEN == data + size);
 	fuzz_touch(r.cust_pub, PVK_EC_PUB_LEN);
 	fuzz_touch(r.keyslots, (size_t)r.nks * PVK_KEYSLOT_LEN);
-	(void)attest_add_size(paf);
+	(void)pvk_attest_add_size(paf);
 
-	if (!arcb_open(data, size, fuzz_prot_key, &c, &e)) {
+	if (!pvk_arcb_open(data, size, fuzz_prot_key, &c, &e)) {
 		FUZZ_CHECK(c.paf == paf && c.mai == mai);
 		FUZZ_CHECK(c.has_nonce == !!(paf & ARCB_PAF_NONCE));
 		FUZZ_CHECK(r.sea == ARCB_MEAS_KEY_LEN + (c.has_nonce ? ARCB_NONCE_LEN : 0));
@@ -87,7 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(e.code == PVK_E_AUTH || e.code == PVK_E_FORMAT);
 	}
 	/* The UV side, as uvsim does it: only an encrypted area that fits. */
-	if (r.sea <= sizeof(plain) && !uvreq_decrypt_host(&r, fuzz_key(HOST), plain, &slot, &e))
+	if (r.sea <= sizeof(plain) && !pvk_uvreq_decrypt_host(&r, fuzz_key(HOST), plain, &slot, &e))
 		FUZZ_CHECK(slot >= 0 && slot < r.nks);
 	OPENSSL_cleanse(&c, sizeof(c));
 	OPENSSL_cleanse(plain, sizeof(plain));

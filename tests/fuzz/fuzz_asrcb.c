@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* asrcb_parse; on success the view's pointers are checked and read, the request is opened
+/* pvk_asrcb_parse; on success the view's pointers are checked and read, the request is opened
  * with the protection key of IBM's vectors and the seeds ([0x17; 32]), and pvsecret verify's
  * user-data check runs without a key and with a key of the request's user-data type (the
  * seeds include requests signed with those keys, so verification succeeds on them). */
@@ -69,14 +69,14 @@ static void write_seeds(void)
 		p.user_type = s[i].user;
 		memset(p.user_data, 0x33, sizeof(p.user_data));
 		p.secret_type = s[i].type;
-		secret_id_from_name("fuzz", i % 2, p.secret_id);
+		pvk_secret_id_from_name("fuzz", i % 2, p.secret_id);
 		p.value = value;
 		p.value_len = s[i].len;
 		memset(p.ext_secret, 0x17, sizeof(p.ext_secret));
 		if (s[i].user >= ASRCB_USER_ECDSA_P521)
-			rc = asrcb_build_signed(&p, user_key(s[i].user), &req, &len, &e);
+			rc = pvk_asrcb_build_signed(&p, user_key(s[i].user), &req, &len, &e);
 		else
-			rc = asrcb_build(&p, &req, &len, &e);
+			rc = pvk_asrcb_build(&p, &req, &len, &e);
 		if (rc)
 			abort();
 		snprintf(name, sizeof(name), "asrcb-%zu", i);
@@ -107,13 +107,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* pvsecret verify (its own envelope checks): without a key, and with one of the
 	 * request's user-data type. */
-	if (!asrcb_verify_user_data(data, size, NULL, user, &user_len, &e))
+	if (!pvk_asrcb_verify_user_data(data, size, NULL, user, &user_len, &e))
 		FUZZ_CHECK(user_len == 0 || user_len == ASRCB_USER_LEN);
 	if (size >= 8 && user_key(get_be16(data + 6)) &&
-	    !asrcb_verify_user_data(data, size, user_key(get_be16(data + 6)), user, &user_len, &e))
-		FUZZ_CHECK(user_len == asrcb_user_data_max(get_be16(data + 6)));
+	    !pvk_asrcb_verify_user_data(data, size, user_key(get_be16(data + 6)), user, &user_len, &e))
+		FUZZ_CHECK(user_len == pvk_asrcb_user_data_max(get_be16(data + 6)));
 
-	if (asrcb_parse(data, size, &v, &e)) {
+	if (pvk_asrcb_parse(data, size, &v, &e)) {
 		FUZZ_CHECK(e.code == PVK_E_FORMAT && e.msg[0]);
 		return 0;
 	}
@@ -132,13 +132,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_touch(v.user_data, ASRCB_USER_LEN);
 	if (v.secret_id)
 		fuzz_touch(v.secret_id, 32);
-	(void)secret_type_name(v.secret_type, tbuf, sizeof(tbuf));
-	(void)secret_type_len(v.secret_type);
-	(void)asrcb_user_type_name(v.user_type);
+	(void)pvk_secret_type_name(v.secret_type, tbuf, sizeof(tbuf));
+	(void)pvk_secret_type_len(v.secret_type);
+	(void)pvk_asrcb_user_type_name(v.user_type);
 
 	plain = malloc(v.r.sea);
 	FUZZ_CHECK(plain != NULL);
-	if (!uvreq_decrypt(&v.r, fuzz_prot_key, plain, &e)) {
+	if (!pvk_uvreq_decrypt(&v.r, fuzz_prot_key, plain, &e)) {
 		fuzz_touch(plain, v.secret_len);                         /* the value */
 		fuzz_touch(plain + v.secret_len, ASRCB_EXT_SECRET_LEN);  /* the extension secret */
 	} else {

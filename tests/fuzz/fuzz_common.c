@@ -83,7 +83,7 @@ void fuzz_seed(const char *name, const void *data, size_t len)
 	if (!dir)
 		return;
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if (file_write_all(path, data, len, OUTFILE_OVERWRITE, &e)) {
+	if (pvk_file_write_all(path, data, len, OUTFILE_OVERWRITE, &e)) {
 		fprintf(stderr, "fuzz_seed: %s\n", e.msg);
 		abort();
 	}

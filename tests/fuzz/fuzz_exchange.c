@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* exch_parse, the pvattest exchange format; on success every item is read, the response
+/* pvk_exch_parse, the pvattest exchange format; on success every item is read, the response
  * check and the ARCB parser run on what it holds, the additional data is split by the ARCB's
  * flags, and writing the parsed file back must parse to the same items. */
 #include <stdlib.h>
@@ -24,7 +24,7 @@ static void write_seeds(void)
 	ap.n_hosts = 1;
 	memcpy(ap.arpk, fuzz_prot_key, 32);
 	ap.paf = ARCB_PAF_NONCE | ARCB_PAF_ADD_DATA;
-	if (arcb_build(&ap, &arcb, &alen, &e))
+	if (pvk_arcb_build(&ap, &arcb, &alen, &e))
 		abort();
 	memset(meas, 0x4d, sizeof(meas));
 	memset(add, 0xad, sizeof(add));
@@ -45,7 +45,7 @@ static void write_seeds(void)
 		}
 		if (k == 2)
 			x.it[EXCH_USER] = (struct exch_item){ sizeof(user), user };
-		if (exch_write(&x, &out, &len, &e))
+		if (pvk_exch_write(&x, &out, &len, &e))
 			abort();
 		snprintf(name, sizeof(name), "exchange-%d", k);
 		fuzz_seed(name, out, len);
@@ -74,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t *out;
 	size_t len;
 
-	if (exch_parse(data, size, &x, &e)) {
+	if (pvk_exch_parse(data, size, &x, &e)) {
 		FUZZ_CHECK(e.code == PVK_E_FORMAT && e.msg[0]);
 		return 0;
 	}
@@ -85,11 +85,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(x.it[i].data >= data + 0x40 && x.it[i].data + x.it[i].size <= data + size);
 		fuzz_touch(x.it[i].data, x.it[i].size);
 	}
-	(void)exch_check_response(&x, &e);
-	if (!arcb_parse(x.it[EXCH_ARCB].data, x.it[EXCH_ARCB].size, &r, &paf, &mai, &e))
+	(void)pvk_exch_check_response(&x, &e);
+	if (!pvk_arcb_parse(x.it[EXCH_ARCB].data, x.it[EXCH_ARCB].size, &r, &paf, &mai, &e))
 		fuzz_touch(r.keyslots, (size_t)r.nks * 80);
 	if (x.it[EXCH_ADD].data) {
-		attest_split_add(paf, x.it[EXCH_ADD].data, x.it[EXCH_ADD].size, &f);
+		pvk_attest_split_add(paf, x.it[EXCH_ADD].data, x.it[EXCH_ADD].size, &f);
 		if (f.image_phkh)
 			fuzz_touch(f.image_phkh, 32);
 		if (f.att_phkh)
@@ -103,8 +103,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	/* Round trip. */
-	FUZZ_CHECK(exch_write(&x, &out, &len, &e) == 0);
-	FUZZ_CHECK(exch_parse(out, len, &y, &e) == 0);
+	FUZZ_CHECK(pvk_exch_write(&x, &out, &len, &e) == 0);
+	FUZZ_CHECK(pvk_exch_parse(out, len, &y, &e) == 0);
 	for (int i = 0; i < EXCH_N; i++) {
 		FUZZ_CHECK(x.it[i].size == y.it[i].size);
 		FUZZ_CHECK(!x.it[i].data == !y.it[i].data);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* ipib_decode on untrusted bytes; a decoded IPIB must encode and decode to the same. */
+/* pvk_ipib_decode on untrusted bytes; a decoded IPIB must encode and decode to the same. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,9 +24,9 @@ static void write_seeds(void)
 			ip.comps[i].addr = 0x20000 + (uint64_t)i * 0x100000;
 			ip.comps[i].len = 0x1000 * (i + 1);
 		}
-		ipib_encode(&ip, buf);
+		pvk_ipib_encode(&ip, buf);
 		snprintf(name, sizeof(name), "ipib-%u", ip.num_comp);
-		fuzz_seed(name, buf, ipib_size(ip.num_comp));
+		fuzz_seed(name, buf, pvk_ipib_size(ip.num_comp));
 	}
 }
 
@@ -46,17 +46,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t *enc;
 	size_t n;
 
-	if (ipib_decode(data, size, &ip, &e)) {
+	if (pvk_ipib_decode(data, size, &ip, &e)) {
 		FUZZ_CHECK(e.code == PVK_E_FORMAT && e.msg[0]);
 		return 0;
 	}
 	FUZZ_CHECK(ip.num_comp >= 1 && ip.num_comp <= IPIB_MAX_COMPS);
-	n = ipib_size(ip.num_comp);
+	n = pvk_ipib_size(ip.num_comp);
 	FUZZ_CHECK(n <= size);
 	enc = malloc(n);
 	FUZZ_CHECK(enc != NULL);
-	ipib_encode(&ip, enc);
-	FUZZ_CHECK(ipib_decode(enc, n, &again, &e) == 0);
+	pvk_ipib_encode(&ip, enc);
+	FUZZ_CHECK(pvk_ipib_decode(enc, n, &again, &e) == 0);
 	FUZZ_CHECK(!memcmp(&ip, &again, sizeof(ip)));
 	/* The fields the decoder reads are the input's bytes. */
 	FUZZ_CHECK(!memcmp(enc + IPIB_OFF_NUM_COMP, data + IPIB_OFF_NUM_COMP,

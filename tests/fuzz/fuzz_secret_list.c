@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* The UV's secret list (pvsecret list, pvapconfig): secret_list_parse, its three renderings,
- * the look-ups, and apcfg_parse_secrets over the same buffer. */
+/* The UV's secret list (pvsecret list, pvapconfig): pvk_secret_list_parse, its three renderings,
+ * the look-ups, and pvk_apcfg_parse_secrets over the same buffer. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,9 +27,9 @@ static void write_seeds(void)
 		put_be16(p + 2, types[i]);
 		put_be32(p + 4, 32 + 16 * (uint32_t)i);
 		if (i % 2)
-			secret_id_from_name("fuzz secret", 1, p + 16);   /* ASCII ID */
+			pvk_secret_id_from_name("fuzz secret", 1, p + 16);   /* ASCII ID */
 		else
-			secret_id_from_name("fuzz secret", 0, p + 16);   /* hashed */
+			pvk_secret_id_from_name("fuzz secret", 0, p + 16);   /* hashed */
 	}
 	fuzz_seed("four", buf, sizeof(buf));
 }
@@ -52,13 +52,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t *out;
 	int more, rc;
 
-	rc = secret_list_parse(data, size, &l, &e);
+	rc = pvk_secret_list_parse(data, size, &l, &e);
 	if (rc) {
 		FUZZ_CHECK(e.code == PVK_E_FORMAT);
 	} else {
 		FUZZ_CHECK(l.raw_len == SECRET_LIST_HDR + l.n * SECRET_LIST_ENTRY && l.raw_len <= size);
 		for (int f = SECRET_LIST_HUMAN; f <= SECRET_LIST_BIN; f++) {
-			FUZZ_CHECK(secret_list_render(&l, (enum secret_list_format)f, &out, &out_len,
+			FUZZ_CHECK(pvk_secret_list_render(&l, (enum secret_list_format)f, &out, &out_len,
 						      &e) == 0);
 			if (f == SECRET_LIST_BIN)
 				FUZZ_CHECK(out_len == l.raw_len && !memcmp(out, data, out_len));
@@ -69,16 +69,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < l.n; i++) {
 			char disp[SECRET_ID_DISPLAY_MAX];
 			const struct secret_entry *a =
-				secret_list_find_id(&l, l.entries[i].id, &count);
+				pvk_secret_list_find_id(&l, l.entries[i].id, &count);
 
 			FUZZ_CHECK(a && a <= &l.entries[i] && count >= 1);
-			a = secret_list_find_index(&l, l.entries[i].index);
+			a = pvk_secret_list_find_index(&l, l.entries[i].index);
 			FUZZ_CHECK(a && a->index == l.entries[i].index);
-			secret_id_display(l.entries[i].id, disp);
+			pvk_secret_id_display(l.entries[i].id, disp);
 			FUZZ_CHECK(strlen(disp) < sizeof(disp));
 		}
 	}
-	if (!apcfg_parse_secrets(data, size, &s, &n, &more, &e)) {
+	if (!pvk_apcfg_parse_secrets(data, size, &s, &n, &more, &e)) {
 		FUZZ_CHECK(!rc && n == l.n);
 		for (size_t i = 0; i < n; i++)
 			FUZZ_CHECK(s[i].index == l.entries[i].index &&
@@ -88,6 +88,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(rc);
 	}
 	if (!rc)
-		secret_list_free(&l);
+		pvk_secret_list_free(&l);
 	return 0;
 }

@@ -50,7 +50,7 @@ static void write_seeds(void)
 	seed3("aes", SECRET_IN_AES, SECRET_AES_256, buf, 32);
 	seed3("xts", SECRET_IN_AES_XTS, SECRET_AES_XTS_256, buf, 64);
 	seed3("hmac", SECRET_IN_HMAC_SHA, SECRET_HMAC_SHA_512, buf, 128);
-	if (secret_encode_plaintext(buf, 20, &enc, &n, &e))
+	if (pvk_secret_encode_plaintext(buf, 20, &enc, &n, &e))
 		abort();
 	seed3("retrieved-plain", 0, SECRET_PLAINTEXT, enc, n);
 	free(enc);
@@ -92,32 +92,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size -= 3;
 
 	if (kind == 5) {
-		if (!secret_load_cert_key(data, size, "cert", &key, &e)) {
-			(void)asrcb_user_type_for_key(key, &e);
+		if (!pvk_secret_load_cert_key(data, size, "cert", &key, &e)) {
+			(void)pvk_asrcb_user_type_for_key(key, &e);
 			EVP_PKEY_free(key);
 		}
-	} else if (!secret_encode_value((enum secret_input_kind)kind, data, size, "secret", &type,
+	} else if (!pvk_secret_encode_value((enum secret_input_kind)kind, data, size, "secret", &type,
 					&out, &out_len, &e)) {
 		FUZZ_CHECK(kind <= SECRET_IN_EC);
 		if (type == SECRET_PLAINTEXT) {
-			FUZZ_CHECK(out_len % 16 == 0 && secret_plaintext_unwrap(out, out_len, &plen));
+			FUZZ_CHECK(out_len % 16 == 0 && pvk_secret_plaintext_unwrap(out, out_len, &plen));
 			FUZZ_CHECK(plen == size && !memcmp(out + 2, data, size));
 		} else {
-			FUZZ_CHECK(secret_type_len(type) > 0 && (size_t)secret_type_len(type) == out_len);
+			FUZZ_CHECK(pvk_secret_type_len(type) > 0 && (size_t)pvk_secret_type_len(type) == out_len);
 		}
-		buf_free_secret(out, out_len);
+		pvk_buf_free_secret(out, out_len);
 	}
 
-	if (secret_plaintext_unwrap(data, size, &plen))
+	if (pvk_secret_plaintext_unwrap(data, size, &plen))
 		FUZZ_CHECK(plen + 2 <= size && size - plen - 2 < 16);
-	if (!secret_retrieved_pem(rtype, data, size, &pem, &out_len, &e)) {
+	if (!pvk_secret_retrieved_pem(rtype, data, size, &pem, &out_len, &e)) {
 		FUZZ_CHECK(strlen(pem) == out_len);
 		free(pem);
 	}
 	if (size >= SECRET_ID_LEN) {
-		if (secret_id_ascii(data, text))
+		if (pvk_secret_id_ascii(data, text))
 			FUZZ_CHECK(strlen(text) < SECRET_ID_LEN);
-		secret_id_display(data, disp);
+		pvk_secret_id_display(data, disp);
 	}
 	return 0;
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* The YAML pvsecret reads: the first input byte picks the reader (even: a NAME.yaml secret
  * description, odd: a --cuid file), the rest is the file. A parsed description must survive
- * being written again by secret_desc_yaml and parsed back. */
+ * being written again by pvk_secret_desc_yaml and parsed back. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,12 +26,12 @@ static void write_seeds(void)
 	size_t n;
 	struct pvk_err e;
 
-	secret_id_from_name("my secret", 0, id);
-	if (secret_desc_yaml(SECRET_ASSOCIATION, "my secret", id, &y, &n, &e))
+	pvk_secret_id_from_name("my secret", 0, id);
+	if (pvk_secret_desc_yaml(SECRET_ASSOCIATION, "my secret", id, &y, &n, &e))
 		abort();
 	seed2("desc-assoc", 0, y);
 	free(y);
-	if (secret_desc_yaml(SECRET_AES_256, "key: 1 #", id, &y, &n, &e))
+	if (pvk_secret_desc_yaml(SECRET_AES_256, "key: 1 #", id, &y, &n, &e))
 		abort();
 	seed2("desc-retrievable", 0, y);
 	free(y);
@@ -63,18 +63,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!size)
 		return 0;
 	if (data[0] & 1) {
-		if (secret_cuid_from_file(data + 1, size - 1, cuid, &e))
+		if (pvk_secret_cuid_from_file(data + 1, size - 1, cuid, &e))
 			FUZZ_CHECK(e.code == PVK_E_FORMAT && e.msg[0]);
 		return 0;
 	}
-	if (secret_desc_parse(data + 1, size - 1, &type, id, &e)) {
+	if (pvk_secret_desc_parse(data + 1, size - 1, &type, id, &e)) {
 		FUZZ_CHECK(e.code == PVK_E_FORMAT && e.msg[0]);
 		return 0;
 	}
-	FUZZ_CHECK(type == SECRET_ASSOCIATION || secret_type_len(type) != 0);
-	FUZZ_CHECK(secret_desc_yaml(type, "fuzz: 'name'\n", id, &y, &n, &e) == 0);
+	FUZZ_CHECK(type == SECRET_ASSOCIATION || pvk_secret_type_len(type) != 0);
+	FUZZ_CHECK(pvk_secret_desc_yaml(type, "fuzz: 'name'\n", id, &y, &n, &e) == 0);
 	FUZZ_CHECK(strlen(y) == n);
-	FUZZ_CHECK(secret_desc_parse((const uint8_t *)y, n, &type2, id2, &e) == 0);
+	FUZZ_CHECK(pvk_secret_desc_parse((const uint8_t *)y, n, &type2, id2, &e) == 0);
 	FUZZ_CHECK(type2 == type && !memcmp(id, id2, sizeof(id)));
 	free(y);
 	return 0;

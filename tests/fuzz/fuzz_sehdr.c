@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* sehdr_parse on untrusted bytes; on success the pointers it hands out are checked and read,
+/* pvk_sehdr_parse on untrusted bytes; on success the pointers it hands out are checked and read,
  * the UV's key-slot lookup runs with the harness's host key, and the encrypted area is
  * authenticated (seeds are built for that key, so the decrypting path runs too). */
 #include <stdlib.h>
@@ -44,7 +44,7 @@ static void write_seeds(void)
 		p.sec.psw_mask = PSW_MASK_DEFAULT;
 		p.sec.psw_addr = 0x10000;
 		p.sec.scf = i == 2 ? SCF_KNOWN : 0;
-		if (sehdr_build(&p, &hdr, &len, &e))
+		if (pvk_sehdr_build(&p, &hdr, &len, &e))
 			abort();
 		snprintf(name, sizeof(name), "built-%zu-hosts", n_hosts[i]);
 		fuzz_seed(name, hdr, len);
@@ -71,16 +71,16 @@ static void view(const uint8_t *data, size_t size)
 	char *json;
 	FILE *null;
 
-	if (sehdr_parse_view(data, size, &h, &e)) {
+	if (pvk_sehdr_parse_view(data, size, &h, &e)) {
 		FUZZ_CHECK(e.code == PVK_E_FORMAT && e.msg[0]);
 		return;
 	}
 	FUZZ_CHECK(h.tag == h.enc + h.sea && h.tag + SEHDR_TAG_LEN == data + h.sehs);
 	FUZZ_CHECK(h.enc == h.keyslots + h.nks * PVK_KEYSLOT_LEN);
 	null = fopen("/dev/null", "w");
-	FUZZ_CHECK(null && !hdrinfo_write_text(null, &h, NULL, HDRINFO_NOT_VERIFIED, 1));
+	FUZZ_CHECK(null && !pvk_hdrinfo_write_text(null, &h, NULL, HDRINFO_NOT_VERIFIED, 1));
 	fclose(null);
-	FUZZ_CHECK(!hdrinfo_json(&h, NULL, HDRINFO_NOT_VERIFIED, &meta, 1, &json, &e));
+	FUZZ_CHECK(!pvk_hdrinfo_json(&h, NULL, HDRINFO_NOT_VERIFIED, &meta, 1, &json, &e));
 	FUZZ_CHECK(json[strlen(json) - 1] == '\n');
 	free(json);
 }
@@ -93,7 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t key[32];
 
 	view(data, size);
-	if (sehdr_parse(data, size, &h, &e)) {
+	if (pvk_sehdr_parse(data, size, &h, &e)) {
 		FUZZ_CHECK(e.code == PVK_E_FORMAT && e.msg[0]);
 		return 0;
 	}
@@ -112,11 +112,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_touch(h.tag, SEHDR_TAG_LEN);
 
 	/* The UV's side: our host's slot, then the header key it wraps. */
-	if (sehdr_unwrap_key(&h, fuzz_key(HOST), key, &e)) {
+	if (pvk_sehdr_unwrap_key(&h, fuzz_key(HOST), key, &e)) {
 		FUZZ_CHECK(e.msg[0]);
 		memcpy(key, fuzz_prot_key, 32);
 	}
-	if (!sehdr_decrypt(&h, key, &sec, &e)) {
+	if (!pvk_sehdr_decrypt(&h, key, &sec, &e)) {
 		FUZZ_CHECK(sec.noi == 0 && h.sea == SEHDR_SEA_V1);
 		fuzz_touch(&sec, sizeof(sec));
 	} else {

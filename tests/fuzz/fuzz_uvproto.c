@@ -12,14 +12,14 @@ static void write_seeds(void)
 	struct uvproto_rsp rs = { .err = 0, .uv_rc = 1, .uv_rrc = 0, .out_len = 0x100 };
 	uint8_t buf[UVPROTO_REQ_HDR + UVPROTO_RSP_HDR];
 
-	uvproto_req_encode(&rq, buf);
-	uvproto_rsp_encode(&rs, buf + UVPROTO_REQ_HDR);
+	pvk_uvproto_req_encode(&rq, buf);
+	pvk_uvproto_rsp_encode(&rs, buf + UVPROTO_REQ_HDR);
 	fuzz_seed("req-rsp", buf, sizeof(buf));
 	rq.in_len = UVPROTO_MAX_BODY;
 	rs.err = 22;
 	rs.out_len = UVPROTO_MAX_BODY;
-	uvproto_req_encode(&rq, buf);
-	uvproto_rsp_encode(&rs, buf + UVPROTO_REQ_HDR);
+	pvk_uvproto_req_encode(&rq, buf);
+	pvk_uvproto_rsp_encode(&rs, buf + UVPROTO_REQ_HDR);
 	fuzz_seed("req-rsp-max", buf, sizeof(buf));
 }
 
@@ -41,16 +41,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memset(buf, 0, sizeof(buf));
 	memcpy(buf, data, size < sizeof(buf) ? size : sizeof(buf));
-	if (!uvproto_req_decode(buf, &rq, &e)) {
+	if (!pvk_uvproto_req_decode(buf, &rq, &e)) {
 		FUZZ_CHECK(rq.in_len <= UVPROTO_MAX_BODY && rq.out_cap <= UVPROTO_MAX_BODY);
-		uvproto_req_encode(&rq, enc);
+		pvk_uvproto_req_encode(&rq, enc);
 		FUZZ_CHECK(!memcmp(enc, buf, UVPROTO_REQ_HDR));
 	} else {
 		FUZZ_CHECK(e.code == PVK_E_FORMAT);
 	}
-	if (!uvproto_rsp_decode(buf + UVPROTO_REQ_HDR, &rs, &e)) {
+	if (!pvk_uvproto_rsp_decode(buf + UVPROTO_REQ_HDR, &rs, &e)) {
 		FUZZ_CHECK(rs.out_len <= UVPROTO_MAX_BODY);
-		uvproto_rsp_encode(&rs, enc);
+		pvk_uvproto_rsp_encode(&rs, enc);
 		FUZZ_CHECK(!memcmp(enc, buf + UVPROTO_REQ_HDR, UVPROTO_RSP_HDR));
 	} else {
 		FUZZ_CHECK(e.code == PVK_E_FORMAT);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* uvreq_parse, the request envelope under the ARCB and the ASRCB. The first input byte picks
+/* pvk_uvreq_parse, the request envelope under the ARCB and the ASRCB. The first input byte picks
  * where the customer key sits (0: an ARCB's 0x40, 1: an ASRCB's 0x418, else 8 * byte); the
  * rest is the request. On success the pointers are checked and read, and the request is
  * decrypted with the protection key and through the host's key slot. */
@@ -48,7 +48,7 @@ static void seed_one(const char *name, uint8_t sel, size_t n_hosts, size_t conf_
 	p.aad_post_len = sel == 1 ? 48 : 0;
 	p.conf = conf;
 	p.conf_len = conf_len;
-	if (uvreq_build(&p, &req, &len, &e))
+	if (pvk_uvreq_build(&p, &req, &len, &e))
 		abort();
 	seed = malloc(len + 1);
 	seed[0] = sel;
@@ -85,7 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cust_off = cust_off_of(data[0]);
 	data++;
 	size--;
-	if (uvreq_parse(data, size, cust_off, &r, &e)) {
+	if (pvk_uvreq_parse(data, size, cust_off, &r, &e)) {
 		FUZZ_CHECK(e.code == PVK_E_FORMAT && e.msg[0]);
 		return 0;
 	}
@@ -101,11 +101,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	plain = malloc(r.sea ? r.sea : 1);
 	FUZZ_CHECK(plain != NULL);
-	if (uvreq_decrypt(&r, fuzz_prot_key, plain, &e))
+	if (pvk_uvreq_decrypt(&r, fuzz_prot_key, plain, &e))
 		FUZZ_CHECK(e.code == PVK_E_AUTH);
 	else
 		fuzz_touch(plain, r.sea);
-	if (!uvreq_decrypt_host(&r, fuzz_key(HOST), plain, &slot, &e)) {
+	if (!pvk_uvreq_decrypt_host(&r, fuzz_key(HOST), plain, &slot, &e)) {
 		FUZZ_CHECK(slot >= 0 && slot < r.nks);
 		fuzz_touch(plain, r.sea);
 	}

@@ -61,7 +61,7 @@ static void add_stored(struct uvsim_guest *g, uint16_t type, uint32_t len)
 	s->type = type;
 	s->len = len;
 	snprintf(name, sizeof(name), "stored %u", g->n_secrets);
-	secret_id_from_name(name, 1, s->id);          /* an ASCII ID: easy to repeat */
+	pvk_secret_id_from_name(name, 1, s->id);          /* an ASCII ID: easy to repeat */
 	s->value = malloc(len);
 	FUZZ_CHECK(s->value != NULL);
 	memset(s->value, 0x60 + (int)g->n_secrets, len);
@@ -92,7 +92,7 @@ static void guest_init(struct uvsim_guest *g, uint8_t st)
 	memcpy(g->phkh, host_phkh, 32);
 	for (unsigned i = 0; i < n; i++) {
 		uint16_t t = n == 16 ? (i < 8 ? SECRET_ASSOCIATION : SECRET_AES_128) : mixed[i];
-		int len = secret_type_len(t);
+		int len = pvk_secret_type_len(t);
 
 		add_stored(g, t, t == SECRET_PLAINTEXT ? 48 : (uint32_t)len);
 	}
@@ -147,7 +147,7 @@ static int build_add(const struct uvsim_guest *g, struct fuzz_in *in, uint8_t **
 	FUZZ_CHECK(conf != NULL);
 	switch ((ctl >> 4) & 3) {                      /* the extension secret */
 	case 0: break;
-	case 1: FUZZ_CHECK(!asrcb_derive_ext_secret(g->cck, g->tag, conf + value_len, &e)); break;
+	case 1: FUZZ_CHECK(!pvk_asrcb_derive_ext_secret(g->cck, g->tag, conf + value_len, &e)); break;
 	case 2: memset(conf + value_len, 0x17, 32); break;
 	default: fin_bytes(in, conf + value_len, 32);
 	}
@@ -167,7 +167,7 @@ static int build_add(const struct uvsim_guest *g, struct fuzz_in *in, uint8_t **
 	p.aad_post_len = shdr_len;
 	p.conf = conf;
 	p.conf_len = value_len + ASRCB_EXT_SECRET_LEN;
-	rc = uvreq_build(&p, out, len, &e);
+	rc = pvk_uvreq_build(&p, out, len, &e);
 	free(conf);
 	return rc;
 }
@@ -204,7 +204,7 @@ static int build_att(struct fuzz_in *in, uint8_t **out, size_t *len)
 	p.aad_pre_len = sizeof(pre);
 	p.conf = conf;
 	p.conf_len = conf_len;
-	if (uvreq_build(&p, &arcb, &alen, &e))
+	if (pvk_uvreq_build(&p, &arcb, &alen, &e))
 		return -1;
 	*len = UVPROTO_ATT_FIXED + alen;
 	*out = malloc(*len);
@@ -312,7 +312,7 @@ static void write_seeds(void)
 	put_be16(f + 3, SECRET_EC_P521);
 	put_be16(f + 5, 80);
 	seed_synth("add-full", UVIO_NR_ADD_SECRET, 3 << ST_NSEC_SHIFT, 0, f, 7 + 32 + 80);
-	secret_id_from_name("stored 2", 1, f + 7);             /* the ID of a stored secret */
+	pvk_secret_id_from_name("stored 2", 1, f + 7);             /* the ID of a stored secret */
 	seed_synth("add-duplicate", UVIO_NR_ADD_SECRET, 1 << ST_NSEC_SHIFT | ST_SCF_EXT, 0, f,
 		   7 + 32 + 80);
 }

@@ -128,7 +128,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	yaml_parser_t p;
 	struct pvk_err e;
 
-	if (yin_load(data, size, "fuzz.yaml", &a, &e)) {
+	if (pvk_yin_load(data, size, "fuzz.yaml", &a, &e)) {
 		FUZZ_CHECK(e.code == PVK_E_FORMAT || e.code == PVK_E_NOMEM);
 		FUZZ_CHECK(e.msg[0] != 0);
 		return 0;

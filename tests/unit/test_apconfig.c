@@ -21,7 +21,7 @@
 static int parse(const char *text, struct apcfg *c, struct pvk_err *e)
 {
 	pvk_err_clear(e);
-	return apcfg_parse(text, strlen(text), "cfg.yaml", c, e);
+	return pvk_apcfg_parse(text, strlen(text), "cfg.yaml", c, e);
 }
 
 static void expect_error(const char *text, const char *needle)
@@ -30,7 +30,7 @@ static void expect_error(const char *text, const char *needle)
 	struct pvk_err e;
 
 	if (parse(text, &c, &e) == 0) {
-		apcfg_free(&c);
+		pvk_apcfg_free(&c);
 		fail_msg("accepted:\n%s", text);
 	}
 	assert_int_equal(c.n, 0);
@@ -83,14 +83,14 @@ static void test_good(void **state)
 	assert_string_equal(c.v[2].mkvp, MKVP1);
 	assert_string_equal(c.v[2].serialnr, "93AADFK719460083");
 	pvk_sha256("My EP11", 7, h);
-	hex_encode(h, 32, hex);
+	pvk_hex_encode(h, 32, hex);
 	assert_string_equal(c.v[2].secretid, hex);
 	assert_int_equal(c.v[2].line, 11);
 	/* 64 hex digits: the leftmost 16 bytes count */
 	assert_string_equal(c.v[3].mkvp, MKVP1);
 	assert_string_equal(c.v[3].secretid, SID1);
 	assert_int_equal(c.v[3].mingen, 8);
-	apcfg_free(&c);
+	pvk_apcfg_free(&c);
 
 	/* name and secretid that agree; SHA-256("Hello") */
 	assert_int_equal(parse("- mode: ep11\n  name: Hello\n  mkvp: " MKVP1 "\n"
@@ -99,7 +99,7 @@ static void test_good(void **state)
 			 0);
 	assert_string_equal(c.v[0].secretid,
 			    "185f8db32271fe25f561a6fc938b2e264306ec304eda518007d1764826381969");
-	apcfg_free(&c);
+	pvk_apcfg_free(&c);
 }
 
 static void test_empty(void **state)
@@ -112,7 +112,7 @@ static void test_empty(void **state)
 	for (size_t i = 0; i < sizeof(empty) / sizeof(empty[0]); i++) {
 		assert_int_equal(parse(empty[i], &c, &e), 0);
 		assert_int_equal(c.n, 0);
-		apcfg_free(&c);
+		pvk_apcfg_free(&c);
 	}
 }
 
@@ -185,7 +185,7 @@ static void test_ibm_examples(void **state)
 			 0);
 	assert_int_equal(c.n, 1);
 	assert_string_equal(c.v[0].secretid, SID1);
-	apcfg_free(&c);
+	pvk_apcfg_free(&c);
 	/* the backup pair names its entries, but its secretid is no SHA-256 of the names */
 	expect_error("# A configuration file for a backup pair\n"
 		     "- name: my EP11 APQN 1\n"
@@ -205,16 +205,16 @@ static void test_load(void **state)
 
 	(void)state;
 	snprintf(path, sizeof(path), "%s/a.yaml", dir);
-	assert_int_equal(apcfg_load(path, &c, &e), -1);
+	assert_int_equal(pvk_apcfg_load(path, &c, &e), -1);
 	assert_non_null(strstr(e.msg, "cannot read the AP config file"));
 	f = fopen(path, "w");
 	assert_non_null(f);
 	fputs("- mode: accel\n  mingen: cex6\n", f);
 	fclose(f);
-	assert_int_equal(apcfg_load(path, &c, &e), 0);
+	assert_int_equal(pvk_apcfg_load(path, &c, &e), 0);
 	assert_int_equal(c.n, 1);
 	assert_int_equal(c.v[0].mingen, 6);
-	apcfg_free(&c);
+	pvk_apcfg_free(&c);
 	rm_rf(dir);
 	free(dir);
 }
@@ -261,30 +261,30 @@ static void test_match(void **state)
 			       "- mode: ep11\n  name: c\n  mkvp: " MKVP1 "\n  mingen: cex8\n",
 			       &c, &e),
 			 0);
-	assert_true(apcfg_match(&c.v[0], &a8, NULL, 0));
-	assert_true(apcfg_match(&c.v[0], &a7, NULL, 0));
-	assert_false(apcfg_match(&c.v[0], &p8, why, sizeof(why)));
+	assert_true(pvk_apcfg_match(&c.v[0], &a8, NULL, 0));
+	assert_true(pvk_apcfg_match(&c.v[0], &a7, NULL, 0));
+	assert_false(pvk_apcfg_match(&c.v[0], &p8, why, sizeof(why)));
 	assert_non_null(strstr(why, "EP11 coprocessor"));
 	/* mingen is the minimal generation: CEX8 and newer */
-	assert_true(apcfg_match(&c.v[1], &a8, NULL, 0));
-	assert_false(apcfg_match(&c.v[1], &a7, why, sizeof(why)));
+	assert_true(pvk_apcfg_match(&c.v[1], &a8, NULL, 0));
+	assert_false(pvk_apcfg_match(&c.v[1], &a7, why, sizeof(why)));
 	assert_string_equal(why, "is a CEX7, older than mingen CEX8");
-	assert_true(apcfg_match(&c.v[4], &p8, NULL, 0));
-	assert_false(apcfg_match(&c.v[4], &p7, NULL, 0));
-	assert_true(apcfg_match(&c.v[3], &p7, NULL, 0));
+	assert_true(pvk_apcfg_match(&c.v[4], &p8, NULL, 0));
+	assert_false(pvk_apcfg_match(&c.v[4], &p7, NULL, 0));
+	assert_true(pvk_apcfg_match(&c.v[3], &p7, NULL, 0));
 	/* serialnr (if given) and mkvp */
-	assert_true(apcfg_match(&c.v[2], &p8, NULL, 0));
-	assert_false(apcfg_match(&c.v[2], &p8b, why, sizeof(why)));
+	assert_true(pvk_apcfg_match(&c.v[2], &p8, NULL, 0));
+	assert_false(pvk_apcfg_match(&c.v[2], &p8b, why, sizeof(why)));
 	assert_non_null(strstr(why, "serial number 93AADHZU42082261"));
-	assert_true(apcfg_match(&c.v[3], &p8b, NULL, 0));
-	assert_false(apcfg_match(&c.v[2], &p8x, why, sizeof(why)));
+	assert_true(pvk_apcfg_match(&c.v[3], &p8b, NULL, 0));
+	assert_false(pvk_apcfg_match(&c.v[2], &p8x, why, sizeof(why)));
 	assert_non_null(strstr(why, "has MKVP " MKVP2));
-	assert_false(apcfg_match(&c.v[2], &p8n, why, sizeof(why)));
+	assert_false(pvk_apcfg_match(&c.v[2], &p8n, why, sizeof(why)));
 	assert_non_null(strstr(why, "no valid wrapping key"));
-	assert_false(apcfg_match(&c.v[3], &p8i, why, sizeof(why)));
+	assert_false(pvk_apcfg_match(&c.v[3], &p8i, why, sizeof(why)));
 	assert_non_null(strstr(why, "no EP11 information"));
-	assert_false(apcfg_match(&c.v[3], &a8, NULL, 0));
-	apcfg_free(&c);
+	assert_false(pvk_apcfg_match(&c.v[3], &a8, NULL, 0));
+	pvk_apcfg_free(&c);
 }
 
 static void test_sort_mk(void **state)
@@ -299,7 +299,7 @@ static void test_sort_mk(void **state)
 	struct pvk_err e;
 
 	(void)state;
-	apcfg_sort(q, 5);
+	pvk_apcfg_sort(q, 5);
 	assert_int_equal(q[0].card, 2);
 	assert_int_equal(q[0].dom, 1);
 	assert_int_equal(q[1].card, 2);
@@ -307,12 +307,12 @@ static void test_sort_mk(void **state)
 	assert_int_equal(q[2].card, 4);
 	assert_int_equal(q[3].card, 1);
 	assert_int_equal(q[4].card, 3);
-	assert_int_equal(apcfg_check_mk(q, 5, &e), 0);   /* same MKVP on two adapters: fine */
+	assert_int_equal(pvk_apcfg_check_mk(q, 5, &e), 0);   /* same MKVP on two adapters: fine */
 	snprintf(q[1].mkvp, sizeof(q[1].mkvp), MKVP1);
-	assert_int_equal(apcfg_check_mk(q, 5, &e), -1);
+	assert_int_equal(pvk_apcfg_check_mk(q, 5, &e), -1);
 	assert_non_null(strstr(e.msg, "APQN 02.0001 and APQN 02.0002 have the same MKVP"));
 	q[0].mkvp[0] = q[1].mkvp[0] = 0;                 /* no WK: not compared */
-	assert_int_equal(apcfg_check_mk(q, 5, &e), 0);
+	assert_int_equal(pvk_apcfg_check_mk(q, 5, &e), 0);
 }
 
 static void test_secrets(void **state)
@@ -333,7 +333,7 @@ static void test_secrets(void **state)
 	put_be16(buf + 64, 7);
 	put_be16(buf + 66, 3);
 	memset(buf + 80, 0x22, 32);
-	assert_int_equal(apcfg_parse_secrets(buf, sizeof(buf), &s, &n, &more, &e), 0);
+	assert_int_equal(pvk_apcfg_parse_secrets(buf, sizeof(buf), &s, &n, &more, &e), 0);
 	assert_int_equal(n, 2);
 	assert_true(more);
 	assert_int_equal(s[0].index, 0);
@@ -344,11 +344,11 @@ static void test_secrets(void **state)
 	free(s);
 	/* the count must fit in the buffer */
 	put_be16(buf, 1000);
-	assert_int_equal(apcfg_parse_secrets(buf, 16 + 48, &s, &n, &more, &e), -1);
-	assert_int_equal(apcfg_parse_secrets(buf, 8, &s, &n, &more, &e), -1);
+	assert_int_equal(pvk_apcfg_parse_secrets(buf, 16 + 48, &s, &n, &more, &e), -1);
+	assert_int_equal(pvk_apcfg_parse_secrets(buf, 8, &s, &n, &more, &e), -1);
 	put_be16(buf, 0);
 	put_be16(buf + 2, 0);
-	assert_int_equal(apcfg_parse_secrets(buf, sizeof(buf), &s, &n, &more, &e), 0);
+	assert_int_equal(pvk_apcfg_parse_secrets(buf, sizeof(buf), &s, &n, &more, &e), 0);
 	assert_int_equal(n, 0);
 	assert_null(s);
 }
@@ -356,7 +356,7 @@ static void test_secrets(void **state)
 /* ---- the algorithm over a double of the AP bus ---- */
 
 struct fake_q {
-	enum apbus_bind bind;
+	enum pvk_apbus_bind bind;
 	enum apbus_assoc assoc;
 	unsigned idx;
 	int fail_bind;
@@ -383,7 +383,7 @@ static void act(struct fake *f, const char *fmt, const struct apcfg_apqn *q, uns
 	snprintf(f->log + n, sizeof(f->log) - n, fmt, q->card, q->dom, idx);
 }
 
-static int f_bind_state(void *ctx, const struct apcfg_apqn *q, enum apbus_bind *st,
+static int f_bind_state(void *ctx, const struct apcfg_apqn *q, enum pvk_apbus_bind *st,
 			struct pvk_err *e)
 {
 	(void)e;
@@ -457,9 +457,9 @@ static int apply(const char *cfgtext, const struct apcfg_apqn *q, size_t nq, str
 	assert_int_equal(parse(cfgtext, &c, e), 0);
 	f->base = q;
 	f->log[0] = f->warn[0] = 0;
-	rc = apcfg_apply(&c, q, nq, s, ns, &ops, &run, e);
+	rc = pvk_apcfg_apply(&c, q, nq, s, ns, &ops, &run, e);
 	*sat = run.satisfied;
-	apcfg_free(&c);
+	pvk_apcfg_free(&c);
 	return rc;
 }
 
@@ -585,46 +585,46 @@ static void test_apbus_parse(void **state)
 	enum apbus_mode m;
 
 	(void)state;
-	assert_int_equal(apbus_parse_type("CEX8P", &gen, &m), 0);
+	assert_int_equal(pvk_apbus_parse_type("CEX8P", &gen, &m), 0);
 	assert_int_equal(gen, 8);
 	assert_int_equal(m, APBUS_MODE_EP11);
-	assert_int_equal(apbus_parse_type("CEX4A", &gen, &m), 0);
+	assert_int_equal(pvk_apbus_parse_type("CEX4A", &gen, &m), 0);
 	assert_int_equal(m, APBUS_MODE_ACCEL);
-	assert_int_equal(apbus_parse_type("CEX7C", &gen, &m), 0);
+	assert_int_equal(pvk_apbus_parse_type("CEX7C", &gen, &m), 0);
 	assert_int_equal(m, APBUS_MODE_CCA);
-	assert_int_equal(apbus_parse_type("CEX9P", &gen, &m), -1);
-	assert_int_equal(apbus_parse_type("CEX2A", &gen, &m), -1);
-	assert_int_equal(apbus_parse_type("CEX8X", &gen, &m), -1);
-	assert_int_equal(apbus_parse_type("CEX8PP", &gen, &m), -1);
-	assert_int_equal(apbus_parse_apqn("03.002b", &c, &d), 0);
+	assert_int_equal(pvk_apbus_parse_type("CEX9P", &gen, &m), -1);
+	assert_int_equal(pvk_apbus_parse_type("CEX2A", &gen, &m), -1);
+	assert_int_equal(pvk_apbus_parse_type("CEX8X", &gen, &m), -1);
+	assert_int_equal(pvk_apbus_parse_type("CEX8PP", &gen, &m), -1);
+	assert_int_equal(pvk_apbus_parse_apqn("03.002b", &c, &d), 0);
 	assert_int_equal(c, 3);
 	assert_int_equal(d, 0x2b);
-	assert_int_equal(apbus_parse_apqn("3.002b", &c, &d), -1);
-	assert_int_equal(apbus_parse_apqn("03.2b", &c, &d), -1);
-	assert_int_equal(apbus_parse_apqn("03-002b", &c, &d), -1);
-	assert_int_equal(apbus_parse_bind("bound"), APBUS_BIND_BOUND);
-	assert_int_equal(apbus_parse_bind("unbound"), APBUS_BIND_UNBOUND);
-	assert_int_equal(apbus_parse_bind("-"), APBUS_BIND_UNSUPPORTED);
-	assert_int_equal(apbus_parse_bind("1"), APBUS_BIND_OTHER);
-	assert_int_equal(apbus_parse_assoc("associated 17", &idx), APBUS_ASSOC_ASSOCIATED);
+	assert_int_equal(pvk_apbus_parse_apqn("3.002b", &c, &d), -1);
+	assert_int_equal(pvk_apbus_parse_apqn("03.2b", &c, &d), -1);
+	assert_int_equal(pvk_apbus_parse_apqn("03-002b", &c, &d), -1);
+	assert_int_equal(pvk_apbus_parse_bind("bound"), APBUS_BIND_BOUND);
+	assert_int_equal(pvk_apbus_parse_bind("unbound"), APBUS_BIND_UNBOUND);
+	assert_int_equal(pvk_apbus_parse_bind("-"), APBUS_BIND_UNSUPPORTED);
+	assert_int_equal(pvk_apbus_parse_bind("1"), APBUS_BIND_OTHER);
+	assert_int_equal(pvk_apbus_parse_assoc("associated 17", &idx), APBUS_ASSOC_ASSOCIATED);
 	assert_int_equal(idx, 17);
-	assert_int_equal(apbus_parse_assoc("associated 65536", &idx), APBUS_ASSOC_OTHER);
-	assert_int_equal(apbus_parse_assoc("associated x", &idx), APBUS_ASSOC_OTHER);
-	assert_int_equal(apbus_parse_assoc("association pending", NULL), APBUS_ASSOC_PENDING);
-	assert_int_equal(apbus_parse_assoc("unassociated", NULL), APBUS_ASSOC_UNASSOCIATED);
-	assert_int_equal(apbus_parse_assoc("-", NULL), APBUS_ASSOC_UNSUPPORTED);
-	assert_int_equal(apbus_parse_mkvp("WK CUR: valid 0xDB3C3B3C3F097DD55EC7EB0E7FDBCB93865a772e6aac79d243e270bc5d965b47\n"
+	assert_int_equal(pvk_apbus_parse_assoc("associated 65536", &idx), APBUS_ASSOC_OTHER);
+	assert_int_equal(pvk_apbus_parse_assoc("associated x", &idx), APBUS_ASSOC_OTHER);
+	assert_int_equal(pvk_apbus_parse_assoc("association pending", NULL), APBUS_ASSOC_PENDING);
+	assert_int_equal(pvk_apbus_parse_assoc("unassociated", NULL), APBUS_ASSOC_UNASSOCIATED);
+	assert_int_equal(pvk_apbus_parse_assoc("-", NULL), APBUS_ASSOC_UNSUPPORTED);
+	assert_int_equal(pvk_apbus_parse_mkvp("WK CUR: valid 0xDB3C3B3C3F097DD55EC7EB0E7FDBCB93865a772e6aac79d243e270bc5d965b47\n"
 					  "WK NEW: empty -\n", "WK", mk), 0);
 	assert_string_equal(mk, MKVP1);
-	assert_int_equal(apbus_parse_mkvp("WK CUR: invalid -\nWK NEW: empty -\n", "WK", mk), 0);
+	assert_int_equal(pvk_apbus_parse_mkvp("WK CUR: invalid -\nWK NEW: empty -\n", "WK", mk), 0);
 	assert_string_equal(mk, "");
-	assert_int_equal(apbus_parse_mkvp("WK CUR: - -\n", "WK", mk), 0);
+	assert_int_equal(pvk_apbus_parse_mkvp("WK CUR: - -\n", "WK", mk), 0);
 	assert_string_equal(mk, "");
-	assert_int_equal(apbus_parse_mkvp("AES CUR: valid 0x0011223344556677\nAPKA CUR: valid 0x8899\n",
+	assert_int_equal(pvk_apbus_parse_mkvp("AES CUR: valid 0x0011223344556677\nAPKA CUR: valid 0x8899\n",
 					  "APKA", mk), 0);
 	assert_string_equal(mk, "8899");
-	assert_int_equal(apbus_parse_mkvp("garbage\n", "WK", mk), -1);
-	assert_int_equal(apbus_parse_mkvp("WK CUR: valid\n", "WK", mk), -1);
+	assert_int_equal(pvk_apbus_parse_mkvp("garbage\n", "WK", mk), -1);
+	assert_int_equal(pvk_apbus_parse_mkvp("WK CUR: valid\n", "WK", mk), -1);
 }
 
 static int check_never(const char *v, void *ctx)
@@ -652,24 +652,24 @@ static void test_apbus_sysfs(void **state)
 	unsigned ids[8], idx;
 	size_t n;
 	struct pvk_err e;
-	enum apbus_bind b;
+	enum pvk_apbus_bind b;
 	enum apbus_assoc a;
 	unsigned long f;
-	struct apbus_wait w = { 20, 100, check_never, NULL };
+	struct pvk_apbus_wait w = { 20, 100, check_never, NULL };
 
 	(void)state;
 	setenv("PVKIT_SYSFS_ROOT", root, 1);
-	assert_false(apbus_present());
-	assert_false(apbus_has_feature("APSB"));
-	assert_int_equal(apbus_bindings_complete(&e), -1);
+	assert_false(pvk_apbus_present());
+	assert_false(pvk_apbus_has_feature("APSB"));
+	assert_int_equal(pvk_apbus_bindings_complete(&e), -1);
 	put(root, "bus/ap/features", "APSC APXA APSBX\n");
 	put(root, "bus/ap/bindings", "complete (3/3)\n");
-	assert_true(apbus_present());
-	assert_false(apbus_has_feature("APSB"));
-	assert_true(apbus_has_feature("APSC"));
-	assert_int_equal(apbus_bindings_complete(&e), 1);
+	assert_true(pvk_apbus_present());
+	assert_false(pvk_apbus_has_feature("APSB"));
+	assert_true(pvk_apbus_has_feature("APSC"));
+	assert_int_equal(pvk_apbus_bindings_complete(&e), 1);
 	put(root, "bus/ap/features", "APSC APSB\n");
-	assert_true(apbus_has_feature("APSB"));
+	assert_true(pvk_apbus_has_feature("APSB"));
 	put(root, "devices/ap/card0a/type", "CEX8P\n");
 	put(root, "devices/ap/card03/type", "CEX8A\n");
 	put(root, "devices/ap/cardzz/type", "x\n");
@@ -678,52 +678,52 @@ static void test_apbus_sysfs(void **state)
 	put(root, "devices/ap/card03/03.002b/se_associate", "associated 5\n");
 	put(root, "devices/ap/card03/03.002b/ap_functions", "0x06804000\n");
 	put(root, "devices/ap/card03/04.0001/se_bind", "bound\n");   /* not card 03's */
-	assert_int_equal(apbus_cards(ids, 8, &n, &e), 0);
+	assert_int_equal(pvk_apbus_cards(ids, 8, &n, &e), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(ids[0], 3);
 	assert_int_equal(ids[1], 10);
-	assert_int_equal(apbus_queues(3, ids, 8, &n, &e), 0);
+	assert_int_equal(pvk_apbus_queues(3, ids, 8, &n, &e), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(ids[0], 0x2b);
 	assert_int_equal(ids[1], 0x31);
-	assert_int_equal(apbus_queues(9, ids, 8, &n, &e), -1);
-	assert_true(apbus_queue_exists(3, 0x2b));
-	assert_false(apbus_queue_exists(3, 0x2c));
-	assert_int_equal(apbus_read_card(10, "type", buf, sizeof(buf), &e), 0);
+	assert_int_equal(pvk_apbus_queues(9, ids, 8, &n, &e), -1);
+	assert_true(pvk_apbus_queue_exists(3, 0x2b));
+	assert_false(pvk_apbus_queue_exists(3, 0x2c));
+	assert_int_equal(pvk_apbus_read_card(10, "type", buf, sizeof(buf), &e), 0);
 	assert_string_equal(buf, "CEX8P");
-	assert_int_equal(apbus_bind_state(3, 0x31, &b, &e), 0);
+	assert_int_equal(pvk_apbus_bind_state(3, 0x31, &b, &e), 0);
 	assert_int_equal(b, APBUS_BIND_BOUND);
-	assert_int_equal(apbus_assoc_state(3, 0x2b, &a, &idx, &e), 0);
+	assert_int_equal(pvk_apbus_assoc_state(3, 0x2b, &a, &idx, &e), 0);
 	assert_int_equal(a, APBUS_ASSOC_ASSOCIATED);
 	assert_int_equal(idx, 5);
-	assert_int_equal(apbus_queue_functions(3, 0x2b, &f, &e), 0);
+	assert_int_equal(pvk_apbus_queue_functions(3, 0x2b, &f, &e), 0);
 	assert_int_equal(APBUS_BS(f), APBUS_BS_BOUND);
 	/* writes reach the file (the kernel or uvsim answers them) */
-	assert_int_equal(apbus_write_queue(3, 0x2b, "se_bind", "1", &e), 0);
-	assert_int_equal(apbus_read_queue(3, 0x2b, "se_bind", buf, sizeof(buf), &e), 0);
+	assert_int_equal(pvk_apbus_write_queue(3, 0x2b, "se_bind", "1", &e), 0);
+	assert_int_equal(pvk_apbus_read_queue(3, 0x2b, "se_bind", buf, sizeof(buf), &e), 0);
 	assert_string_equal(buf, "1");
-	assert_int_equal(apbus_bind_state(3, 0x2b, &b, &e), -1);
+	assert_int_equal(pvk_apbus_bind_state(3, 0x2b, &b, &e), -1);
 	assert_non_null(strstr(e.msg, "unknown bind state '1'"));
-	assert_int_equal(apbus_write_queue(3, 0x2c, "se_bind", "1", &e), -1);
+	assert_int_equal(pvk_apbus_write_queue(3, 0x2c, "se_bind", "1", &e), -1);
 	/* a write nobody answers: timeout */
-	assert_int_equal(apbus_bind(3, 0x2b, 100, &e), -1);
+	assert_int_equal(pvk_apbus_bind(3, 0x2b, 100, &e), -1);
 	assert_non_null(strstr(e.msg, "timeout"));
 	put(root, "devices/ap/card03/03.0031/se_associate", "unassociated\n");
-	assert_int_equal(apbus_associate(3, 0x31, 4, 100, &e), -1);
+	assert_int_equal(pvk_apbus_associate(3, 0x31, 4, 100, &e), -1);
 	assert_non_null(strstr(e.msg, "timeout after 1 s (se_associate reads '4')"));
-	assert_int_equal(apbus_wait(3, 0x2b, "se_bind", &w, buf, sizeof(buf), &e), -1);
+	assert_int_equal(pvk_apbus_wait(3, 0x2b, "se_bind", &w, buf, sizeof(buf), &e), -1);
 	assert_non_null(strstr(e.msg, "timeout"));
 	/* an answer that settles elsewhere (uvsim's refusal): an error at once */
 	put(root, "devices/ap/card03/03.0031/se_associate", "unassociated\n");
 	w.check = check_refused;
 	w.timeout_ms = 60000;
-	assert_int_equal(apbus_wait(3, 0x31, "se_associate", &w, buf, sizeof(buf), &e), -1);
+	assert_int_equal(pvk_apbus_wait(3, 0x31, "se_associate", &w, buf, sizeof(buf), &e), -1);
 	assert_string_equal(e.msg, "queue 03.0031: se_associate reads 'unassociated'");
 	w.check = check_done;
-	assert_int_equal(apbus_wait(3, 0x31, "se_associate", &w, buf, sizeof(buf), &e), 0);
+	assert_int_equal(pvk_apbus_wait(3, 0x31, "se_associate", &w, buf, sizeof(buf), &e), 0);
 	assert_string_equal(buf, "unassociated");
-	assert_int_equal(apbus_associate(3, 0x31, 0x10000, 100, &e), -1);
-	apbus_path(p, sizeof(p), "bus/ap/%s", "x");
+	assert_int_equal(pvk_apbus_associate(3, 0x31, 0x10000, 100, &e), -1);
+	pvk_apbus_path(p, sizeof(p), "bus/ap/%s", "x");
 	assert_int_equal(strncmp(p, root, strlen(root)), 0);
 	unsetenv("PVKIT_SYSFS_ROOT");
 	rm_rf(root);

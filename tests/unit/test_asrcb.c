@@ -52,14 +52,14 @@ static void vector(const char *name, int assoc, enum ext ext, int dump, int cuid
 	if (ext == EXT_SIMPLE)
 		memset(p.ext_secret, 0x17, 32);
 	else if (ext == EXT_DERIVED)
-		assert_int_equal(asrcb_derive_ext_secret(cck, p.tag, p.ext_secret, &e), 0);
-	assert_int_equal(asrcb_build(&p, &out, &len, &e), 0);
+		assert_int_equal(pvk_asrcb_derive_ext_secret(cck, p.tag, p.ext_secret, &e), 0);
+	assert_int_equal(pvk_asrcb_build(&p, &out, &len, &e), 0);
 	snprintf(rel, sizeof(rel), ASRCB_DIR "%s", name);
 	exp = conf_read(rel, &elen);
 	assert_int_equal(len, elen);
 	assert_memory_equal(out, exp, len);
 	/* And it parses back to what was put in. */
-	assert_int_equal(asrcb_parse(exp, elen, &v, &e), 0);
+	assert_int_equal(pvk_asrcb_parse(exp, elen, &v, &e), 0);
 	assert_int_equal(v.secret_type, p.secret_type);
 	assert_int_equal(v.r.nks, nhosts);
 	assert_int_equal(v.flags, p.flags);
@@ -91,11 +91,11 @@ static void test_secret_store_hash_prefixes(void **state)
 	char hex[9];
 
 	(void)state;
-	attest_secret_store_hash(NULL, 0, 1, h);
-	hex_encode(h, 4, hex);
+	pvk_attest_secret_store_hash(NULL, 0, 1, h);
+	pvk_hex_encode(h, 4, hex);
 	assert_string_equal(hex, "7b54b668");
-	attest_secret_store_hash(NULL, 0, 0, h);
-	hex_encode(h, 4, hex);
+	pvk_attest_secret_store_hash(NULL, 0, 0, h);
+	pvk_hex_encode(h, 4, hex);
 	assert_string_equal(hex, "b8244d02");
 }
 
@@ -107,17 +107,17 @@ static void test_bad_requests(void **state)
 	struct pvk_err e;
 
 	(void)state;
-	assert_int_equal(asrcb_parse(b, len - 1, &v, &e), -1);      /* truncated */
+	assert_int_equal(pvk_asrcb_parse(b, len - 1, &v, &e), -1);      /* truncated */
 	b[0] = 'A';
-	assert_int_equal(asrcb_parse(b, len, &v, &e), -1);          /* magic */
+	assert_int_equal(pvk_asrcb_parse(b, len, &v, &e), -1);          /* magic */
 	b[0] = 'a';
 	b[7] = 9;
-	assert_int_equal(asrcb_parse(b, len, &v, &e), -1);          /* user-data type */
+	assert_int_equal(pvk_asrcb_parse(b, len, &v, &e), -1);          /* user-data type */
 	b[7] = 0;
 	b[0x0b] = 2;
-	assert_int_equal(asrcb_parse(b, len, &v, &e), -1);          /* version */
+	assert_int_equal(pvk_asrcb_parse(b, len, &v, &e), -1);          /* version */
 	b[0x0b] = 0;
-	assert_int_equal(asrcb_parse(b, len, &v, &e), 0);
+	assert_int_equal(pvk_asrcb_parse(b, len, &v, &e), 0);
 	free(b);
 }
 
@@ -126,12 +126,12 @@ static void test_type_names(void **state)
 	char buf[32];
 
 	(void)state;
-	assert_string_equal(secret_type_name(2, buf, sizeof(buf)), "Association");
-	assert_string_equal(secret_type_name(6, buf, sizeof(buf)), "AES-256-KEY");
-	assert_string_equal(secret_type_name(1, buf, sizeof(buf)), "Invalid(0x0001)");
-	assert_string_equal(secret_type_name(0x99, buf, sizeof(buf)), "Unknown(0x0099)");
-	assert_int_equal(secret_type_len(SECRET_EC_P521), 80);
-	assert_int_equal(secret_type_len(SECRET_PLAINTEXT), -1);
+	assert_string_equal(pvk_secret_type_name(2, buf, sizeof(buf)), "Association");
+	assert_string_equal(pvk_secret_type_name(6, buf, sizeof(buf)), "AES-256-KEY");
+	assert_string_equal(pvk_secret_type_name(1, buf, sizeof(buf)), "Invalid(0x0001)");
+	assert_string_equal(pvk_secret_type_name(0x99, buf, sizeof(buf)), "Unknown(0x0099)");
+	assert_int_equal(pvk_secret_type_len(SECRET_EC_P521), 80);
+	assert_int_equal(pvk_secret_type_len(SECRET_PLAINTEXT), -1);
 }
 
 int main(void)

@@ -36,12 +36,12 @@ static void test_arcb_vector(void **state)
 
 	(void)state;
 	arcb_vector_params(&p, cust, &host);
-	assert_int_equal(arcb_build(&p, &arcb, &len, &e), 0);
+	assert_int_equal(pvk_arcb_build(&p, &arcb, &len, &e), 0);
 	assert_int_equal(len, 400);
 	assert_int_equal(elen, 400);
 	assert_memory_equal(arcb, exp, 400);
 	/* Opened with the ARPK it gives back what went in. */
-	assert_int_equal(arcb_open(exp, elen, p.arpk, &c, &e), 0);
+	assert_int_equal(pvk_arcb_open(exp, elen, p.arpk, &c, &e), 0);
 	assert_int_equal(c.paf, 0x7000000000000000ull);
 	assert_int_equal(c.mai, ARCB_MAI_HMAC_SHA512);
 	assert_memory_equal(c.meas_key, p.meas_key, 64);
@@ -49,13 +49,13 @@ static void test_arcb_vector(void **state)
 	assert_memory_equal(c.nonce, p.nonce, 16);
 	/* A wrong ARPK, a flipped byte, a truncated buffer are refused. */
 	p.arpk[0] ^= 1;
-	assert_int_equal(arcb_open(exp, elen, p.arpk, &c, &e), -1);
+	assert_int_equal(pvk_arcb_open(exp, elen, p.arpk, &c, &e), -1);
 	assert_int_equal(e.code, PVK_E_AUTH);
 	p.arpk[0] ^= 1;
 	exp[0x35] ^= 1;
-	assert_int_equal(arcb_open(exp, elen, p.arpk, &c, &e), -1);
+	assert_int_equal(pvk_arcb_open(exp, elen, p.arpk, &c, &e), -1);
 	exp[0x35] ^= 1;
-	assert_int_equal(arcb_open(exp, elen - 1, p.arpk, &c, &e), -1);
+	assert_int_equal(pvk_arcb_open(exp, elen - 1, p.arpk, &c, &e), -1);
 	free(arcb);
 	free(exp);
 	EVP_PKEY_free(cust);
@@ -86,13 +86,13 @@ static void test_arcb_host_roundtrip(void **state)
 	assert_int_equal(pvk_random(p.arpk, 32, &e), 0);
 	assert_int_equal(pvk_random(p.meas_key, 64, &e), 0);
 	p.paf = ARCB_PAF_NONCE | ARCB_PAF_SECRET_STORE_HASH;
-	assert_int_equal(arcb_build(&p, &arcb, &len, &e), 0);
+	assert_int_equal(pvk_arcb_build(&p, &arcb, &len, &e), 0);
 	assert_int_equal(len, 320 + 2 * 80);
-	assert_int_equal(arcb_parse(arcb, len, &r, &paf, &mai, &e), 0);
-	assert_int_equal(uvreq_decrypt_host(&r, hosts[1], plain, &slot, &e), 0);
+	assert_int_equal(pvk_arcb_parse(arcb, len, &r, &paf, &mai, &e), 0);
+	assert_int_equal(pvk_uvreq_decrypt_host(&r, hosts[1], plain, &slot, &e), 0);
 	assert_int_equal(slot, 1);
 	assert_memory_equal(plain, p.meas_key, 64);
-	assert_int_equal(uvreq_decrypt_host(&r, hosts[2], plain, &slot, &e), -1);
+	assert_int_equal(pvk_uvreq_decrypt_host(&r, hosts[2], plain, &slot, &e), -1);
 	free(arcb);
 	for (int i = 0; i < 3; i++)
 		EVP_PKEY_free(hosts[i]);
@@ -125,8 +125,8 @@ static void measure_vector(int user, int nonce, int add, const char *exp_hex)
 		it.add = a;
 		it.add_len = 128;
 	}
-	assert_int_equal(attest_measure(key, &it, out, &e), 0);
-	assert_int_equal(hex_decode(exp_hex, exp, 64), 0);
+	assert_int_equal(pvk_attest_measure(key, &it, out, &e), 0);
+	assert_int_equal(pvk_hex_decode(exp_hex, exp, 64), 0);
 	assert_memory_equal(out, exp, 64);
 }
 
@@ -170,13 +170,13 @@ static void exch_fixture(const char *name, int resp, int add, int user)
 		x.it[EXCH_CUID] = (struct exch_item){ 16, cuid };
 	snprintf(rel, sizeof(rel), EXCH_DIR "%s", name);
 	exp = conf_read(rel, &elen);
-	assert_int_equal(exch_write(&x, &out, &len, &e), 0);
+	assert_int_equal(pvk_exch_write(&x, &out, &len, &e), 0);
 	assert_int_equal(len, elen);
 	assert_memory_equal(out, exp, len);
-	assert_int_equal(exch_parse(exp, elen, &back, &e), 0);
+	assert_int_equal(pvk_exch_parse(exp, elen, &back, &e), 0);
 	assert_int_equal(back.it[EXCH_ARCB].size, 16);
 	assert_memory_equal(back.it[EXCH_ARCB].data, arcb, 16);
-	assert_int_equal(exch_check_response(&back, &e), resp ? 0 : -1);
+	assert_int_equal(pvk_exch_check_response(&back, &e), resp ? 0 : -1);
 	if (resp && user)
 		assert_memory_equal(back.it[EXCH_USER].data, u, 256);
 	if (add)
@@ -207,11 +207,11 @@ static void test_exchange_old_fixtures(void **state)
 	struct pvk_err e;
 
 	(void)state;
-	assert_int_equal(exch_parse(b, len, &x, &e), 0);
+	assert_int_equal(pvk_exch_parse(b, len, &x, &e), 0);
 	assert_int_equal(x.it[EXCH_USER].size, 256);
 	free(b);
 	b = conf_read("rust/pv/tests/assets/exp/exchange.bin", &len);
-	assert_int_equal(exch_parse(b, len, &x, &e), 0);
+	assert_int_equal(pvk_exch_parse(b, len, &x, &e), 0);
 	free(b);
 }
 
@@ -224,21 +224,21 @@ static void test_exchange_bad(void **state)
 
 	(void)state;
 	x.it[EXCH_ARCB] = (struct exch_item){ 16, arcb };
-	assert_int_equal(exch_write(&x, &out, &len, &e), 0);
-	assert_int_equal(exch_parse(out, len - 1, &back, &e), -1);  /* truncated */
+	assert_int_equal(pvk_exch_write(&x, &out, &len, &e), 0);
+	assert_int_equal(pvk_exch_parse(out, len - 1, &back, &e), -1);  /* truncated */
 	out[0] ^= 1;
-	assert_int_equal(exch_parse(out, len, &back, &e), -1);      /* magic */
+	assert_int_equal(pvk_exch_parse(out, len, &back, &e), -1);      /* magic */
 	out[0] ^= 1;
 	out[11] = 2;
-	assert_int_equal(exch_parse(out, len, &back, &e), -1);      /* version */
+	assert_int_equal(pvk_exch_parse(out, len, &back, &e), -1);      /* version */
 	out[11] = 0;
 	put_be32(out + 0x18, 0x200000);
-	assert_int_equal(exch_parse(out, len, &back, &e), -1);      /* oversized entry */
+	assert_int_equal(pvk_exch_parse(out, len, &back, &e), -1);      /* oversized entry */
 	put_be32(out + 0x18, 64);
-	assert_int_equal(exch_parse(out, len, &back, &e), -1);      /* outside the file */
+	assert_int_equal(pvk_exch_parse(out, len, &back, &e), -1);      /* outside the file */
 	free(out);
 	x.it[EXCH_USER] = (struct exch_item){ 257, arcb };
-	assert_int_equal(exch_write(&x, &out, &len, &e), -1);
+	assert_int_equal(pvk_exch_write(&x, &out, &len, &e), -1);
 }
 
 static void test_additional_data(void **state)
@@ -247,27 +247,27 @@ static void test_additional_data(void **state)
 	struct attest_add_fields f;
 
 	(void)state;
-	assert_int_equal(attest_add_size(0), 0);
-	assert_int_equal(attest_add_size(ARCB_PAF_ADD_DATA), 448);
-	assert_int_equal(attest_add_size(ARCB_PAF_PHKH_IMG | ARCB_PAF_SECRET_STORE_HASH), 96);
+	assert_int_equal(pvk_attest_add_size(0), 0);
+	assert_int_equal(pvk_attest_add_size(ARCB_PAF_ADD_DATA), 448);
+	assert_int_equal(pvk_attest_add_size(ARCB_PAF_PHKH_IMG | ARCB_PAF_SECRET_STORE_HASH), 96);
 	for (size_t i = 0; i < sizeof(add); i++)
 		add[i] = (uint8_t)i;
-	attest_split_add(ARCB_PAF_PHKH_ATT | ARCB_PAF_FIRMWARE_STATE, add, 352, &f);
+	pvk_attest_split_add(ARCB_PAF_PHKH_ATT | ARCB_PAF_FIRMWARE_STATE, add, 352, &f);
 	assert_ptr_equal(f.att_phkh, add);
 	assert_ptr_equal(f.firmware_state, add + 32);
 	assert_null(f.image_phkh);
 	assert_null(f.unrecognized);
-	attest_split_add(ARCB_PAF_ADD_DATA, add, sizeof(add), &f);
+	pvk_attest_split_add(ARCB_PAF_ADD_DATA, add, sizeof(add), &f);
 	assert_ptr_equal(f.secret_store_hash, add + 64);
 	assert_int_equal(f.unrecognized_len, 5);
 	/* secret_store.rs: an empty store hashes to SHA-512 of the lock byte. */
-	attest_secret_store_hash(NULL, 0, 1, h);
+	pvk_attest_secret_store_hash(NULL, 0, 1, h);
 	{
 		uint8_t exp[64];
 
 		pvk_sha512(&one, 1, exp);
 		assert_memory_equal(h, exp, 64);
-		attest_secret_store_hash(NULL, 0, 0, h);
+		pvk_attest_secret_store_hash(NULL, 0, 0, h);
 		pvk_sha512(&zero, 1, exp);
 		assert_memory_equal(h, exp, 64);
 	}

@@ -33,7 +33,7 @@ static void test_ecdh_derived_key(void **state)
 	struct pvk_err e;
 
 	(void)state;
-	assert_int_equal(hex_decode("753277558f3b6003419ef249ae3c4b55aad77d09d97fdd1fc88fd8f0cf22f149",
+	assert_int_equal(pvk_hex_decode("753277558f3b6003419ef249ae3c4b55aad77d09d97fdd1fc88fd8f0cf22f149",
 				    exp, 32), 0);
 	assert_int_equal(pvk_ecdh_slot_key(cust, host, key, &e), 0);
 	assert_memory_equal(key, exp, 32);
@@ -52,9 +52,9 @@ static void test_keyslot_vector(void **state)
 	(void)state;
 	memset(prot, 0x17, sizeof(prot));
 	assert_int_equal(len, PVK_KEYSLOT_LEN);
-	assert_int_equal(keyslot_build(cust, host, prot, slot, &e), 0);
+	assert_int_equal(pvk_keyslot_build(cust, host, prot, slot, &e), 0);
 	assert_memory_equal(slot, exp, PVK_KEYSLOT_LEN);
-	assert_int_equal(keyslot_find(exp, 1, exp), 0);
+	assert_int_equal(pvk_keyslot_find(exp, 1, exp), 0);
 	EVP_PKEY_free(cust);
 	EVP_PKEY_free(host);
 	free(exp);
@@ -72,13 +72,13 @@ static void test_keyslot_roundtrip(void **state)
 	assert_int_equal(pvk_ec_generate(&host, &e), 0);
 	assert_int_equal(pvk_ec_generate(&other, &e), 0);
 	assert_int_equal(pvk_random(prot, sizeof(prot), &e), 0);
-	assert_int_equal(keyslot_build(cust, host, prot, slot, &e), 0);
-	assert_int_equal(keyslot_unwrap(host, cust, slot, out, &e), 0);
+	assert_int_equal(pvk_keyslot_build(cust, host, prot, slot, &e), 0);
+	assert_int_equal(pvk_keyslot_unwrap(host, cust, slot, out, &e), 0);
 	assert_memory_equal(out, prot, 32);
-	assert_int_equal(keyslot_unwrap(other, cust, slot, out, &e), -1);
+	assert_int_equal(pvk_keyslot_unwrap(other, cust, slot, out, &e), -1);
 	assert_int_equal(e.code, PVK_E_AUTH);
 	slot[40] ^= 1;
-	assert_int_equal(keyslot_unwrap(host, cust, slot, out, &e), -1);
+	assert_int_equal(pvk_keyslot_unwrap(host, cust, slot, out, &e), -1);
 	EVP_PKEY_free(cust);
 	EVP_PKEY_free(host);
 	EVP_PKEY_free(other);
@@ -117,11 +117,11 @@ static void test_hex(void **state)
 	char s[7];
 
 	(void)state;
-	assert_int_equal(hex_decode("0xA1b2C3", b, 3), 0);
-	hex_encode(b, 3, s);
+	assert_int_equal(pvk_hex_decode("0xA1b2C3", b, 3), 0);
+	pvk_hex_encode(b, 3, s);
 	assert_string_equal(s, "a1b2c3");
-	assert_int_equal(hex_decode("a1b2c", b, 3), -1);
-	assert_int_equal(hex_decode("a1b2cg", b, 3), -1);
+	assert_int_equal(pvk_hex_decode("a1b2c", b, 3), -1);
+	assert_int_equal(pvk_hex_decode("a1b2cg", b, 3), -1);
 	assert_int_equal(get_be32((const uint8_t *)"\x01\x02\x03\x04"), 0x01020304);
 }
 

@@ -100,12 +100,12 @@ static void test_hex(void **state)
 	char hex[11];
 
 	(void)state;
-	hex_encode(bytes, sizeof(bytes), hex);
+	pvk_hex_encode(bytes, sizeof(bytes), hex);
 	assert_string_equal(hex, "007f80ffa5");
-	assert_int_equal(hex_decode("0x007F80FFa5", out, sizeof(out)), 0);
+	assert_int_equal(pvk_hex_decode("0x007F80FFa5", out, sizeof(out)), 0);
 	assert_memory_equal(out, bytes, sizeof(bytes));
-	assert_int_not_equal(hex_decode("007f80ff", out, sizeof(out)), 0);
-	assert_int_not_equal(hex_decode("007f80ffg5", out, sizeof(out)), 0);
+	assert_int_not_equal(pvk_hex_decode("007f80ff", out, sizeof(out)), 0);
+	assert_int_not_equal(pvk_hex_decode("007f80ffg5", out, sizeof(out)), 0);
 }
 
 int main(void)

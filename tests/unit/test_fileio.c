@@ -98,12 +98,12 @@ static void test_commit_together(void **s)
 	const char *names[] = { "a", "b" };
 
 	(void)s;
-	assert_int_equal(outfile_open(&a, at("a"), 0, &e), 0);
-	assert_int_equal(outfile_open(&b, at("b"), OUTFILE_SECRET, &e), 0);
-	assert_int_equal(outfile_write(&a, "new a", 5, &e), 0);
-	assert_int_equal(outfile_write(&b, "new b", 5, &e), 0);
+	assert_int_equal(pvk_outfile_open(&a, at("a"), 0, &e), 0);
+	assert_int_equal(pvk_outfile_open(&b, at("b"), OUTFILE_SECRET, &e), 0);
+	assert_int_equal(pvk_outfile_write(&a, "new a", 5, &e), 0);
+	assert_int_equal(pvk_outfile_write(&b, "new b", 5, &e), 0);
 	assert_null(get("a"));
-	assert_int_equal(outfiles_commit((struct outfile *[]){ &a, &b }, 2, &e), 0);
+	assert_int_equal(pvk_outfiles_commit((struct outfile *[]){ &a, &b }, 2, &e), 0);
 	assert_string_equal(get("a"), "new a");
 	assert_string_equal(get("b"), "new b");
 	assert_int_equal(others(names, 2), 0);
@@ -119,14 +119,14 @@ static void test_undo_on_failure(void **s)
 
 	(void)s;
 	put("a", "old a");
-	assert_int_equal(outfile_open(&a, at("a"), OUTFILE_OVERWRITE, &e), 0);
-	assert_int_equal(outfile_open(&c, at("c"), OUTFILE_OVERWRITE, &e), 0);
-	assert_int_equal(outfile_open(&b, at("b"), OUTFILE_OVERWRITE, &e), 0);
-	assert_int_equal(outfile_write(&a, "new a", 5, &e), 0);
-	assert_int_equal(outfile_write(&c, "new c", 5, &e), 0);
+	assert_int_equal(pvk_outfile_open(&a, at("a"), OUTFILE_OVERWRITE, &e), 0);
+	assert_int_equal(pvk_outfile_open(&c, at("c"), OUTFILE_OVERWRITE, &e), 0);
+	assert_int_equal(pvk_outfile_open(&b, at("b"), OUTFILE_OVERWRITE, &e), 0);
+	assert_int_equal(pvk_outfile_write(&a, "new a", 5, &e), 0);
+	assert_int_equal(pvk_outfile_write(&c, "new c", 5, &e), 0);
 	assert_int_equal(mkdir(at("b"), 0700), 0);
 	put("b/x", "keeps the directory non-empty");
-	assert_int_equal(outfiles_commit((struct outfile *[]){ &a, &c, &b }, 3, &e), -1);
+	assert_int_equal(pvk_outfiles_commit((struct outfile *[]){ &a, &c, &b }, 3, &e), -1);
 	assert_non_null(strstr(e.msg, "/b: cannot rename output file into place"));
 	assert_string_equal(get("a"), "old a");
 	assert_null(get("c"));
@@ -142,14 +142,14 @@ static void test_no_replace(void **s)
 
 	(void)s;
 	unlink(at("a"));
-	assert_int_equal(outfile_open(&a, at("a"), 0, &e), 0);
-	assert_int_equal(outfile_write(&a, "mine", 4, &e), 0);
+	assert_int_equal(pvk_outfile_open(&a, at("a"), 0, &e), 0);
+	assert_int_equal(pvk_outfile_write(&a, "mine", 4, &e), 0);
 	put("a", "theirs");
-	assert_int_equal(outfile_commit(&a, &e), -1);
+	assert_int_equal(pvk_outfile_commit(&a, &e), -1);
 	assert_non_null(strstr(e.msg, "output file exists (created while this command ran"));
 	assert_string_equal(get("a"), "theirs");
 	assert_int_equal(others((const char *[]){ "a" }, 1), 0);
-	assert_int_equal(outfile_open(&a, at("a"), 0, &e), -1);
+	assert_int_equal(pvk_outfile_open(&a, at("a"), 0, &e), -1);
 	assert_non_null(strstr(e.msg, "output file exists"));
 	unlink(at("a"));
 }
@@ -177,11 +177,11 @@ static void test_fifo_output(void **s)
 		_exit(n > 0 ? 0 : 1);
 	}
 	close(p[1]);
-	assert_int_equal(outfile_open(&a, at("fifo"), 0, &e), -1);  /* exists */
-	assert_int_equal(outfile_open(&a, at("fifo"), OUTFILE_OVERWRITE, &e), 0);
-	assert_int_equal(outfile_write(&a, "through the fifo", 16, &e), 0);
-	assert_int_equal(outfile_pwrite(&a, "T", 1, 0, &e), 0);
-	assert_int_equal(outfile_commit(&a, &e), 0);
+	assert_int_equal(pvk_outfile_open(&a, at("fifo"), 0, &e), -1);  /* exists */
+	assert_int_equal(pvk_outfile_open(&a, at("fifo"), OUTFILE_OVERWRITE, &e), 0);
+	assert_int_equal(pvk_outfile_write(&a, "through the fifo", 16, &e), 0);
+	assert_int_equal(pvk_outfile_pwrite(&a, "T", 1, 0, &e), 0);
+	assert_int_equal(pvk_outfile_commit(&a, &e), 0);
 	assert_int_equal(read(p[0], buf, sizeof(buf)), 16);
 	assert_memory_equal(buf, "Through the fifo", 16);
 	close(p[0]);
@@ -191,7 +191,7 @@ static void test_fifo_output(void **s)
 	assert_int_equal(others((const char *[]){ "fifo" }, 1), 0);
 	unlink(at("fifo"));
 	assert_int_equal(mkdir(at("d"), 0700), 0);
-	assert_int_equal(outfile_open(&a, at("d"), OUTFILE_OVERWRITE, &e), -1);
+	assert_int_equal(pvk_outfile_open(&a, at("d"), OUTFILE_OVERWRITE, &e), -1);
 	assert_non_null(strstr(e.msg, "is a directory"));
 	rmdir(at("d"));
 }
@@ -210,9 +210,9 @@ static void test_char_device_output(void **s)
 		skip();  /* needs root and a file system that allows devices */
 	}
 	close(fd);
-	assert_int_equal(outfile_open(&a, at("null"), OUTFILE_OVERWRITE, &e), 0);
-	assert_int_equal(outfile_write(&a, "gone", 4, &e), 0);
-	assert_int_equal(outfile_commit(&a, &e), 0);
+	assert_int_equal(pvk_outfile_open(&a, at("null"), OUTFILE_OVERWRITE, &e), 0);
+	assert_int_equal(pvk_outfile_write(&a, "gone", 4, &e), 0);
+	assert_int_equal(pvk_outfile_commit(&a, &e), 0);
 	assert_int_equal(stat(at("null"), &st), 0);
 	assert_true(S_ISCHR(st.st_mode));
 	unlink(at("null"));
@@ -232,13 +232,13 @@ static void test_stale_temps(void **s)
 	live = open(at("o.pvkit-tmp-BBBBBB"), O_RDONLY);
 	assert_true(live >= 0);
 	assert_int_equal(flock(live, LOCK_EX), 0);
-	assert_int_equal(outfile_open(&a, at("o"), 0, &e), 0);
+	assert_int_equal(pvk_outfile_open(&a, at("o"), 0, &e), 0);
 	assert_null(get("o.pvkit-tmp-AAAAAA"));
 	assert_non_null(get("o.pvkit-tmp-BBBBBB"));
 	assert_non_null(get("o.pvkit-tmp-toolong"));
 	assert_non_null(get("p.pvkit-tmp-CCCCCC"));
-	outfile_abort(&a);
-	outfile_abort(&a);  /* twice is fine */
+	pvk_outfile_abort(&a);
+	pvk_outfile_abort(&a);  /* twice is fine */
 	close(live);
 	unlink(at("o.pvkit-tmp-BBBBBB"));
 	unlink(at("o.pvkit-tmp-toolong"));
@@ -264,8 +264,8 @@ static void test_signal_removes_temps(void **s)
 			struct pvk_err e;
 
 			signal(sigs[i], SIG_DFL);
-			outfile_trap_signals();
-			if (outfile_open(&a, at("x"), 0, &e) || outfile_open(&b, at("y"), 0, &e))
+			pvk_outfile_trap_signals();
+			if (pvk_outfile_open(&a, at("x"), 0, &e) || pvk_outfile_open(&b, at("y"), 0, &e))
 				_exit(3);
 			if (write(p[1], "r", 1) != 1)
 				_exit(4);

@@ -3,7 +3,7 @@
  * Host-key documents: loading, certificate options and the verification of spec §3,
  * against IBM's fake PKI (the cases of rust/pv/tests/cert_verifier.rs and
  * rust/pv/src/verify/test.rs, plus the rest of spec §9.3) and against a PKI made by
- * testpki_generate (key types, validity, quirks, CRL download through a fetch hook).
+ * pvk_testpki_generate (key types, validity, quirks, CRL download through a fetch hook).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,7 +64,7 @@ static int mock_fetch(void *ctx, const char *uri, uint8_t **buf, size_t *len)
 	m->calls++;
 	if (!m->dir)
 		return -1;
-	if (file_read_all(in_dir(m->dir, base ? base + 1 : uri), 1 << 24, buf, len, &e))
+	if (pvk_file_read_all(in_dir(m->dir, base ? base + 1 : uri), 1 << 24, buf, len, &e))
 		return -1;
 	m->hits++;
 	return 0;
@@ -96,7 +96,7 @@ static void opts_from(struct built *b, const char *dir, const struct vcase *c, i
 	b->o.root_ca = c->root ? in_dir(dir, c->root) : NULL;
 	b->o.offline = !c->online;
 	b->mock.dir = mock_dir ? dir : NULL;
-	crl_set_fetcher(mock_fetch, &b->mock);
+	pvk_crl_set_fetcher(mock_fetch, &b->mock);
 }
 
 static int build_in(const char *dir, const struct vcase *c, int mock_dir,
@@ -107,10 +107,10 @@ static int build_in(const char *dir, const struct vcase *c, int mock_dir,
 
 	opts_from(&b, dir, c, mock_dir);
 	pvk_err_clear(e);
-	rc = hkd_verifier_new(&b.o, v, e);
+	rc = pvk_hkd_verifier_new(&b.o, v, e);
 	if (!c->online)
 		assert_int_equal(b.mock.calls, 0); /* --offline: nothing is downloaded */
-	crl_set_fetcher(NULL, NULL);
+	pvk_crl_set_fetcher(NULL, NULL);
 	if (rc)
 		assert_null(*v);
 	return rc;
@@ -180,11 +180,11 @@ static int verify_file(struct pvk_hkd_verifier *v, const char *path, int online,
 	int rc;
 
 	pvk_err_clear(e);
-	if (hkd_load(path, &crt, e) < 0)
+	if (pvk_hkd_load(path, &crt, e) < 0)
 		fail_msg("%s", e->msg);
-	crl_set_fetcher(mock_fetch, &m);
-	rc = hkd_verify(v, crt, path, e);
-	crl_set_fetcher(NULL, NULL);
+	pvk_crl_set_fetcher(mock_fetch, &m);
+	rc = pvk_hkd_verify(v, crt, path, e);
+	pvk_crl_set_fetcher(NULL, NULL);
 	if (!online)
 		assert_int_equal(m.calls, 0);
 	X509_free(crt);
@@ -233,8 +233,8 @@ static void test_ibm_is_signing_key(void **state)
 		struct pvk_err e;
 		X509 *crt;
 
-		assert_int_equal(hkd_load(asset(cases[i].name), &crt, &e), 0);
-		if (hkd_is_signing_key(crt) != cases[i].exp)
+		assert_int_equal(pvk_hkd_load(asset(cases[i].name), &crt, &e), 0);
+		if (pvk_hkd_is_signing_key(crt) != cases[i].exp)
 			fail_msg("%s: signing key %d expected", cases[i].name, cases[i].exp);
 		X509_free(crt);
 	}
@@ -248,9 +248,9 @@ static int crl_count(const char *path)
 	size_t len;
 	int n;
 
-	if (file_read_all(path, 1 << 24, &buf, &len, &e))
+	if (pvk_file_read_all(path, 1 << 24, &buf, &len, &e))
 		fail_msg("%s", e.msg);
-	if (crl_parse(buf, len, &sk, &e))
+	if (pvk_crl_parse(buf, len, &sk, &e))
 		fail_msg("%s", e.msg);
 	n = sk_X509_CRL_num(sk);
 	sk_X509_CRL_pop_free(sk, X509_CRL_free);
@@ -270,19 +270,19 @@ static void test_ibm_read_crls_and_certs(void **state)
 	assert_int_equal(crl_count(asset("ibm.crt")), 0);
 	assert_int_equal(crl_count(asset("ibm.chained.crt")), 1);
 	/* read_certs: PEM and DER give the same certificate; a CRL holds none */
-	assert_int_equal(hkd_load(asset("ibm.crt"), &a, &e), 0);
-	assert_int_equal(hkd_load(asset("der.crt"), &b, &e), 0);
+	assert_int_equal(pvk_hkd_load(asset("ibm.crt"), &a, &e), 0);
+	assert_int_equal(pvk_hkd_load(asset("der.crt"), &b, &e), 0);
 	assert_int_equal(X509_cmp(a, b), 0);
 	X509_free(a);
 	X509_free(b);
-	assert_int_equal(hkd_load(asset("ibm.crl"), &a, &e), -1);
+	assert_int_equal(pvk_hkd_load(asset("ibm.crl"), &a, &e), -1);
 	assert_null(a);
 	assert_int_equal(e.code, PVK_E_FORMAT);
 	assert_msg_has(&e, "The provided host key document in ");
 	assert_msg_has(&e, "ibm.crl contains no certificate!");
 	/* a file with a CRL and a certificate: the certificate */
-	assert_int_equal(hkd_load(asset("ibm.chained.crt"), &a, &e), 0);
-	assert_int_equal(hkd_is_signing_key(a), 1);
+	assert_int_equal(pvk_hkd_load(asset("ibm.chained.crt"), &a, &e), 0);
+	assert_int_equal(pvk_hkd_is_signing_key(a), 1);
 	X509_free(a);
 }
 
@@ -303,15 +303,15 @@ static void test_ibm_dist_points(void **state)
 		size_t n;
 		X509 *crt;
 
-		assert_int_equal(hkd_load(asset(cases[i].crt), &crt, &e), 0);
-		assert_int_equal(crl_dist_uris(crt, &uris, &n, &e), 0);
+		assert_int_equal(pvk_hkd_load(asset(cases[i].crt), &crt, &e), 0);
+		assert_int_equal(pvk_crl_dist_uris(crt, &uris, &n, &e), 0);
 		if (cases[i].uri) {
 			assert_int_equal(n, 1);
 			assert_string_equal(uris[0], cases[i].uri);
 		} else {
 			assert_int_equal(n, 0);
 		}
-		crl_uris_free(uris, n);
+		pvk_crl_uris_free(uris, n);
 		X509_free(crt);
 	}
 }
@@ -383,10 +383,10 @@ static void test_ibm_correct_chain(void **state)
 
 	(void)state;
 	v = must_build_in(ibm_dir(), &c, 0);
-	hkd_verifier_free(v);
+	pvk_hkd_verifier_free(v);
 	c.online = 0;
 	v = must_build_in(ibm_dir(), &c, 0);
-	hkd_verifier_free(v);
+	pvk_hkd_verifier_free(v);
 }
 
 static void test_ibm_no_intermediate(void **state)
@@ -459,7 +459,7 @@ static void ibm_verify(int online, const char *ibm_crt, const char *ibm_crl, con
 	expect_ok(v, in_dir(dir, hkd), online, dir);
 	expect_fail(v, in_dir(dir, "host_rev.crt"), online, dir, "Host-key document is revoked.");
 	expect_fail(v, in_dir(dir, "host_crt_expired.crt"), online, dir, "After validity period");
-	hkd_verifier_free(v);
+	pvk_hkd_verifier_free(v);
 }
 
 static void test_ibm_verify_online(void **s)
@@ -512,13 +512,13 @@ static void test_ibm_verify_chain_online(void **state)
 
 	(void)state;
 	v = must_build_in(ibm_dir(), &c, 1);
-	hkd_verifier_free(v);
+	pvk_hkd_verifier_free(v);
 	/* the root CA's CRL too (root_ca.crt holds none) */
 	c.root = "root_ca.crt";
 	v = must_build_in(ibm_dir(), &c, 1);
 	expect_ok(v, asset("host.crt"), 1, ibm_dir());
 	expect_ok(v, asset("host2.crt"), 1, ibm_dir());
-	hkd_verifier_free(v);
+	pvk_hkd_verifier_free(v);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -548,7 +548,7 @@ static void test_ibm_std_offline(void **state)
 	expect_fail(v, asset("host_invalid_signing_key.crt"), 0, NULL,
 		    "Authority Key Id mismatch");
 	expect_fail(v, asset("fake_host.crt"), 0, NULL, "Authority Key Id mismatch");
-	hkd_verifier_free(v);
+	pvk_hkd_verifier_free(v);
 }
 
 static void test_ibm_signing_key_crls(void **state)
@@ -584,7 +584,7 @@ static void test_ibm_signing_key_crls(void **state)
 				expect_fail(v, in_dir(dir, "host.crt"), 0, NULL, exp);
 			else
 				expect_ok(v, in_dir(dir, "host.crt"), 0, NULL);
-			hkd_verifier_free(v);
+			pvk_hkd_verifier_free(v);
 		}
 	}
 }
@@ -621,11 +621,11 @@ static void test_ibm_intermediate_crls(void **state)
 	c.crls[2] = "inter_ca.crl";
 	v = must_build_in(ibm_dir(), &c, 0);
 	expect_ok(v, asset("host.crt"), 0, NULL);
-	hkd_verifier_free(v);
+	pvk_hkd_verifier_free(v);
 	c.crls[0] = "inter_ca.invalid_signer.crl";
 	v = must_build_in(ibm_dir(), &c, 0);
 	expect_ok(v, asset("host.crt"), 0, NULL);
-	hkd_verifier_free(v);
+	pvk_hkd_verifier_free(v);
 }
 
 static void test_ibm_root_crls(void **state)
@@ -640,11 +640,11 @@ static void test_ibm_root_crls(void **state)
 	expect_chain_error(ibm_dir(), &c, 0, no_crl, 1);
 	c.crls[2] = "root_ca.crl";
 	v = must_build_in(ibm_dir(), &c, 0);
-	hkd_verifier_free(v);
+	pvk_hkd_verifier_free(v);
 	/* same issuer name, signed by the real root key */
 	c.crls[2] = "fake_root_ca_valid.crl";
 	v = must_build_in(ibm_dir(), &c, 0);
-	hkd_verifier_free(v);
+	pvk_hkd_verifier_free(v);
 	/* same issuer name, signed by the fake root key (its AKID names that key): not used */
 	c.crls[2] = "fake_root_ca.crl";
 	expect_chain_error(ibm_dir(), &c, 0, no_crl, 1);
@@ -674,11 +674,11 @@ static void test_ibm_chained_and_der_files(void **state)
 	v = must_build_in(ibm_dir(), &c1, 0);
 	expect_ok(v, asset("host.crt"), 0, NULL);
 	expect_fail(v, asset("host_rev.crt"), 0, NULL, "Host-key document is revoked.");
-	hkd_verifier_free(v);
+	pvk_hkd_verifier_free(v);
 	v = must_build_in(ibm_dir(), &c2, 0);
 	expect_ok(v, asset("host.crt"), 0, NULL);
 	expect_fail(v, asset("host_rev.crt"), 0, NULL, "Host-key document is revoked.");
-	hkd_verifier_free(v);
+	pvk_hkd_verifier_free(v);
 }
 
 static void test_ibm_fake_hierarchy(void **state)
@@ -693,7 +693,7 @@ static void test_ibm_fake_hierarchy(void **state)
 	v = must_build_in(ibm_dir(), &c, 0);
 	expect_ok(v, asset("fake_host.crt"), 0, NULL);
 	expect_fail(v, asset("host.crt"), 0, NULL, "Authority Key Id mismatch");
-	hkd_verifier_free(v);
+	pvk_hkd_verifier_free(v);
 }
 
 static void test_ibm_no_signing_key_crl(void **state)
@@ -705,7 +705,7 @@ static void test_ibm_no_signing_key_crl(void **state)
 	(void)state;
 	v = must_build_in(dir, &c, 0);
 	expect_fail(v, in_dir(dir, "host.crt"), 0, NULL, "No valid CRL found");
-	hkd_verifier_free(v);
+	pvk_hkd_verifier_free(v);
 	/* online: host.crt's distribution point gives ibm.crl, host_uri_na.crt's gives nothing */
 	c.online = 1;
 	v = must_build_in(dir, &c, 1);
@@ -716,7 +716,7 @@ static void test_ibm_no_signing_key_crl(void **state)
 	/* unreachable network: that HKD's own download, not the one before */
 	expect_fail(v, in_dir(dir, "host.crt"), 1, NULL,
 		    "No valid CRL found (the CRL download from 'ibm.crl' failed: not available)");
-	hkd_verifier_free(v);
+	pvk_hkd_verifier_free(v);
 }
 
 static void test_ibm_bad_files(void **state)
@@ -760,26 +760,26 @@ static void test_ibm_hkd_files(void **state)
 	assert_non_null(cat);
 	memcpy(cat, a, la);
 	memcpy(cat + la, b, lb);
-	assert_int_equal(file_write_all(two, cat, la + lb, 0, &e), 0);
-	assert_int_equal(file_write_all(bad, bad_pem, strlen(bad_pem), 0, &e), 0);
-	assert_int_equal(file_write_all(junk, "hello\n", 6, 0, &e), 0);
+	assert_int_equal(pvk_file_write_all(two, cat, la + lb, 0, &e), 0);
+	assert_int_equal(pvk_file_write_all(bad, bad_pem, strlen(bad_pem), 0, &e), 0);
+	assert_int_equal(pvk_file_write_all(junk, "hello\n", 6, 0, &e), 0);
 	free(a);
 	free(b);
 	free(cat);
 
 	/* several certificates: 1, the first one */
-	assert_int_equal(hkd_load(two, &crt, &e), 1);
-	assert_int_equal(hkd_load(asset("host.crt"), &first, &e), 0);
+	assert_int_equal(pvk_hkd_load(two, &crt, &e), 1);
+	assert_int_equal(pvk_hkd_load(asset("host.crt"), &first, &e), 0);
 	assert_int_equal(X509_cmp(crt, first), 0);
 	X509_free(crt);
 	X509_free(first);
-	assert_int_equal(hkd_load(bad, &crt, &e), -1);
+	assert_int_equal(pvk_hkd_load(bad, &crt, &e), -1);
 	assert_int_equal(e.code, PVK_E_FORMAT);
 	assert_msg_has(&e, "The provided Host Key Document in '");
 	assert_msg_has(&e, "bad.crt' is not in PEM or DER format");
-	assert_int_equal(hkd_load(junk, &crt, &e), -1);
+	assert_int_equal(pvk_hkd_load(junk, &crt, &e), -1);
 	assert_msg_has(&e, "junk.crt contains no certificate!");
-	assert_int_equal(hkd_load(in_dir(dir, "missing.crt"), &crt, &e), -1);
+	assert_int_equal(pvk_hkd_load(in_dir(dir, "missing.crt"), &crt, &e), -1);
 	assert_int_equal(e.code, PVK_E_IO);
 	assert_msg_has(&e, "missing.crt");
 	rm_rf(dir);
@@ -820,7 +820,7 @@ static void test_ibm_hostkeys_load_verified(void **state)
 	size_t n;
 
 	(void)state;
-	if (hostkeys_load_verified(&o, &keys, &n, &e))
+	if (pvk_hostkeys_load_verified(&o, &keys, &n, &e))
 		fail_msg("%s", e.msg);
 	assert_int_equal(n, 3);
 	for (size_t i = 0; i < n; i++) {
@@ -832,13 +832,13 @@ static void test_ibm_hostkeys_load_verified(void **state)
 		assert_int_equal(pvk_ec_is_p521(keys[i]), 1);
 		EVP_PKEY_free(exp);
 	}
-	hostkeys_free(keys, n);
+	pvk_hostkeys_free(keys, n);
 	assert_int_equal(log.info, 3);
 	assert_int_equal(log.warn, 0);
 
 	/* the second HKD is revoked: nothing is returned */
 	hkds[1] = asset("host_rev.crt");
-	assert_int_equal(hostkeys_load_verified(&o, &keys, &n, &e), -1);
+	assert_int_equal(pvk_hostkeys_load_verified(&o, &keys, &n, &e), -1);
 	assert_null(keys);
 	assert_int_equal(n, 0);
 	assert_msg_has(&e, "host_rev.crt: Host-key document is revoked.");
@@ -849,12 +849,12 @@ static void test_ibm_hostkeys_load_verified(void **state)
 	o.root_ca = NULL;
 	o.offline = 0;
 	hkds[1] = asset("host_crt_expired.crt");
-	assert_int_equal(hostkeys_load_verified(&o, &keys, &n, &e), 0);
+	assert_int_equal(pvk_hostkeys_load_verified(&o, &keys, &n, &e), 0);
 	assert_int_equal(n, 3);
-	hostkeys_free(keys, n);
+	pvk_hostkeys_free(keys, n);
 	/* but the rules of the options still hold */
 	o.n_certs = 2;
-	assert_int_equal(hostkeys_load_verified(&o, &keys, &n, &e), -1);
+	assert_int_equal(pvk_hostkeys_load_verified(&o, &keys, &n, &e), -1);
 	assert_int_equal(e.code, PVK_E_USAGE);
 }
 
@@ -882,16 +882,16 @@ static void test_ibm_multi_cert_warning(void **state)
 	assert_non_null(cat);
 	memcpy(cat, a, la);
 	memcpy(cat + la, b, lb);
-	assert_int_equal(file_write_all(two, cat, la + lb, 0, &e), 0);
+	assert_int_equal(pvk_file_write_all(two, cat, la + lb, 0, &e), 0);
 	free(a);
 	free(b);
 	free(cat);
-	assert_int_equal(hostkeys_load_verified(&o, &keys, &n, &e), 0);
+	assert_int_equal(pvk_hostkeys_load_verified(&o, &keys, &n, &e), 0);
 	assert_int_equal(n, 1);
 	exp = conf_cert_pubkey(CERT_DIR "host2.crt");
 	assert_int_equal(EVP_PKEY_eq(keys[0], exp), 1);
 	EVP_PKEY_free(exp);
-	hostkeys_free(keys, n);
+	pvk_hostkeys_free(keys, n);
 	assert_int_equal(log.warn, 1);
 	assert_non_null(strstr(log.last_warn, "two.crt' contains more than one certificate!"));
 	rm_rf(dir);
@@ -907,45 +907,45 @@ static void test_cert_opts(void **state)
 	struct pvk_err e;
 
 	(void)state;
-	assert_int_equal(cert_opts_check(&o, &e), -1);
+	assert_int_equal(pvk_cert_opts_check(&o, &e), -1);
 	assert_int_equal(e.code, PVK_E_USAGE);
 	assert_msg_has(&e, "--host-key-document");
-	assert_int_equal(cert_opts_add(&o, PVK_OPT_HKD, "a.crt,b.crt", &e), 1);
-	assert_int_equal(cert_opts_add(&o, 'k', "c.crt", &e), 1);
+	assert_int_equal(pvk_cert_opts_add(&o, PVK_OPT_HKD, "a.crt,b.crt", &e), 1);
+	assert_int_equal(pvk_cert_opts_add(&o, 'k', "c.crt", &e), 1);
 	assert_int_equal(o.n_hkds, 3);
 	assert_string_equal(o.hkds[0], "a.crt");
 	assert_string_equal(o.hkds[1], "b.crt");
 	assert_string_equal(o.hkds[2], "c.crt");
 	/* neither --no-verify nor --cert */
-	assert_int_equal(cert_opts_check(&o, &e), -1);
+	assert_int_equal(pvk_cert_opts_check(&o, &e), -1);
 	assert_msg_has(&e, "--no-verify");
 	/* --crl, --offline, --root-ca are accepted (unused) with --no-verify, as IBM's
 	 * valid-argument lists have it (issue 10 #3) */
-	assert_int_equal(cert_opts_add(&o, PVK_OPT_NO_VERIFY, NULL, &e), 1);
-	assert_int_equal(cert_opts_check(&o, &e), 0);
-	assert_int_equal(cert_opts_add(&o, PVK_OPT_CRL, "x.crl", &e), 1);
-	assert_int_equal(cert_opts_check(&o, &e), 0);
-	assert_int_equal(cert_opts_add(&o, PVK_OPT_OFFLINE, NULL, &e), 1);
-	assert_int_equal(cert_opts_check(&o, &e), 0);
-	assert_int_equal(cert_opts_add(&o, PVK_OPT_ROOT_CA, "r.crt", &e), 1);
-	assert_int_equal(cert_opts_check(&o, &e), 0);
+	assert_int_equal(pvk_cert_opts_add(&o, PVK_OPT_NO_VERIFY, NULL, &e), 1);
+	assert_int_equal(pvk_cert_opts_check(&o, &e), 0);
+	assert_int_equal(pvk_cert_opts_add(&o, PVK_OPT_CRL, "x.crl", &e), 1);
+	assert_int_equal(pvk_cert_opts_check(&o, &e), 0);
+	assert_int_equal(pvk_cert_opts_add(&o, PVK_OPT_OFFLINE, NULL, &e), 1);
+	assert_int_equal(pvk_cert_opts_check(&o, &e), 0);
+	assert_int_equal(pvk_cert_opts_add(&o, PVK_OPT_ROOT_CA, "r.crt", &e), 1);
+	assert_int_equal(pvk_cert_opts_check(&o, &e), 0);
 	o.n_crls = 0;
 	o.offline = 0;
-	assert_int_equal(cert_opts_add(&o, PVK_OPT_ROOT_CA, "r2.crt", &e), -1);
+	assert_int_equal(pvk_cert_opts_add(&o, PVK_OPT_ROOT_CA, "r2.crt", &e), -1);
 	assert_msg_has(&e, "cannot be used multiple times");
 	/* --cert together with --no-verify */
-	assert_int_equal(cert_opts_add(&o, PVK_OPT_CERT, "i.crt,s.crt", &e), 1);
+	assert_int_equal(pvk_cert_opts_add(&o, PVK_OPT_CERT, "i.crt,s.crt", &e), 1);
 	assert_int_equal(o.n_certs, 2);
 	assert_string_equal(o.certs[1], "s.crt");
-	assert_int_equal(cert_opts_check(&o, &e), -1);
+	assert_int_equal(pvk_cert_opts_check(&o, &e), -1);
 	assert_msg_has(&e, "'--no-verify' cannot be used with '--cert <FILE>'");
 	o.no_verify = 0;
-	assert_int_equal(cert_opts_check(&o, &e), 0);
+	assert_int_equal(pvk_cert_opts_check(&o, &e), 0);
 	/* empty list elements, foreign options */
-	assert_int_equal(cert_opts_add(&o, PVK_OPT_CRL, "a.crl,,b.crl", &e), -1);
+	assert_int_equal(pvk_cert_opts_add(&o, PVK_OPT_CRL, "a.crl,,b.crl", &e), -1);
 	assert_int_equal(e.code, PVK_E_USAGE);
-	assert_int_equal(cert_opts_add(&o, 'v', NULL, &e), 0);
-	cert_opts_free(&o);
+	assert_int_equal(pvk_cert_opts_add(&o, 'v', NULL, &e), 0);
+	pvk_cert_opts_free(&o);
 	assert_int_equal(o.n_hkds, 0);
 	assert_null(o.hkds);
 }
@@ -963,7 +963,7 @@ static void test_cert_opts_getopt(void **state)
 	(void)state;
 	optind = 1;
 	while ((c = getopt_long(16, argv, PVK_CERT_SHORTOPTS, longopts, NULL)) != -1)
-		assert_int_equal(cert_opts_add(&o, c, optarg, &e), 1);
+		assert_int_equal(pvk_cert_opts_add(&o, c, optarg, &e), 1);
 	assert_int_equal(o.n_hkds, 3);
 	assert_string_equal(o.hkds[2], "h3");
 	assert_int_equal(o.n_certs, 3);
@@ -973,8 +973,8 @@ static void test_cert_opts_getopt(void **state)
 	assert_string_equal(o.root_ca, "r");
 	assert_int_equal(o.offline, 1);
 	assert_int_equal(o.no_verify, 0);
-	assert_int_equal(cert_opts_check(&o, &e), 0);
-	cert_opts_free(&o);
+	assert_int_equal(pvk_cert_opts_check(&o, &e), 0);
+	pvk_cert_opts_free(&o);
 }
 
 static void test_noverify_warning(void **state)
@@ -982,13 +982,13 @@ static void test_noverify_warning(void **state)
 	char buf[128];
 
 	(void)state;
-	assert_string_equal(hostkey_noverify_warning("image", buf, sizeof(buf)),
+	assert_string_equal(pvk_hostkey_noverify_warning("image", buf, sizeof(buf)),
 			    "Host-key document verification is disabled. The image may not be "
 			    "protected.");
 }
 
 /* ---------------------------------------------------------------------------------------- */
-/* A PKI made by testpki_generate */
+/* A PKI made by pvk_testpki_generate */
 
 static char *gen_dir;
 
@@ -1001,8 +1001,8 @@ static int gen_setup(void **state)
 	(void)state;
 	gen_dir = tmpdir_make();
 	o.dir = gen_dir;
-	if (testpki_generate(&o, &e)) {
-		fprintf(stderr, "testpki_generate: %s\n", e.msg);
+	if (pvk_testpki_generate(&o, &e)) {
+		fprintf(stderr, "pvk_testpki_generate: %s\n", e.msg);
 		return -1;
 	}
 	return 0;
@@ -1037,15 +1037,15 @@ static void test_gen_files(void **state)
 		assert_int_equal(stat(G(secret[i]), &st), 0);
 		assert_int_equal(st.st_mode & 0777, 0600);
 	}
-	assert_int_equal(hkd_load(G("ibm.crt"), &crt, &e), 0);
-	assert_int_equal(hkd_is_signing_key(crt), 1);
+	assert_int_equal(pvk_hkd_load(G("ibm.crt"), &crt, &e), 0);
+	assert_int_equal(pvk_hkd_is_signing_key(crt), 1);
 	X509_free(crt);
-	assert_int_equal(hkd_load(G("ibm_armonk.crt"), &crt, &e), 0);
-	assert_int_equal(hkd_is_signing_key(crt), 1);
+	assert_int_equal(pvk_hkd_load(G("ibm_armonk.crt"), &crt, &e), 0);
+	assert_int_equal(pvk_hkd_is_signing_key(crt), 1);
 	X509_free(crt);
-	assert_int_equal(hkd_load(G("host1.crt"), &crt, &e), 0);
-	assert_int_equal(hkd_is_signing_key(crt), 0);
-	assert_int_equal(hkd_check_key(crt, "host1.crt", &e), 0);
+	assert_int_equal(pvk_hkd_load(G("host1.crt"), &crt, &e), 0);
+	assert_int_equal(pvk_hkd_is_signing_key(crt), 0);
+	assert_int_equal(pvk_hkd_check_key(crt, "host1.crt", &e), 0);
 	X509_free(crt);
 	/* the host's private key belongs to its HKD */
 	{
@@ -1054,16 +1054,16 @@ static void test_gen_files(void **state)
 		size_t len;
 		BIO *bio;
 
-		assert_int_equal(hkd_load(G("host1.crt"), &crt, &e), 0);
+		assert_int_equal(pvk_hkd_load(G("host1.crt"), &crt, &e), 0);
 		pub = X509_get0_pubkey(crt);
-		assert_int_equal(file_read_all(G("host1.key"), 1 << 20, &buf, &len, &e), 0);
+		assert_int_equal(pvk_file_read_all(G("host1.key"), 1 << 20, &buf, &len, &e), 0);
 		bio = BIO_new_mem_buf(buf, (int)len);
 		priv = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
 		assert_non_null(priv);
 		assert_int_equal(EVP_PKEY_eq(pub, priv), 1);
 		EVP_PKEY_free(priv);
 		BIO_free(bio);
-		buf_free_secret(buf, len);
+		pvk_buf_free_secret(buf, len);
 		X509_free(crt);
 	}
 }
@@ -1087,7 +1087,7 @@ static void test_gen_accept_and_reject(void **state)
 	/* IBM's checks pass for these; the key type does not */
 	expect_ok(v, G("host_rsa.crt"), 0, NULL);
 	expect_ok(v, G("host_p256.crt"), 0, NULL);
-	hkd_verifier_free(v);
+	pvk_hkd_verifier_free(v);
 }
 
 static void test_gen_key_types(void **state)
@@ -1113,7 +1113,7 @@ static void test_gen_key_types(void **state)
 	for (int nv = 0; nv < 2; nv++) {
 		for (size_t i = 0; i < 2; i++) {
 			hkds[1] = G(cases[i].file);
-			assert_int_equal(hostkeys_load_verified(&o, &keys, &n, &e), -1);
+			assert_int_equal(pvk_hostkeys_load_verified(&o, &keys, &n, &e), -1);
 			assert_int_equal(e.code, PVK_E_VERIFY);
 			snprintf(exp, sizeof(exp), "The host-key document '%s' %s", hkds[1],
 				 cases[i].what);
@@ -1160,11 +1160,11 @@ static void test_gen_crl_quirks(void **state)
 	v = must_build_in(gen_dir, &reord, 0);
 	expect_ok(v, G("host1.crt"), 0, NULL);
 	expect_fail(v, G("host2.crt"), 0, NULL, "Host-key document is revoked.");
-	hkd_verifier_free(v);
+	pvk_hkd_verifier_free(v);
 	v = must_build_in(gen_dir, &armonk, 0);
 	expect_ok(v, G("host1.crt"), 0, NULL);
 	expect_fail(v, G("host_revoked.crt"), 0, NULL, "Host-key document is revoked.");
-	hkd_verifier_free(v);
+	pvk_hkd_verifier_free(v);
 }
 
 static void test_gen_missing_crls(void **state)
@@ -1181,7 +1181,7 @@ static void test_gen_missing_crls(void **state)
 	(void)state;
 	v = must_build_in(gen_dir, &no_ibm, 0);
 	expect_fail(v, G("host1.crt"), 0, NULL, "No valid CRL found");
-	hkd_verifier_free(v);
+	pvk_hkd_verifier_free(v);
 	expect_chain_error(gen_dir, &no_inter, 0, no_crl, 1);
 	expect_chain_error(gen_dir, &no_root, 0, no_crl, 1);
 }
@@ -1198,8 +1198,8 @@ static void test_gen_online(void **state)
 
 	(void)state;
 	opts_from(&b, gen_dir, &c, 1);
-	rc = hkd_verifier_new(&b.o, &v, &e);
-	crl_set_fetcher(NULL, NULL);
+	rc = pvk_hkd_verifier_new(&b.o, &v, &e);
+	pvk_crl_set_fetcher(NULL, NULL);
 	if (rc)
 		fail_msg("%s", e.msg);
 	/* one download per --cert certificate */
@@ -1209,7 +1209,7 @@ static void test_gen_online(void **state)
 	expect_fail(v, G("host2.crt"), 1, gen_dir, "Host-key document is revoked.");
 	expect_fail(v, G("host1.crt"), 1, NULL,
 		    "No valid CRL found (the CRL download from 'ibm.crl' failed: not available)");
-	hkd_verifier_free(v);
+	pvk_hkd_verifier_free(v);
 	/* the network is down: the chain has no CRLs */
 	{
 		static const int no_crl[] = { 3 };
@@ -1235,15 +1235,15 @@ static void test_gen_chain_too_short(void **state)
 	X509 *crt;
 
 	(void)state;
-	assert_int_equal(testpki_keygen(TESTPKI_KEY_P521, 0, &key, &e), 0);
+	assert_int_equal(pvk_testpki_keygen(TESTPKI_KEY_P521, 0, &key, &e), 0);
 	c.key = c.issuer_key = key;
-	assert_int_equal(testpki_cert(&c, &crt, &e), 0);
-	assert_int_equal(hkd_is_signing_key(crt), 1);
+	assert_int_equal(pvk_testpki_cert(&c, &crt, &e), 0);
+	assert_int_equal(pvk_hkd_is_signing_key(crt), 1);
 	cc.issuer = crt;
 	cc.issuer_key = key;
-	assert_int_equal(testpki_crl(&cc, &crl, &e), 0);
-	assert_int_equal(testpki_write_pem(in_dir(dir, "self.crt"), &crt, 1, NULL, 0, &e), 0);
-	assert_int_equal(testpki_write_pem(in_dir(dir, "self.crl"), NULL, 0, &crl, 1, &e), 0);
+	assert_int_equal(pvk_testpki_crl(&cc, &crl, &e), 0);
+	assert_int_equal(pvk_testpki_write_pem(in_dir(dir, "self.crt"), &crt, 1, NULL, 0, &e), 0);
+	assert_int_equal(pvk_testpki_write_pem(in_dir(dir, "self.crl"), NULL, 0, &crl, 1, &e), 0);
 	expect_chain_error(dir, &vc, 0, appl, 1);
 	X509_CRL_free(crl);
 	X509_free(crt);

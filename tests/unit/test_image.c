@@ -26,7 +26,7 @@ static void write_file(const char *path, const void *buf, size_t len)
 {
 	struct pvk_err e;
 
-	if (file_write_all(path, buf, len, OUTFILE_OVERWRITE, &e))
+	if (pvk_file_write_all(path, buf, len, OUTFILE_OVERWRITE, &e))
 		fail_msg("%s", e.msg);
 }
 
@@ -35,7 +35,7 @@ static uint8_t *read_file(const char *path, size_t *len)
 	struct pvk_err e;
 	uint8_t *buf;
 
-	if (file_read_all(path, 1 << 28, &buf, len, &e))
+	if (pvk_file_read_all(path, 1 << 28, &buf, len, &e))
 		fail_msg("%s", e.msg);
 	return buf;
 }
@@ -131,15 +131,15 @@ static void build_and_unpack_all(struct fixture *f, size_t n_hosts)
 	struct seimg_unpacked u;
 	struct pvk_err e;
 
-	if (seimg_create(&o, &e))
+	if (pvk_seimg_create(&o, &e))
 		fail_msg("%s", e.msg);
 	for (size_t i = 0; i < n_hosts; i++) {
-		if (seimg_unpack(f->out, f->hosts[i], NULL, &u, &e))
+		if (pvk_seimg_unpack(f->out, f->hosts[i], NULL, &u, &e))
 			fail_msg("host %zu: %s", i, e.msg);
 	}
 	check_layout(f, n_hosts, &u);
 	/* A host that is not in the header is refused with the UV's host-key code. */
-	assert_int_equal(seimg_unpack(f->out, f->hosts[95], NULL, &u, &e), -1);
+	assert_int_equal(pvk_seimg_unpack(f->out, f->hosts[95], NULL, &u, &e), -1);
 	assert_int_equal(e.code, PVK_E_UV);
 	assert_int_equal(e.uv_rc, UV_RC_HOSTKEY);
 	assert_int_equal(e.uv_rrc, UV_RRC_HOSTKEY_HASH);
@@ -157,7 +157,7 @@ static void test_96_hosts_refused(void **state)
 	struct stat st;
 
 	unlink(f->out);
-	assert_int_equal(seimg_create(&o, &e), -1);
+	assert_int_equal(pvk_seimg_create(&o, &e), -1);
 	assert_non_null(strstr(e.msg, "at most 95"));
 	assert_int_equal(stat(f->out, &st), -1);
 }
@@ -174,8 +174,8 @@ static void test_unpacked_memory(void **state)
 	uint8_t *k, *m, *r;
 
 	snprintf(mem, sizeof(mem), "%s/mem", f->dir);
-	assert_int_equal(seimg_create(&o, &e), 0);
-	if (seimg_unpack(f->out, f->hosts[0], mem, &u, &e))
+	assert_int_equal(pvk_seimg_create(&o, &e), 0);
+	if (pvk_seimg_unpack(f->out, f->hosts[0], mem, &u, &e))
 		fail_msg("%s", e.msg);
 	k = read_file(f->kernel, &klen);
 	r = read_file(f->ramdisk, &rlen);
@@ -216,8 +216,8 @@ static void test_tamper(void **state)
 	uint64_t pos[64];
 	int n = 0, refused = 0;
 
-	assert_int_equal(seimg_create(&o, &e), 0);
-	assert_int_equal(seimg_unpack(f->out, f->hosts[0], NULL, &u, &e), 0);
+	assert_int_equal(pvk_seimg_create(&o, &e), 0);
+	assert_int_equal(pvk_seimg_unpack(f->out, f->hosts[0], NULL, &u, &e), 0);
 	img = read_file(f->out, &len);
 	pos[n++] = 0x14000;
 	pos[n++] = 0x14000 + 0x0c;                 /* sehs */
@@ -241,7 +241,7 @@ static void test_tamper(void **state)
 		img[pos[i]] ^= 0x01;
 		write_file(bad, img, len);
 		img[pos[i]] ^= 0x01;
-		if (seimg_unpack(bad, f->hosts[0], NULL, &u, &e) == 0)
+		if (pvk_seimg_unpack(bad, f->hosts[0], NULL, &u, &e) == 0)
 			fail_msg("flip at 0x%llx not detected", (unsigned long long)pos[i]);
 		refused++;
 	}
@@ -273,10 +273,10 @@ static void test_deterministic(void **state)
 	o.hdr_iv = iv;
 	o.tweak_bytes = tweak;
 	o.cust_key = cust;
-	assert_int_equal(seimg_create(&o, &e), 0);
+	assert_int_equal(pvk_seimg_create(&o, &e), 0);
 	snprintf(out2, sizeof(out2), "%s/se2.img", f->dir);
 	o.output = out2;
-	assert_int_equal(seimg_create(&o, &e), 0);
+	assert_int_equal(pvk_seimg_create(&o, &e), 0);
 	a = read_file(f->out, &l1);
 	b = read_file(out2, &l2);
 	assert_int_equal(l1, l2);
@@ -285,7 +285,7 @@ static void test_deterministic(void **state)
 	/* Without the fixed inputs two builds differ. */
 	o = base_opts(f, 2);
 	o.output = out2;
-	assert_int_equal(seimg_create(&o, &e), 0);
+	assert_int_equal(pvk_seimg_create(&o, &e), 0);
 	b = read_file(out2, &l2);
 	assert_int_equal(l1, l2);
 	assert_memory_not_equal(a, b, l1);
@@ -304,8 +304,8 @@ static void test_no_encryption(void **state)
 	uint8_t *k, *img;
 
 	o.pcf |= PCF_NO_COMP_ENCRYPTION;
-	assert_int_equal(seimg_create(&o, &e), 0);
-	assert_int_equal(seimg_unpack(f->out, f->hosts[0], NULL, &u, &e), 0);
+	assert_int_equal(pvk_seimg_create(&o, &e), 0);
+	assert_int_equal(pvk_seimg_unpack(f->out, f->hosts[0], NULL, &u, &e), 0);
 	assert_true(u.pcf & PCF_NO_COMP_ENCRYPTION);
 	k = read_file(f->kernel, &klen);
 	img = read_file(f->out, &len);
@@ -322,7 +322,7 @@ static void expect_refusal(struct fixture *f, struct seimg_create_opts *o, const
 	char cmd[700];
 
 	unlink(f->out);
-	assert_int_equal(seimg_create(o, &e), -1);
+	assert_int_equal(pvk_seimg_create(o, &e), -1);
 	if (!strstr(e.msg, needle))
 		fail_msg("expected '%s' in: %s", needle, e.msg);
 	assert_int_equal(stat(f->out, &st), -1);
@@ -367,7 +367,7 @@ static void test_bad_inputs(void **state)
 	o.parmfile = path;
 	expect_refusal(f, &o, "too long");
 	o.no_component_check = 1;
-	assert_int_equal(seimg_create(&o, &(struct pvk_err){ 0 }), 0);
+	assert_int_equal(pvk_seimg_create(&o, &(struct pvk_err){ 0 }), 0);
 
 	o = base_opts(f, 1);
 	o.bootloader_dir = "/nonexistent";
@@ -381,7 +381,7 @@ static void test_output_dir_missing(void **state)
 	struct pvk_err e;
 
 	o.output = "/nonexistent-dir/se.img";
-	assert_int_equal(seimg_create(&o, &e), -1);
+	assert_int_equal(pvk_seimg_create(&o, &e), -1);
 	assert_non_null(strstr(e.msg, "/nonexistent-dir/se.img"));
 }
 
@@ -393,10 +393,10 @@ static void test_overwrite(void **state)
 
 	write_file(f->out, "keep", 4);
 	o.overwrite = 0;
-	assert_int_equal(seimg_create(&o, &e), -1);
+	assert_int_equal(pvk_seimg_create(&o, &e), -1);
 	assert_non_null(strstr(e.msg, "exists"));
 	o.overwrite = 1;
-	assert_int_equal(seimg_create(&o, &e), 0);
+	assert_int_equal(pvk_seimg_create(&o, &e), 0);
 }
 
 int main(void)

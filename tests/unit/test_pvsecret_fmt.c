@@ -16,7 +16,7 @@
 
 static void hex_id(const char *hex, uint8_t id[32])
 {
-	assert_int_equal(hex_decode(hex, id, 32), 0);
+	assert_int_equal(pvk_hex_decode(hex, id, 32), 0);
 }
 
 /* ---- IDs ---- */
@@ -26,14 +26,14 @@ static void test_id_from_name(void **s)
 	uint8_t id[32], exp[32];
 
 	(void)s;
-	secret_id_from_name("my secret", 0, id);
+	pvk_secret_id_from_name("my secret", 0, id);
 	hex_id("b9d1d013f600ec1bf16bae6a3634cad15dcc490c9f2835764201a41a1d70de44", exp);
 	assert_memory_equal(id, exp, 32);
-	secret_id_from_name("Nice Test 123", 1, id);
+	pvk_secret_id_from_name("Nice Test 123", 1, id);
 	hex_id("4e69636520546573742031323300000000000000000000000000000000000000", exp);
 	assert_memory_equal(id, exp, 32);
 	/* Truncated to 31 bytes: byte 32 is always NUL. */
-	secret_id_from_name("the most fanciest secret ID you ever seen in the time the universe exists",
+	pvk_secret_id_from_name("the most fanciest secret ID you ever seen in the time the universe exists",
 			    1, id);
 	hex_id("746865206d6f73742066616e63696573742073656372657420494420796f7500", exp);
 	assert_memory_equal(id, exp, 32);
@@ -49,32 +49,32 @@ static void test_id_display(void **s)
 					  90, 0, 0xa, 0, 0, 0, 0, 0xf };
 
 	(void)s;
-	secret_id_from_name("Fancy secret ID", 1, id);
-	assert_string_equal(secret_id_display(id, buf),
+	pvk_secret_id_from_name("Fancy secret ID", 1, id);
+	assert_string_equal(pvk_secret_id_display(id, buf),
 			    "Fancy secret ID | 0x46616e6379207365637265742049440000000000000000000000000000000000");
-	secret_id_from_name("the most fanciest secret ID you ever seen in the time the universe exists",
+	pvk_secret_id_from_name("the most fanciest secret ID you ever seen in the time the universe exists",
 			    1, id);
-	assert_string_equal(secret_id_display(id, buf),
+	assert_string_equal(pvk_secret_id_display(id, buf),
 			    "the most fanciest secret ID you | 0x746865206d6f73742066616e63696573742073656372657420494420796f7500");
 	memset(id, 0, 32);
-	assert_string_equal(secret_id_display(id, buf),
+	assert_string_equal(pvk_secret_id_display(id, buf),
 			    "0x0000000000000000000000000000000000000000000000000000000000000000");
-	assert_int_equal(secret_id_ascii(bin2, text), 0);
-	assert_int_equal(secret_id_ascii(bin3, text), 0);
+	assert_int_equal(pvk_secret_id_ascii(bin2, text), 0);
+	assert_int_equal(pvk_secret_id_ascii(bin3, text), 0);
 	/* 32 printable bytes and no NUL: not text (the seed's "This is a very secret secret id."). */
 	memcpy(id, "This is a very secret secret id.", 32);
-	assert_string_equal(secret_id_display(id, buf),
+	assert_string_equal(pvk_secret_id_display(id, buf),
 			    "0x546869732069732061207665727920736563726574207365637265742069642e");
 	/* Whitespace counts as printable, \v does not. */
 	memset(id, 0, 32);
 	memcpy(id, "a\tb", 3);
-	assert_int_equal(secret_id_ascii(id, text), 1);
+	assert_int_equal(pvk_secret_id_ascii(id, text), 1);
 	assert_string_equal(text, "a\tb");
 	id[1] = '\v';
-	assert_int_equal(secret_id_ascii(id, text), 0);
+	assert_int_equal(pvk_secret_id_ascii(id, text), 0);
 	/* A SHA-256 ID is shown as hex only. */
-	secret_id_from_name("my secret", 0, id);
-	assert_string_equal(secret_id_display(id, buf),
+	pvk_secret_id_from_name("my secret", 0, id);
+	assert_string_equal(pvk_secret_id_display(id, buf),
 			    "0xb9d1d013f600ec1bf16bae6a3634cad15dcc490c9f2835764201a41a1d70de44");
 }
 
@@ -90,33 +90,33 @@ static void test_plaintext(void **s)
 
 	(void)s;
 	memset(data, 7, sizeof(data));
-	assert_int_equal(secret_encode_plaintext(data, 14, &out, &len, &e), 0);
+	assert_int_equal(pvk_secret_encode_plaintext(data, 14, &out, &len, &e), 0);
 	assert_int_equal(len, 16);
 	assert_memory_equal(out, exp14, 16);
-	assert_int_equal(secret_plaintext_unwrap(out, len, &plen), 1);
+	assert_int_equal(pvk_secret_plaintext_unwrap(out, len, &plen), 1);
 	assert_int_equal(plen, 14);
 	free(out);
-	assert_int_equal(secret_encode_plaintext(data, 10, &out, &len, &e), 0);
+	assert_int_equal(pvk_secret_encode_plaintext(data, 10, &out, &len, &e), 0);
 	assert_int_equal(len, 16);
 	assert_memory_equal(out, exp10, 16);
 	out[15] = 1;   /* padding not zero: not well formed */
-	assert_int_equal(secret_plaintext_unwrap(out, len, &plen), 0);
+	assert_int_equal(pvk_secret_plaintext_unwrap(out, len, &plen), 0);
 	free(out);
-	assert_int_equal(secret_encode_plaintext(data, 0, &out, &len, &e), 0);
+	assert_int_equal(pvk_secret_encode_plaintext(data, 0, &out, &len, &e), 0);
 	assert_int_equal(len, 16);
 	free(out);
-	assert_int_equal(secret_encode_plaintext(data, 8190, &out, &len, &e), 0);
+	assert_int_equal(pvk_secret_encode_plaintext(data, 8190, &out, &len, &e), 0);
 	assert_int_equal(len, 8192);
 	assert_int_equal(get_be16(out), 8190);
 	free(out);
-	assert_int_equal(secret_encode_plaintext(data, 8191, &out, &len, &e), -1);
+	assert_int_equal(pvk_secret_encode_plaintext(data, 8191, &out, &len, &e), -1);
 	assert_int_equal(e.code, PVK_E_FORMAT);
 	/* 16 or more padding bytes: not the encoding of that length. */
 	memset(data, 0, 48);
 	put_be16(data, 10);
-	assert_int_equal(secret_plaintext_unwrap(data, 48, &plen), 0);
+	assert_int_equal(pvk_secret_plaintext_unwrap(data, 48, &plen), 0);
 	put_be16(data, 50);
-	assert_int_equal(secret_plaintext_unwrap(data, 48, &plen), 0);
+	assert_int_equal(pvk_secret_plaintext_unwrap(data, 48, &plen), 0);
 }
 
 static void test_sym_sizes(void **s)
@@ -142,7 +142,7 @@ static void test_sym_sizes(void **s)
 	(void)s;
 	memset(data, 0x11, sizeof(data));
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		int rc = secret_encode_value(cases[i].kind, data, cases[i].len, "f", &type, &out, &len, &e);
+		int rc = pvk_secret_encode_value(cases[i].kind, data, cases[i].len, "f", &type, &out, &len, &e);
 
 		if (cases[i].type < 0) {
 			assert_int_equal(rc, -1);
@@ -152,12 +152,12 @@ static void test_sym_sizes(void **s)
 		assert_int_equal(type, cases[i].type);
 		if (cases[i].kind != SECRET_IN_PLAIN) {
 			assert_int_equal(len, cases[i].len);
-			assert_int_equal(secret_type_len(type), (int)len);
+			assert_int_equal(pvk_secret_type_len(type), (int)len);
 		}
 		free(out);
 	}
-	assert_int_equal(secret_input_kind_parse("aes-xts"), SECRET_IN_AES_XTS);
-	assert_int_equal(secret_input_kind_parse("rsa"), -1);
+	assert_int_equal(pvk_secret_input_kind_parse("aes-xts"), SECRET_IN_AES_XTS);
+	assert_int_equal(pvk_secret_input_kind_parse("rsa"), -1);
 }
 
 static EVP_PKEY *gen_key(const char *alg, const char *group)
@@ -194,10 +194,10 @@ static void test_ec_keys(void **s)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		EVP_PKEY *k = gen_key(cases[i].alg, cases[i].group);
 
-		assert_int_equal(secret_encode_ec_key(k, &type, out, &len, &e), 0);
+		assert_int_equal(pvk_secret_encode_ec_key(k, &type, out, &len, &e), 0);
 		assert_int_equal(type, cases[i].type);
 		assert_int_equal(len, cases[i].len);
-		assert_int_equal(secret_type_len(type), (int)len);
+		assert_int_equal(pvk_secret_type_len(type), (int)len);
 		if (cases[i].group) {
 			BIGNUM *bn = NULL;
 
@@ -218,11 +218,11 @@ static void test_ec_keys(void **s)
 	{
 		EVP_PKEY *k = gen_key("EC", "secp256k1");
 
-		assert_int_equal(secret_encode_ec_key(k, &type, out, &len, &e), -1);
+		assert_int_equal(pvk_secret_encode_ec_key(k, &type, out, &len, &e), -1);
 		assert_non_null(strstr(e.msg, "secp256k1"));
 		EVP_PKEY_free(k);
 		k = gen_key("X25519", NULL);
-		assert_int_equal(secret_encode_ec_key(k, &type, out, &len, &e), -1);
+		assert_int_equal(pvk_secret_encode_ec_key(k, &type, out, &len, &e), -1);
 		EVP_PKEY_free(k);
 	}
 }
@@ -243,9 +243,9 @@ static uint8_t *make_list(uint16_t n, uint16_t total, size_t *len)
 				i == 2 ? SECRET_UPDATE_CCK : 0x0099);
 		put_be32(p + 4, i == 0 ? 32 : 64);
 		if (i == 0)
-			secret_id_from_name("my secret", 0, p + 16);
+			pvk_secret_id_from_name("my secret", 0, p + 16);
 		else if (i == 1)
-			secret_id_from_name("Fancy secret ID", 1, p + 16);
+			pvk_secret_id_from_name("Fancy secret ID", 1, p + 16);
 	}
 	*len = 4096;
 	return b;
@@ -260,9 +260,9 @@ static void test_list_human(void **s)
 
 	(void)s;
 	buf = make_list(4, 4, &len);
-	assert_int_equal(secret_list_parse(buf, len, &l, &e), 0);
+	assert_int_equal(pvk_secret_list_parse(buf, len, &l, &e), 0);
 	assert_int_equal(l.n, 4);
-	assert_int_equal(secret_list_render(&l, SECRET_LIST_HUMAN, &out, &olen, &e), 0);
+	assert_int_equal(pvk_secret_list_render(&l, SECRET_LIST_HUMAN, &out, &olen, &e), 0);
 	assert_string_equal((char *)out,
 			    "Total number of secrets: 4\n"
 			    "\n"
@@ -276,15 +276,15 @@ static void test_list_human(void **s)
 			    " 0x0000000000000000000000000000000000000000000000000000000000000000\n");
 	assert_int_equal(olen, strlen((char *)out));
 	free(out);
-	secret_list_free(&l);
+	pvk_secret_list_free(&l);
 	free(buf);
 
 	buf = make_list(0, 0, &len);
-	assert_int_equal(secret_list_parse(buf, len, &l, &e), 0);
-	assert_int_equal(secret_list_render(&l, SECRET_LIST_HUMAN, &out, &olen, &e), 0);
+	assert_int_equal(pvk_secret_list_parse(buf, len, &l, &e), 0);
+	assert_int_equal(pvk_secret_list_render(&l, SECRET_LIST_HUMAN, &out, &olen, &e), 0);
 	assert_string_equal((char *)out, "Total number of secrets: 0\n");
 	free(out);
-	secret_list_free(&l);
+	pvk_secret_list_free(&l);
 	free(buf);
 }
 
@@ -298,10 +298,10 @@ static void test_list_yaml_bin(void **s)
 	(void)s;
 	buf = make_list(2, 5, &len);
 	put_be16(buf + 4, 2);   /* next_secret_idx */
-	assert_int_equal(secret_list_parse(buf, len, &l, &e), 0);
+	assert_int_equal(pvk_secret_list_parse(buf, len, &l, &e), 0);
 	assert_int_equal(l.total, 5);
 	assert_int_equal(l.next, 2);
-	assert_int_equal(secret_list_render(&l, SECRET_LIST_YAML, &out, &olen, &e), 0);
+	assert_int_equal(pvk_secret_list_render(&l, SECRET_LIST_YAML, &out, &olen, &e), 0);
 	assert_string_equal((char *)out,
 			    "total_num_secrets: 5\n"
 			    "secrets:\n"
@@ -315,25 +315,25 @@ static void test_list_yaml_bin(void **s)
 			    "  id: 0x46616e6379207365637265742049440000000000000000000000000000000000\n");
 	free(out);
 	/* bin: the header and the entries as given, no padding. */
-	assert_int_equal(secret_list_render(&l, SECRET_LIST_BIN, &out, &olen, &e), 0);
+	assert_int_equal(pvk_secret_list_render(&l, SECRET_LIST_BIN, &out, &olen, &e), 0);
 	assert_int_equal(olen, 16 + 2 * 48);
 	assert_memory_equal(out, buf, olen);
 	free(out);
-	secret_list_free(&l);
+	pvk_secret_list_free(&l);
 
 	put_be16(buf, 2);
-	assert_int_equal(secret_list_parse(buf, 16 + 48, &l, &e), -1);   /* 2 entries, room for 1 */
-	assert_int_equal(secret_list_parse(buf, 15, &l, &e), -1);
+	assert_int_equal(pvk_secret_list_parse(buf, 16 + 48, &l, &e), -1);   /* 2 entries, room for 1 */
+	assert_int_equal(pvk_secret_list_parse(buf, 15, &l, &e), -1);
 	put_be16(buf, 0);
 	put_be16(buf + 2, 0);
-	assert_int_equal(secret_list_parse(buf, 16, &l, &e), 0);
-	assert_int_equal(secret_list_render(&l, SECRET_LIST_YAML, &out, &olen, &e), 0);
+	assert_int_equal(pvk_secret_list_parse(buf, 16, &l, &e), 0);
+	assert_int_equal(pvk_secret_list_render(&l, SECRET_LIST_YAML, &out, &olen, &e), 0);
 	assert_string_equal((char *)out, "total_num_secrets: 0\nsecrets: []\n");
 	free(out);
-	secret_list_free(&l);
+	pvk_secret_list_free(&l);
 	free(buf);
-	assert_int_equal(secret_list_format_parse("bin"), SECRET_LIST_BIN);
-	assert_int_equal(secret_list_format_parse("json"), -1);
+	assert_int_equal(pvk_secret_list_format_parse("bin"), SECRET_LIST_BIN);
+	assert_int_equal(pvk_secret_list_format_parse("json"), -1);
 }
 
 static void test_list_find(void **s)
@@ -347,16 +347,16 @@ static void test_list_find(void **s)
 	buf = make_list(4, 4, &len);
 	/* A second entry with the ID of the first. */
 	memcpy(buf + 16 + 3 * 48 + 16, buf + 16 + 16, 32);
-	assert_int_equal(secret_list_parse(buf, len, &l, &e), 0);
-	secret_id_from_name("my secret", 0, id);
-	assert_ptr_equal(secret_list_find_id(&l, id, &count), &l.entries[0]);
+	assert_int_equal(pvk_secret_list_parse(buf, len, &l, &e), 0);
+	pvk_secret_id_from_name("my secret", 0, id);
+	assert_ptr_equal(pvk_secret_list_find_id(&l, id, &count), &l.entries[0]);
 	assert_int_equal(count, 2);
-	secret_id_from_name("nothere", 0, id);
-	assert_null(secret_list_find_id(&l, id, &count));
+	pvk_secret_id_from_name("nothere", 0, id);
+	assert_null(pvk_secret_list_find_id(&l, id, &count));
 	assert_int_equal(count, 0);
-	assert_ptr_equal(secret_list_find_index(&l, 2), &l.entries[2]);
-	assert_null(secret_list_find_index(&l, 7));
-	secret_list_free(&l);
+	assert_ptr_equal(pvk_secret_list_find_index(&l, 2), &l.entries[2]);
+	assert_null(pvk_secret_list_find_index(&l, 7));
+	pvk_secret_list_free(&l);
 	free(buf);
 }
 
@@ -372,35 +372,35 @@ static void test_desc_yaml(void **s)
 	char *f;
 
 	(void)s;
-	secret_id_from_name("my secret", 0, id);
-	assert_int_equal(secret_desc_yaml(SECRET_ASSOCIATION, "my secret", id, &out, &len, &e), 0);
+	pvk_secret_id_from_name("my secret", 0, id);
+	assert_int_equal(pvk_secret_desc_yaml(SECRET_ASSOCIATION, "my secret", id, &out, &len, &e), 0);
 	assert_string_equal(out, "!Association\n"
 				 "name: my secret\n"
 				 "id: 0xb9d1d013f600ec1bf16bae6a3634cad15dcc490c9f2835764201a41a1d70de44\n");
-	assert_int_equal(secret_desc_parse((uint8_t *)out, len, &type, pid, &e), 0);
+	assert_int_equal(pvk_secret_desc_parse((uint8_t *)out, len, &type, pid, &e), 0);
 	assert_int_equal(type, SECRET_ASSOCIATION);
 	assert_memory_equal(pid, id, 32);
 	free(out);
-	assert_int_equal(secret_desc_yaml(SECRET_AES_256, "disk key", id, &out, &len, &e), 0);
+	assert_int_equal(pvk_secret_desc_yaml(SECRET_AES_256, "disk key", id, &out, &len, &e), 0);
 	assert_string_equal(out, "!Retrievable\n"
 				 "kind: 6 (AES-256-KEY)\n"
 				 "name: disk key\n"
 				 "id: 0xb9d1d013f600ec1bf16bae6a3634cad15dcc490c9f2835764201a41a1d70de44\n");
-	assert_int_equal(secret_desc_parse((uint8_t *)out, len, &type, pid, &e), 0);
+	assert_int_equal(pvk_secret_desc_parse((uint8_t *)out, len, &type, pid, &e), 0);
 	assert_int_equal(type, SECRET_AES_256);
 	free(out);
 	/* Names a YAML reader would take for numbers, booleans or null are quoted. */
-	assert_int_equal(secret_desc_yaml(SECRET_PLAINTEXT, "123", id, &out, &len, &e), 0);
+	assert_int_equal(pvk_secret_desc_yaml(SECRET_PLAINTEXT, "123", id, &out, &len, &e), 0);
 	assert_non_null(strstr(out, "name: '123'\n"));
 	assert_non_null(strstr(out, "kind: 3 (PLAINTEXT)\n"));
 	free(out);
-	assert_int_equal(secret_desc_yaml(SECRET_ASSOCIATION, "true", id, &out, &len, &e), 0);
+	assert_int_equal(pvk_secret_desc_yaml(SECRET_ASSOCIATION, "true", id, &out, &len, &e), 0);
 	assert_non_null(strstr(out, "name: 'true'\n"));
 	free(out);
-	assert_int_equal(secret_desc_yaml(SECRET_ASSOCIATION, "a: b", id, &out, &len, &e), 0);
+	assert_int_equal(pvk_secret_desc_yaml(SECRET_ASSOCIATION, "a: b", id, &out, &len, &e), 0);
 	assert_null(strstr(out, "name: a: b\n"));
 	free(out);
-	assert_int_equal(secret_desc_yaml(SECRET_NULL, "x", id, &out, &len, &e), -1);
+	assert_int_equal(pvk_secret_desc_yaml(SECRET_NULL, "x", id, &out, &len, &e), -1);
 
 	/* Quoted scalars, and the one-key-mapping enum form, parse too. */
 	{
@@ -413,20 +413,20 @@ static void test_desc_yaml(void **s)
 		static const char short_id[] = "!Association\nname: k\nid: 0xb9d1\n";
 		static const char other[] = "!UpdateCck\nname: k\n";
 
-		assert_int_equal(secret_desc_parse((const uint8_t *)q, strlen(q), &type, pid, &e), 0);
+		assert_int_equal(pvk_secret_desc_parse((const uint8_t *)q, strlen(q), &type, pid, &e), 0);
 		assert_int_equal(type, SECRET_EC_P521);
 		assert_memory_equal(pid, id, 32);
-		assert_int_equal(secret_desc_parse((const uint8_t *)m, strlen(m), &type, pid, &e), 0);
+		assert_int_equal(pvk_secret_desc_parse((const uint8_t *)m, strlen(m), &type, pid, &e), 0);
 		assert_int_equal(type, SECRET_ASSOCIATION);
-		assert_int_equal(secret_desc_parse((const uint8_t *)bad_kind, strlen(bad_kind), &type,
+		assert_int_equal(pvk_secret_desc_parse((const uint8_t *)bad_kind, strlen(bad_kind), &type,
 						   pid, &e), -1);
-		assert_int_equal(secret_desc_parse((const uint8_t *)short_id, strlen(short_id), &type,
+		assert_int_equal(pvk_secret_desc_parse((const uint8_t *)short_id, strlen(short_id), &type,
 						   pid, &e), -1);
-		assert_int_equal(secret_desc_parse((const uint8_t *)other, strlen(other), &type, pid, &e),
+		assert_int_equal(pvk_secret_desc_parse((const uint8_t *)other, strlen(other), &type, pid, &e),
 				 -1);
-		assert_int_equal(secret_desc_parse((const uint8_t *)"[", 1, &type, pid, &e), -1);
+		assert_int_equal(pvk_secret_desc_parse((const uint8_t *)"[", 1, &type, pid, &e), -1);
 	}
-	f = secret_desc_filename("my secret\tx/y");
+	f = pvk_secret_desc_filename("my secret\tx/y");
 	assert_string_equal(f, "my_secret_x_y.yaml");
 	free(f);
 }
@@ -446,25 +446,25 @@ static void test_cuid(void **s)
 	char deep[512];
 
 	(void)s;
-	assert_int_equal(hex_decode("00112233445566778899aabbccddeeff", exp, 16), 0);
-	assert_int_equal(secret_cuid_parse_hex("0x00112233445566778899aabbccddeeff", cuid), 0);
+	assert_int_equal(pvk_hex_decode("00112233445566778899aabbccddeeff", exp, 16), 0);
+	assert_int_equal(pvk_secret_cuid_parse_hex("0x00112233445566778899aabbccddeeff", cuid), 0);
 	assert_memory_equal(cuid, exp, 16);
-	assert_int_equal(secret_cuid_parse_hex("00112233445566778899aabbccddeeff", cuid), 0);
-	assert_int_equal(secret_cuid_parse_hex("0x00112233445566778899aabbccddee", cuid), -1);
-	assert_int_equal(secret_cuid_from_file(exp, 16, cuid, &e), 0);
-	assert_memory_equal(cuid, exp, 16);
-	memset(cuid, 0, 16);
-	assert_int_equal(secret_cuid_from_file((const uint8_t *)y1, strlen(y1), cuid, &e), 0);
+	assert_int_equal(pvk_secret_cuid_parse_hex("00112233445566778899aabbccddeeff", cuid), 0);
+	assert_int_equal(pvk_secret_cuid_parse_hex("0x00112233445566778899aabbccddee", cuid), -1);
+	assert_int_equal(pvk_secret_cuid_from_file(exp, 16, cuid, &e), 0);
 	assert_memory_equal(cuid, exp, 16);
 	memset(cuid, 0, 16);
-	assert_int_equal(secret_cuid_from_file((const uint8_t *)y2, strlen(y2), cuid, &e), 0);
+	assert_int_equal(pvk_secret_cuid_from_file((const uint8_t *)y1, strlen(y1), cuid, &e), 0);
 	assert_memory_equal(cuid, exp, 16);
 	memset(cuid, 0, 16);
-	assert_int_equal(secret_cuid_from_file((const uint8_t *)y3, strlen(y3), cuid, &e), 0);
+	assert_int_equal(pvk_secret_cuid_from_file((const uint8_t *)y2, strlen(y2), cuid, &e), 0);
 	assert_memory_equal(cuid, exp, 16);
-	assert_int_equal(secret_cuid_from_file((const uint8_t *)nox, strlen(nox), cuid, &e), -1);
-	assert_int_equal(secret_cuid_from_file((const uint8_t *)shortc, strlen(shortc), cuid, &e), -1);
-	assert_int_equal(secret_cuid_from_file((const uint8_t *)none, strlen(none), cuid, &e), -1);
+	memset(cuid, 0, 16);
+	assert_int_equal(pvk_secret_cuid_from_file((const uint8_t *)y3, strlen(y3), cuid, &e), 0);
+	assert_memory_equal(cuid, exp, 16);
+	assert_int_equal(pvk_secret_cuid_from_file((const uint8_t *)nox, strlen(nox), cuid, &e), -1);
+	assert_int_equal(pvk_secret_cuid_from_file((const uint8_t *)shortc, strlen(shortc), cuid, &e), -1);
+	assert_int_equal(pvk_secret_cuid_from_file((const uint8_t *)none, strlen(none), cuid, &e), -1);
 	/* Found at mapping depth 8 (the 8th nested mapping), not at depth 9. */
 	for (int depth = 8; depth <= 9; depth++) {
 		size_t pos = 0;
@@ -473,7 +473,7 @@ static void test_cuid(void **s)
 			pos += (size_t)snprintf(deep + pos, sizeof(deep) - pos, "%*sk%d:\n", 2 * i, "", i);
 		snprintf(deep + pos, sizeof(deep) - pos, "%*scuid: 0x00112233445566778899aabbccddeeff\n",
 			 2 * (depth - 1), "");
-		assert_int_equal(secret_cuid_from_file((const uint8_t *)deep, strlen(deep), cuid, &e),
+		assert_int_equal(pvk_secret_cuid_from_file((const uint8_t *)deep, strlen(deep), cuid, &e),
 				 depth == 8 ? 0 : -1);
 	}
 }
@@ -505,9 +505,9 @@ static void build_req(EVP_PKEY *sign, uint16_t type, uint8_t **req, size_t *len)
 	p.user_type = type;
 	memcpy(p.user_data, "signed user data", 16);
 	if (sign)
-		assert_int_equal(asrcb_build_signed(&p, sign, req, len, &e), 0);
+		assert_int_equal(pvk_asrcb_build_signed(&p, sign, req, len, &e), 0);
 	else
-		assert_int_equal(asrcb_build(&p, req, len, &e), 0);
+		assert_int_equal(pvk_asrcb_build(&p, req, len, &e), 0);
 	EVP_PKEY_free(p.cust);
 	EVP_PKEY_free(host);
 }
@@ -523,11 +523,11 @@ static void test_sign_verify(void **s)
 
 	(void)s;
 	for (int i = 0; i < 3; i++) {
-		assert_int_equal(asrcb_user_type_for_key(keys[i], &e), types[i]);
+		assert_int_equal(pvk_asrcb_user_type_for_key(keys[i], &e), types[i]);
 		build_req(keys[i], types[i], &req, &len);
 		assert_int_equal(get_be16(req + 6), types[i]);
-		assert_int_equal(asrcb_verify_user_data(req, len, keys[i], data, &dlen, &e), 0);
-		assert_int_equal(dlen, asrcb_user_data_max(types[i]));
+		assert_int_equal(pvk_asrcb_verify_user_data(req, len, keys[i], data, &dlen, &e), 0);
+		assert_int_equal(dlen, pvk_asrcb_user_data_max(types[i]));
 		assert_memory_equal(data, "signed user data", 16);
 		if (types[i] == ASRCB_USER_ECDSA_P521) {
 			size_t sl = get_be16(req + ASRCB_OFF_USER + 0x190);
@@ -535,51 +535,51 @@ static void test_sign_verify(void **s)
 			assert_true(sl > 0 && sl <= 139);
 		}
 		/* Another key of the same type, a key of another type, none, a flipped bit. */
-		assert_int_equal(asrcb_verify_user_data(req, len, keys[(i + 1) % 3], data, &dlen, &e), -1);
+		assert_int_equal(pvk_asrcb_verify_user_data(req, len, keys[(i + 1) % 3], data, &dlen, &e), -1);
 		assert_int_equal(e.code, PVK_E_VERIFY);
-		assert_int_equal(asrcb_verify_user_data(req, len, NULL, data, &dlen, &e), -1);
+		assert_int_equal(pvk_asrcb_verify_user_data(req, len, NULL, data, &dlen, &e), -1);
 		assert_int_equal(e.code, PVK_E_VERIFY);
 		assert_non_null(strstr(e.msg, "No user-key"));
 		req[ASRCB_OFF_USER + 1] ^= 1;
-		assert_int_equal(asrcb_verify_user_data(req, len, keys[i], data, &dlen, &e), -1);
+		assert_int_equal(pvk_asrcb_verify_user_data(req, len, keys[i], data, &dlen, &e), -1);
 		assert_int_equal(e.code, PVK_E_AUTH);
 		req[ASRCB_OFF_USER + 1] ^= 1;
 		req[len - 17] ^= 1;    /* the ciphertext is signed too */
-		assert_int_equal(asrcb_verify_user_data(req, len, keys[i], data, &dlen, &e), -1);
+		assert_int_equal(pvk_asrcb_verify_user_data(req, len, keys[i], data, &dlen, &e), -1);
 		req[len - 17] ^= 1;
 		req[len - 1] ^= 1;     /* the tag is not */
-		assert_int_equal(asrcb_verify_user_data(req, len, keys[i], data, &dlen, &e), 0);
+		assert_int_equal(pvk_asrcb_verify_user_data(req, len, keys[i], data, &dlen, &e), 0);
 		free(req);
 	}
 	{
 		EVP_PKEY *other = gen_key("EC", "P-521");
 
 		build_req(keys[0], ASRCB_USER_ECDSA_P521, &req, &len);
-		assert_int_equal(asrcb_verify_user_data(req, len, other, data, &dlen, &e), -1);
+		assert_int_equal(pvk_asrcb_verify_user_data(req, len, other, data, &dlen, &e), -1);
 		assert_int_equal(e.code, PVK_E_AUTH);
 		free(req);
 		EVP_PKEY_free(other);
 	}
 	/* Unsigned: the 512 bytes; a certificate is a mismatch. None: nothing. */
 	build_req(NULL, ASRCB_USER_UNSIGNED, &req, &len);
-	assert_int_equal(asrcb_verify_user_data(req, len, NULL, data, &dlen, &e), 0);
+	assert_int_equal(pvk_asrcb_verify_user_data(req, len, NULL, data, &dlen, &e), 0);
 	assert_int_equal(dlen, 512);
-	assert_int_equal(asrcb_verify_user_data(req, len, keys[1], data, &dlen, &e), -1);
+	assert_int_equal(pvk_asrcb_verify_user_data(req, len, keys[1], data, &dlen, &e), -1);
 	assert_non_null(strstr(e.msg, "RSA 2048"));
 	assert_non_null(strstr(e.msg, "unsigned"));
 	/* Envelope rules. */
-	assert_int_equal(asrcb_verify_user_data(req, len - 1, NULL, data, &dlen, &e), -1);
+	assert_int_equal(pvk_asrcb_verify_user_data(req, len - 1, NULL, data, &dlen, &e), -1);
 	req[6] = 0;
 	req[7] = 9;
-	assert_int_equal(asrcb_verify_user_data(req, len, NULL, data, &dlen, &e), -1);
+	assert_int_equal(pvk_asrcb_verify_user_data(req, len, NULL, data, &dlen, &e), -1);
 	req[7] = 0;
-	assert_int_equal(asrcb_verify_user_data(req, len, NULL, data, &dlen, &e), 0);
+	assert_int_equal(pvk_asrcb_verify_user_data(req, len, NULL, data, &dlen, &e), 0);
 	assert_int_equal(dlen, 0);
 	put_be32(req + 8, 0x200);
-	assert_int_equal(asrcb_verify_user_data(req, len, NULL, data, &dlen, &e), -1);
+	assert_int_equal(pvk_asrcb_verify_user_data(req, len, NULL, data, &dlen, &e), -1);
 	assert_non_null(strstr(e.msg, "version 1"));
 	memcpy(req, "arcb", 4);
-	assert_int_equal(asrcb_verify_user_data(req, len, NULL, data, &dlen, &e), -1);
+	assert_int_equal(pvk_asrcb_verify_user_data(req, len, NULL, data, &dlen, &e), -1);
 	free(req);
 	for (int i = 0; i < 3; i++)
 		EVP_PKEY_free(keys[i]);
@@ -592,29 +592,29 @@ static void test_unsupported_sign_keys(void **s)
 
 	(void)s;
 	k = rsa_key(1024);
-	assert_int_equal(asrcb_user_type_for_key(k, &e), -1);
+	assert_int_equal(pvk_asrcb_user_type_for_key(k, &e), -1);
 	EVP_PKEY_free(k);
 	k = gen_key("EC", "P-384");
-	assert_int_equal(asrcb_user_type_for_key(k, &e), -1);
+	assert_int_equal(pvk_asrcb_user_type_for_key(k, &e), -1);
 	EVP_PKEY_free(k);
 	/* IBM's unsupported test keys: RSA 4096 and secp256k1; its RSA 2048/3072 keys work. */
 	if (conf_path("rust/pv/tests/assets/keys/rsa4096key.pem")) {
 		k = conf_privkey("rust/pv/tests/assets/keys/rsa4096key.pem");
-		assert_int_equal(asrcb_user_type_for_key(k, &e), -1);
+		assert_int_equal(pvk_asrcb_user_type_for_key(k, &e), -1);
 		EVP_PKEY_free(k);
 		k = conf_privkey("rust/pv/tests/assets/keys/ecsecp256k1.pem");
-		assert_int_equal(asrcb_user_type_for_key(k, &e), -1);
+		assert_int_equal(pvk_asrcb_user_type_for_key(k, &e), -1);
 		EVP_PKEY_free(k);
 		k = conf_privkey("rust/pv/tests/assets/keys/rsa2048key.pem");
-		assert_int_equal(asrcb_user_type_for_key(k, &e), ASRCB_USER_RSA_2048);
+		assert_int_equal(pvk_asrcb_user_type_for_key(k, &e), ASRCB_USER_RSA_2048);
 		EVP_PKEY_free(k);
 		k = conf_privkey("rust/pv/tests/assets/keys/rsa3072key.pem");
-		assert_int_equal(asrcb_user_type_for_key(k, &e), ASRCB_USER_RSA_3072);
+		assert_int_equal(pvk_asrcb_user_type_for_key(k, &e), ASRCB_USER_RSA_3072);
 		EVP_PKEY_free(k);
 	}
-	assert_string_equal(asrcb_user_type_name(ASRCB_USER_RSA_3072), "RSA 3072 signed");
-	assert_int_equal(asrcb_user_data_max(ASRCB_USER_UNSIGNED), 512);
-	assert_int_equal(asrcb_user_data_max(ASRCB_USER_RSA_3072), 128);
+	assert_string_equal(pvk_asrcb_user_type_name(ASRCB_USER_RSA_3072), "RSA 3072 signed");
+	assert_int_equal(pvk_asrcb_user_data_max(ASRCB_USER_UNSIGNED), 512);
+	assert_int_equal(pvk_asrcb_user_data_max(ASRCB_USER_RSA_3072), 128);
 }
 
 /* ---- PEM ---- */
@@ -627,7 +627,7 @@ static void test_pem(void **s)
 	uint8_t plain[32] = { 0, 15 };
 
 	(void)s;
-	assert_int_equal(secret_retrieved_pem(SECRET_AES_256, (const uint8_t *)"very secret key", 15,
+	assert_int_equal(pvk_secret_retrieved_pem(SECRET_AES_256, (const uint8_t *)"very secret key", 15,
 					      &out, &len, &e), 0);
 	assert_string_equal(out, "-----BEGIN IBM PROTECTED KEY-----\n"
 				 "kind: AES-256-KEY\n"
@@ -636,14 +636,14 @@ static void test_pem(void **s)
 				 "-----END IBM PROTECTED KEY-----\n");
 	free(out);
 	memcpy(plain + 2, "very secret key", 15);
-	assert_int_equal(secret_retrieved_pem(SECRET_PLAINTEXT, plain, sizeof(plain), &out, &len, &e), 0);
+	assert_int_equal(pvk_secret_retrieved_pem(SECRET_PLAINTEXT, plain, sizeof(plain), &out, &len, &e), 0);
 	assert_string_equal(out, "-----BEGIN PLAINTEXT SECRET-----\n"
 				 "dmVyeSBzZWNyZXQga2V5\n"
 				 "-----END PLAINTEXT SECRET-----\n");
 	free(out);
 	/* Not well formed: the whole buffer. */
 	plain[31] = 1;
-	assert_int_equal(secret_retrieved_pem(SECRET_PLAINTEXT, plain, sizeof(plain), &out, &len, &e), 0);
+	assert_int_equal(pvk_secret_retrieved_pem(SECRET_PLAINTEXT, plain, sizeof(plain), &out, &len, &e), 0);
 	assert_non_null(strstr(out, "AA92ZXJ5IHNlY3JldCBrZXkAAAAAAAAAAAAAAAAAAAE=\n"));
 	free(out);
 	/* 64-character base64 lines. */
@@ -651,7 +651,7 @@ static void test_pem(void **s)
 		uint8_t key[96];
 
 		memset(key, 0xab, sizeof(key));
-		assert_int_equal(secret_retrieved_pem(SECRET_EC_P521, key, sizeof(key), &out, &len, &e), 0);
+		assert_int_equal(pvk_secret_retrieved_pem(SECRET_EC_P521, key, sizeof(key), &out, &len, &e), 0);
 		assert_non_null(strstr(out, "kind: EC-SECP521R1-PRIVATE-KEY\n\n"));
 		assert_int_equal(strchr(strstr(out, "\n\n") + 2, '\n') - (strstr(out, "\n\n") + 2), 64);
 		free(out);

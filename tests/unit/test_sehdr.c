@@ -54,17 +54,17 @@ static void test_builder_vector(void **state)
 
 	(void)state;
 	builder_params(&p, cust, &host);
-	assert_int_equal(sehdr_build(&p, &hdr, &len, &e), 0);
+	assert_int_equal(pvk_sehdr_build(&p, &hdr, &len, &e), 0);
 	assert_int_equal(len, 640);
 	pvk_sha256(hdr, len, digest);
-	assert_int_equal(hex_decode(BUILDER_V1_SHA256, exp, 32), 0);
+	assert_int_equal(pvk_hex_decode(BUILDER_V1_SHA256, exp, 32), 0);
 	assert_memory_equal(digest, exp, 32);
 
 	/* And it reads back: parse, decrypt with the header key, secrets as built. */
-	assert_int_equal(sehdr_parse(hdr, len, &h, &e), 0);
+	assert_int_equal(pvk_sehdr_parse(hdr, len, &h, &e), 0);
 	assert_int_equal(h.nks, 1);
 	assert_int_equal(h.sea, 128);
-	assert_int_equal(sehdr_decrypt(&h, p.hdr_key, &sec, &e), 0);
+	assert_int_equal(pvk_sehdr_decrypt(&h, p.hdr_key, &sec, &e), 0);
 	assert_memory_equal(sec.cck, p.sec.cck, 32);
 	assert_int_equal(sec.psw_addr, 1234);
 	assert_int_equal(sec.psw_mask, 5678);
@@ -83,18 +83,18 @@ static void test_secure_guest_hdr_tags(void **state)
 
 	(void)state;
 	assert_int_equal(len, 640);
-	assert_int_equal(sehdr_parse(raw, len, &h, &e), 0);
+	assert_int_equal(pvk_sehdr_parse(raw, len, &h, &e), 0);
 	assert_int_equal(h.version, SEHDR_VERSION_V1);
 	assert_int_equal(h.nks, 1);
 	assert_int_equal(h.nep, 64549);
 	assert_int_equal(h.pcf, 0);
-	hex_encode(h.pld, 4, hex);
+	pvk_hex_encode(h.pld, 4, hex);
 	assert_string_equal(hex, "be94b5ea");
-	hex_encode(h.ald, 4, hex);
+	pvk_hex_encode(h.ald, 4, hex);
 	assert_string_equal(hex, "2858c336");
-	hex_encode(h.tld, 4, hex);
+	pvk_hex_encode(h.tld, 4, hex);
 	assert_string_equal(hex, "4860ebcf");
-	assert_int_equal(hex_decode("92309d4589b9a85b427f8753171d1520", tag, 16), 0);
+	assert_int_equal(pvk_hex_decode("92309d4589b9a85b427f8753171d1520", tag, 16), 0);
 	assert_memory_equal(h.tag, tag, 16);
 	free(raw);
 }
@@ -111,15 +111,15 @@ static void test_locate(void **state)
 	uint64_t off;
 
 	(void)state;
-	assert_int_equal(sehdr_read_file(conf_path(SECURE_GUEST_HDR), &got, &got_len, &off, &e), 0);
+	assert_int_equal(pvk_sehdr_read_file(conf_path(SECURE_GUEST_HDR), &got, &got_len, &off, &e), 0);
 	assert_int_equal(off, 0);
 	assert_int_equal(got_len, 640);
 	free(got);
 
 	memcpy(img + 0x12000, raw, len);
 	snprintf(path, sizeof(path), "%s/old.img", dir);
-	assert_int_equal(file_write_all(path, img, 0x13000, 0, &e), 0);
-	assert_int_equal(sehdr_read_file(path, &got, &got_len, &off, &e), 0);
+	assert_int_equal(pvk_file_write_all(path, img, 0x13000, 0, &e), 0);
+	assert_int_equal(pvk_sehdr_read_file(path, &got, &got_len, &off, &e), 0);
 	assert_int_equal(off, 0x12000);
 	assert_memory_equal(got, raw, len);
 	free(got);
@@ -132,16 +132,16 @@ static void test_locate(void **state)
 	put_be64(meta + 20, 0x1b000);
 	memcpy(img + SEIMG_META_ADDR, meta, sizeof(meta));
 	snprintf(path, sizeof(path), "%s/new.img", dir);
-	assert_int_equal(file_write_all(path, img, 0x1c000, 0, &e), 0);
-	assert_int_equal(sehdr_read_file(path, &got, &got_len, &off, &e), 0);
+	assert_int_equal(pvk_file_write_all(path, img, 0x1c000, 0, &e), 0);
+	assert_int_equal(pvk_sehdr_read_file(path, &got, &got_len, &off, &e), 0);
 	assert_int_equal(off, 0x1a000);
 	free(got);
 
 	/* Not found: a file without any header. */
 	memset(img, 0, 0x20000);
 	snprintf(path, sizeof(path), "%s/none.img", dir);
-	assert_int_equal(file_write_all(path, img, 0x20000, 0, &e), 0);
-	assert_int_equal(sehdr_read_file(path, &got, &got_len, &off, &e), -1);
+	assert_int_equal(pvk_file_write_all(path, img, 0x20000, 0, &e), 0);
+	assert_int_equal(pvk_sehdr_read_file(path, &got, &got_len, &off, &e), -1);
 	assert_non_null(strstr(e.msg, "no SE header"));
 	rm_rf(dir);
 	free(dir);
@@ -171,21 +171,21 @@ static void test_component_digests(void **state)
 	tweak[7] = 0x42;
 	memset(c1, 1, 0x3400);
 	memset(c2, 2, 0x3000);
-	assert_int_equal(comp_pipe_new(&p, COMP_ENCRYPT, key, &e), 0);
+	assert_int_equal(pvk_comp_pipe_new(&p, COMP_ENCRYPT, key, &e), 0);
 	io.in_buf = c1;
 	io.in_len = 0x3400;
-	assert_int_equal(comp_pipe_run(p, &io, 0x10000, tweak, &e), 0);
+	assert_int_equal(pvk_comp_pipe_run(p, &io, 0x10000, tweak, &e), 0);
 	io.in_buf = c2;
 	io.in_len = 0x3000;
-	assert_int_equal(comp_pipe_run(p, &io, 0x20000, tweak, &e), 0);
-	assert_int_equal(comp_pipe_finish(p, pld, ald, tld, &nep, &e), 0);
-	comp_pipe_free(p);
+	assert_int_equal(pvk_comp_pipe_run(p, &io, 0x20000, tweak, &e), 0);
+	assert_int_equal(pvk_comp_pipe_finish(p, pld, ald, tld, &nep, &e), 0);
+	pvk_comp_pipe_free(p);
 	assert_int_equal(nep, 7);
-	assert_int_equal(hex_decode(ald_hex, exp, 64), 0);
+	assert_int_equal(pvk_hex_decode(ald_hex, exp, 64), 0);
 	assert_memory_equal(ald, exp, 64);
-	assert_int_equal(hex_decode(pld_hex, exp, 64), 0);
+	assert_int_equal(pvk_hex_decode(pld_hex, exp, 64), 0);
 	assert_memory_equal(pld, exp, 64);
-	assert_int_equal(hex_decode(tld_hex, exp, 64), 0);
+	assert_int_equal(pvk_hex_decode(tld_hex, exp, 64), 0);
 	assert_memory_equal(tld, exp, 64);
 	free(c1);
 	free(c2);
@@ -197,8 +197,8 @@ static void test_component_pipe_large(void **state)
 {
 	const size_t len = 5 * 1024 * 1024 + 123;
 	uint8_t key[64], tweak[16] = { 0, 40, 1, 2, 3, 4, 5, 6 }, d1[3][64], d2[3][64];
-	uint8_t *in = malloc(len), *ct = calloc(1, comp_pages(len) * 4096);
-	uint8_t *back = calloc(1, comp_pages(len) * 4096);
+	uint8_t *in = malloc(len), *ct = calloc(1, pvk_comp_pages(len) * 4096);
+	uint8_t *back = calloc(1, pvk_comp_pages(len) * 4096);
 	char *dir = tmpdir_make(), path[512];
 	struct comp_io io = { .in_fd = -1, .out_fd = -1 };
 	struct comp_pipe *p;
@@ -212,27 +212,27 @@ static void test_component_pipe_large(void **state)
 	snprintf(path, sizeof(path), "%s/ct", dir);
 	fd = open(path, O_RDWR | O_CREAT, 0600);
 	assert_true(fd >= 0);
-	assert_int_equal(comp_pipe_new(&p, COMP_ENCRYPT, key, &e), 0);
+	assert_int_equal(pvk_comp_pipe_new(&p, COMP_ENCRYPT, key, &e), 0);
 	io.in_buf = in;
 	io.in_len = len;
 	io.out_fd = fd;
 	io.out_name = path;
-	assert_int_equal(comp_pipe_run(p, &io, 0x100000, tweak, &e), 0);
-	assert_int_equal(comp_pipe_finish(p, d1[0], d1[1], d1[2], &nep1, &e), 0);
-	comp_pipe_free(p);
-	assert_int_equal(nep1, comp_pages(len));
+	assert_int_equal(pvk_comp_pipe_run(p, &io, 0x100000, tweak, &e), 0);
+	assert_int_equal(pvk_comp_pipe_finish(p, d1[0], d1[1], d1[2], &nep1, &e), 0);
+	pvk_comp_pipe_free(p);
+	assert_int_equal(nep1, pvk_comp_pages(len));
 	assert_int_equal(pread(fd, ct, nep1 * 4096, 0), (ssize_t)(nep1 * 4096));
 	/* PLD is SHA-512 over the ciphertext pages. */
 	pvk_sha512(ct, nep1 * 4096, d2[0]);
 	assert_memory_equal(d1[0], d2[0], 64);
 
-	assert_int_equal(comp_pipe_new(&p, COMP_DECRYPT, key, &e), 0);
+	assert_int_equal(pvk_comp_pipe_new(&p, COMP_DECRYPT, key, &e), 0);
 	io.in_buf = ct;
 	io.in_len = nep1 * 4096;
 	io.out_fd = -1;
-	assert_int_equal(comp_pipe_run(p, &io, 0x100000, tweak, &e), 0);
-	assert_int_equal(comp_pipe_finish(p, d2[0], d2[1], d2[2], &nep2, &e), 0);
-	comp_pipe_free(p);
+	assert_int_equal(pvk_comp_pipe_run(p, &io, 0x100000, tweak, &e), 0);
+	assert_int_equal(pvk_comp_pipe_finish(p, d2[0], d2[1], d2[2], &nep2, &e), 0);
+	pvk_comp_pipe_free(p);
 	assert_int_equal(nep2, nep1);
 	assert_memory_equal(d1, d2, sizeof(d1));
 	close(fd);
@@ -249,16 +249,16 @@ static void test_tweak_and_pages(void **state)
 	uint8_t t[16];
 
 	(void)state;
-	assert_int_equal(comp_pages(0), 1);
-	assert_int_equal(comp_pages(1), 1);
-	assert_int_equal(comp_pages(4096), 1);
-	assert_int_equal(comp_pages(4097), 2);
-	comp_page_tweak(init, 0, t);
+	assert_int_equal(pvk_comp_pages(0), 1);
+	assert_int_equal(pvk_comp_pages(1), 1);
+	assert_int_equal(pvk_comp_pages(4096), 1);
+	assert_int_equal(pvk_comp_pages(4097), 2);
+	pvk_comp_page_tweak(init, 0, t);
 	assert_memory_equal(t, init, 16);
-	comp_page_tweak(init, 1, t);   /* carries into the high half */
+	pvk_comp_page_tweak(init, 1, t);   /* carries into the high half */
 	assert_int_equal(get_be64(t), 0x0046010203040507ull);
 	assert_int_equal(get_be64(t + 8), 0);
-	comp_page_tweak(init, 2, t);
+	pvk_comp_page_tweak(init, 2, t);
 	assert_int_equal(get_be64(t + 8), 0x1000);
 }
 
@@ -274,16 +274,16 @@ static void test_ipib_roundtrip(void **state)
 		ip.comps[i].addr = 0x15000 + (uint64_t)i * 0x1000;
 		ip.comps[i].len = 0x1000;
 	}
-	assert_int_equal(ipib_size(4), 232);
-	ipib_encode(&ip, buf);
+	assert_int_equal(pvk_ipib_size(4), 232);
+	pvk_ipib_encode(&ip, buf);
 	assert_int_equal(get_be32(buf), 232);
 	assert_int_equal(get_be32(buf + 8), 224);
 	assert_int_equal(buf[0x0c], 5);
 	assert_int_equal(buf[0x07], 1);
 	assert_int_equal(buf[0x6f], 1);
-	assert_int_equal(ipib_decode(buf, sizeof(buf), &back, &e), 0);
+	assert_int_equal(pvk_ipib_decode(buf, sizeof(buf), &back, &e), 0);
 	assert_memory_equal(&back, &ip, sizeof(ip));
-	assert_int_equal(ipib_decode(buf, 100, &back, &e), -1);
+	assert_int_equal(pvk_ipib_decode(buf, 100, &back, &e), -1);
 }
 
 static void test_sehdr_limits(void **state)
@@ -296,8 +296,8 @@ static void test_sehdr_limits(void **state)
 	size_t len;
 
 	(void)state;
-	assert_int_equal(sehdr_size(1), 640);
-	assert_int_equal(sehdr_size(95), 8160);
+	assert_int_equal(pvk_sehdr_size(1), 640);
+	assert_int_equal(pvk_sehdr_size(95), 8160);
 	assert_int_equal(pvk_ec_generate(&cust, &e), 0);
 	assert_int_equal(pvk_ec_generate(&hosts[0], &e), 0);
 	for (int i = 1; i < 96; i++) {
@@ -306,16 +306,16 @@ static void test_sehdr_limits(void **state)
 	}
 	builder_params(&p, cust, hosts);
 	p.n_hosts = 96;
-	assert_int_equal(sehdr_build(&p, &hdr, &len, &e), -1);
+	assert_int_equal(pvk_sehdr_build(&p, &hdr, &len, &e), -1);
 	assert_non_null(strstr(e.msg, "at most 95"));
 	p.n_hosts = 95;
-	assert_int_equal(sehdr_build(&p, &hdr, &len, &e), 0);
+	assert_int_equal(pvk_sehdr_build(&p, &hdr, &len, &e), 0);
 	assert_int_equal(len, 8160);
-	assert_int_equal(sehdr_parse(hdr, len, &h, &e), 0);
+	assert_int_equal(pvk_sehdr_parse(hdr, len, &h, &e), 0);
 	/* Truncated and wrong-version headers are refused by the parser. */
-	assert_int_equal(sehdr_parse(hdr, len - 1, &h, &e), -1);
+	assert_int_equal(pvk_sehdr_parse(hdr, len - 1, &h, &e), -1);
 	hdr[SEHDR_OFF_VERSION + 2] = 2;
-	assert_int_equal(sehdr_parse(hdr, len, &h, &e), -1);
+	assert_int_equal(pvk_sehdr_parse(hdr, len, &h, &e), -1);
 	assert_non_null(strstr(e.msg, "version"));
 	free(hdr);
 	for (int i = 0; i < 96; i++)

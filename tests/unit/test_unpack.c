@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* The UV's unpack (seimg_unpack) against crafted images: every refusal class of spec §1.7
+/* The UV's unpack (pvk_seimg_unpack) against crafted images: every refusal class of spec §1.7
  * (plus pvkit's own two codes) is triggered by an image in which exactly one thing is wrong
  * and the header otherwise authenticates; an image for another host is refused; random
  * single-byte flips anywhere the UV reads are refused; a refused unpack leaves no decrypted
@@ -93,7 +93,7 @@ static uint8_t *read_path(const char *path, size_t *len)
 	struct pvk_err e;
 	uint8_t *buf;
 
-	if (file_read_all(path, 1 << 26, &buf, len, &e))
+	if (pvk_file_read_all(path, 1 << 26, &buf, len, &e))
 		fail_msg("%s", e.msg);
 	return buf;
 }
@@ -172,19 +172,19 @@ static int setup(void **state)
 	prng_fill(&seed, f->tweak, sizeof(f->tweak));
 
 	o = base_opts(f, f->base_path);
-	if (seimg_create(&o, &e))
+	if (pvk_seimg_create(&o, &e))
 		fail_msg("%s", e.msg);
 	f->base = read_path(f->base_path, &f->base_len);
-	if (seimg_unpack(f->base_path, f->hosts[0], NULL, &f->bu, &e))
+	if (pvk_seimg_unpack(f->base_path, f->hosts[0], NULL, &f->bu, &e))
 		fail_msg("base image: %s", e.msg);
 	f->hdr = f->bu.ipib.hdr_addr;
 	f->sehs = f->bu.ipib.hdr_size;
 	f->ipib = get_be64(f->base + SEIMG_META_ADDR + 20);
 	f->s3a_args = SEIMG_STAGE3A_ADDR + S3A_LEN - SEIMG_STAGE3A_ARGS_LEN;
-	assert_int_equal(f->sehs, sehdr_size(2));
+	assert_int_equal(f->sehs, pvk_sehdr_size(2));
 	assert_int_equal(f->bu.ipib.num_comp, 4);
 	assert_int_equal(f->bu.nep, 2 + 1 + 1 + 2);
-	assert_int_equal(f->base_len, f->ipib + ipib_size(4));
+	assert_int_equal(f->base_len, f->ipib + pvk_ipib_size(4));
 	/* The encrypted area in the clear, to re-seal crafted headers with. */
 	aad = SEHDR_OFF_KEYSLOTS + 2 * PVK_KEYSLOT_LEN;
 	if (pvk_gcm_decrypt(f->hdr_key, f->base + f->hdr + SEHDR_OFF_IV, f->base + f->hdr, aad,
@@ -267,7 +267,7 @@ static int unpack_img(struct fixture *f, struct img *m, EVP_PKEY *host, struct p
 
 	write_path(f->work, m->b, m->len);
 	memset(e, 0, sizeof(*e));
-	return seimg_unpack(f->work, host, NULL, &u, e);
+	return pvk_seimg_unpack(f->work, host, NULL, &u, e);
 }
 
 static void expect_uv(struct fixture *f, struct img *m, EVP_PKEY *host, uint16_t rc, uint16_t rrc,
@@ -302,7 +302,7 @@ static void test_baseline(void **state)
 	struct seimg_unpacked u;
 	struct pvk_err e;
 
-	assert_int_equal(seimg_unpack(f->base_path, f->hosts[1], NULL, &u, &e), 0);
+	assert_int_equal(pvk_seimg_unpack(f->base_path, f->hosts[1], NULL, &u, &e), 0);
 	assert_int_equal(u.nep, f->bu.nep);
 	assert_int_equal(u.pcf, PCF_PCKMO_DEFAULT);
 	assert_int_equal(u.sec.scf, 0);
@@ -442,12 +442,12 @@ static void test_pcf_unsupported(void **state)
 
 	/* Built that way: the builder writes the PCF it is given. */
 	o.pcf = PCF_PCKMO_DEFAULT | (1ull << (63 - 40));
-	if (seimg_create(&o, &e))
+	if (pvk_seimg_create(&o, &e))
 		fail_msg("%s", e.msg);
 	img = read_path(f->work, &len);
 	assert_int_equal(get_be64(img + f->hdr + SEHDR_OFF_PCF), o.pcf);
 	free(img);
-	assert_int_equal(seimg_unpack(f->work, f->hosts[0], NULL, &u, &e), -1);
+	assert_int_equal(pvk_seimg_unpack(f->work, f->hosts[0], NULL, &u, &e), -1);
 	assert_int_equal(e.code, PVK_E_UV);
 	assert_int_equal(e.uv_rc, UV_RC_PCF);
 	assert_int_equal(e.uv_rrc, UV_RRC_PCF);
@@ -504,16 +504,16 @@ static void test_other_host_image(void **state)
 
 	o.hosts = &f->hosts[1];
 	o.n_hosts = 1;
-	if (seimg_create(&o, &e))
+	if (pvk_seimg_create(&o, &e))
 		fail_msg("%s", e.msg);
 	for (int i = 0; i < N_HOSTS; i += 2) {
 		memset(&e, 0, sizeof(e));
-		assert_int_equal(seimg_unpack(f->work, f->hosts[i], NULL, &u, &e), -1);
+		assert_int_equal(pvk_seimg_unpack(f->work, f->hosts[i], NULL, &u, &e), -1);
 		assert_int_equal(e.code, PVK_E_UV);
 		assert_int_equal(e.uv_rc, UV_RC_HOSTKEY);
 		assert_int_equal(e.uv_rrc, UV_RRC_HOSTKEY_HASH);
 	}
-	if (seimg_unpack(f->work, f->hosts[1], NULL, &u, &e))
+	if (pvk_seimg_unpack(f->work, f->hosts[1], NULL, &u, &e))
 		fail_msg("the image's own host: %s", e.msg);
 }
 
@@ -562,9 +562,9 @@ static void test_scf_unsupported(void **state)
 	struct pvk_err e;
 
 	o.scf = 1ull << 63;
-	if (seimg_create(&o, &e))
+	if (pvk_seimg_create(&o, &e))
 		fail_msg("%s", e.msg);
-	assert_int_equal(seimg_unpack(f->work, f->hosts[1], NULL, &u, &e), -1);
+	assert_int_equal(pvk_seimg_unpack(f->work, f->hosts[1], NULL, &u, &e), -1);
 	assert_int_equal(e.code, PVK_E_UV);
 	assert_int_equal(e.uv_rc, UV_RC_SCF);
 	assert_int_equal(e.uv_rrc, UV_RRC_SCF);
@@ -671,7 +671,7 @@ static void test_no_keyslot(void **state)
 
 	VARIANT(f, m) {
 		uint8_t *h = hdr_of(f, &m);
-		size_t sehs = sehdr_size(0);
+		size_t sehs = pvk_sehdr_size(0);
 
 		memset(h + SEHDR_OFF_KEYSLOTS, 0, f->sehs - SEHDR_OFF_KEYSLOTS);
 		put_be32(h + SEHDR_OFF_SEHS, (uint32_t)sehs);
@@ -793,7 +793,7 @@ static void flip_at(struct fixture *f, int fd, uint64_t seed, const struct regio
 
 	assert_int_equal(pwrite(fd, &x, 1, (off_t)off), 1);
 	memset(&e, 0, sizeof(e));
-	if (seimg_unpack(f->work, f->hosts[0], NULL, &u, &e) == 0)
+	if (pvk_seimg_unpack(f->work, f->hosts[0], NULL, &u, &e) == 0)
 		fail_msg("seed 0x%016" PRIx64 ", flip %d: byte 0x%" PRIx64 " (%s +0x%" PRIx64
 			 ") ^ 0x%02x was not refused",
 			 seed, *n, off, r->name, off - r->start, mask);
@@ -801,7 +801,7 @@ static void flip_at(struct fixture *f, int fd, uint64_t seed, const struct regio
 	(*n)++;
 }
 
-/* ---- the machine's path (seimg_boot): every byte of the image classified ----------------- */
+/* ---- the machine's path (pvk_seimg_boot): every byte of the image classified ----------------- */
 
 enum expect { X_BOOTS, X_IPL_PSW, X_STAGE3A, X_ARGS, X_SET_PV, X_UV };
 
@@ -829,7 +829,7 @@ struct bregion {
 static int boot_work(struct fixture *f, struct seimg_unpacked *u, struct pvk_err *e)
 {
 	memset(e, 0, sizeof(*e));
-	return seimg_boot(f->work, f->hosts[0], NULL, BOOT_MEM, u, e);
+	return pvk_seimg_boot(f->work, f->hosts[0], NULL, BOOT_MEM, u, e);
 }
 
 /* Whether a refusal is of the expected class. */
@@ -882,7 +882,7 @@ static enum expect ipib_len_expect(struct fixture *f, uint64_t off, uint8_t mask
 	memcpy(l, f->base + f->ipib, 4);
 	l[off - f->ipib] ^= mask;
 	len = get_be32(l);
-	return len < ipib_size(f->bu.ipib.num_comp) || len > 4096 ? X_SET_PV : X_BOOTS;
+	return len < pvk_ipib_size(f->bu.ipib.num_comp) || len > 4096 ? X_SET_PV : X_BOOTS;
 }
 
 
@@ -923,7 +923,7 @@ static void test_boot_tamper(void **state)
 
 	loaders_env_set(f->loaders);
 	write_path(f->work, f->base, f->base_len);
-	/* The unchanged image boots as seimg_unpack unpacks it. */
+	/* The unchanged image boots as pvk_seimg_unpack unpacks it. */
 	if (boot_work(f, &u, &e))
 		fail_msg("base image: %s", e.msg);
 	assert_memory_equal(&u.ipib, &f->bu.ipib, sizeof(u.ipib));
@@ -958,8 +958,8 @@ static void test_boot_tamper(void **state)
 	r[nr++] = (struct bregion){ "IPIB header address and size (stage3a rewrites them)",
 				    ipib + IPIB_OFF_HDR_ADDR, ipib + IPIB_OFF_COMPS, X_BOOTS };
 	r[nr++] = (struct bregion){ "IPIB components", ipib + IPIB_OFF_COMPS,
-				    ipib + ipib_size(ip->num_comp), X_UV };
-	assert_int_equal(ipib + ipib_size(ip->num_comp), f->base_len);
+				    ipib + pvk_ipib_size(ip->num_comp), X_UV };
+	assert_int_equal(ipib + pvk_ipib_size(ip->num_comp), f->base_len);
 
 	fd = open(f->work, O_RDWR | O_CLOEXEC);
 	assert_true(fd >= 0);
@@ -1020,7 +1020,7 @@ static void test_boot_component_past_eof(void **state)
 	/* An image that does not fit the guest's memory is not loaded at all. */
 	write_path(f->work, f->base, f->base_len);
 	memset(&e, 0, sizeof(e));
-	assert_int_equal(seimg_boot(f->work, f->hosts[0], NULL, 0x10000, &u, &e), -1);
+	assert_int_equal(pvk_seimg_boot(f->work, f->hosts[0], NULL, 0x10000, &u, &e), -1);
 	assert_non_null(strstr(e.msg, "does not fit in the guest's"));
 	loaders_env_restore();
 }
@@ -1044,7 +1044,7 @@ static void test_tamper(void **state)
 		r[nr++] = (struct region){ "component", ip->comps[i].addr,
 					   ip->comps[i].addr + ip->comps[i].len, 28 };
 	r[nr++] = (struct region){ "IPIB", f->ipib + IPIB_OFF_NUM_COMP,
-				   f->ipib + ipib_size(ip->num_comp), 40 };
+				   f->ipib + pvk_ipib_size(ip->num_comp), 40 };
 	print_message("tamper seed 0x%016" PRIx64 " (set PVKIT_TAMPER_SEED to change)\n", seed);
 
 	write_path(f->work, f->base, f->base_len);
@@ -1064,7 +1064,7 @@ static void test_tamper(void **state)
 	print_message("%d flips, all refused\n", n);
 	assert_true(n >= 200);
 	/* The restored file is the base image again and unpacks. */
-	if (seimg_unpack(f->work, f->hosts[0], NULL, &u, &e))
+	if (pvk_seimg_unpack(f->work, f->hosts[0], NULL, &u, &e))
 		fail_msg("restored image: %s", e.msg);
 }
 
@@ -1100,7 +1100,7 @@ static void expect_mem_refusal(struct fixture *f, struct img *m, EVP_PKEY *host,
 
 	write_path(f->work, m->b, m->len);
 	memset(&e, 0, sizeof(e));
-	if (seimg_unpack(f->work, host, f->mem, &u, &e) == 0)
+	if (pvk_seimg_unpack(f->work, host, f->mem, &u, &e) == 0)
 		fail_msg("%s: unpack accepted the image", what);
 	if (e.code != PVK_E_UV || e.uv_rc != rc || e.uv_rrc != rrc)
 		fail_msg("%s: expected rc 0x%04x rrc 0x%04x, got rc 0x%04x rrc 0x%04x: %s", what, rc,
@@ -1142,7 +1142,7 @@ static void test_mem_out_refused(void **state)
 
 		m.b[c->addr] ^= 0x01;
 		write_path(f->work, m.b, m.len);
-		assert_int_equal(seimg_unpack(f->work, f->hosts[0], f->mem, &u, &e), -1);
+		assert_int_equal(pvk_seimg_unpack(f->work, f->hosts[0], f->mem, &u, &e), -1);
 		assert_int_equal(e.uv_rrc, UV_RRC_PLD);
 	}
 	mem = read_path(f->mem, &len);
@@ -1152,7 +1152,7 @@ static void test_mem_out_refused(void **state)
 	assert_int_equal(dir_entries(f->memdir, names), 1);
 	/* Control: an accepted unpack does write it (decrypted: the kernel page is clear). */
 	assert_int_equal(unlink(f->mem), 0);
-	if (seimg_unpack(f->base_path, f->hosts[1], f->mem, &u, &e))
+	if (pvk_seimg_unpack(f->base_path, f->hosts[1], f->mem, &u, &e))
 		fail_msg("%s", e.msg);
 	mem = read_path(f->mem, &len);
 	assert_int_equal(len, f->base_len);

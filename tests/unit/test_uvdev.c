@@ -153,22 +153,22 @@ static void test_kernel_backend(void **state)
 
 	(void)state;
 	pvk_err_clear(&e);
-	assert_int_equal(uvdev_open("/nonexistent-pvkit/uv", &d, &e), -1);
+	assert_int_equal(pvk_uvdev_open("/nonexistent-pvkit/uv", &d, &e), -1);
 	assert_null(d);
 	assert_int_equal(e.code, PVK_E_IO);
 	assert_non_null(strstr(e.msg, "/nonexistent-pvkit/uv"));
 	assert_non_null(strstr(e.msg, UVDEV_ENV));
 
-	assert_int_equal(uvdev_open("/dev/null", &d, &e), 0);
+	assert_int_equal(pvk_uvdev_open("/dev/null", &d, &e), 0);
 	assert_non_null(d);
-	assert_string_equal(uvdev_name(d), "/dev/null");
-	assert_int_equal(uvdev_info(d, &a, &b, &rc, &e), -1);
+	assert_string_equal(pvk_uvdev_name(d), "/dev/null");
+	assert_int_equal(pvk_uvdev_info(d, &a, &b, &rc, &e), -1);
 	assert_int_equal(e.code, PVK_E_IO);
-	assert_int_equal(uvdev_list_secrets(d, page, sizeof(page), &rc, &e), -1);
-	assert_int_equal(uvdev_lock_secrets(d, &rc, &e), -1);
+	assert_int_equal(pvk_uvdev_list_secrets(d, page, sizeof(page), &rc, &e), -1);
+	assert_int_equal(pvk_uvdev_lock_secrets(d, &rc, &e), -1);
 	assert_int_equal(rc.rc, 0xffff);  /* untouched when the UV was not reached */
-	uvdev_close(d);
-	uvdev_close(NULL);
+	pvk_uvdev_close(d);
+	pvk_uvdev_close(NULL);
 }
 
 static void test_sysfs_path(void **state)
@@ -177,12 +177,12 @@ static void test_sysfs_path(void **state)
 
 	(void)state;
 	unsetenv(UVDEV_SYSFS_ENV);
-	assert_string_equal(uvdev_sysfs_path("firmware/uv/keys/all", buf, sizeof(buf)),
+	assert_string_equal(pvk_uvdev_sysfs_path("firmware/uv/keys/all", buf, sizeof(buf)),
 			    "/sys/firmware/uv/keys/all");
 	setenv(UVDEV_SYSFS_ENV, "", 1);
-	assert_string_equal(uvdev_sysfs_path("a", buf, sizeof(buf)), "/sys/a");
+	assert_string_equal(pvk_uvdev_sysfs_path("a", buf, sizeof(buf)), "/sys/a");
 	setenv(UVDEV_SYSFS_ENV, "/tmp/g/sys", 1);
-	assert_string_equal(uvdev_sysfs_path("firmware/uv/prot_virt_guest", buf, sizeof(buf)),
+	assert_string_equal(pvk_uvdev_sysfs_path("firmware/uv/prot_virt_guest", buf, sizeof(buf)),
 			    "/tmp/g/sys/firmware/uv/prot_virt_guest");
 	unsetenv(UVDEV_SYSFS_ENV);
 }
@@ -205,10 +205,10 @@ static void test_proto_req(void **state)
 	assert_int_equal(UVPROTO_REQ_HDR, 24);
 	assert_int_equal(UVPROTO_ATT_FIXED, 272);
 	assert_int_equal(UVPROTO_MAX_BODY, 0x100000 + 272);
-	uvproto_req_encode(&r, hdr);
+	pvk_uvproto_req_encode(&r, hdr);
 	assert_memory_equal(hdr, expect, sizeof(hdr));
 	memset(&d, 0xff, sizeof(d));
-	assert_int_equal(uvproto_req_decode(hdr, &d, &e), 0);
+	assert_int_equal(pvk_uvproto_req_decode(hdr, &d, &e), 0);
 	assert_int_equal(d.nr, 3);
 	assert_int_equal(d.flags, 0xdeadbeef);
 	assert_int_equal(d.in_len, UVPROTO_MAX_BODY);
@@ -216,38 +216,38 @@ static void test_proto_req(void **state)
 
 	/* every nr and flag value passes through (the endpoint judges them) */
 	r = (struct uvproto_req){ .nr = UINT32_MAX, .flags = 0, .in_len = 0, .out_cap = 0 };
-	uvproto_req_encode(&r, hdr);
-	assert_int_equal(uvproto_req_decode(hdr, &d, &e), 0);
+	pvk_uvproto_req_encode(&r, hdr);
+	assert_int_equal(pvk_uvproto_req_decode(hdr, &d, &e), 0);
 	assert_int_equal(d.nr, UINT32_MAX);
 	assert_int_equal(d.in_len, 0);
 
 	/* bad magic, version, sizes */
 	r = (struct uvproto_req){ .nr = 0, .in_len = 16, .out_cap = 16 };
-	uvproto_req_encode(&r, hdr);
+	pvk_uvproto_req_encode(&r, hdr);
 	hdr[3] = 'X';
 	pvk_err_clear(&e);
-	assert_int_equal(uvproto_req_decode(hdr, &d, &e), -1);
+	assert_int_equal(pvk_uvproto_req_decode(hdr, &d, &e), -1);
 	assert_int_equal(e.code, PVK_E_FORMAT);
 	assert_non_null(strstr(e.msg, "magic"));
-	uvproto_req_encode(&r, hdr);
+	pvk_uvproto_req_encode(&r, hdr);
 	put_be32(hdr + 4, 2);
-	assert_int_equal(uvproto_req_decode(hdr, &d, &e), -1);
+	assert_int_equal(pvk_uvproto_req_decode(hdr, &d, &e), -1);
 	assert_int_equal(e.code, PVK_E_FORMAT);
 	assert_non_null(strstr(e.msg, "version 2"));
 	put_be32(hdr + 4, 0);
-	assert_int_equal(uvproto_req_decode(hdr, &d, &e), -1);
+	assert_int_equal(pvk_uvproto_req_decode(hdr, &d, &e), -1);
 	r.in_len = UVPROTO_MAX_BODY + 1;
-	uvproto_req_encode(&r, hdr);
-	assert_int_equal(uvproto_req_decode(hdr, &d, &e), -1);
+	pvk_uvproto_req_encode(&r, hdr);
+	assert_int_equal(pvk_uvproto_req_decode(hdr, &d, &e), -1);
 	assert_int_equal(e.code, PVK_E_FORMAT);
 	r.in_len = 0;
 	r.out_cap = UVPROTO_MAX_BODY + 1;
-	uvproto_req_encode(&r, hdr);
-	assert_int_equal(uvproto_req_decode(hdr, &d, &e), -1);
+	pvk_uvproto_req_encode(&r, hdr);
+	assert_int_equal(pvk_uvproto_req_decode(hdr, &d, &e), -1);
 	r.out_cap = UINT32_MAX;
 	r.in_len = UINT32_MAX;
-	uvproto_req_encode(&r, hdr);
-	assert_int_equal(uvproto_req_decode(hdr, &d, &e), -1);
+	pvk_uvproto_req_encode(&r, hdr);
+	assert_int_equal(pvk_uvproto_req_decode(hdr, &d, &e), -1);
 	assert_int_equal(e.code, PVK_E_FORMAT);
 }
 
@@ -264,31 +264,31 @@ static void test_proto_rsp(void **state)
 	(void)state;
 	assert_int_equal(UVPROTO_RSP_HDR, 16);
 	assert_int_equal(EINVAL, 22);  /* the wire carries Linux errno values */
-	uvproto_rsp_encode(&r, hdr);
+	pvk_uvproto_rsp_encode(&r, hdr);
 	assert_memory_equal(hdr, expect, sizeof(hdr));
 	memset(&d, 0xff, sizeof(d));
-	assert_int_equal(uvproto_rsp_decode(hdr, &d, &e), 0);
+	assert_int_equal(pvk_uvproto_rsp_decode(hdr, &d, &e), 0);
 	assert_int_equal(d.err, EINVAL);
 	assert_int_equal(d.uv_rc, 0x0102);
 	assert_int_equal(d.uv_rrc, 5);
 	assert_int_equal(d.out_len, 4096);
 
 	r = (struct uvproto_rsp){ .uv_rc = 0xffff, .uv_rrc = 0xffff, .out_len = UVPROTO_MAX_BODY };
-	uvproto_rsp_encode(&r, hdr);
-	assert_int_equal(uvproto_rsp_decode(hdr, &d, &e), 0);
+	pvk_uvproto_rsp_encode(&r, hdr);
+	assert_int_equal(pvk_uvproto_rsp_decode(hdr, &d, &e), 0);
 	assert_int_equal(d.err, 0);
 	assert_int_equal(d.uv_rc, 0xffff);
 	assert_int_equal(d.out_len, UVPROTO_MAX_BODY);
 
 	r.out_len = UVPROTO_MAX_BODY + 1;
-	uvproto_rsp_encode(&r, hdr);
+	pvk_uvproto_rsp_encode(&r, hdr);
 	pvk_err_clear(&e);
-	assert_int_equal(uvproto_rsp_decode(hdr, &d, &e), -1);
+	assert_int_equal(pvk_uvproto_rsp_decode(hdr, &d, &e), -1);
 	assert_int_equal(e.code, PVK_E_FORMAT);
 	r.out_len = 0;
-	uvproto_rsp_encode(&r, hdr);
+	pvk_uvproto_rsp_encode(&r, hdr);
 	hdr[0] = 'p';
-	assert_int_equal(uvproto_rsp_decode(hdr, &d, &e), -1);
+	assert_int_equal(pvk_uvproto_rsp_decode(hdr, &d, &e), -1);
 	assert_int_equal(e.code, PVK_E_FORMAT);
 	assert_non_null(strstr(e.msg, "magic"));
 }
@@ -301,14 +301,14 @@ static void test_proto_fd_io(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(big); i++)
 		big[i] = (uint8_t)(i * 7);
-	/* a pipe: fd_write_full falls back to write(2) */
+	/* a pipe: pvk_fd_write_full falls back to write(2) */
 	assert_int_equal(pipe(p), 0);
-	assert_int_equal(fd_write_full(p[1], "abcdefgh", 8), 0);
-	assert_int_equal(fd_read_full(p[0], small, 8), 0);
+	assert_int_equal(pvk_fd_write_full(p[1], "abcdefgh", 8), 0);
+	assert_int_equal(pvk_fd_read_full(p[0], small, 8), 0);
 	assert_memory_equal(small, "abcdefgh", 8);
-	assert_int_equal(fd_write_full(p[1], "abc", 3), 0);
+	assert_int_equal(pvk_fd_write_full(p[1], "abc", 3), 0);
 	close(p[1]);
-	assert_int_equal(fd_read_full(p[0], small, 8), -1);  /* EOF before 8 bytes */
+	assert_int_equal(pvk_fd_read_full(p[0], small, 8), -1);  /* EOF before 8 bytes */
 	close(p[0]);
 
 	/* a socket pair: more than one socket buffer goes through in pieces */
@@ -319,12 +319,12 @@ static void test_proto_fd_io(void **state)
 		assert_true(pid >= 0);
 		if (pid == 0) {
 			close(sv[0]);
-			_exit(fd_write_full(sv[1], big, sizeof(big)) ? 1 : 0);
+			_exit(pvk_fd_write_full(sv[1], big, sizeof(big)) ? 1 : 0);
 		}
 		close(sv[1]);
-		assert_int_equal(fd_read_full(sv[0], back, sizeof(back)), 0);
+		assert_int_equal(pvk_fd_read_full(sv[0], back, sizeof(back)), 0);
 		assert_memory_equal(back, big, sizeof(big));
-		assert_int_equal(fd_read_full(sv[0], small, 1), -1);
+		assert_int_equal(pvk_fd_read_full(sv[0], small, 1), -1);
 		{
 			int st = 0;
 
@@ -336,7 +336,7 @@ static void test_proto_fd_io(void **state)
 	/* writing to a closed peer fails without SIGPIPE */
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	close(sv[1]);
-	assert_int_equal(fd_write_full(sv[0], big, 10), -1);
+	assert_int_equal(pvk_fd_write_full(sv[0], big, 10), -1);
 	close(sv[0]);
 }
 
@@ -489,9 +489,9 @@ static struct uvdev *ep_open(const struct endpoint *ep)
 	struct pvk_err e;
 
 	snprintf(name, sizeof(name), "uvsim:%s", ep->sock);
-	if (uvdev_open(name, &d, &e))
+	if (pvk_uvdev_open(name, &d, &e))
 		fail_msg("%s", e.msg);
-	assert_string_equal(uvdev_name(d), ep->sock);
+	assert_string_equal(pvk_uvdev_name(d), ep->sock);
 	return d;
 }
 
@@ -504,11 +504,11 @@ static double ep_served(const struct endpoint *ep)
 	uint64_t a = 0, b = 0;
 	struct pvk_err e;
 
-	if (uvdev_info(d, &a, &b, &rc, &e))
+	if (pvk_uvdev_info(d, &a, &b, &rc, &e))
 		fail_msg("%s", e.msg);
 	assert_int_equal(rc.rc, UVC_RC_SUCCESS);
 	assert_true(SUPPORTED_OK(a));
-	uvdev_close(d);
+	pvk_uvdev_close(d);
 	return now_s() - t0;
 }
 
@@ -537,10 +537,10 @@ static void raw_send_req(int fd, uint32_t nr, uint32_t flags, uint32_t in_len, u
 	struct uvproto_req r = { .nr = nr, .flags = flags, .in_len = in_len, .out_cap = out_cap };
 	uint8_t hdr[UVPROTO_REQ_HDR];
 
-	uvproto_req_encode(&r, hdr);
-	assert_int_equal(fd_write_full(fd, hdr, sizeof(hdr)), 0);
+	pvk_uvproto_req_encode(&r, hdr);
+	assert_int_equal(pvk_fd_write_full(fd, hdr, sizeof(hdr)), 0);
 	if (body_len)
-		assert_int_equal(fd_write_full(fd, body, body_len), 0);
+		assert_int_equal(pvk_fd_write_full(fd, body, body_len), 0);
 }
 
 /* Read one answer; its body (if any) is read and dropped. */
@@ -550,13 +550,13 @@ static struct uvproto_rsp raw_answer(int fd)
 	struct uvproto_rsp r;
 	struct pvk_err e;
 
-	assert_int_equal(fd_read_full(fd, hdr, sizeof(hdr)), 0);
-	if (uvproto_rsp_decode(hdr, &r, &e))
+	assert_int_equal(pvk_fd_read_full(fd, hdr, sizeof(hdr)), 0);
+	if (pvk_uvproto_rsp_decode(hdr, &r, &e))
 		fail_msg("%s", e.msg);
 	for (uint32_t left = r.out_len; left;) {
 		uint32_t n = left < sizeof(buf) ? left : (uint32_t)sizeof(buf);
 
-		assert_int_equal(fd_read_full(fd, buf, n), 0);
+		assert_int_equal(pvk_fd_read_full(fd, buf, n), 0);
 		left -= n;
 	}
 	return r;
@@ -595,7 +595,7 @@ static void test_ep_info(void **state)
 	uint64_t uvio = 0, uv = 0;
 	struct pvk_err e;
 
-	if (uvdev_info(d, &uvio, &uv, &rc, &e))
+	if (pvk_uvdev_info(d, &uvio, &uv, &rc, &e))
 		fail_msg("%s", e.msg);
 	assert_int_equal(rc.rc, UVC_RC_SUCCESS);
 	assert_int_equal(rc.rrc, 0);
@@ -603,29 +603,29 @@ static void test_ep_info(void **state)
 	assert_int_equal(uv, uvio);
 	/* the same connection serves many calls */
 	for (int i = 0; i < 20; i++) {
-		assert_int_equal(uvdev_info(d, &uvio, &uv, &rc, &e), 0);
+		assert_int_equal(pvk_uvdev_info(d, &uvio, &uv, &rc, &e), 0);
 		assert_int_equal(rc.rc, UVC_RC_SUCCESS);
 	}
-	uvdev_close(d);
+	pvk_uvdev_close(d);
 
 	/* a socket path without the "uvsim:" prefix, and $PVKIT_UV_DEVICE */
 	d = NULL;
-	assert_int_equal(uvdev_open(ep->sock, &d, &e), 0);
-	assert_int_equal(uvdev_info(d, &uvio, &uv, &rc, &e), 0);
+	assert_int_equal(pvk_uvdev_open(ep->sock, &d, &e), 0);
+	assert_int_equal(pvk_uvdev_info(d, &uvio, &uv, &rc, &e), 0);
 	assert_true(SUPPORTED_OK(uvio));
-	uvdev_close(d);
+	pvk_uvdev_close(d);
 	{
 		char env[4300];
 
 		snprintf(env, sizeof(env), "uvsim:%s", ep->sock);
 		setenv(UVDEV_ENV, env, 1);
 		d = NULL;
-		assert_int_equal(uvdev_open(NULL, &d, &e), 0);
+		assert_int_equal(pvk_uvdev_open(NULL, &d, &e), 0);
 		unsetenv(UVDEV_ENV);
-		assert_string_equal(uvdev_name(d), ep->sock);
-		assert_int_equal(uvdev_info(d, &uvio, &uv, &rc, &e), 0);
+		assert_string_equal(pvk_uvdev_name(d), ep->sock);
+		assert_int_equal(pvk_uvdev_info(d, &uvio, &uv, &rc, &e), 0);
 		assert_int_equal(rc.rc, UVC_RC_SUCCESS);
-		uvdev_close(d);
+		pvk_uvdev_close(d);
 	}
 	/* the kernel driver's checks, as the endpoint mirrors them */
 	{
@@ -656,14 +656,14 @@ static void test_ep_connect_errors(void **state)
 
 	snprintf(name, sizeof(name), "uvsim:%s/nothere.sock", ep->state);
 	pvk_err_clear(&e);
-	assert_int_equal(uvdev_open(name, &d, &e), -1);
+	assert_int_equal(pvk_uvdev_open(name, &d, &e), -1);
 	assert_null(d);
 	assert_int_equal(e.code, PVK_E_IO);
 	assert_non_null(strstr(e.msg, "nothere.sock"));
 	memset(name, 'x', sizeof(name));
 	memcpy(name, "uvsim:/tmp/", 11);
 	name[sizeof(name) - 1] = 0;
-	assert_int_equal(uvdev_open(name, &d, &e), -1);
+	assert_int_equal(pvk_uvdev_open(name, &d, &e), -1);
 	assert_int_equal(e.code, PVK_E_IO);
 	assert_non_null(strstr(e.msg, "too long"));
 	assert_null(d);
@@ -680,7 +680,7 @@ static void test_ep_list(void **state)
 
 	assert_non_null(buf);
 	memset(buf, 0xee, 3 * UVIO_LIST_PAGE);
-	if (uvdev_list_secrets(d, buf, UVIO_LIST_PAGE, &rc, &e))
+	if (pvk_uvdev_list_secrets(d, buf, UVIO_LIST_PAGE, &rc, &e))
 		fail_msg("%s", e.msg);
 	assert_int_equal(rc.rc, UVC_RC_SUCCESS);
 	assert_int_equal(rc.rrc, 0);
@@ -702,20 +702,20 @@ static void test_ep_list(void **state)
 	for (size_t i = LIST_HDR + 2 * LIST_ENTRY; i < UVIO_LIST_PAGE; i++)
 		assert_int_equal(buf[i], 0);
 	/* a larger buffer: several pages */
-	assert_int_equal(uvdev_list_secrets(d, buf, 3 * UVIO_LIST_PAGE, &rc, &e), 0);
+	assert_int_equal(pvk_uvdev_list_secrets(d, buf, 3 * UVIO_LIST_PAGE, &rc, &e), 0);
 	assert_int_equal(rc.rc, UVC_RC_SUCCESS);
 	assert_int_equal(get_be16(buf), 2);
 
 	/* lengths the kernel driver refuses: EINVAL, and the connection goes on */
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		pvk_err_clear(&e);
-		assert_int_equal(uvdev_list_secrets(d, buf, bad[i], &rc, &e), -1);
+		assert_int_equal(pvk_uvdev_list_secrets(d, buf, bad[i], &rc, &e), -1);
 		assert_int_equal(e.code, PVK_E_IO);
 		assert_non_null(strstr(e.msg, strerror(EINVAL)));
 	}
-	assert_int_equal(uvdev_list_secrets(d, buf, UVIO_LIST_PAGE, &rc, &e), 0);
+	assert_int_equal(pvk_uvdev_list_secrets(d, buf, UVIO_LIST_PAGE, &rc, &e), 0);
 	assert_int_equal(rc.rc, UVC_RC_SUCCESS);
-	uvdev_close(d);
+	pvk_uvdev_close(d);
 
 	/* no secrets at all: the 16-byte header with 0 secrets */
 	ep_stop(ep, 30);
@@ -728,11 +728,11 @@ static void test_ep_list(void **state)
 	ep_start(ep);
 	d = ep_open(ep);
 	memset(buf, 0xee, UVIO_LIST_PAGE);
-	assert_int_equal(uvdev_list_secrets(d, buf, UVIO_LIST_PAGE, &rc, &e), 0);
+	assert_int_equal(pvk_uvdev_list_secrets(d, buf, UVIO_LIST_PAGE, &rc, &e), 0);
 	assert_int_equal(rc.rc, UVC_RC_SUCCESS);
 	for (size_t i = 0; i < UVIO_LIST_PAGE; i++)
 		assert_int_equal(buf[i], 0);
-	uvdev_close(d);
+	pvk_uvdev_close(d);
 
 	/* the wire: in_len must be 4, the buffer must fit */
 	{
@@ -766,18 +766,18 @@ static void test_ep_lock(void **state)
 	assert_false(saved.locked);
 	uvsim_guest_clear(&saved);
 
-	if (uvdev_lock_secrets(d, &rc, &e))
+	if (pvk_uvdev_lock_secrets(d, &rc, &e))
 		fail_msg("%s", e.msg);
 	assert_int_equal(rc.rc, UVC_RC_SUCCESS);
 	assert_int_equal(rc.rrc, 0);
-	assert_int_equal(uvdev_lock_secrets(d, &rc, &e), 0);
+	assert_int_equal(pvk_uvdev_lock_secrets(d, &rc, &e), 0);
 	assert_int_equal(rc.rc, UV_RC_LOCKED);
-	uvdev_close(d);
+	pvk_uvdev_close(d);
 	/* another connection sees the same guest */
 	d = ep_open(ep);
-	assert_int_equal(uvdev_lock_secrets(d, &rc, &e), 0);
+	assert_int_equal(pvk_uvdev_lock_secrets(d, &rc, &e), 0);
 	assert_int_equal(rc.rc, UV_RC_LOCKED);
-	uvdev_close(d);
+	pvk_uvdev_close(d);
 	/* the state was persisted */
 	if (uvsim_guest_load(ep->state, ep->g.id, &saved, &e))
 		fail_msg("%s", e.msg);
@@ -818,14 +818,14 @@ static void *lock_racer_main(void *arg)
 	struct pvk_err e;
 
 	snprintf(name, sizeof(name), "uvsim:%s", r->ep->sock);
-	if (uvdev_open(name, &d, &e)) {
+	if (pvk_uvdev_open(name, &d, &e)) {
 		r->fails++;
 		return NULL;
 	}
-	if (uvdev_lock_secrets(d, &rc, &e))
+	if (pvk_uvdev_lock_secrets(d, &rc, &e))
 		r->fails++;
 	r->rc = rc.rc;
-	uvdev_close(d);
+	pvk_uvdev_close(d);
 	return NULL;
 }
 
@@ -875,7 +875,7 @@ static uint8_t *make_arcb(EVP_PKEY *host, uint64_t paf, uint8_t meas_key[ARCB_ME
 	p.paf = paf;
 	if (pvk_random(p.iv, sizeof(p.iv), &e) || pvk_random(p.arpk, 32, &e) ||
 	    pvk_random(p.meas_key, ARCB_MEAS_KEY_LEN, &e) ||
-	    pvk_random(p.nonce, ARCB_NONCE_LEN, &e) || arcb_build(&p, &arcb, len, &e))
+	    pvk_random(p.nonce, ARCB_NONCE_LEN, &e) || pvk_arcb_build(&p, &arcb, len, &e))
 		fail_msg("%s", e.msg);
 	memcpy(meas_key, p.meas_key, ARCB_MEAS_KEY_LEN);
 	memcpy(nonce, p.nonce, ARCB_NONCE_LEN);
@@ -891,12 +891,12 @@ static void attest_ok(struct endpoint *ep, struct uvdev *d, uint64_t paf, uint16
 	uint8_t key[ARCB_MEAS_KEY_LEN], nonce[ARCB_NONCE_LEN], user[256], meas[256], add[1024];
 	uint8_t expect[ARCB_MEAS_LEN], phkh_att[32];
 	struct attest_items it;
-	struct uvdev_attest a;
+	struct pvk_uvdev_attest a;
 	struct uvdev_rc rc = { 0 };
 	struct pvk_err e;
 	size_t len;
 	uint8_t *arcb = make_arcb(ep->g.host_key, paf, key, nonce, &len);
-	size_t add_len = attest_add_size(paf);
+	size_t add_len = pvk_attest_add_size(paf);
 
 	memset(user, 0x75, sizeof(user));
 	memset(meas, 0xee, sizeof(meas));
@@ -911,7 +911,7 @@ static void attest_ok(struct endpoint *ep, struct uvdev *d, uint64_t paf, uint16
 	a.add_data = add_len ? add : NULL;
 	a.add_data_len = add_len ? (uint32_t)sizeof(add) : 0;
 	memset(a.cuid, 0xee, 16);
-	if (uvdev_attest(d, &a, &rc, &e))
+	if (pvk_uvdev_attest(d, &a, &rc, &e))
 		fail_msg("%s", e.msg);
 	assert_int_equal(rc.rc, UVC_RC_SUCCESS);
 	assert_int_equal(rc.rrc, 0);
@@ -928,7 +928,7 @@ static void attest_ok(struct endpoint *ep, struct uvdev *d, uint64_t paf, uint16
 	it.nonce = (paf & ARCB_PAF_NONCE) ? nonce : NULL;
 	it.add = add;
 	it.add_len = add_len;
-	if (attest_measure(key, &it, expect, &e))
+	if (pvk_attest_measure(key, &it, expect, &e))
 		fail_msg("%s", e.msg);
 	assert_memory_equal(meas, expect, ARCB_MEAS_LEN);
 	for (uint32_t i = ARCB_MEAS_LEN; i < meas_len; i++)
@@ -950,7 +950,7 @@ static void attest_refused(struct uvdev *d, const uint8_t *arcb, size_t len, uin
 			   uint32_t add_cap, uint16_t expect_rc)
 {
 	uint8_t meas[128], add[1024], user[16] = { 0 };
-	struct uvdev_attest a = {
+	struct pvk_uvdev_attest a = {
 		.arcb = arcb, .arcb_len = (uint32_t)len, .user_data = user, .user_data_len = 16,
 		.meas = meas, .meas_len = meas_len, .add_data = add_cap ? add : NULL,
 		.add_data_len = add_cap,
@@ -959,7 +959,7 @@ static void attest_refused(struct uvdev *d, const uint8_t *arcb, size_t len, uin
 	struct pvk_err e;
 
 	assert_true(meas_len <= sizeof(meas) && add_cap <= sizeof(add));
-	if (uvdev_attest(d, &a, &rc, &e))
+	if (pvk_uvdev_attest(d, &a, &rc, &e))
 		fail_msg("%s", e.msg);
 	assert_int_equal(rc.rc, expect_rc);
 }
@@ -967,7 +967,7 @@ static void attest_refused(struct uvdev *d, const uint8_t *arcb, size_t len, uin
 static void check_attest(struct endpoint *ep, struct uvdev *d)
 {
 	uint8_t arcb[0x1c0], meas[64], add[32], user[256], key[64], nonce[16];
-	struct uvdev_attest a = {
+	struct pvk_uvdev_attest a = {
 		.arcb = arcb, .arcb_len = sizeof(arcb), .user_data = user, .user_data_len = 16,
 		.meas = meas, .meas_len = sizeof(meas), .add_data = add, .add_data_len = sizeof(add),
 	};
@@ -981,31 +981,31 @@ static void check_attest(struct endpoint *ep, struct uvdev *d)
 	pvk_err_clear(&e);
 	/* more than 256 bytes of user data: refused before anything is sent */
 	a.user_data_len = 257;
-	assert_int_equal(uvdev_attest(d, &a, &rc, &e), -1);
+	assert_int_equal(pvk_uvdev_attest(d, &a, &rc, &e), -1);
 	assert_int_equal(e.code, PVK_E_USAGE);
 	a.user_data_len = 16;
 	/* the kernel's length limits (spec §6.3): EINVAL */
 	a.arcb_len = UVIO_ATT_ARCB_MAX + 1;
-	assert_int_equal(uvdev_attest(d, &a, &rc, &e), -1);
+	assert_int_equal(pvk_uvdev_attest(d, &a, &rc, &e), -1);
 	assert_int_equal(e.code, PVK_E_IO);
 	assert_non_null(strstr(e.msg, strerror(EINVAL)));
 	a.arcb_len = sizeof(arcb);
 	a.meas_len = UVIO_ATT_MEAS_MAX + 1;
-	assert_int_equal(uvdev_attest(d, &a, &rc, &e), -1);
+	assert_int_equal(pvk_uvdev_attest(d, &a, &rc, &e), -1);
 	assert_non_null(strstr(e.msg, strerror(EINVAL)));
 	a.meas_len = sizeof(meas);
 	a.add_data_len = UVIO_ATT_ADD_MAX + 1;
-	assert_int_equal(uvdev_attest(d, &a, &rc, &e), -1);
+	assert_int_equal(pvk_uvdev_attest(d, &a, &rc, &e), -1);
 	assert_non_null(strstr(e.msg, strerror(EINVAL)));
 	a.add_data_len = sizeof(add);
 	a.arcb = NULL;
 	a.arcb_len = 0;
-	assert_int_equal(uvdev_attest(d, &a, &rc, &e), -1);
+	assert_int_equal(pvk_uvdev_attest(d, &a, &rc, &e), -1);
 	assert_non_null(strstr(e.msg, strerror(EINVAL)));
 	a.arcb = arcb;
 	a.arcb_len = sizeof(arcb);
 	a.meas_len = 0;
-	assert_int_equal(uvdev_attest(d, &a, &rc, &e), -1);
+	assert_int_equal(pvk_uvdev_attest(d, &a, &rc, &e), -1);
 	assert_non_null(strstr(e.msg, strerror(EINVAL)));
 	a.meas_len = sizeof(meas);
 
@@ -1074,7 +1074,7 @@ static void check_add_secret(struct uvdev *d, int advertised)
 
 	memset(req, 0, sizeof(req));
 	pvk_err_clear(&e);
-	ret = uvdev_add_secret(d, req, sizeof(req), &rc, &e);
+	ret = pvk_uvdev_add_secret(d, req, sizeof(req), &rc, &e);
 	if (!advertised) {
 		expect_not_implemented(ret, &e, "add secret");
 		return;
@@ -1082,11 +1082,11 @@ static void check_add_secret(struct uvdev *d, int advertised)
 	/* an all-zero request: no ASRCB magic and version */
 	expect_uv_rc(ret, &e, &rc, 0x0104, "add secret (zero request)");
 	/* the driver's length rule: 1 ... 1 MiB */
-	ret = uvdev_add_secret(d, req, 0, &rc, &e);
+	ret = pvk_uvdev_add_secret(d, req, 0, &rc, &e);
 	expect_einval(ret, &e, "add secret of 0 bytes");
 	big = calloc(1, UVIO_ADD_SECRET_MAX + 1);
 	assert_non_null(big);
-	ret = uvdev_add_secret(d, big, UVIO_ADD_SECRET_MAX + 1, &rc, &e);
+	ret = pvk_uvdev_add_secret(d, big, UVIO_ADD_SECRET_MAX + 1, &rc, &e);
 	expect_einval(ret, &e, "add secret over 1 MiB");
 	free(big);
 }
@@ -1102,7 +1102,7 @@ static void check_retrieve_secret(struct endpoint *ep, struct uvdev *d, int adve
 	memset(buf, 0, sizeof(buf));
 	put_be16(buf, 2);
 	pvk_err_clear(&e);
-	ret = uvdev_retrieve_secret(d, buf, 64, &rc, &e);
+	ret = pvk_uvdev_retrieve_secret(d, buf, 64, &rc, &e);
 	if (!advertised) {
 		expect_not_implemented(ret, &e, "retrieve secret");
 		return;
@@ -1112,22 +1112,22 @@ static void check_retrieve_secret(struct endpoint *ep, struct uvdev *d, int adve
 	assert_int_equal(buf[64], 0);  /* nothing beyond the buffer */
 	memset(buf, 0, sizeof(buf));
 	put_be16(buf, 2);
-	ret = uvdev_retrieve_secret(d, buf, 16, &rc, &e);
+	ret = pvk_uvdev_retrieve_secret(d, buf, 16, &rc, &e);
 	expect_uv_rc(ret, &e, &rc, 0x0009, "retrieve into a small buffer");
 	put_be16(buf, 1);
-	ret = uvdev_retrieve_secret(d, buf, 64, &rc, &e);
+	ret = pvk_uvdev_retrieve_secret(d, buf, 64, &rc, &e);
 	expect_uv_rc(ret, &e, &rc, 0x0111, "retrieve an association secret");
 	put_be16(buf, 9);
-	ret = uvdev_retrieve_secret(d, buf, 64, &rc, &e);
+	ret = pvk_uvdev_retrieve_secret(d, buf, 64, &rc, &e);
 	expect_uv_rc(ret, &e, &rc, 0x0110, "retrieve an unknown index");
 	/* the driver's length rule: 2 ... 8 KiB */
-	ret = uvdev_retrieve_secret(d, buf, 1, &rc, &e);
+	ret = pvk_uvdev_retrieve_secret(d, buf, 1, &rc, &e);
 	expect_einval(ret, &e, "retrieve with 1 byte");
 	{
 		uint8_t *big = calloc(1, UVIO_RETR_MAX + 1);
 
 		assert_non_null(big);
-		ret = uvdev_retrieve_secret(d, big, UVIO_RETR_MAX + 1, &rc, &e);
+		ret = pvk_uvdev_retrieve_secret(d, big, UVIO_RETR_MAX + 1, &rc, &e);
 		expect_einval(ret, &e, "retrieve with more than 8 KiB");
 		free(big);
 	}
@@ -1141,15 +1141,15 @@ static void test_ep_commands(void **state)
 	uint64_t uvio = 0, uv = 0;
 	struct pvk_err e;
 
-	assert_int_equal(uvdev_info(d, &uvio, &uv, &rc, &e), 0);
+	assert_int_equal(pvk_uvdev_info(d, &uvio, &uv, &rc, &e), 0);
 	assert_true(uvio & BIT(UVIO_NR_ATT));
 	check_attest(ep, d);
 	check_retrieve_secret(ep, d, !!(uvio & BIT(UVIO_NR_RETR_SECRET)));
 	check_add_secret(d, !!(uvio & BIT(UVIO_NR_ADD_SECRET)));
 	/* the connection still works afterwards */
-	assert_int_equal(uvdev_info(d, &uvio, &uv, &rc, &e), 0);
+	assert_int_equal(pvk_uvdev_info(d, &uvio, &uv, &rc, &e), 0);
 	assert_int_equal(rc.rc, UVC_RC_SUCCESS);
-	uvdev_close(d);
+	pvk_uvdev_close(d);
 
 	/* ioctl numbers no driver knows: ENOTTY, the connection goes on */
 	{
@@ -1191,20 +1191,20 @@ static void *worker_main(void *arg)
 	uint64_t a, b;
 
 	snprintf(name, sizeof(name), "uvsim:%s", w->ep->sock);
-	if (uvdev_open(name, &d, &e)) {
+	if (pvk_uvdev_open(name, &d, &e)) {
 		w->fails++;
 		snprintf(w->msg, sizeof(w->msg), "%s", e.msg);
 		return NULL;
 	}
 	for (int i = 0; i < N_ROUNDS; i++) {
 		memset(&rc, 0, sizeof(rc));
-		if (uvdev_info(d, &a, &b, &rc, &e) || rc.rc != UVC_RC_SUCCESS || !SUPPORTED_OK(a)) {
+		if (pvk_uvdev_info(d, &a, &b, &rc, &e) || rc.rc != UVC_RC_SUCCESS || !SUPPORTED_OK(a)) {
 			w->fails++;
 			snprintf(w->msg, sizeof(w->msg), "info: %s", e.msg);
 			continue;
 		}
 		memset(&rc, 0, sizeof(rc));
-		if (uvdev_list_secrets(d, page, sizeof(page), &rc, &e) ||
+		if (pvk_uvdev_list_secrets(d, page, sizeof(page), &rc, &e) ||
 		    rc.rc != UVC_RC_SUCCESS || get_be16(page) != 2) {
 			w->fails++;
 			snprintf(w->msg, sizeof(w->msg), "list: %s", e.msg);
@@ -1212,7 +1212,7 @@ static void *worker_main(void *arg)
 		}
 		w->ok++;
 	}
-	uvdev_close(d);
+	pvk_uvdev_close(d);
 	return NULL;
 }
 
@@ -1245,9 +1245,9 @@ static void test_ep_bad_header(void **state)
 
 	/* bad magic: EPROTO, then the endpoint hangs up */
 	fd = raw_connect(ep->sock);
-	uvproto_req_encode(&r, hdr);
+	pvk_uvproto_req_encode(&r, hdr);
 	memcpy(hdr, "XXXX", 4);
-	assert_int_equal(fd_write_full(fd, hdr, sizeof(hdr)), 0);
+	assert_int_equal(pvk_fd_write_full(fd, hdr, sizeof(hdr)), 0);
 	assert_err_answer(fd, EPROTO);
 	assert_closed_by_peer(fd);
 	close(fd);
@@ -1255,9 +1255,9 @@ static void test_ep_bad_header(void **state)
 
 	/* bad version */
 	fd = raw_connect(ep->sock);
-	uvproto_req_encode(&r, hdr);
+	pvk_uvproto_req_encode(&r, hdr);
 	put_be32(hdr + 4, 7);
-	assert_int_equal(fd_write_full(fd, hdr, sizeof(hdr)), 0);
+	assert_int_equal(pvk_fd_write_full(fd, hdr, sizeof(hdr)), 0);
 	assert_err_answer(fd, EPROTO);
 	assert_closed_by_peer(fd);
 	close(fd);
@@ -1267,7 +1267,7 @@ static void test_ep_bad_header(void **state)
 	raw_send_req(fd, UVIO_NR_INFO, 0, 0, 16, NULL, 0);
 	assert_int_equal(raw_answer(fd).uv_rc, UVC_RC_SUCCESS);
 	memset(hdr, 0xa5, sizeof(hdr));
-	assert_int_equal(fd_write_full(fd, hdr, sizeof(hdr)), 0);
+	assert_int_equal(pvk_fd_write_full(fd, hdr, sizeof(hdr)), 0);
 	assert_err_answer(fd, EPROTO);
 	assert_closed_by_peer(fd);
 	close(fd);
@@ -1305,10 +1305,10 @@ static void test_ep_oversized(void **state)
 
 		assert_non_null(buf);
 		pvk_err_clear(&e);
-		assert_int_equal(uvdev_list_secrets(d, buf, len, &rc, &e), -1);
+		assert_int_equal(pvk_uvdev_list_secrets(d, buf, len, &rc, &e), -1);
 		assert_int_equal(e.code, PVK_E_IO);
 		free(buf);
-		uvdev_close(d);
+		pvk_uvdev_close(d);
 	}
 	assert_served_promptly(ep);
 }
@@ -1334,22 +1334,22 @@ static void test_ep_truncated(void **state)
 		uint8_t hdr[UVPROTO_REQ_HDR];
 		struct uvproto_req r = { .nr = UVIO_NR_LOCK_SECRETS };
 
-		uvproto_req_encode(&r, hdr);
-		assert_int_equal(fd_write_full(fd, hdr, 12), 0);
+		pvk_uvproto_req_encode(&r, hdr);
+		assert_int_equal(pvk_fd_write_full(fd, hdr, 12), 0);
 	}
 	close(fd);
 	assert_served_promptly(ep);
 	/* the guest's mutex is free and no half request reached the UV */
 	d = ep_open(ep);
-	assert_int_equal(uvdev_lock_secrets(d, &rc, &e), 0);
+	assert_int_equal(pvk_uvdev_lock_secrets(d, &rc, &e), 0);
 	assert_int_equal(rc.rc, UVC_RC_SUCCESS);
 	{
 		uint8_t page[UVIO_LIST_PAGE];
 
-		assert_int_equal(uvdev_list_secrets(d, page, sizeof(page), &rc, &e), 0);
+		assert_int_equal(pvk_uvdev_list_secrets(d, page, sizeof(page), &rc, &e), 0);
 		assert_int_equal(rc.rc, UVC_RC_SUCCESS);
 	}
-	uvdev_close(d);
+	pvk_uvdev_close(d);
 }
 
 /* Clients that stay connected mid-request do not hold up the others. */
@@ -1366,20 +1366,20 @@ static void test_ep_stalled_clients(void **state)
 		struct uvproto_req r = { .nr = UVIO_NR_ADD_SECRET, .in_len = 1000 };
 
 		fds[i] = raw_connect(ep->sock);
-		uvproto_req_encode(&r, hdr);
+		pvk_uvproto_req_encode(&r, hdr);
 		/* nothing, half a header, a header, a header and part of the body */
 		if (i == 1)
-			assert_int_equal(fd_write_full(fds[i], hdr, 7), 0);
+			assert_int_equal(pvk_fd_write_full(fds[i], hdr, 7), 0);
 		if (i >= 2)
-			assert_int_equal(fd_write_full(fds[i], hdr, sizeof(hdr)), 0);
+			assert_int_equal(pvk_fd_write_full(fds[i], hdr, sizeof(hdr)), 0);
 		if (i == 3)
-			assert_int_equal(fd_write_full(fds[i], hdr, 12), 0);
+			assert_int_equal(pvk_fd_write_full(fds[i], hdr, 12), 0);
 	}
 	assert_served_promptly(ep);
 	d = ep_open(ep);
-	assert_int_equal(uvdev_lock_secrets(d, &rc, &e), 0);
+	assert_int_equal(pvk_uvdev_lock_secrets(d, &rc, &e), 0);
 	assert_int_equal(rc.rc, UVC_RC_SUCCESS);
-	uvdev_close(d);
+	pvk_uvdev_close(d);
 	for (int i = 0; i < 4; i++)
 		close(fds[i]);
 	assert_served_promptly(ep);
@@ -1410,22 +1410,22 @@ static void killed_client(const struct endpoint *ep, int stage)
 		strcpy(sa.sun_path, ep->sock);
 		if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
 			_exit(1);
-		uvproto_req_encode(&r, hdr);
+		pvk_uvproto_req_encode(&r, hdr);
 		if (stage == 0) {
-			if (fd_write_full(fd, hdr, 10))
+			if (pvk_fd_write_full(fd, hdr, 10))
 				_exit(1);
 		} else {
-			if (fd_write_full(fd, hdr, sizeof(hdr)))
+			if (pvk_fd_write_full(fd, hdr, sizeof(hdr)))
 				_exit(1);
 			for (int i = 0; i < stage; i++)
-				if (fd_write_full(fd, chunk, sizeof(chunk)))
+				if (pvk_fd_write_full(fd, chunk, sizeof(chunk)))
 					_exit(1);
 		}
 		if (write(p[1], "S", 1) != 1)
 			_exit(1);
 		/* keep sending until killed (a slow client: a chunk every 10 ms) */
 		for (;;) {
-			if (stage && fd_write_full(fd, chunk, 100))
+			if (stage && pvk_fd_write_full(fd, chunk, 100))
 				_exit(1);
 			usleep(10000);
 		}
@@ -1454,11 +1454,11 @@ static void test_ep_killed_clients(void **state)
 	killed_client(ep, 8);    /* header and half the body */
 	killed_client(ep, 15);   /* almost all of it */
 	d = ep_open(ep);
-	assert_int_equal(uvdev_lock_secrets(d, &rc, &e), 0);
+	assert_int_equal(pvk_uvdev_lock_secrets(d, &rc, &e), 0);
 	assert_int_equal(rc.rc, UVC_RC_SUCCESS);
-	assert_int_equal(uvdev_list_secrets(d, page, sizeof(page), &rc, &e), 0);
+	assert_int_equal(pvk_uvdev_list_secrets(d, page, sizeof(page), &rc, &e), 0);
 	assert_int_equal(rc.rc, UVC_RC_SUCCESS);
-	uvdev_close(d);
+	pvk_uvdev_close(d);
 }
 
 /* ---- stop ---- */
@@ -1476,9 +1476,9 @@ static void test_ep_stop_idle(void **state)
 
 	/* one client connected and idle after a call, one that never sent anything, one that
 	 * sent half a header */
-	assert_int_equal(uvdev_info(busy, &a, &b, &rc, &e), 0);
+	assert_int_equal(pvk_uvdev_info(busy, &a, &b, &rc, &e), 0);
 	half = raw_connect(ep->sock);
-	assert_int_equal(fd_write_full(half, "PVUV", 4), 0);
+	assert_int_equal(pvk_fd_write_full(half, "PVUV", 4), 0);
 	sleep_ms(100);  /* let the endpoint accept them */
 	took = ep_stop(ep, 30);
 	assert_true(took >= 0);
@@ -1488,19 +1488,19 @@ static void test_ep_stop_idle(void **state)
 	/* the socket is gone, the clients see the end */
 	assert_int_equal(stat(ep->sock, &st), -1);
 	pvk_err_clear(&e);
-	assert_int_equal(uvdev_info(busy, &a, &b, &rc, &e), -1);
+	assert_int_equal(pvk_uvdev_info(busy, &a, &b, &rc, &e), -1);
 	assert_int_equal(e.code, PVK_E_IO);
-	assert_int_equal(uvdev_info(idle, &a, &b, &rc, &e), -1);
+	assert_int_equal(pvk_uvdev_info(idle, &a, &b, &rc, &e), -1);
 	assert_closed_by_peer(half);
 	close(half);
-	uvdev_close(idle);
-	uvdev_close(busy);
+	pvk_uvdev_close(idle);
+	pvk_uvdev_close(busy);
 	{
 		struct uvdev *d = NULL;
 		char name[4300];
 
 		snprintf(name, sizeof(name), "uvsim:%s", ep->sock);
-		assert_int_equal(uvdev_open(name, &d, &e), -1);
+		assert_int_equal(pvk_uvdev_open(name, &d, &e), -1);
 		assert_null(d);
 	}
 }
@@ -1557,9 +1557,9 @@ static void *fake_main(void *arg)
 
 	if (fd < 0)
 		return NULL;
-	if (!fd_read_full(fd, hdr, sizeof(hdr)) && !uvproto_req_decode(hdr, &r, &e) &&
-	    r.in_len <= sizeof(body) && !fd_read_full(fd, body, r.in_len) && !f->close_early)
-		fd_write_full(fd, f->answer, f->answer_len);
+	if (!pvk_fd_read_full(fd, hdr, sizeof(hdr)) && !pvk_uvproto_req_decode(hdr, &r, &e) &&
+	    r.in_len <= sizeof(body) && !pvk_fd_read_full(fd, body, r.in_len) && !f->close_early)
+		pvk_fd_write_full(fd, f->answer, f->answer_len);
 	close(fd);
 	return NULL;
 }
@@ -1583,9 +1583,9 @@ static int fake_call(const char *dir, const uint8_t *answer, size_t len, int clo
 	assert_int_equal(listen(f.lfd, 1), 0);
 	assert_int_equal(pthread_create(&f.t, NULL, fake_main, &f), 0);
 	snprintf(name, sizeof(name), "uvsim:%s", sa.sun_path);
-	assert_int_equal(uvdev_open(name, &d, e), 0);
+	assert_int_equal(pvk_uvdev_open(name, &d, e), 0);
 	ret = call(d, rc, e);
-	uvdev_close(d);
+	pvk_uvdev_close(d);
 	pthread_join(f.t, NULL);
 	close(f.lfd);
 	unlink(sa.sun_path);
@@ -1596,14 +1596,14 @@ static uint64_t fake_uvio, fake_uv;
 
 static int call_info(struct uvdev *d, struct uvdev_rc *rc, struct pvk_err *e)
 {
-	return uvdev_info(d, &fake_uvio, &fake_uv, rc, e);
+	return pvk_uvdev_info(d, &fake_uvio, &fake_uv, rc, e);
 }
 
 static int call_list(struct uvdev *d, struct uvdev_rc *rc, struct pvk_err *e)
 {
 	uint8_t page[UVIO_LIST_PAGE];
 
-	return uvdev_list_secrets(d, page, sizeof(page), rc, e);
+	return pvk_uvdev_list_secrets(d, page, sizeof(page), rc, e);
 }
 
 static size_t rsp(uint8_t *buf, uint32_t err, uint16_t rc, uint16_t rrc, uint32_t out_len,
@@ -1611,7 +1611,7 @@ static size_t rsp(uint8_t *buf, uint32_t err, uint16_t rc, uint16_t rrc, uint32_
 {
 	struct uvproto_rsp r = { .err = err, .uv_rc = rc, .uv_rrc = rrc, .out_len = out_len };
 
-	uvproto_rsp_encode(&r, buf);
+	pvk_uvproto_rsp_encode(&r, buf);
 	if (sent)
 		memcpy(buf + UVPROTO_RSP_HDR, out, sent);
 	return UVPROTO_RSP_HDR + sent;

@@ -97,7 +97,7 @@ static uint16_t add(struct uvsim_guest *g, const struct asrcb_params *p, uint16_
 	uint8_t *req;
 	size_t len;
 
-	assert_int_equal(asrcb_build(p, &req, &len, &e), 0);
+	assert_int_equal(pvk_asrcb_build(p, &req, &len, &e), 0);
 	a = call(g, UVIO_NR_ADD_SECRET, req, (uint32_t)len, 0);
 	free(req);
 	assert_int_equal(a.err, 0);
@@ -169,7 +169,7 @@ static void test_extension_secret(void **state)
 	/* An image with the CCK bit: only the HKDF of its CCK is accepted. */
 	g = guest(f, SCF_CCK_EXTENSION_SECRET);
 	assert_int_equal(add(g, &p, &rrc), 0x0101);
-	assert_int_equal(asrcb_derive_ext_secret(g->cck, g->tag, p.ext_secret, &e), 0);
+	assert_int_equal(pvk_asrcb_derive_ext_secret(g->cck, g->tag, p.ext_secret, &e), 0);
 	assert_int_equal(add(g, &p, NULL), 1);
 	uvsim_guest_clear(g);
 }
@@ -281,8 +281,8 @@ static void test_attest(void **state)
 	assert_int_equal(pvk_random(ap.arpk, 32, &e), 0);
 	assert_int_equal(pvk_random(ap.meas_key, 64, &e), 0);
 	assert_int_equal(pvk_random(ap.nonce, 16, &e), 0);
-	assert_int_equal(arcb_build(&ap, &arcb, &len, &e), 0);
-	add_len = (uint32_t)attest_add_size(ap.paf);
+	assert_int_equal(pvk_arcb_build(&ap, &arcb, &len, &e), 0);
+	add_len = (uint32_t)pvk_attest_add_size(ap.paf);
 	in_len = UVPROTO_ATT_FIXED + (uint32_t)len;
 	in = calloc(1, in_len);
 	put_be32(in, (uint32_t)len);
@@ -297,7 +297,7 @@ static void test_attest(void **state)
 	assert_memory_equal(a.out + 64 + 4, g->phkh, 32);
 	assert_memory_equal(a.out + 64 + 4 + add_len, g->cuid, 16);
 	/* The owner recomputes the same measurement. */
-	assert_int_equal(arcb_open(arcb, len, ap.arpk, &c, &e), 0);
+	assert_int_equal(pvk_arcb_open(arcb, len, ap.arpk, &c, &e), 0);
 	memset(&it, 0, sizeof(it));
 	it.pld = g->pld;
 	it.ald = g->ald;
@@ -309,7 +309,7 @@ static void test_attest(void **state)
 	it.nonce = c.nonce;
 	it.add = a.out + 68;
 	it.add_len = add_len;
-	assert_int_equal(attest_measure(c.meas_key, &it, meas, &e), 0);
+	assert_int_equal(pvk_attest_measure(c.meas_key, &it, meas, &e), 0);
 	assert_memory_equal(meas, a.out, 64);
 	free(a.out);
 	/* Refusals: another host, buffers too small, bad lengths. */
@@ -366,7 +366,7 @@ static void test_add_short_secret_header(void **state)
 	p.aad_post_len = sizeof(shdr);
 	p.conf = conf;
 	p.conf_len = sizeof(conf);
-	assert_int_equal(uvreq_build(&p, &req, &len, &e), 0);
+	assert_int_equal(pvk_uvreq_build(&p, &req, &len, &e), 0);
 	a = call(g, UVIO_NR_ADD_SECRET, req, (uint32_t)len, 0);
 	assert_int_equal(a.err, 0);
 	assert_int_equal(a.rc, 0x0105);

@@ -27,7 +27,7 @@ static int load(const char *text, struct pvk_err *e)
 	yaml_document_t d;
 
 	pvk_err_clear(e);
-	if (yin_load((const uint8_t *)text, strlen(text), "t.yaml", &d, e))
+	if (pvk_yin_load((const uint8_t *)text, strlen(text), "t.yaml", &d, e))
 		return -1;
 	yaml_document_delete(&d);
 	return 0;
@@ -80,7 +80,7 @@ static void test_same_as_libyaml(void **s)
 		yaml_document_t a, b;
 		yaml_parser_t p;
 
-		assert_int_equal(yin_load((const uint8_t *)docs[i], strlen(docs[i]), "t", &a, &e), 0);
+		assert_int_equal(pvk_yin_load((const uint8_t *)docs[i], strlen(docs[i]), "t", &a, &e), 0);
 		assert_true(yaml_parser_initialize(&p));
 		yaml_parser_set_input_string(&p, (const uint8_t *)docs[i], strlen(docs[i]));
 		assert_true(yaml_parser_load(&p, &b));
@@ -192,10 +192,10 @@ static void test_readers_use_it(void **s)
 
 	(void)s;
 	pvk_err_clear(&e);
-	assert_int_equal(secret_cuid_from_file((uint8_t *)t, strlen(t), cuid, &e), -1);
+	assert_int_equal(pvk_secret_cuid_from_file((uint8_t *)t, strlen(t), cuid, &e), -1);
 	assert_non_null(strstr(e.msg, "nested too deeply"));
 	pvk_err_clear(&e);
-	assert_int_equal(secret_desc_parse((uint8_t *)t, strlen(t), &type, id, &e), -1);
+	assert_int_equal(pvk_secret_desc_parse((uint8_t *)t, strlen(t), &type, id, &e), -1);
 	assert_non_null(strstr(e.msg, "nested too deeply"));
 	free(t);
 }

@@ -41,7 +41,7 @@ uint8_t *conf_read(const char *rel, size_t *len)
 	uint8_t *buf;
 
 	conf_require();
-	if (file_read_all(conf_path(rel), 1 << 24, &buf, len, &e))
+	if (pvk_file_read_all(conf_path(rel), 1 << 24, &buf, len, &e))
 		fail_msg("%s", e.msg);
 	return buf;
 }
