@@ -2,6 +2,8 @@
 # pvkit's complete test run (the README's test command, and what .ci/run executes):
 #
 #   native    build/          meson test, all suites
+#   install   build-install/  meson install into its own prefix, build tree removed; the
+#                             example program and a short lifecycle from the installed files
 #   cross     build-cross/    s390x (big-endian) build, unit suite under qemu-s390x-static
 #   asan      build-asan/     ASan+UBSan build, unit, cli and compat suites
 #   novectors build-asan/     the unit suite again under ASan+UBSan as in a user's clone
@@ -184,6 +186,22 @@ stage_valgrind() {
 		--wrap="$VALGRIND_CMD" --timeout-multiplier "$VALGRIND_TIMEOUT_MULT"
 }
 
+stage_install() {
+	local out rc=0 p f
+	out=$(mktemp)
+	./scripts/install-check.sh build-install 2>&1 | tee "$out" || rc=$?
+	read -r p f < <(sed -n 's/^\([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed$/\1 \2/p' "$out" |
+		tail -n 1) || true
+	rm -f "$out"
+	p=${p:-0} f=${f:-0}
+	total_pass=$((total_pass + p))
+	total_fail=$((total_fail + f))
+	stage_counts="$p passed, $f failed, 0 skipped (installed files only)"
+	stage_tests_failed=0
+	[ "$f" -gt 0 ] && stage_tests_failed=1
+	return "$rc"
+}
+
 stage_fuzz() {
 	local out rc=0 p f
 	out=$(mktemp)
@@ -232,6 +250,7 @@ if [ "${PVKIT_SKIP_DEPS:-0}" != 1 ]; then
 fi
 
 run_stage native
+run_stage install
 [ $do_cross -eq 1 ] && run_stage cross
 [ $do_asan -eq 1 ] && run_stage asan
 [ $do_asan -eq 1 ] && run_stage novectors

@@ -68,7 +68,7 @@ struct seimg_create_opts {
 	const char *kernel, *ramdisk, *parmfile, *output;
 	EVP_PKEY *const *hosts;
 	size_t n_hosts;
-	const char *bootloader_dir;    /* NULL: $PVKIT_BOOTLOADER_DIR, build tree, datadir */
+	const char *bootloader_dir;    /* NULL: $PVKIT_BOOTLOADER_DIR, else the installed ones */
 	int overwrite;
 	int no_component_check;
 	uint64_t pcf, scf;

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# libpvkit's ABI against the baseline committed in abi/ (libabigail): an incompatible change
+# (a removed or changed function, a changed public struct or enum) fails, until it is made
+# on purpose with a soname bump (soversion in lib/meson.build) and a new baseline; added
+# functions pass, with a note to record them.
+#
+#   scripts/abi-check.sh LIBPVKIT.so.N            check
+#   scripts/abi-check.sh LIBPVKIT.so.N --update   write the baseline from LIB
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+lib=$1
+baseline=$top/abi/$(basename "$lib").abi
+for t in abidw abidiff; do
+	command -v "$t" >/dev/null || { echo "abi-check: $t not found (apt-get install abigail-tools): skipped"; exit 77; }
+done
+dump() {
+	abidw --headers-dir "$top/include/pvkit" --no-corpus-path --no-show-locs --out-file "$1" "$lib"
+}
+if [ "${2:-}" = --update ]; then
+	mkdir -p "$top/abi"
+	dump "$baseline" && echo "abi-check: baseline written: $baseline"
+	exit
+fi
+if [ ! -f "$baseline" ]; then
+	echo "abi-check: no baseline $baseline (a new soname?): write it with --update"
+	exit 1
+fi
+cur=$(mktemp)
+trap 'rm -f "$cur"' EXIT
+dump "$cur" || { echo "abi-check: abidw failed on $lib"; exit 1; }
+abidiff --no-show-locs "$baseline" "$cur"
+rc=$?
+if [ $((rc & 8)) -ne 0 ]; then
+	echo "abi-check: FAIL - incompatible ABI change against $(basename "$baseline"): bump the soname"
+	echo "(soversion in lib/meson.build) and write a new baseline with --update, or undo the change"
+	exit 1
+elif [ $((rc & 3)) -ne 0 ]; then
+	echo "abi-check: abidiff failed (exit $rc)"
+	exit 1
+elif [ $((rc & 4)) -ne 0 ]; then
+	echo "abi-check: ok - compatible additions; record them: scripts/abi-check.sh $lib --update"
+	exit 0
+fi
+echo "abi-check: ok - the ABI equals the baseline"
