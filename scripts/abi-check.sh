@@ -10,10 +10,12 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 lib=$1
-baseline=$top/abi/$(basename "$lib").abi
-for t in abidw abidiff; do
+for t in abidw abidiff objdump; do
 	command -v "$t" >/dev/null || { echo "abi-check: $t not found (apt-get install abigail-tools): skipped"; exit 77; }
 done
+# the baseline is per soname: a bump starts a new one
+soname=$(objdump -p "$lib" | awk '$1 == "SONAME" {print $2}')
+baseline=$top/abi/${soname:-$(basename "$lib")}.abi
 dump() {
 	abidw --headers-dir "$top/include/pvkit" --no-corpus-path --no-show-locs --out-file "$1" "$lib"
 }
