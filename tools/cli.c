@@ -11,6 +11,7 @@
 const char *cli_prog = "pvkit";
 int cli_verbosity;
 int cli_usage_exit = PVK_EXIT_USAGE;
+const char *cli_sub;
 
 void cli_init(const char *argv0, const char *fallback)
 {
@@ -25,7 +26,8 @@ int cli_error(const struct pvk_err *e)
 {
 	fprintf(stderr, "%s: error: %s\n", cli_prog, e->msg[0] ? e->msg : "unknown error");
 	if (e->code == PVK_E_USAGE) {
-		fprintf(stderr, "Try '%s --help' for more information.\n", cli_prog);
+		fprintf(stderr, "Try '%s%s%s --help' for more information.\n", cli_prog,
+			cli_sub ? " " : "", cli_sub ? cli_sub : "");
 		return cli_usage_exit;
 	}
 	return PVK_EXIT_ERROR;
@@ -39,7 +41,8 @@ int cli_usage_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry '%s --help' for more information.\n", cli_prog);
+	fprintf(stderr, "\nTry '%s%s%s --help' for more information.\n", cli_prog,
+		cli_sub ? " " : "", cli_sub ? cli_sub : "");
 	return cli_usage_exit;
 }
 
@@ -204,4 +207,28 @@ int cli_common_opt(int c)
 	default:
 		return 0;
 	}
+}
+
+int cli_dispatch(int argc, char **argv, const struct cli_command *cmds)
+{
+	char names[256] = "";
+	size_t n = 0;
+
+	for (const struct cli_command *c = cmds; c->name; c++)
+		n += (size_t)snprintf(names + n, n < sizeof(names) ? sizeof(names) - n : 0, "%s%s",
+				      n ? ", " : "", c->name);
+	if (argc < 2)
+		return cli_usage_error("a command is required (%s)", names);
+	for (const struct cli_command *c = cmds; c->name; c++) {
+		if (strcmp(argv[1], c->name) && (!c->alias || strcmp(argv[1], c->alias)))
+			continue;
+		cli_sub = c->name;
+		/* the command sees itself as argv[0], as getopt's messages expect */
+		return c->run(argc - 1, argv + 1);
+	}
+	if (!strcmp(argv[1], "version")) {
+		cli_version();
+		return PVK_EXIT_OK;
+	}
+	return cli_usage_error("unknown command '%s'", argv[1]);
 }

@@ -13,6 +13,8 @@ extern int cli_verbosity;   /* 0 normal, <0 quiet, >0 verbose */
 /* The exit code of a usage error: 2 as clap exits, 1 in pvattest and pvsecret (whose IBM
  * versions print clap's error themselves and exit 1). */
 extern int cli_usage_exit;
+/* The subcommand being run (set by cli_dispatch), named in the --help hint. */
+extern const char *cli_sub;
 
 void cli_init(const char *argv0, const char *fallback);
 /* Print "<prog>: error: <msg>" and return the exit code for the error class. */
@@ -46,6 +48,15 @@ int cli_global_options_value(int *argc, char ***argv, const char *help, const ch
 	{ NULL, 0, NULL, 0 }
 /* Handle -v/-q from a subcommand's getopt loop: 1 if taken. */
 int cli_common_opt(int c);
+/* The subcommands of a multi-verb tool: NAME (or ALIAS) runs RUN(argc, argv) with the
+ * command word as argv[0]; "version" prints the version. */
+struct cli_command {
+	const char *name, *alias;
+	int (*run)(int argc, char **argv);
+};
+/* Run the command in argv[1] (after the global options) from the NULL-terminated table;
+ * a missing or unknown one is a usage error naming the commands. */
+int cli_dispatch(int argc, char **argv, const struct cli_command *cmds);
 /* Parse a hex number with optional 0x (at most 16 digits); 0 on success. */
 int cli_parse_u64_hex(const char *s, uint64_t *out);
 

@@ -1137,9 +1137,16 @@ err:
 	return cli_error(&e);
 }
 
+static const struct cli_command commands[] = {
+	{ "create", NULL, cmd_create },
+	{ "perform", NULL, cmd_perform },
+	{ "verify", NULL, cmd_verify },
+	{ "check", NULL, cmd_check },
+	{ NULL, NULL, NULL },
+};
+
 int main(int argc, char **argv)
 {
-	const char *cmd;
 	int ret;
 
 	cli_init(argv[0], "pvattest");
@@ -1149,22 +1156,5 @@ int main(int argc, char **argv)
 	ret = cli_global_options(&argc, &argv, main_help);
 	if (ret >= 0)
 		return ret;
-	if (argc < 2)
-		return cli_usage_error("a command is required (create, perform, verify, check)");
-	cmd = argv[1];
-	argv++;
-	argc--;
-	if (!strcmp(cmd, "create"))
-		return cmd_create(argc, argv);
-	if (!strcmp(cmd, "perform"))
-		return cmd_perform(argc, argv);
-	if (!strcmp(cmd, "verify"))
-		return cmd_verify(argc, argv);
-	if (!strcmp(cmd, "check"))
-		return cmd_check(argc, argv);
-	if (!strcmp(cmd, "version")) {
-		cli_version();
-		return PVK_EXIT_OK;
-	}
-	return cli_usage_error("unknown command '%s'", cmd);
+	return cli_dispatch(argc, argv, commands);
 }

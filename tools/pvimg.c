@@ -746,9 +746,20 @@ out:
 	return cli_error(&e);
 }
 
+static int cmd_pvimg_create(int argc, char **argv)
+{
+	return cmd_create(argc, argv, 0);
+}
+
+static const struct cli_command commands[] = {
+	{ "create", NULL, cmd_pvimg_create },
+	{ "info", NULL, cmd_info },
+	{ "test", NULL, cmd_test },
+	{ NULL, NULL, NULL },
+};
+
 int main(int argc, char **argv)
 {
-	const char *cmd;
 	int ret;
 	size_t n;
 
@@ -761,20 +772,5 @@ int main(int argc, char **argv)
 	ret = cli_global_options(&argc, &argv, main_help);
 	if (ret >= 0)
 		return ret;
-	if (argc < 2)
-		return cli_usage_error("a command is required (create, info, test, version)");
-	cmd = argv[1];
-	argv++;
-	argc--;
-	if (!strcmp(cmd, "create"))
-		return cmd_create(argc, argv, 0);
-	if (!strcmp(cmd, "info"))
-		return cmd_info(argc, argv);
-	if (!strcmp(cmd, "test"))
-		return cmd_test(argc, argv);
-	if (!strcmp(cmd, "version")) {
-		cli_version();
-		return PVK_EXIT_OK;
-	}
-	return cli_usage_error("unknown command '%s'", cmd);
+	return cli_dispatch(argc, argv, commands);
 }

@@ -278,6 +278,7 @@ static int cmd_supported_flags(int argc, char **argv, const char *dir, int check
 	struct pvk_err e;
 
 	pvk_err_clear(&e);
+	cli_sub = "supported-flags";
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {

@@ -1298,9 +1298,18 @@ static int cmd_retrieve(int argc, char **argv)
 	return retrieve_run(in, out ? out : "-", inf, bin, &e) ? cli_error(&e) : PVK_EXIT_OK;
 }
 
+static const struct cli_command commands[] = {
+	{ "create", NULL, cmd_create },
+	{ "add", NULL, cmd_add },
+	{ "lock", NULL, cmd_lock },
+	{ "list", NULL, cmd_list },
+	{ "verify", NULL, cmd_verify },
+	{ "retrieve", "retr", cmd_retrieve },
+	{ NULL, NULL, NULL },
+};
+
 int main(int argc, char **argv)
 {
-	const char *cmd;
 	int ret;
 
 	cli_init(argv[0], "pvsecret");
@@ -1310,26 +1319,5 @@ int main(int argc, char **argv)
 	ret = cli_global_options(&argc, &argv, main_help);
 	if (ret >= 0)
 		return ret;
-	if (argc < 2)
-		return cli_usage_error("a command is required (create, add, lock, list, verify, retrieve)");
-	cmd = argv[1];
-	argv++;
-	argc--;
-	if (!strcmp(cmd, "create"))
-		return cmd_create(argc, argv);
-	if (!strcmp(cmd, "add"))
-		return cmd_add(argc, argv);
-	if (!strcmp(cmd, "lock"))
-		return cmd_lock(argc, argv);
-	if (!strcmp(cmd, "list"))
-		return cmd_list(argc, argv);
-	if (!strcmp(cmd, "verify"))
-		return cmd_verify(argc, argv);
-	if (!strcmp(cmd, "retrieve") || !strcmp(cmd, "retr"))
-		return cmd_retrieve(argc, argv);
-	if (!strcmp(cmd, "version")) {
-		cli_version();
-		return PVK_EXIT_OK;
-	}
-	return cli_usage_error("unknown command '%s'", cmd);
+	return cli_dispatch(argc, argv, commands);
 }

@@ -654,6 +654,8 @@ none_left "create usage errors write nothing" c.req c.key && pass "create usage 
 run "create --no-verify warns" 0 "verification is disabled" -- \
 	"$PVATTEST" create -k "$HKD" --no-verify -o c.req -a c.key
 run "verify without --hdr: usage (IBM: exit 1)" 1 "--hdr" -- "$PVATTEST" verify -i all.resp -a all.key
+run "the usage hint names the subcommand" 1 "Try 'pvattest verify --help' for more information." -- \
+	"$PVATTEST" verify -i all.resp -a all.key
 run "unknown command: usage (IBM: exit 1)" 1 "unknown command" -- "$PVATTEST" attest
 run "--version" 0 "pvkit" -- "$PVATTEST" --version
 

@@ -455,6 +455,8 @@ for c in create add lock list verify retrieve; do
 	run "$c --help" 0 "Usage: pvsecret $c" -- "$PVSECRET" $c --help
 done
 run "version" 0 "pvsecret" -- "$PVSECRET" --version
+run "the usage hint names the subcommand" 1 "Try 'pvsecret list --help' for more information." -- \
+	"$PVSECRET" list --frobnicate
 refuse "unknown command (usage, IBM: exit 1)" 1 "unknown command" -- "$PVSECRET" frobnicate
 
 # --help and the man pages name the same options (the Options part of --help, the OPTIONS
