@@ -4,13 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include "pvkit/hostkey.h"
 #include "hkd_note.h"
+#include "pvkit/http.h"
 
 #define CRL_DOWNLOAD_TIMEOUT_S 3L
 #define CRL_DOWNLOAD_MAX (16u << 20) /* a CRL larger than this is not a CRL we want */
@@ -124,52 +124,14 @@ int pvk_crl_dist_uris(X509 *crt, char ***uris, size_t *n, struct pvk_err *e)
 	return 0;
 }
 
-struct dlbuf {
-	uint8_t *data;
-	size_t len;
-	int too_big;
-};
-
-static size_t dl_write(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-	struct dlbuf *b = userdata;
-	size_t n = size * nmemb;
-	uint8_t *nd;
-
-	if (b->len + n > CRL_DOWNLOAD_MAX) {
-		b->too_big = 1;
-		return 0;
-	}
-	nd = realloc(b->data, b->len + n + 1);
-	if (!nd)
-		return 0;
-	memcpy(nd + b->len, ptr, n);
-	b->data = nd;
-	b->len += n;
-	return n;
-}
-
-static int curl_ready(void)
-{
-	static int done;
-
-	if (!done) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			return 0;
-		atexit(curl_global_cleanup);
-		done = 1;
-	}
-	return 1;
-}
-
 /* GET uri into a fresh buffer; 0 on success, -1 (with a note in why) when it failed. */
 static int fetch(const char *uri, uint8_t **buf, size_t *len, char *why, size_t why_len)
 {
-	char errbuf[CURL_ERROR_SIZE] = "";
-	struct dlbuf b = { 0 };
-	long status = 0;
-	CURLcode rc;
-	CURL *h;
+	const struct pvk_http_request req = {
+		.url = uri, .user_agent = CRL_USER_AGENT, .timeout_s = CRL_DOWNLOAD_TIMEOUT_S,
+		.max_redirects = 50, .max_size = CRL_DOWNLOAD_MAX,
+	};
+	struct pvk_http_response r;
 
 	if (fetch_hook) {
 		if (fetch_hook(fetch_hook_ctx, uri, buf, len)) {
@@ -178,51 +140,22 @@ static int fetch(const char *uri, uint8_t **buf, size_t *len, char *why, size_t 
 		}
 		return 0;
 	}
-	if (!curl_ready() || !(h = curl_easy_init())) {
-		snprintf(why, why_len, "cannot initialise libcurl");
+	if (pvk_http_request(&req, &r, why, why_len))
+		return -1;
+	if (r.status >= 400) {
+		snprintf(why, why_len, "HTTP status %ld", r.status);
+		free(r.data);
 		return -1;
 	}
-	curl_easy_setopt(h, CURLOPT_URL, uri);
-	curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, CRL_DOWNLOAD_TIMEOUT_S);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, CRL_USER_AGENT);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, dl_write);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-	rc = curl_easy_perform(h);
-	if (rc == CURLE_OK)
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(h);
-	if (rc != CURLE_OK) {
-		snprintf(why, why_len, "%s", b.too_big ? "larger than 16 MiB" :
-			 errbuf[0] ? errbuf : curl_easy_strerror(rc));
-		free(b.data);
-		return -1;
-	}
-	if (status >= 400) {
-		snprintf(why, why_len, "HTTP status %ld", status);
-		free(b.data);
-		return -1;
-	}
-	if (!b.data)
-		b.data = malloc(1);
-	if (!b.data) {
-		snprintf(why, why_len, "out of memory");
-		return -1;
-	}
-	*buf = b.data;
-	*len = b.len;
+	*buf = r.data;
+	*len = r.len;
 	return 0;
 }
 
 int pvk_crl_download_first(X509 *crt, STACK_OF(X509_CRL) **out, pvk_hkd_log_fn log,
 		       void *log_ctx, char *failed, size_t failed_len, struct pvk_err *e)
 {
-	char why[CURL_ERROR_SIZE + 64];
+	char why[512];
 	char **uris;
 	size_t n;
 

@@ -6,7 +6,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <json-c/json.h>
 #include <openssl/crypto.h>
 
@@ -16,6 +15,7 @@
 #include "pvkit/crypto.h"
 #include "pvkit/exchange.h"
 #include "pvkit/fileio.h"
+#include "pvkit/http.h"
 #include "pvkit/hostkey.h"
 #include "pvkit/sehdr.h"
 #include "pvkit/uvdev.h"
@@ -701,29 +701,6 @@ static const char *match_hkd(struct check *k, const char *what, const uint8_t *h
 	return found;
 }
 
-struct fw_buf {
-	char *data;
-	size_t len;
-};
-
-static size_t fw_collect(void *p, size_t sz, size_t n, void *ctx)
-{
-	struct fw_buf *b = ctx;
-	size_t add = sz * n;
-	char *d;
-
-	if (b->len + add > 65536)
-		return 0;
-	d = realloc(b->data, b->len + add + 1);
-	if (!d)
-		return 0;
-	memcpy(d + b->len, p, add);
-	b->data = d;
-	b->len += add;
-	d[b->len] = 0;
-	return add;
-}
-
 /* IBM's sentence for the service's answer: valid or not, and v1's reason and reference id,
  * or v2's whole answer. */
 static void firmware_said(json_object *ans, int valid, int version, char *said, size_t len)
@@ -750,53 +727,36 @@ static void firmware_said(json_object *ans, int valid, int version, char *said, 
 static int firmware_check(const uint8_t *state, const char *url_base, int version,
 			  char *said, size_t said_len, struct pvk_err *e)
 {
-	char url[2048], b64[4 * ((ATTEST_FW_STATE_LEN + 2) / 3) + 1], *body;
-	struct curl_slist *hdrs = NULL;
-	struct fw_buf resp = { 0 };
-	json_object *req, *ans, *valid;
-	CURL *curl;
-	CURLcode cc;
-	long status = 0;
+	static const char *const headers[] = { "Content-Type: application/json", "x-client-id: X",
+					       NULL };
+	char url[2048], b64[4 * ((ATTEST_FW_STATE_LEN + 2) / 3) + 1], why[512];
+	struct pvk_http_request req = {
+		.url = url, .headers = headers, .user_agent = "s390-tools-pvattest",
+		.timeout_s = 120, .max_redirects = 50, .max_size = 65536,
+	};
+	struct pvk_http_response r;
+	json_object *body, *ans, *valid;
 	int ret = -1;
 
 	snprintf(url, sizeof(url), "%s/hmrs/firmware/attestation/v%d/verify", url_base, version);
 	EVP_EncodeBlock((unsigned char *)b64, state, ATTEST_FW_STATE_LEN);
-	req = json_object_new_object();
-	json_object_object_add(req, "version", json_object_new_string("1.0"));
-	json_object_object_add(req, "payload", json_object_new_string(b64));
-	body = strdup(json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN));
-	json_object_put(req);
-	curl = curl_easy_init();
-	if (!body || !curl) {
-		free(body);
-		curl_easy_cleanup(curl);
+	body = json_object_new_object();
+	json_object_object_add(body, "version", json_object_new_string("1.0"));
+	json_object_object_add(body, "payload", json_object_new_string(b64));
+	req.body = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
+	req.body_len = req.body ? strlen(req.body) : 0;
+	if (!req.body) {
+		json_object_put(body);
 		return pvk_fail(e, PVK_E_NOMEM, "cannot set up the firmware check");
 	}
-	hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-	hdrs = curl_slist_append(hdrs, "x-client-id: X");
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(curl, CURLOPT_USERAGENT, "s390-tools-pvattest");
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 120L);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, fw_collect);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &resp);
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	/* As s390-tools: follow up to 50 redirects (HTTP(S) only). */
-	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 50L);
-	curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	cc = curl_easy_perform(curl);
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-	if (cc != CURLE_OK) {
-		pvk_fail(e, PVK_E_IO,
-			 "the firmware check needs IBM's verification service at %s, which could not be reached: %s",
-			 url, curl_easy_strerror(cc));
-	} else if (status != 200 || !resp.data) {
+	if (pvk_http_request(&req, &r, why, sizeof(why))) {
+		pvk_fail(e, PVK_E_IO, "the firmware check needs IBM's verification service at %s, "
+			 "which could not be reached: %s", url, why);
+	} else if (r.status != 200 || !r.len) {
 		pvk_fail(e, PVK_E_IO, "The firmware verification server responded with http response "
-			 "status code '%ld' (%s)", status, url);
+			 "status code '%ld' (%s)", r.status, url);
 	} else {
-		ans = json_tokener_parse(resp.data);
+		ans = json_tokener_parse((char *)r.data);
 		if (!ans || !json_object_object_get_ex(ans, "valid", &valid) ||
 		    !json_object_is_type(valid, json_type_boolean))
 			pvk_fail(e, PVK_E_FORMAT, "the firmware verification service answered no 'valid'");
@@ -806,10 +766,8 @@ static int firmware_check(const uint8_t *state, const char *url_base, int versio
 			firmware_said(ans, ret, version, said, said_len);
 		json_object_put(ans);
 	}
-	curl_slist_free_all(hdrs);
-	curl_easy_cleanup(curl);
-	free(body);
-	free(resp.data);
+	free(r.data);  /* NULL when nothing came */
+	json_object_put(body);
 	return ret;
 }
 
