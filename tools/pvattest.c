@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "pvkit/arcb.h"
+#include "pvkit/attcheck.h"
 #include "pvkit/bytes.h"
 #include "pvkit/crypto.h"
 #include "pvkit/exchange.h"
@@ -635,344 +636,30 @@ static int cmd_verify(int argc, char **argv)
 
 /* ---- check ---- */
 
-struct check {
-	struct yout y;
-	int ok;
-	char issues[16][512];
-	int n_issues;
-};
-
-static void issue(struct check *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void issue(struct check *k, const char *fmt, ...)
+/* IBM's pvattest check reports each failed check as it goes (its warning level) and each
+ * passed one at -v (its info level). */
+static void check_note(void *ctx, enum pvk_attcheck_note kind, const char *msg)
 {
-	va_list ap;
-
-	k->ok = 0;
-	if (k->n_issues >= 16)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(k->issues[k->n_issues], sizeof(k->issues[0]), fmt, ap);
-	va_end(ap);
-	/* IBM's pvattest check reports each failed check as it goes, on stderr */
-	if (cli_verbosity >= 0)
-		fprintf(stderr, "\u2718 %s\n", k->issues[k->n_issues]);
-	k->n_issues++;
+	(void)ctx;
+	if (kind == PVK_ATTCHECK_FAILED && cli_verbosity >= 0)
+		fprintf(stderr, "\u2718 %s\n", msg);
+	else if (kind == PVK_ATTCHECK_PASSED && cli_verbosity >= 1)
+		fprintf(stderr, "\u2713 %s\n", msg);
 }
 
-/* A passed check, at -v (IBM's info level). */
-static void passed(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void passed(const char *fmt, ...)
+static int check_run(struct pvk_attcheck_args *a, const char *out, struct pvk_err *e)
 {
-	va_list ap;
+	char *yaml = NULL;
+	size_t len;
+	int rc = pvk_attcheck(a, check_note, NULL, &yaml, &len, e);
 
-	if (cli_verbosity < 1)
-		return;
-	fputs("\u2713 ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-/* Which HKD (exactly one) has the hash; NULL and an issue otherwise. */
-static const char *match_hkd(struct check *k, const char *what, const uint8_t *hash,
-			     const struct pvk_cert_opts *certs, EVP_PKEY **keys, size_t n,
-			     struct pvk_err *e)
-{
-	const char *found = NULL;
-	int count = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		uint8_t h[32];
-
-		if (pvk_ec_phkh(keys[i], h, e))
-			return NULL;
-		if (!memcmp(h, hash, 32)) {
-			found = certs->hkds[i];
-			count++;
-		}
-	}
-	if (count != 1) {
-		issue(k, "%s given host-key document matches the given %s public host-key hash",
-		      count ? "More than one" : "No", what);
-		return NULL;
-	}
-	passed("Check %s public host-key hash", what);
-	return found;
-}
-
-/* IBM's sentence for the service's answer: valid or not, and v1's reason and reference id,
- * or v2's whole answer. */
-static void firmware_said(json_object *ans, int valid, int version, char *said, size_t len)
-{
-	json_object *reason = NULL, *ref = NULL;
-	int n = snprintf(said, len, "The firmware is %sin a valid state", valid ? "" : "not ");
-
-	if (n < 0 || (size_t)n >= len)
-		return;
-	if (version == 2) {
-		snprintf(said + n, len - (size_t)n, "\n%s", json_object_to_json_string_ext(ans,
-			 JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-			 JSON_C_TO_STRING_NOSLASHESCAPE));
-	} else if (json_object_object_get_ex(ans, "reason", &reason) &&
-		   json_object_is_type(reason, json_type_string)) {
-		json_object_object_get_ex(ans, "referenceId", &ref);
-		snprintf(said + n, len - (size_t)n, "\n  Reason: %s\n  ReferenceId: %s",
-			 json_object_get_string(reason), ref ? json_object_get_string(ref) : "");
-	}
-}
-
-/* POST the firmware state to IBM's verification service; 1 valid, 0 invalid (said holds
- * IBM's sentence for either), -1 error. */
-static int firmware_check(const uint8_t *state, const char *url_base, int version,
-			  char *said, size_t said_len, struct pvk_err *e)
-{
-	static const char *const headers[] = { "Content-Type: application/json", "x-client-id: X",
-					       NULL };
-	char url[2048], b64[4 * ((ATTEST_FW_STATE_LEN + 2) / 3) + 1], why[512];
-	struct pvk_http_request req = {
-		.url = url, .headers = headers, .user_agent = "s390-tools-pvattest",
-		.timeout_s = 120, .max_redirects = 50, .max_size = 65536,
-	};
-	struct pvk_http_response r;
-	json_object *body, *ans, *valid;
-	int ret = -1;
-
-	snprintf(url, sizeof(url), "%s/hmrs/firmware/attestation/v%d/verify", url_base, version);
-	EVP_EncodeBlock((unsigned char *)b64, state, ATTEST_FW_STATE_LEN);
-	body = json_object_new_object();
-	json_object_object_add(body, "version", json_object_new_string("1.0"));
-	json_object_object_add(body, "payload", json_object_new_string(b64));
-	req.body = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
-	req.body_len = req.body ? strlen(req.body) : 0;
-	if (!req.body) {
-		json_object_put(body);
-		return pvk_fail(e, PVK_E_NOMEM, "cannot set up the firmware check");
-	}
-	if (pvk_http_request(&req, &r, why, sizeof(why))) {
-		pvk_fail(e, PVK_E_IO, "the firmware check needs IBM's verification service at %s, "
-			 "which could not be reached: %s", url, why);
-	} else if (r.status != 200 || !r.len) {
-		pvk_fail(e, PVK_E_IO, "The firmware verification server responded with http response "
-			 "status code '%ld' (%s)", r.status, url);
-	} else {
-		ans = json_tokener_parse((char *)r.data);
-		if (!ans || !json_object_object_get_ex(ans, "valid", &valid) ||
-		    !json_object_is_type(valid, json_type_boolean))
-			pvk_fail(e, PVK_E_FORMAT, "the firmware verification service answered no 'valid'");
-		else
-			ret = json_object_get_boolean(valid) ? 1 : 0;
-		if (ret >= 0)
-			firmware_said(ans, ret, version, said, said_len);
-		json_object_put(ans);
-	}
-	free(r.data);  /* NULL when nothing came */
-	json_object_put(body);
-	return ret;
-}
-
-struct check_args {
-	const char *in, *out, *user;
-	struct pvk_cert_opts certs;
-	int need_att, need_boot;
-	const char *secrets[64];
-	int n_secrets;
-	int locked;     /* -1 not given */
-	int firmware, fw_version;
-	const char *fw_url;
-};
-
-/* Compare the store hash with the given requests and lock state. On a mismatch, IBM's
- * sentence, and (beyond IBM) what would have matched: the other lock state, or the given
- * requests without one of them (that one is not in the store). */
-static int secret_store_check(const struct check_args *a, uint8_t (*tags)[16],
-			      const uint8_t *want, struct check *k)
-{
-	static const char ibm[] = "The calculated secret-store-hash does not match with the "
-				  "provided hash";
-	uint8_t h[64], (*without)[16];
-	size_t n = (size_t)a->n_secrets;
-
-	pvk_attest_secret_store_hash((const uint8_t(*)[16])tags, n, a->locked > 0, h);
-	if (pvk_ct_equal(h, want, 64))
-		return 1;
-	pvk_attest_secret_store_hash((const uint8_t(*)[16])tags, n, a->locked <= 0, h);
-	if (pvk_ct_equal(h, want, 64)) {
-		issue(k, "%s: the secret store is %slocked", ibm, a->locked > 0 ? "not " : "");
-		return 0;
-	}
-	/* each request left out in turn, the others in their order */
-	for (size_t i = 0; i < n && (without = calloc(n, 16)); i++) {
-		memcpy(without, tags, 16 * i);
-		memcpy(without + i, tags + i + 1, 16 * (n - i - 1));
-		pvk_attest_secret_store_hash((const uint8_t(*)[16])without, n - 1, a->locked > 0, h);
-		free(without);
-		if (pvk_ct_equal(h, want, 64)) {
-			issue(k, "%s: '%s' is not in the secret store", ibm, a->secrets[i]);
-			return 0;
-		}
-	}
-	issue(k, "%s: the secret store holds other add-secret requests than the given ones, or "
-	      "in another order", ibm);
-	return 0;
-}
-
-static int check_run(struct check_args *a, struct pvk_err *e)
-{
-	struct attest_add_fields f;
-	struct check k = { .ok = 1 };
-	uint8_t *file = NULL, *ubuf = NULL, (*tags)[16] = NULL, *rbuf = NULL;
-	size_t file_len, ulen, rlen, out_len;
-	EVP_PKEY **keys = NULL;
-	size_t nkeys = 0;
-	const char *img = NULL, *att = NULL;
-	struct exch x;
-	char *text = NULL;
-	uint64_t paf;
-	uint32_t mai;
-	struct uvreq r;
-	int ret = -1, fw = -2, user_ok = 0, store_ok = 0;
-
-	if (read_input(a->in, EXCH_FILE_MAX, &file, &file_len, e))
-		return -1;
-	if (pvk_exch_parse(file, file_len, &x, e) || pvk_exch_check_response(&x, e)) {
-		pvk_wrap(e, "%s", a->in);
-		goto out;
-	}
-	if (pvk_arcb_parse(x.it[EXCH_ARCB].data, x.it[EXCH_ARCB].size, &r, &paf, &mai, e)) {
-		pvk_wrap(e, "%s", a->in);
-		goto out;
-	}
-	pvk_attest_split_add(paf, x.it[EXCH_ADD].data, x.it[EXCH_ADD].data ? x.it[EXCH_ADD].size : 0, &f);
-	if (a->certs.n_hkds) {
-		a->certs.no_verify = 1;  /* only hashes are compared */
-		if (pvk_hostkeys_load_verified(&a->certs, &keys, &nkeys, e))
-			goto out;
-		if (f.image_phkh)
-			img = match_hkd(&k, "image", f.image_phkh, &a->certs, keys, nkeys, e);
-		else if (a->need_boot)
-			issue(&k, "The Attestation result does not contain an image public host-key "
-			      "hash, but checking was enabled.");
-		if (f.att_phkh)
-			att = match_hkd(&k, "attestation", f.att_phkh, &a->certs, keys, nkeys, e);
-		else if (a->need_att)
-			issue(&k, "The Attestation result does not contain an attestation public "
-			      "host-key hash, but checking was enabled.");
-	}
-	if (a->user) {
-		if (read_input(a->user, EXCH_MAX_USER, &ubuf, &ulen, e))
-			goto out;
-		if (!x.it[EXCH_USER].data || x.it[EXCH_USER].size != ulen ||
-		    memcmp(x.it[EXCH_USER].data, ubuf, ulen))
-			issue(&k, "The Provided user data does not match the user data from the "
-			      "attestation response.");
-		else
-			user_ok = 1;
-		if (user_ok)
-			passed("Checked user-data");
-	}
-	if (a->n_secrets || a->locked >= 0) {
-		tags = calloc((size_t)a->n_secrets + 1, 16);
-		if (!tags) {
-			pvk_fail(e, PVK_E_NOMEM, "out of memory");
-			goto out;
-		}
-		for (int i = 0; i < a->n_secrets; i++) {
-			if (read_input(a->secrets[i], 0x100000, &rbuf, &rlen, e))
-				goto out;
-			if (rlen < 16 + 0x418 || memcmp(rbuf, "asrcbM", 6)) {
-				pvk_fail(e, PVK_E_FORMAT, "%s: not an add-secret request", a->secrets[i]);
-				goto out;
-			}
-			memcpy(tags[i], rbuf + rlen - 16, 16);
-			free(rbuf);
-			rbuf = NULL;
-		}
-		if (!f.secret_store_hash) {
-			issue(&k, "The Attestation response contains no secret-store-hash, but checking "
-			      "was enabled");
-		} else if (secret_store_check(a, tags, f.secret_store_hash, &k)) {
-			store_ok = 1;
-			passed("Secret Store hash");
-		}
-	}
-	if (a->firmware) {
-		char said[2048];
-
-		if (!f.firmware_state) {
-			issue(&k, "The Attestation response contains no firmware hash, but checking was "
-			      "enabled");
-			fw = 0;
-		} else {
-			fw = firmware_check(f.firmware_state, a->fw_url, a->fw_version, said,
-					    sizeof(said), e);
-			if (fw < 0)
-				goto out;
-			if (!fw)
-				issue(&k, "%s", said);
-			else
-				passed("%s", said);
-		}
-	}
-	if (pvk_yout_begin(&k.y, e))
-		goto out;
-	pvk_yout_map_start(&k.y);
-	pvk_yout_kv_bool(&k.y, "successful", k.ok);
-	if (k.n_issues) {
-		pvk_yout_key(&k.y, "issues");
-		pvk_yout_seq_start(&k.y);
-		for (int i = 0; i < k.n_issues; i++)
-			pvk_yout_str(&k.y, k.issues[i]);
-		pvk_yout_seq_end(&k.y);
-	}
-	if (a->certs.n_hkds) {
-		if (img || a->need_boot) {
-			pvk_yout_key(&k.y, "image_host_key");
-			pvk_yout_map_start(&k.y);
-			pvk_yout_kv_bool(&k.y, "check_enforced", a->need_boot);
-			if (img)
-				pvk_yout_kv_str(&k.y, "hash", img);
-			pvk_yout_map_end(&k.y);
-		}
-		if (att || a->need_att) {
-			pvk_yout_key(&k.y, "attest_host_key");
-			pvk_yout_map_start(&k.y);
-			pvk_yout_kv_bool(&k.y, "check_enforced", a->need_att);
-			if (att)
-				pvk_yout_kv_str(&k.y, "hash", att);
-			pvk_yout_map_end(&k.y);
-		}
-	}
-	if (user_ok)
-		pvk_yout_kv_hex(&k.y, "user_data", x.it[EXCH_USER].data, x.it[EXCH_USER].size);
-	if (store_ok) {  /* as IBM: only a passed check shows the store */
-		pvk_yout_key(&k.y, "secret_store");
-		pvk_yout_map_start(&k.y);
-		pvk_yout_key(&k.y, "add_secret_requests");
-		pvk_yout_seq_start(&k.y);
-		for (int i = 0; i < a->n_secrets; i++)
-			pvk_yout_str(&k.y, a->secrets[i]);
-		pvk_yout_seq_end(&k.y);
-		pvk_yout_kv_bool(&k.y, "locked", a->locked > 0);
-		pvk_yout_map_end(&k.y);
-	}
-	if (fw >= 0)
-		pvk_yout_kv_bool(&k.y, "valid_firmware", fw);
-	pvk_yout_map_end(&k.y);
-	if (pvk_yout_finish(&k.y, &text, &out_len, e) || write_output(a->out, text, out_len, 0, e))
-		goto out;
-	ret = k.ok ? 0 : 2;
-	if (cli_verbosity >= 0)
-		fprintf(stderr, k.ok ? "\u2713 The Attestation response fulfills all policies\n"
+	if (rc >= 0 && write_output(out, yaml, len, 0, e))
+		rc = -1;
+	free(yaml);
+	if (rc >= 0 && cli_verbosity >= 0)
+		fprintf(stderr, rc == 0 ? "\u2713 The Attestation response fulfills all policies\n"
 			: "\u2718 The Attestation response does not fulfill all policies\n");
-out:
-	free(text);
-	free(file);
-	free(ubuf);
-	free(rbuf);
-	free(tags);
-	pvk_hostkeys_free(keys, nkeys);
-	return ret;
+	return rc;
 }
 
 static int cmd_check(int argc, char **argv)
@@ -992,7 +679,8 @@ static int cmd_check(int argc, char **argv)
 		{ "firmware-verify-url", required_argument, NULL, OPT_FW_URL },
 		CLI_COMMON_LONGOPTS,
 	};
-	struct check_args a = { .locked = -1, .fw_version = 1, .fw_url = FW_DEFAULT_URL };
+	struct pvk_attcheck_args a = { .locked = -1, .fw_version = 1, .fw_url = FW_DEFAULT_URL };
+	const char *out = NULL;
 	struct pvk_err e;
 	const char *fw_opts = NULL;
 	int c, rc;
@@ -1004,7 +692,7 @@ static int cmd_check(int argc, char **argv)
 			continue;
 		switch (c) {
 		case 'i': a.in = optarg; break;
-		case 'o': a.out = optarg; break;
+		case 'o': out = optarg; break;
 		case 'u': a.user = optarg; break;
 		case 'k':
 			if (pvk_cert_opts_add(&a.certs, PVK_OPT_HKD, optarg, &e) < 0)
@@ -1067,9 +755,9 @@ static int cmd_check(int argc, char **argv)
 	}
 	if (!a.in && optind < argc)
 		a.in = argv[optind++];
-	if (!a.out && optind < argc)
-		a.out = argv[optind++];
-	if (!a.in || !a.out || optind != argc) {
+	if (!out && optind < argc)
+		out = argv[optind++];
+	if (!a.in || !out || optind != argc) {
 		pvk_cert_opts_free(&a.certs);
 		return cli_usage_error("an INPUT and an OUTPUT file are required");
 	}
@@ -1085,7 +773,7 @@ static int cmd_check(int argc, char **argv)
 		pvk_cert_opts_free(&a.certs);
 		return cli_usage_error("%s needs --firmware", fw_opts);
 	}
-	rc = check_run(&a, &e);
+	rc = check_run(&a, out, &e);
 	pvk_cert_opts_free(&a.certs);
 	if (rc < 0)
 		return cli_error(&e);
