@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pvkit/bytes.h"
@@ -39,4 +40,21 @@ int pvk_hex_decode(const char *in, uint8_t *out, size_t len)
 		out[i] = (uint8_t)(hi << 4 | lo);
 	}
 	return 0;
+}
+
+int pvk_parse_u64_hex(const char *s, uint64_t *out)
+{
+	size_t n;
+	char *end;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+		s += 2;
+	n = strlen(s);
+	if (n == 0 || n > 16)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (!isxdigit((unsigned char)s[i]))
+			return -1;
+	*out = strtoull(s, &end, 16);
+	return *end ? -1 : 0;
 }

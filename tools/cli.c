@@ -132,23 +132,6 @@ int cli_prescan(int *argc, char **argv)
 	return -1;
 }
 
-int cli_parse_u64_hex(const char *s, uint64_t *out)
-{
-	size_t n;
-	char *end;
-
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
-		s += 2;
-	n = strlen(s);
-	if (n == 0 || n > 16)
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (!isxdigit((unsigned char)s[i]))
-			return -1;
-	*out = strtoull(s, &end, 16);
-	return *end ? -1 : 0;
-}
-
 int cli_global_options(int *argc, char ***argv, const char *help)
 {
 	return cli_global_options_value(argc, argv, help, NULL, NULL);

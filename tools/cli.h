@@ -57,7 +57,5 @@ struct cli_command {
 /* Run the command in argv[1] (after the global options) from the NULL-terminated table;
  * a missing or unknown one is a usage error naming the commands. */
 int cli_dispatch(int argc, char **argv, const struct cli_command *cmds);
-/* Parse a hex number with optional 0x (at most 16 digits); 0 on success. */
-int cli_parse_u64_hex(const char *s, uint64_t *out);
 
 #endif

@@ -230,14 +230,14 @@ static int create_run(struct create_args *a, int any_flag, struct pvk_err *e)
 	a->o.pcf = flags_to_pcf(a);
 	a->o.scf = (a->cckext.val == 1 ? SCF_CCK_EXTENSION_SECRET : 0) |
 		   (a->cckupd.val == 1 ? SCF_CCK_UPDATE : 0);
-	if (a->xpcf && cli_parse_u64_hex(a->xpcf, &a->o.pcf))
+	if (a->xpcf && pvk_parse_u64_hex(a->xpcf, &a->o.pcf))
 		return pvk_fail(e, PVK_E_USAGE, "--x-pcf: '%s' is not a hex number of at most 16 digits",
 				a->xpcf);
-	if (a->xscf && cli_parse_u64_hex(a->xscf, &a->o.scf))
+	if (a->xscf && pvk_parse_u64_hex(a->xscf, &a->o.scf))
 		return pvk_fail(e, PVK_E_USAGE, "--x-scf: '%s' is not a hex number of at most 16 digits",
 				a->xscf);
 	if (a->psw) {
-		if (cli_parse_u64_hex(a->psw, &a->o.psw_addr) || a->o.psw_addr > 0x7fffffff)
+		if (pvk_parse_u64_hex(a->psw, &a->o.psw_addr) || a->o.psw_addr > 0x7fffffff)
 			return pvk_fail(e, PVK_E_USAGE, "--x-psw: '%s' is not a 31-bit hex address", a->psw);
 		a->o.have_psw_addr = 1;
 	}

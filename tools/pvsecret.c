@@ -18,12 +18,11 @@
 #include "pvkit/fileio.h"
 #include "pvkit/hostkey.h"
 #include "pvkit/secret.h"
+#include "pvkit/secreq.h"
 #include "pvkit/sehdr.h"
 #include "pvkit/uvdev.h"
 
 #define LIST_PAGES 4
-#define POLICY_PATH_MAX 480
-#define SECRET_FILE_MAX 0x100000   /* --secret inputs: far above any valid secret */
 #define CERT_FILE_MAX 0x100000
 
 static const char main_help[] =
@@ -352,17 +351,6 @@ static int parse_flags(const char *arg, int *disable_dump)
 	return rc;
 }
 
-/* A 32-byte secret value in *value: read from path, or random without one. */
-static int secret_value32(const char *path, const char *what, uint8_t **value, size_t *len,
-			  struct pvk_err *e)
-{
-	*len = 32;
-	*value = malloc(32);
-	if (!*value)
-		return pvk_fail(e, PVK_E_NOMEM, "out of memory");
-	return path ? pvk_file_read_exact(path, *value, 32, what, e) : pvk_random(*value, 32, e);
-}
-
 /* The directory part of path including its '/', or "" (current directory). */
 static char *dir_of(const char *path)
 {
@@ -389,23 +377,6 @@ static char *desc_path(const struct create_args *a)
 	return p;
 }
 
-static int policy_reference(const char *path, uint8_t ud[ASRCB_USER_LEN], char hash_hex[65],
-			    struct pvk_err *e)
-{
-	uint8_t *buf, h[32];
-	size_t len, n = strlen(path);
-
-	if (pvk_file_read_all(path, SIZE_MAX / 2, &buf, &len, e))
-		return -1;
-	pvk_sha256(buf, len, h);
-	free(buf);
-	memset(ud, 0, ASRCB_USER_LEN);
-	memcpy(ud, h, 32);
-	memcpy(ud + 32, path, n < POLICY_PATH_MAX ? n : POLICY_PATH_MAX);
-	pvk_hex_encode(h, 32, hash_hex);
-	return 0;
-}
-
 /* The table of contents with the request's tag appended, staged to be committed with the
  * request: a request that was not written never shows up in it. */
 static int toc_stage(struct outfile *of, const char *path, const uint8_t tag[16],
@@ -429,244 +400,114 @@ static int toc_stage(struct outfile *of, const char *path, const uint8_t tag[16]
 	return rc ? -1 : 0;
 }
 
-static int create_run(struct create_args *a, struct pvk_err *e)
+static void create_warn(void *ctx, const char *msg)
 {
-	struct asrcb_params p;
+	(void)ctx;
+	cli_warn("%s", msg);
+}
+
+/* The library's arguments from the command line's. */
+static void secreq_args(const struct create_args *a, struct pvk_secreq_args *r)
+{
+	static const enum pvk_secreq_kind kinds[] = {
+		[KIND_META] = PVK_SECREQ_META, [KIND_ASSOC] = PVK_SECREQ_ASSOC,
+		[KIND_RETR] = PVK_SECREQ_RETR, [KIND_CCK] = PVK_SECREQ_CCK,
+	};
+
+	*r = (struct pvk_secreq_args){
+		.certs = a->certs, .kind = kinds[a->kind], .name = a->name, .use_name = a->use_name,
+		.hdr = a->hdr, .input_secret = a->input_secret, .secret = a->secret,
+		.type = a->type, .ext_secret = a->ext_secret, .cck = a->cck,
+		.cuid_hex = a->cuid_hex, .cuid = a->cuid, .pcf = a->pcf,
+		.disable_dump = a->disable_dump, .user_data = a->user_data, .policy = a->policy,
+		.sign_key = a->sign_key,
+	};
+}
+
+/* The request, the secret description, the secret and the table of contents: all or none. */
+static int create_outputs(const struct create_args *a, const struct pvk_secreq *r,
+			  char **ypath, char **yaml, struct pvk_err *e)
+{
 	struct outfile req_of = { 0 }, desc_of = { 0 }, sec_of = { 0 }, toc_of = { 0 };
 	struct outfile *ofs[4];
-	size_t nofs = 0;
-	EVP_PKEY **keys = NULL, *sign_key = NULL;
-	uint8_t *hdr = NULL, *req = NULL, *value = NULL, *file = NULL, cck[32];
-	size_t nkeys = 0, hdr_len = 0, req_len = 0, value_len = 0, file_len = 0;
-	char *yaml = NULL, *ypath = NULL, policy_hash[65];
-	size_t yaml_len = 0;
-	uint64_t hdr_off;
-	struct sehdr h;
+	size_t nofs = 0, yaml_len = 0;
 	int rc = -1;
 
-	memset(&p, 0, sizeof(p));
-	OPENSSL_cleanse(cck, sizeof(cck));
-	policy_hash[0] = 0;
-	if (in_se_guest()) {
-		cli_warn("The system seems to be a Secure Execution guest");
-		if (!a->force) {
-			pvk_fail(e, PVK_E_VERIFY,
-				 "Do NOT generate add-secret requests on a machine where you want to use the secret! Override with '-f'");
-			goto out;
-		}
-		cli_warn("Enforcing the generation of a request on a Secure Execution guest");
-	}
-
-	/* The secret. */
-	switch (a->kind) {
-	case KIND_META:
-		p.secret_type = SECRET_NULL;
-		break;
-	case KIND_ASSOC:
-		p.secret_type = SECRET_ASSOCIATION;
-		if (secret_value32(a->input_secret, "the association secret", &value, &value_len, e))
-			goto out;
-		break;
-	case KIND_RETR: {
-		if (read_input(a->secret, SECRET_FILE_MAX, &file, &file_len, e))
-			goto out;
-		if (pvk_secret_encode_value(pvk_secret_input_kind_parse(a->type), file, file_len, a->secret,
-					&p.secret_type, &value, &value_len, e))
-			goto out;
-		break;
-	}
-	case KIND_CCK:
-		p.secret_type = SECRET_UPDATE_CCK;
-		if (secret_value32(a->secret, "the new customer-communication key", &value, &value_len,
-				   e))
-			goto out;
-		break;
-	default:
-		break;
-	}
-	if (a->name)
-		pvk_secret_id_from_name(a->name, a->use_name, p.secret_id);
-	p.value = value;
-	p.value_len = (uint32_t)value_len;
-
-	/* Flags, target image, CUID, extension secret. */
-	if (a->pcf && cli_parse_u64_hex(a->pcf, &p.flags)) {
-		pvk_fail(e, PVK_E_FORMAT, "--pcf: not a 64-bit hex number: '%s'", a->pcf);
-		goto out;
-	}
-	if (a->disable_dump)
-		p.flags |= ASRCB_FLAG_DISABLE_DUMP;
-	if (pvk_sehdr_read_file(a->hdr, &hdr, &hdr_len, &hdr_off, e))
-		goto out;
-	if (pvk_sehdr_parse(hdr, hdr_len, &h, e)) {
-		pvk_wrap(e, "%s: the SE header is malformed", a->hdr);
-		goto out;
-	}
-	memcpy(p.pld, h.pld, 64);
-	memcpy(p.ald, h.ald, 64);
-	memcpy(p.tld, h.tld, 64);
-	memcpy(p.tag, h.tag, 16);
-	if (a->cuid_hex && pvk_secret_cuid_parse_hex(a->cuid_hex, p.cuid)) {
-		pvk_fail(e, PVK_E_FORMAT, "--cuid-hex: not 32 hex digits: '%s'", a->cuid_hex);
-		goto out;
-	}
-	if (a->cuid) {
-		uint8_t *cbuf;
-		size_t clen;
-		int crc;
-
-		if (read_input(a->cuid, 0x100000, &cbuf, &clen, e))
-			goto out;
-		crc = pvk_secret_cuid_from_file(cbuf, clen, p.cuid, e);
-		free(cbuf);
-		if (crc) {
-			pvk_wrap(e, "%s", a->cuid);
-			goto out;
-		}
-	}
-	if (a->ext_secret &&
-	    pvk_file_read_exact(a->ext_secret, p.ext_secret, 32, "the extension secret", e))
-		goto out;
-	if (a->cck) {
-		if (pvk_file_read_exact(a->cck, cck, 32, "the customer-communication key", e) ||
-		    pvk_asrcb_derive_ext_secret(cck, p.tag, p.ext_secret, e))
-			goto out;
-	}
-
-	/* User data. */
-	if (a->sign_key) {
-		uint8_t *kbuf;
-		size_t klen;
-		int t;
-
-		if (read_input(a->sign_key, CERT_FILE_MAX, &kbuf, &klen, e))
-			goto out;
-		t = pvk_secret_load_private_key(kbuf, klen, a->sign_key, &sign_key, e);
-		pvk_buf_free_secret(kbuf, klen);
-		if (t)
-			goto out;
-		t = pvk_asrcb_user_type_for_key(sign_key, e);
-		if (t < 0) {
-			pvk_wrap(e, "%s", a->sign_key);
-			goto out;
-		}
-		p.user_type = (uint16_t)t;
-	}
-	if (a->user_data) {
-		uint8_t *ubuf;
-		size_t ulen, max;
-
-		if (!a->sign_key)
-			p.user_type = ASRCB_USER_UNSIGNED;
-		max = pvk_asrcb_user_data_max(p.user_type);
-		if (read_input(a->user_data, max, &ubuf, &ulen, e)) {
-			if (e->code == PVK_E_FORMAT)
-				pvk_fail(e, PVK_E_FORMAT,
-					 "%s: Invalid %s user-data for signing provided. Max %zu bytes allowed",
-					 a->user_data, pvk_asrcb_user_type_name(p.user_type), max);
-			goto out;
-		}
-		if (!ulen)
-			cli_warn("Added empty user-data file.");
-		memcpy(p.user_data, ubuf, ulen);
-		free(ubuf);
-	} else if (a->policy) {
-		uint8_t ud[ASRCB_USER_LEN];
-
-		if (policy_reference(a->policy, ud, policy_hash, e))
-			goto out;
-		/* As IBM: a signing key takes the user data; the reference is printed, not kept. */
-		if (a->sign_key) {
-			cli_warn("'--policy %s' is dropped: with '--user-sign-key' the user data holds "
-				 "only the signature", a->policy);
-		} else {
-			memcpy(p.user_data, ud, sizeof(ud));
-			p.user_type = ASRCB_USER_UNSIGNED;
-		}
-	}
-
-	/* Host keys, fresh keys, the request. */
-	if (a->certs.no_verify) {
-		char w[128];
-
-		cli_warn("%s", pvk_hostkey_noverify_warning("add-secret request", w, sizeof(w)));
-	}
-	if (pvk_hostkeys_load_verified(&a->certs, &keys, &nkeys, e))
-		goto out;
-	p.hosts = keys;
-	p.n_hosts = nkeys;
-	if (pvk_ec_generate(&p.cust, e) || pvk_random(p.iv, 12, e) || pvk_random(p.prot_key, 32, e))
-		goto out;
-	if (sign_key ? pvk_asrcb_build_signed(&p, sign_key, &req, &req_len, e)
-		     : pvk_asrcb_build(&p, &req, &req_len, e))
-		goto out;
-	cli_note("Successfully generated the request");
-
-	/* Outputs: all or none, the table of contents included. */
-	if ((a->kind == KIND_ASSOC || a->kind == KIND_RETR)) {
-		if (pvk_secret_desc_yaml(p.secret_type, a->name, p.secret_id, &yaml, &yaml_len, e))
+	if (a->kind == KIND_ASSOC || a->kind == KIND_RETR) {
+		if (pvk_secret_desc_yaml(r->secret_type, a->name, r->secret_id, yaml, &yaml_len, e))
 			goto out;
 		if (!a->to_stdout) {
-			ypath = desc_path(a);
-			if (!ypath) {
+			*ypath = desc_path(a);
+			if (!*ypath) {
 				pvk_fail(e, PVK_E_NOMEM, "out of memory");
 				goto out;
 			}
-			if (pvk_outfile_open(&desc_of, ypath, OUTFILE_OVERWRITE, e) ||
-			    pvk_outfile_write(&desc_of, yaml, yaml_len, e))
+			if (pvk_outfile_open(&desc_of, *ypath, OUTFILE_OVERWRITE, e) ||
+			    pvk_outfile_write(&desc_of, *yaml, yaml_len, e))
 				goto out;
 			ofs[nofs++] = &desc_of;
 		}
 	}
 	if (a->output_secret) {
 		if (pvk_outfile_open(&sec_of, a->output_secret, OUTFILE_OVERWRITE | OUTFILE_SECRET, e) ||
-		    pvk_outfile_write(&sec_of, value, 32, e))
+		    pvk_outfile_write(&sec_of, r->value, 32, e))
 			goto out;
 		ofs[nofs++] = &sec_of;
 	}
 	if (a->toc) {
-		if (toc_stage(&toc_of, a->toc, req + req_len - 16, e))
+		if (toc_stage(&toc_of, a->toc, r->req + r->req_len - 16, e))
 			goto out;
 		ofs[nofs++] = &toc_of;
 	}
 	if (strcmp(a->out, "-")) {
 		if (pvk_outfile_open(&req_of, a->out, OUTFILE_OVERWRITE, e) ||
-		    pvk_outfile_write(&req_of, req, req_len, e))
+		    pvk_outfile_write(&req_of, r->req, r->req_len, e))
 			goto out;
 		ofs[nofs++] = &req_of;
-		if (pvk_outfiles_commit(ofs, nofs, e))
-			goto out;
-	} else if (pvk_outfiles_commit(ofs, nofs, e) || write_stdout(req, req_len, e)) {
-		goto out;
+		rc = pvk_outfiles_commit(ofs, nofs, e);
+	} else {
+		rc = pvk_outfiles_commit(ofs, nofs, e) || write_stdout(r->req, r->req_len, e) ? -1 : 0;
 	}
-	cli_info("Successfully wrote the request to '%s'", a->out);
-	if (ypath)
-		cli_note("Successfully wrote secret info to '%s'", ypath);
-	if (policy_hash[0])
-		printf("%s\n", policy_hash);
-	if (yaml && a->to_stdout)
-		printf("%s\n", yaml);
-	if (fflush(stdout)) {
-		pvk_fail(e, PVK_E_IO, "cannot write to standard output");
-		goto out;
-	}
-	rc = 0;
 out:
 	pvk_outfile_abort(&req_of);
 	pvk_outfile_abort(&desc_of);
 	pvk_outfile_abort(&sec_of);
 	pvk_outfile_abort(&toc_of);
-	OPENSSL_cleanse(cck, sizeof(cck));
-	pvk_buf_free_secret(value, value_len);
-	pvk_buf_free_secret(file, file_len);
-	free(req);
-	free(hdr);
+	return rc;
+}
+
+static int create_run(struct create_args *a, struct pvk_err *e)
+{
+	struct pvk_secreq_args ra;
+	struct pvk_secreq r;
+	char *yaml = NULL, *ypath = NULL;
+	int rc = -1;
+
+	if (in_se_guest()) {
+		cli_warn("The system seems to be a Secure Execution guest");
+		if (!a->force)
+			return pvk_fail(e, PVK_E_VERIFY,
+					"Do NOT generate add-secret requests on a machine where you want to use the secret! Override with '-f'");
+		cli_warn("Enforcing the generation of a request on a Secure Execution guest");
+	}
+	secreq_args(a, &ra);
+	if (pvk_secreq_create(&ra, create_warn, NULL, &r, e))
+		return -1;
+	cli_note("Successfully generated the request");
+	if (create_outputs(a, &r, &ypath, &yaml, e))
+		goto out;
+	cli_info("Successfully wrote the request to '%s'", a->out);
+	if (ypath)
+		cli_note("Successfully wrote secret info to '%s'", ypath);
+	if (r.policy_hash[0])
+		printf("%s\n", r.policy_hash);
+	if (yaml && a->to_stdout)
+		printf("%s\n", yaml);
+	rc = fflush(stdout) ? pvk_fail(e, PVK_E_IO, "cannot write to standard output") : 0;
+out:
 	free(yaml);
 	free(ypath);
-	EVP_PKEY_free(p.cust);
-	EVP_PKEY_free(sign_key);
-	OPENSSL_cleanse(&p, sizeof(p));
-	pvk_hostkeys_free(keys, nkeys);
+	pvk_secreq_free(&r);
 	return rc;
 }
 

@@ -48,6 +48,8 @@ static inline uint64_t round_up_page(uint64_t x)
 
 /* Lowercase hex of len bytes into out (2*len+1 bytes). */
 void pvk_hex_encode(const uint8_t *in, size_t len, char *out);
+/* Parse a hex number with optional 0x (at most 16 digits); 0 on success. */
+int pvk_parse_u64_hex(const char *s, uint64_t *out);
 /* Parse exactly 2*len hex digits (an optional 0x prefix allowed); 0 on success. */
 int pvk_hex_decode(const char *in, uint8_t *out, size_t len);
 
