@@ -46,6 +46,7 @@ check "pvkit.pc installed" test -n "$pc"
 check "headers installed" test -e "$prefix/include/pvkit/sehdr.h"
 for f in share/pvkit/stage3a.bin share/pvkit/stage3b_reloc.bin \
 	share/pvkit/schema/pvimg-info-v1.schema.json share/man/man1/pvimg.1 share/man/man1/pvinfo.1 \
+	share/man/man3/libpvkit.3 \
 	share/bash-completion/completions/pvimg share/bash-completion/completions/pvattest; do
 	check "installed: $f" test -e "$prefix/$f"
 done
