@@ -107,6 +107,7 @@ expect "pvinfo --format" "pvinfo --format " human yaml
 expect "pvinfo subcommand" "pvinfo s" supported-flags
 expect "genprotimg: options as pvimg create" "genprotimg --enable-d" --enable-dump
 expect "pvimg -V is not offered (hidden, deprecated)" "pvimg create -V"
+expect "pvkit-lszcrypt (beside s390-tools): lszcrypt's options" "pvkit-lszcrypt --cap" --capability
 mkdir -p d1 && touch se.img se.hdr
 expect "pvimg info: file operand" "pvimg info se." se.hdr se.img
 expect "pvimg create -o: files" "pvimg create -o se.i" se.img
