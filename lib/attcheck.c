@@ -22,12 +22,6 @@
 
 #define EXCH_FILE_MAX (EXCH_HDR_LEN + EXCH_MAX_ARCB + EXCH_MAX_MEAS + EXCH_MAX_ADD + 256 + 16)
 
-/* A file, or standard input for "-". */
-static int read_in(const char *path, size_t max, uint8_t **buf, size_t *len, struct pvk_err *e)
-{
-	return pvk_file_read_all(strcmp(path, "-") ? path : "/dev/stdin", max, buf, len, e);
-}
-
 struct check {
 	struct yout y;
 	int ok;
@@ -200,6 +194,19 @@ static int secret_store_check(const struct pvk_attcheck_args *a, uint8_t (*tags)
 	return 0;
 }
 
+/* A host-key check in the result: shown when enforced or matched, as IBM's. */
+static void yaml_host_key(struct yout *y, const char *key, int enforced, const char *hkd)
+{
+	if (!hkd && !enforced)
+		return;
+	pvk_yout_key(y, key);
+	pvk_yout_map_start(y);
+	pvk_yout_kv_bool(y, "check_enforced", enforced);
+	if (hkd)
+		pvk_yout_kv_str(y, "hash", hkd);
+	pvk_yout_map_end(y);
+}
+
 int pvk_attcheck(struct pvk_attcheck_args *a, pvk_attcheck_log_fn log, void *log_ctx,
 		 char **yaml, size_t *yaml_len, struct pvk_err *e)
 {
@@ -216,7 +223,7 @@ int pvk_attcheck(struct pvk_attcheck_args *a, pvk_attcheck_log_fn log, void *log
 	struct uvreq r;
 	int ret = -1, fw = -2, user_ok = 0, store_ok = 0;
 
-	if (read_in(a->in, EXCH_FILE_MAX, &file, &file_len, e))
+	if (pvk_file_read_arg(a->in, EXCH_FILE_MAX, &file, &file_len, e))
 		return -1;
 	if (pvk_exch_parse(file, file_len, &x, e) || pvk_exch_check_response(&x, e)) {
 		pvk_wrap(e, "%s", a->in);
@@ -243,7 +250,7 @@ int pvk_attcheck(struct pvk_attcheck_args *a, pvk_attcheck_log_fn log, void *log
 			      "host-key hash, but checking was enabled.");
 	}
 	if (a->user) {
-		if (read_in(a->user, EXCH_MAX_USER, &ubuf, &ulen, e))
+		if (pvk_file_read_arg(a->user, EXCH_MAX_USER, &ubuf, &ulen, e))
 			goto out;
 		if (!x.it[EXCH_USER].data || x.it[EXCH_USER].size != ulen ||
 		    memcmp(x.it[EXCH_USER].data, ubuf, ulen))
@@ -261,7 +268,7 @@ int pvk_attcheck(struct pvk_attcheck_args *a, pvk_attcheck_log_fn log, void *log
 			goto out;
 		}
 		for (int i = 0; i < a->n_secrets; i++) {
-			if (read_in(a->secrets[i], 0x100000, &rbuf, &rlen, e))
+			if (pvk_file_read_arg(a->secrets[i], 0x100000, &rbuf, &rlen, e))
 				goto out;
 			if (rlen < 16 + 0x418 || memcmp(rbuf, "asrcbM", 6)) {
 				pvk_fail(e, PVK_E_FORMAT, "%s: not an add-secret request", a->secrets[i]);
@@ -309,22 +316,8 @@ int pvk_attcheck(struct pvk_attcheck_args *a, pvk_attcheck_log_fn log, void *log
 		pvk_yout_seq_end(&k.y);
 	}
 	if (a->certs.n_hkds) {
-		if (img || a->need_boot) {
-			pvk_yout_key(&k.y, "image_host_key");
-			pvk_yout_map_start(&k.y);
-			pvk_yout_kv_bool(&k.y, "check_enforced", a->need_boot);
-			if (img)
-				pvk_yout_kv_str(&k.y, "hash", img);
-			pvk_yout_map_end(&k.y);
-		}
-		if (att || a->need_att) {
-			pvk_yout_key(&k.y, "attest_host_key");
-			pvk_yout_map_start(&k.y);
-			pvk_yout_kv_bool(&k.y, "check_enforced", a->need_att);
-			if (att)
-				pvk_yout_kv_str(&k.y, "hash", att);
-			pvk_yout_map_end(&k.y);
-		}
+		yaml_host_key(&k.y, "image_host_key", a->need_boot, img);
+		yaml_host_key(&k.y, "attest_host_key", a->need_att, att);
 	}
 	if (user_ok)
 		pvk_yout_kv_hex(&k.y, "user_data", x.it[EXCH_USER].data, x.it[EXCH_USER].size);

@@ -780,3 +780,8 @@ int pvk_file_write_all(const char *path, const void *buf, size_t len, int flags,
 	}
 	return pvk_outfile_commit(&of, e);
 }
+
+int pvk_file_read_arg(const char *path, size_t max, uint8_t **out, size_t *len, struct pvk_err *e)
+{
+	return pvk_file_read_all(strcmp(path, "-") ? path : "/dev/stdin", max, out, len, e);
+}

@@ -41,11 +41,6 @@ static void warn(struct ctx *c, const char *fmt, ...)
 	c->warn(c->warn_ctx, msg);
 }
 
-static int read_in(const char *path, size_t max, uint8_t **buf, size_t *len, struct pvk_err *e)
-{
-	return pvk_file_read_all(strcmp(path, "-") ? path : "/dev/stdin", max, buf, len, e);
-}
-
 /* A 32-byte secret value: read from path, or random without one. */
 static int value32(const char *path, const char *what, struct pvk_secreq *r, struct pvk_err *e)
 {
@@ -72,7 +67,7 @@ static int load_secret(struct ctx *c, struct pvk_secreq *r, struct pvk_err *e)
 		rc = value32(a->input_secret, "the association secret", r, e);
 		break;
 	case PVK_SECREQ_RETR:
-		rc = read_in(a->secret, SECRET_FILE_MAX, &file, &file_len, e) ||
+		rc = pvk_file_read_arg(a->secret, SECRET_FILE_MAX, &file, &file_len, e) ||
 		     pvk_secret_encode_value(pvk_secret_input_kind_parse(a->type), file, file_len,
 					     a->secret, &c->p.secret_type, &r->value, &r->value_len, e);
 		pvk_buf_free_secret(file, file_len);
@@ -125,7 +120,7 @@ static int load_target(struct ctx *c, struct pvk_err *e)
 		uint8_t *cbuf;
 		size_t clen;
 
-		if (read_in(a->cuid, 0x100000, &cbuf, &clen, e))
+		if (pvk_file_read_arg(a->cuid, 0x100000, &cbuf, &clen, e))
 			goto out;
 		rc = pvk_secret_cuid_from_file(cbuf, clen, c->p.cuid, e);
 		free(cbuf);
@@ -173,7 +168,7 @@ static int load_sign_key(struct ctx *c, struct pvk_err *e)
 	size_t klen;
 	int t;
 
-	if (read_in(path, KEY_FILE_MAX, &kbuf, &klen, e))
+	if (pvk_file_read_arg(path, KEY_FILE_MAX, &kbuf, &klen, e))
 		return -1;
 	t = pvk_secret_load_private_key(kbuf, klen, path, &c->sign_key, e);
 	pvk_buf_free_secret(kbuf, klen);
@@ -198,7 +193,7 @@ static int load_user_data(struct ctx *c, struct pvk_secreq *r, struct pvk_err *e
 		if (!a->sign_key)
 			c->p.user_type = ASRCB_USER_UNSIGNED;
 		max = pvk_asrcb_user_data_max(c->p.user_type);
-		if (read_in(a->user_data, max, &ubuf, &ulen, e)) {
+		if (pvk_file_read_arg(a->user_data, max, &ubuf, &ulen, e)) {
 			if (e->code == PVK_E_FORMAT)
 				pvk_fail(e, PVK_E_FORMAT,
 					 "%s: Invalid %s user-data for signing provided. Max %zu bytes allowed",

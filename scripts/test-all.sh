@@ -186,37 +186,31 @@ stage_valgrind() {
 		--wrap="$VALGRIND_CMD" --timeout-multiplier "$VALGRIND_TIMEOUT_MULT"
 }
 
-stage_install() {
-	local out rc=0 p f
+# run_counted WHAT -- CMD...: run a script that ends with "N passed, N failed", count it
+run_counted() {
+	local what=$1 out rc=0 p f
+	shift 2
 	out=$(mktemp)
-	./scripts/install-check.sh build-install 2>&1 | tee "$out" || rc=$?
+	"$@" 2>&1 | tee "$out" || rc=$?
 	read -r p f < <(sed -n 's/^\([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed$/\1 \2/p' "$out" |
 		tail -n 1) || true
 	rm -f "$out"
 	p=${p:-0} f=${f:-0}
 	total_pass=$((total_pass + p))
 	total_fail=$((total_fail + f))
-	stage_counts="$p passed, $f failed, 0 skipped (installed files only)"
+	stage_counts="$p passed, $f failed, 0 skipped ($what)"
 	stage_tests_failed=0
 	[ "$f" -gt 0 ] && stage_tests_failed=1
 	return "$rc"
 }
 
+stage_install() {
+	run_counted "installed files only" -- ./scripts/install-check.sh build-install
+}
+
 stage_fuzz() {
-	local out rc=0 p f
-	out=$(mktemp)
-	PVKIT_FUZZ_BUILDDIR=$FUZZ_DIR ./scripts/fuzz.sh "$FUZZ_SECONDS" 2>&1 | tee "$out" || rc=$?
-	# Its closing line "N passed, N failed" counts the targets.
-	read -r p f < <(sed -n 's/^\([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed$/\1 \2/p' "$out" |
-		tail -n 1) || true
-	rm -f "$out"
-	p=${p:-0} f=${f:-0}
-	total_pass=$((total_pass + p))
-	total_fail=$((total_fail + f))
-	stage_counts="$p passed, $f failed, 0 skipped (fuzz targets, ${FUZZ_SECONDS}s each)"
-	stage_tests_failed=0
-	[ "$f" -gt 0 ] && stage_tests_failed=1
-	return "$rc"
+	run_counted "fuzz targets, ${FUZZ_SECONDS}s each" -- \
+		env PVKIT_FUZZ_BUILDDIR="$FUZZ_DIR" ./scripts/fuzz.sh "$FUZZ_SECONDS"
 }
 
 # run_stage NAME: run stage_NAME, time it, record the outcome.

@@ -123,11 +123,6 @@ static int write_output(const char *path, const void *buf, size_t len, int secre
 	return pvk_file_write_all(path, buf, len, OUTFILE_OVERWRITE | (secret ? OUTFILE_SECRET : 0), e);
 }
 
-static int read_input(const char *path, size_t max, uint8_t **buf, size_t *len, struct pvk_err *e)
-{
-	return pvk_file_read_all(strcmp(path, "-") ? path : "/dev/stdin", max, buf, len, e);
-}
-
 /* ---- create ---- */
 
 static int parse_add_data(const char *arg, uint64_t *paf, struct pvk_err *e)
@@ -268,7 +263,7 @@ static int perform_run(const char *in, const char *out, const char *user_path, s
 	struct exch x, r;
 	int ret = -1;
 
-	if (read_input(in, EXCH_FILE_MAX, &file, &file_len, e))
+	if (pvk_file_read_arg(in, EXCH_FILE_MAX, &file, &file_len, e))
 		return -1;
 	if (pvk_exch_parse(file, file_len, &x, e)) {
 		pvk_wrap(e, "%s", in);
@@ -282,7 +277,7 @@ static int perform_run(const char *in, const char *out, const char *user_path, s
 			 in, x.it[EXCH_MEAS].size, ARCB_MEAS_LEN);
 		goto out;
 	}
-	if (user_path && read_input(user_path, EXCH_MAX_USER, &user, &user_len, e)) {
+	if (user_path && pvk_file_read_arg(user_path, EXCH_MAX_USER, &user, &user_len, e)) {
 		if (e->code == PVK_E_FORMAT)
 			pvk_fail(e, PVK_E_FORMAT, "%s: user data larger than 256 bytes", user_path);
 		goto out;
@@ -515,7 +510,7 @@ static int verify_run(const char *in, const char *hdr_path, const char *arpk_pat
 	int ret = 1;
 
 	memset(&c, 0, sizeof(c));
-	if (read_input(in, EXCH_FILE_MAX, &file, &file_len, e))
+	if (pvk_file_read_arg(in, EXCH_FILE_MAX, &file, &file_len, e))
 		return 1;
 	if (pvk_exch_parse(file, file_len, &x, e) || pvk_exch_check_response(&x, e)) {
 		pvk_wrap(e, "%s", in);

@@ -161,11 +161,6 @@ enum {
 	OPT_INFORM, OPT_OUTFORM,
 };
 
-static int read_input(const char *path, size_t max, uint8_t **buf, size_t *len, struct pvk_err *e)
-{
-	return pvk_file_read_all(strcmp(path, "-") ? path : "/dev/stdin", max, buf, len, e);
-}
-
 static int write_stdout(const void *buf, size_t len, struct pvk_err *e)
 {
 	if (fwrite(buf, 1, len, stdout) != len || fflush(stdout))
@@ -708,7 +703,7 @@ static int add_run(const char *in, int force, struct pvk_err *e)
 	size_t len = 0;
 	int ret = -1;
 
-	if (read_input(in, ASRCB_MAX_LEN, &req, &len, e))
+	if (pvk_file_read_arg(in, ASRCB_MAX_LEN, &req, &len, e))
 		return -1;
 	if (len < 6 || memcmp(req, ASRCB_MAGIC, 6)) {
 		pvk_fail(e, PVK_E_FORMAT, "%s: not an add-secret request (magic 'asrcbM' missing)", in);
@@ -895,10 +890,10 @@ static int verify_run(const char *in, const char *cert, const char *out, struct 
 	EVP_PKEY *key = NULL;
 	int ret = -1;
 
-	if (read_input(in, ASRCB_MAX_LEN, &req, &len, e))
+	if (pvk_file_read_arg(in, ASRCB_MAX_LEN, &req, &len, e))
 		return -1;
 	if (cert) {
-		if (read_input(cert, CERT_FILE_MAX, &cbuf, &clen, e) ||
+		if (pvk_file_read_arg(cert, CERT_FILE_MAX, &cbuf, &clen, e) ||
 		    pvk_secret_load_cert_key(cbuf, clen, cert, &key, e))
 			goto out;
 	}
@@ -978,7 +973,7 @@ static int retrieve_find(const struct secret_list *l, enum inform inf, const cha
 		uint16_t type;
 		int rc;
 
-		if (read_input(input, 0x100000, &buf, &len, e))
+		if (pvk_file_read_arg(input, 0x100000, &buf, &len, e))
 			return -1;
 		rc = pvk_secret_desc_parse(buf, len, &type, id, e);
 		free(buf);

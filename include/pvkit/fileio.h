@@ -12,6 +12,8 @@
 
 /* Read a whole file of at most max bytes into a fresh buffer (NUL-terminated for convenience). */
 int pvk_file_read_all(const char *path, size_t max, uint8_t **out, size_t *len, struct pvk_err *e);
+/* pvk_file_read_all for a command-line input: "-" is standard input. */
+int pvk_file_read_arg(const char *path, size_t max, uint8_t **out, size_t *len, struct pvk_err *e);
 /* Read a file that must be exactly len bytes (keys, IVs); out is caller-owned. */
 int pvk_file_read_exact(const char *path, uint8_t *out, size_t len, const char *what,
 		    struct pvk_err *e);
