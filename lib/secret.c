@@ -16,6 +16,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <yaml.h>
+#include <json-c/json.h>
 
 #include "pvkit/bytes.h"
 #include "pvkit/crypto.h"
@@ -253,6 +254,8 @@ int pvk_secret_list_format_parse(const char *s)
 		return SECRET_LIST_YAML;
 	if (!strcmp(s, "bin"))
 		return SECRET_LIST_BIN;
+	if (!strcmp(s, "json"))
+		return SECRET_LIST_JSON;
 	return -1;
 }
 
@@ -335,9 +338,45 @@ static void sb_printf(struct sbuf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
+/* The YAML document's members as JSON (pretty, two spaces), ending in a newline. */
+static int list_json(const struct secret_list *l, uint8_t **out, size_t *out_len,
+		     struct pvk_err *e)
+{
+	json_object *root = json_object_new_object(), *arr = json_object_new_array();
+	const char *s;
+	size_t n;
+
+	json_object_object_add(root, "total_num_secrets", json_object_new_int64(l->total));
+	for (size_t i = 0; i < l->n; i++) {
+		json_object *o = json_object_new_object();
+		char id[2 + 2 * SECRET_ID_LEN + 1] = "0x";
+
+		pvk_hex_encode(l->entries[i].id, SECRET_ID_LEN, id + 2);
+		json_object_object_add(o, "index", json_object_new_int64(l->entries[i].index));
+		json_object_object_add(o, "stype", json_object_new_int64(l->entries[i].type));
+		json_object_object_add(o, "len", json_object_new_int64(l->entries[i].len));
+		json_object_object_add(o, "id", json_object_new_string(id));
+		json_object_array_add(arr, o);
+	}
+	json_object_object_add(root, "secrets", arr);
+	s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+					   JSON_C_TO_STRING_NOSLASHESCAPE);
+	n = s ? strlen(s) : 0;
+	*out = s ? malloc(n + 2) : NULL;
+	if (*out) {
+		memcpy(*out, s, n);
+		memcpy(*out + n, "\n", 2);  /* NUL-terminated, as the text formats are */
+		*out_len = n + 1;
+	}
+	json_object_put(root);
+	return *out ? 0 : pvk_fail(e, PVK_E_NOMEM, "out of memory");
+}
+
 int pvk_secret_list_render(const struct secret_list *l, enum secret_list_format f, uint8_t **out,
 		       size_t *out_len, struct pvk_err *e)
 {
+	if (f == SECRET_LIST_JSON)
+		return list_json(l, out, out_len, e);
 	if (f == SECRET_LIST_BIN) {
 		uint8_t *b = malloc(l->raw_len ? l->raw_len : 1);
 

@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "pvkit/bytes.h"
+#include <json-c/json.h>
+
 #include "pvkit/yamlout.h"
 
 static int write_handler(void *data, unsigned char *buffer, size_t size)
@@ -133,6 +135,35 @@ void pvk_yout_kv_int(struct yout *y, const char *k, long long v)
 	snprintf(s, sizeof(s), "%lld", v);
 	pvk_yout_key(y, k);
 	scalar(y, s, YAML_PLAIN_SCALAR_STYLE);
+}
+
+void pvk_yout_json(struct yout *y, struct json_object *v)
+{
+	switch (json_object_get_type(v)) {
+	case json_type_object:
+		pvk_yout_map_start(y);
+		json_object_object_foreach(v, key, val) {
+			pvk_yout_key(y, key);
+			pvk_yout_json(y, val);
+		}
+		pvk_yout_map_end(y);
+		break;
+	case json_type_array:
+		pvk_yout_seq_start(y);
+		for (size_t i = 0; i < json_object_array_length(v); i++)
+			pvk_yout_json(y, json_object_array_get_idx(v, i));
+		pvk_yout_seq_end(y);
+		break;
+	case json_type_string:
+		pvk_yout_str(y, json_object_get_string(v));
+		break;
+	case json_type_null:
+		scalar(y, "null", YAML_PLAIN_SCALAR_STYLE);
+		break;
+	default:  /* numbers and booleans as JSON writes them */
+		scalar(y, json_object_to_json_string(v), YAML_PLAIN_SCALAR_STYLE);
+		break;
+	}
 }
 
 int pvk_yout_finish(struct yout *y, char **out, size_t *len, struct pvk_err *e)

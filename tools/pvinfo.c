@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <json-c/json.h>
+
 #include "cli.h"
 #include "pvkit/uvinfo.h"
 #include "pvkit/yamlout.h"
@@ -39,7 +41,7 @@ static const char help[] =
 	"      --supported-plaintext-add-secret-flags\n"
 	"                                  The supported plaintext add-secret flags\n"
 	"      --limits                    The ultravisor's limits\n"
-	"      --format FORMAT             human (default) or yaml\n"
+	"      --format FORMAT             human (default), yaml, or json (pvkit's addition)\n"
 	"      --version                   Print version information and exit\n"
 	"  -h, --help                      Print this help and exit\n";
 
@@ -102,9 +104,9 @@ static void emit_human(void *ctx, const char *line)
 	fprintf(ctx, "%s\n", line);
 }
 
-static void emit_yaml(void *ctx, const char *line)
+static void emit_json(void *ctx, const char *line)
 {
-	pvk_yout_str(ctx, line);
+	json_object_array_add(ctx, json_object_new_string(line));
 }
 
 /* 0 unsecure, 1 guest, 2 host, 3 both; -1 on a bad file. */
@@ -176,18 +178,15 @@ static int print_human(const char *dir, const int *want, int status, struct pvk_
 	return 0;
 }
 
-static int print_yaml(const char *dir, const int *want, int status, struct pvk_err *e)
+/* IBM's YAML document as a tree (members in its order), for yaml and json output. */
+static json_object *build_doc(const char *dir, const int *want, int status, struct pvk_err *e)
 {
-	struct yout y;
-	char *text;
-	size_t len;
+	json_object *doc = json_object_new_object();
 
-	if (pvk_yout_begin(&y, e))
-		return -1;
-	pvk_yout_map_start(&y);
-	pvk_yout_key(&y, "se_status");
-	pvk_yout_str(&y, want[S_STATUS] ? status_yaml[status] : "null");
+	json_object_object_add(doc, "se_status", want[S_STATUS]
+			       ? json_object_new_string(status_yaml[status]) : NULL);
 	for (int s = S_FAC; s < S_N; s++) {
+		json_object *sec;
 		uint64_t v;
 
 		if (!want[s])
@@ -200,32 +199,54 @@ static int print_yaml(const char *dir, const int *want, int status, struct pvk_e
 				goto fail;
 			if (!n)
 				continue;
-			pvk_yout_key(&y, "limits");
-			pvk_yout_map_start(&y);
+			sec = json_object_new_object();
 			for (size_t l = 0; l < 6; l++)
 				if (have[l])
-					pvk_yout_kv_int(&y, pvk_uvinfo_limits[l].desc, (long long)lim[l]);
-			pvk_yout_map_end(&y);
+					json_object_object_add(sec, pvk_uvinfo_limits[l].desc,
+							       json_object_new_int64((int64_t)lim[l]));
+			json_object_object_add(doc, "limits", sec);
 			continue;
 		}
 		if (section_value(dir, s, &v, e))
 			goto fail;
 		if (!v)
 			continue;
-		pvk_yout_key(&y, sections[s].yaml);
-		pvk_yout_seq_start(&y);
-		pvk_uvinfo_lines(sections[s].table, v, emit_yaml, &y);
-		pvk_yout_seq_end(&y);
+		sec = json_object_new_array();
+		pvk_uvinfo_lines(sections[s].table, v, emit_json, sec);
+		json_object_object_add(doc, sections[s].yaml, sec);
 	}
-	pvk_yout_map_end(&y);
+	return doc;
+fail:
+	json_object_put(doc);
+	return NULL;
+}
+
+static int print_doc(const char *dir, const int *want, int status, int json, struct pvk_err *e)
+{
+	json_object *doc = build_doc(dir, want, status, e);
+	struct yout y;
+	char *text;
+	size_t len;
+
+	if (!doc)
+		return -1;
+	if (json) {
+		fprintf(out, "%s\n", json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
+			JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(doc);
+		return 0;
+	}
+	if (pvk_yout_begin(&y, e)) {
+		json_object_put(doc);
+		return -1;
+	}
+	pvk_yout_json(&y, doc);
+	json_object_put(doc);
 	if (pvk_yout_finish(&y, &text, &len, e))
 		return -1;
 	fwrite(text, 1, len, out);
 	free(text);
 	return 0;
-fail:
-	pvk_yout_abort(&y);
-	return -1;
 }
 
 /* pvinfo supported-flags: IBM's labels differ a little from the main listing's. */
@@ -302,7 +323,7 @@ static int cmd_supported_flags(int argc, char **argv, const char *dir, int check
 int main(int argc, char **argv)
 {
 	struct option longopts[S_N + 4];
-	int want[S_N] = { 0 }, c, idx, any = 0, yaml = 0, status = 0, rc;
+	int want[S_N] = { 0 }, c, idx, any = 0, format = 0, status = 0, rc;
 	char dirbuf[4096], *text = NULL;
 	size_t len = 0;
 	const char *dir;
@@ -322,10 +343,10 @@ int main(int argc, char **argv)
 		if (c >= 0x100 && c < 0x100 + S_N) {
 			want[c - 0x100] = any = 1;
 		} else if (c == 'f') {
-			if (strcmp(optarg, "human") && strcmp(optarg, "yaml"))
+			if (strcmp(optarg, "human") && strcmp(optarg, "yaml") && strcmp(optarg, "json"))
 				return cli_usage_error("invalid value '%s' for '--format <FORMAT>' "
-						       "(possible values: human, yaml)", optarg);
-			yaml = !strcmp(optarg, "yaml");
+						       "(possible values: human, yaml, json)", optarg);
+			format = !strcmp(optarg, "yaml") ? 1 : !strcmp(optarg, "json") ? 2 : 0;
 		} else if (c == 'V') {
 			cli_version();
 			return PVK_EXIT_OK;
@@ -364,7 +385,8 @@ int main(int argc, char **argv)
 		rc = cmd_supported_flags(argc - optind, argv + optind, dir, 0);
 	else if (want[S_STATUS] && (status = read_status(dir, &e)) < 0)
 		rc = cli_error(&e);
-	else if (yaml ? print_yaml(dir, want, status, &e) : print_human(dir, want, status, &e))
+	else if (format ? print_doc(dir, want, status, format == 2, &e)
+			: print_human(dir, want, status, &e))
 		rc = cli_error(&e);
 	else
 		rc = PVK_EXIT_OK;

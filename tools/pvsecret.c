@@ -116,14 +116,14 @@ static const char lock_help[] =
 	"  -v, --verbose, -q, --quiet, -h, --help\n";
 
 static const char list_help[] =
-	"Usage: pvsecret list [-o] [OUTPUT] [--format human|yaml|bin]\n"
+	"Usage: pvsecret list [-o] [OUTPUT] [--format human|yaml|bin|json]\n"
 	"\n"
 	"List the secrets in the store of this guest.\n"
 	"\n"
 	"Options:\n"
 	"  -o, --output FILE             Write the list to FILE (default: standard output)\n"
-	"      --format FORMAT           human (default), yaml, or bin (as the ultravisor\n"
-	"                                gives it)\n"
+	"      --format FORMAT           human (default), yaml, bin (as the ultravisor\n"
+	"                                gives it), or json (pvkit's addition)\n"
 	"  -v, --verbose, -q, --quiet, -h, --help\n";
 
 static const char verify_help[] =
@@ -868,7 +868,7 @@ static int cmd_list(int argc, char **argv)
 		case OPT_FORMAT:
 			f = pvk_secret_list_format_parse(optarg);
 			if (f < 0)
-				return cli_usage_error("--format: human, yaml or bin");
+				return cli_usage_error("--format: human, yaml, bin or json");
 			break;
 		case 'h': fputs(list_help, stdout); return PVK_EXIT_OK;
 		default: return cli_usage_error("invalid option");

@@ -83,6 +83,7 @@ enum secret_list_format {
 	SECRET_LIST_HUMAN,
 	SECRET_LIST_YAML,
 	SECRET_LIST_BIN,
+	SECRET_LIST_JSON,         /* pvkit's addition: the YAML document's members as JSON */
 };
 
 /* "human", "yaml", "bin"; -1 when unknown. */

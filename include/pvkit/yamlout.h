@@ -29,6 +29,10 @@ void pvk_yout_kv_str(struct yout *y, const char *k, const char *v);
 void pvk_yout_kv_hex(struct yout *y, const char *k, const uint8_t *p, size_t n); /* "0x" + hex */
 void pvk_yout_kv_bool(struct yout *y, const char *k, int v);
 void pvk_yout_kv_int(struct yout *y, const char *k, long long v);
+/* A json-c value as YAML, members in their order: objects as maps, arrays as sequences,
+ * strings, numbers, booleans, null as "null". */
+struct json_object;
+void pvk_yout_json(struct yout *y, struct json_object *v);
 /* Ends the document; on success *out (NUL-terminated, malloc'd) and *len. */
 int pvk_yout_finish(struct yout *y, char **out, size_t *len, struct pvk_err *e);
 void pvk_yout_abort(struct yout *y);

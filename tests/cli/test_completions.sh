@@ -101,9 +101,9 @@ expect "pvattest check --host-key-check" "pvattest check --host-key-check b" boo
 expect "pvsecret create: the secret kind" "pvsecret create -k h.crt --no-verify --hdr se.img -o r.bin " \
 	meta association retrievable update-cck
 expect "pvsecret create --type" "pvsecret create --type a" aes aes-xts
-expect "pvsecret list --format" "pvsecret list --format " human yaml bin
+expect "pvsecret list --format" "pvsecret list --format " human yaml bin json
 expect "pvsecret retrieve --outform" "pvsecret retrieve --outform " pem bin
-expect "pvinfo --format" "pvinfo --format " human yaml
+expect "pvinfo --format" "pvinfo --format " human yaml json
 expect "pvinfo subcommand" "pvinfo s" supported-flags
 expect "genprotimg: options as pvimg create" "genprotimg --enable-d" --enable-dump
 expect "pvimg -V is not offered (hidden, deprecated)" "pvimg create -V"

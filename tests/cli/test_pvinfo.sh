@@ -53,6 +53,13 @@ assert list(d) == ["se_status", "facilities", "feature_indications", "limits",
 assert d["se_status"] == "Host" and d["limits"]["Maximal number of CPUs in one SE-Guest"] == 257
 assert "Set Shared Access" not in d["facilities"] and "Reserved Bit-49" in d["supported_plaintext_control_flags"]
 PY
+# json (pvkit's addition): the same document
+PVKIT_SYSFS_ROOT=$FIX "$PVINFO" --format json >all.json
+python3 - all.json all-yaml.txt <<'PY' && pass "json: the yaml document's members and order" || fail "json document"
+import json, sys, yaml
+j = json.load(open(sys.argv[1]))
+assert j == yaml.safe_load(open(sys.argv[2])) and list(j) == list(yaml.safe_load(open(sys.argv[2])))
+PY
 # a section not asked for is not printed; se_status is null in yaml (as serde writes None)
 PVKIT_SYSFS_ROOT=$FIX "$PVINFO" --limits --format yaml >lim.yaml
 check "yaml: se_status null when not asked" grep -qx "se_status: null" lim.yaml

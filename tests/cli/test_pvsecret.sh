@@ -293,6 +293,13 @@ cmp -s out expect.txt && pass "list human output" || { fail "list human output";
 run "list --format yaml -o" 0 "Successfully wrote the list" -- guest g1 "$PVSECRET" list --format yaml -o list.yaml
 printf 'total_num_secrets: 1\nsecrets:\n- index: 0\n  stype: 2\n  len: 32\n  id: 0x%s\n' "$ID_MY_SECRET" >expect.yaml
 cmp -s list.yaml expect.yaml && pass "list yaml output" || { fail "list yaml output"; diff list.yaml expect.yaml; }
+run "list --format json" 0 "" -- guest g1 "$PVSECRET" list --format json
+python3 - out "$ID_MY_SECRET" <<'PY' && pass "list json: the YAML document's members" || fail "list json: $(cat out)"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d == {"total_num_secrets": 1,
+             "secrets": [{"index": 0, "stype": 2, "len": 32, "id": "0x" + sys.argv[2]}]}, d
+PY
 run "list --format bin (positional OUTPUT)" 0 "" -- guest g1 "$PVSECRET" list --format bin list.bin
 python3 - "$ID_MY_SECRET" <<'PY' && pass "list bin output" || fail "list bin output"
 import sys

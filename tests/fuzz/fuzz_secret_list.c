@@ -57,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(e.code == PVK_E_FORMAT);
 	} else {
 		FUZZ_CHECK(l.raw_len == SECRET_LIST_HDR + l.n * SECRET_LIST_ENTRY && l.raw_len <= size);
-		for (int f = SECRET_LIST_HUMAN; f <= SECRET_LIST_BIN; f++) {
+		for (int f = SECRET_LIST_HUMAN; f <= SECRET_LIST_JSON; f++) {
 			FUZZ_CHECK(pvk_secret_list_render(&l, (enum secret_list_format)f, &out, &out_len,
 						      &e) == 0);
 			if (f == SECRET_LIST_BIN)

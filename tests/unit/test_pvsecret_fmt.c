@@ -314,6 +314,28 @@ static void test_list_yaml_bin(void **s)
 			    "  len: 64\n"
 			    "  id: 0x46616e6379207365637265742049440000000000000000000000000000000000\n");
 	free(out);
+	/* json: the same members, NUL-terminated like the other text formats */
+	assert_int_equal(pvk_secret_list_render(&l, SECRET_LIST_JSON, &out, &olen, &e), 0);
+	assert_int_equal(strlen((char *)out), olen);
+	assert_string_equal((char *)out,
+			    "{\n"
+			    "  \"total_num_secrets\": 5,\n"
+			    "  \"secrets\": [\n"
+			    "    {\n"
+			    "      \"index\": 0,\n"
+			    "      \"stype\": 2,\n"
+			    "      \"len\": 32,\n"
+			    "      \"id\": \"0xb9d1d013f600ec1bf16bae6a3634cad15dcc490c9f2835764201a41a1d70de44\"\n"
+			    "    },\n"
+			    "    {\n"
+			    "      \"index\": 1,\n"
+			    "      \"stype\": 6,\n"
+			    "      \"len\": 64,\n"
+			    "      \"id\": \"0x46616e6379207365637265742049440000000000000000000000000000000000\"\n"
+			    "    }\n"
+			    "  ]\n"
+			    "}\n");
+	free(out);
 	/* bin: the header and the entries as given, no padding. */
 	assert_int_equal(pvk_secret_list_render(&l, SECRET_LIST_BIN, &out, &olen, &e), 0);
 	assert_int_equal(olen, 16 + 2 * 48);
@@ -333,7 +355,8 @@ static void test_list_yaml_bin(void **s)
 	pvk_secret_list_free(&l);
 	free(buf);
 	assert_int_equal(pvk_secret_list_format_parse("bin"), SECRET_LIST_BIN);
-	assert_int_equal(pvk_secret_list_format_parse("json"), -1);
+	assert_int_equal(pvk_secret_list_format_parse("json"), SECRET_LIST_JSON);
+	assert_int_equal(pvk_secret_list_format_parse("xml"), -1);
 }
 
 static void test_list_find(void **s)
