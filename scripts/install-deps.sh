@@ -12,8 +12,10 @@ PKGS_QEMU="qemu-system-misc qemu-user-static"
 PKGS_TEST="valgrind abigail-tools python3 python3-yaml python3-jsonschema bash-completion openssl xxd cpio time procps groff-base"
 # libFuzzer and the sanitizer runtimes for scripts/fuzz.sh (Debian 12's clang 14).
 PKGS_FUZZ="clang libclang-rt-14-dev"
+# The deb stage (scripts/deb-check.sh): package build, lintian, a clean chroot.
+PKGS_DEB="debhelper dpkg-dev fakeroot lintian debootstrap curl"
 
-ALL_PKGS="$PKGS_BUILD $PKGS_BOOT $PKGS_QEMU $PKGS_TEST $PKGS_FUZZ ${PKGS_EXTRA:-}"
+ALL_PKGS="$PKGS_BUILD $PKGS_BOOT $PKGS_QEMU $PKGS_TEST $PKGS_FUZZ $PKGS_DEB ${PKGS_EXTRA:-}"
 
 missing=()
 for p in $ALL_PKGS; do

@@ -4,6 +4,8 @@
 #   native    build/          meson test, all suites
 #   install   build-install/  meson install into its own prefix, build tree removed; the
 #                             example program and a short lifecycle from the installed files
+#   deb       build-deb/      scripts/deb-check.sh: dpkg-buildpackage -b, lintian, the .debs
+#                             installed in a clean Debian 12 chroot and a lifecycle from them
 #   cross     build-cross/    s390x (big-endian) build, unit suite under qemu-s390x-static
 #   asan      build-asan/     ASan+UBSan build, unit, cli and compat suites
 #   novectors build-asan/     the unit suite again under ASan+UBSan as in a user's clone
@@ -18,11 +20,13 @@
 # or outside its tests, e.g. a compile error, counts as one failure).
 #
 # Usage: scripts/test-all.sh [--quick] [--no-cross] [--no-sanitize] [--no-valgrind] [--no-fuzz]
+#                          [--no-deb]
 #   --quick        native build and tests only
 #   --no-cross     skip the s390x cross build
 #   --no-sanitize  skip the ASan/UBSan build and the valgrind run
 #   --no-valgrind  skip only the valgrind run
 #   --no-fuzz      skip the fuzz stage
+#   --no-deb       skip the Debian package stage
 # Environment: PVKIT_NATIVE_BUILDDIR (default build), PVKIT_SKIP_DEPS=1 skips
 # scripts/install-deps.sh, MESON_TESTTHREADS is honoured by meson test,
 # PVKIT_FUZZ_SECONDS sets the fuzz stage's seconds per target (default 15).
@@ -35,13 +39,15 @@ do_cross=1
 do_asan=1
 do_valgrind=1
 do_fuzz=1
+do_deb=1
 for arg in "$@"; do
 	case "$arg" in
-	--quick) do_cross=0 do_asan=0 do_valgrind=0 do_fuzz=0 ;;
+	--quick) do_cross=0 do_asan=0 do_valgrind=0 do_fuzz=0 do_deb=0 ;;
 	--no-cross) do_cross=0 ;;
 	--no-sanitize) do_asan=0 do_valgrind=0 ;;
 	--no-valgrind) do_valgrind=0 ;;
 	--no-fuzz) do_fuzz=0 ;;
+	--no-deb) do_deb=0 ;;
 	-h | --help)
 		sed -n '2,/^# The stage_/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
 		exit 0
@@ -208,6 +214,10 @@ stage_install() {
 	run_counted "installed files only" -- ./scripts/install-check.sh build-install
 }
 
+stage_deb() {
+	run_counted "Debian packages" -- ./scripts/deb-check.sh build-deb
+}
+
 stage_fuzz() {
 	run_counted "fuzz targets, ${FUZZ_SECONDS}s each" -- \
 		env PVKIT_FUZZ_BUILDDIR="$FUZZ_DIR" ./scripts/fuzz.sh "$FUZZ_SECONDS"
@@ -245,6 +255,7 @@ fi
 
 run_stage native
 run_stage install
+[ $do_deb -eq 1 ] && run_stage deb
 [ $do_cross -eq 1 ] && run_stage cross
 [ $do_asan -eq 1 ] && run_stage asan
 [ $do_asan -eq 1 ] && run_stage novectors
