@@ -5,6 +5,7 @@
 #include <openssl/err.h>
 
 #include "pvkit/err.h"
+#include "pvkit/log.h"
 
 int pvk_vfail(struct pvk_err *e, enum pvk_errc code, const char *fmt, va_list ap)
 {
@@ -92,4 +93,17 @@ void pvk_err_clear(struct pvk_err *e)
 {
 	if (e)
 		memset(e, 0, sizeof(*e));
+}
+
+void pvk_log(const struct pvk_log *log, enum pvk_log_level level, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (!log || !log->fn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log->fn(log->ctx, level, msg);
 }

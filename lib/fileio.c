@@ -781,6 +781,16 @@ int pvk_file_write_all(const char *path, const void *buf, size_t len, int flags,
 	return pvk_outfile_commit(&of, e);
 }
 
+int pvk_file_write_arg(const char *path, const void *buf, size_t len, int flags,
+		       struct pvk_err *e)
+{
+	if (strcmp(path, "-"))
+		return pvk_file_write_all(path, buf, len, flags, e);
+	if (fwrite(buf, 1, len, stdout) != len || fflush(stdout))
+		return pvk_fail(e, PVK_E_IO, "cannot write to standard output");
+	return 0;
+}
+
 int pvk_file_read_arg(const char *path, size_t max, uint8_t **out, size_t *len, struct pvk_err *e)
 {
 	return pvk_file_read_all(strcmp(path, "-") ? path : "/dev/stdin", max, out, len, e);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <openssl/crypto.h>
 
@@ -259,4 +260,118 @@ void pvk_secreq_free(struct pvk_secreq *r)
 	pvk_buf_free_secret(r->value, r->value_len);
 	free(r->req);
 	memset(r, 0, sizeof(*r));
+}
+
+/* The directory part of path including its '/', or "" (current directory). */
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n = slash ? (size_t)(slash - path + 1) : 0;
+	char *d = malloc(n + 1);
+
+	if (d) {
+		memcpy(d, path, n);
+		d[n] = 0;
+	}
+	return d;
+}
+
+char *pvk_secreq_desc_path(const char *out, const char *name)
+{
+	char *dir = dir_of(strcmp(out, "-") ? out : ""), *file = pvk_secret_desc_filename(name);
+	char *p = NULL;
+
+	if (dir && file && asprintf(&p, "%s%s", dir, file) < 0)
+		p = NULL;
+	free(dir);
+	free(file);
+	return p;
+}
+
+/* The table of contents with the request's tag appended, staged to be committed with the
+ * request: a request that was not written never shows up in it. */
+static int toc_stage(struct outfile *of, const char *path, const uint8_t tag[16],
+		     struct pvk_err *e)
+{
+	uint8_t *old = NULL;
+	size_t old_len = 0;
+	char line[34];
+	struct stat st;
+	int rc;
+
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	    pvk_file_read_all(path, 64u << 20, &old, &old_len, e))
+		return -1;
+	pvk_hex_encode(tag, 16, line);
+	line[32] = '\n';
+	rc = pvk_outfile_open(of, path, OUTFILE_OVERWRITE, e) ||
+	     pvk_outfile_write(of, old, old_len, e) || pvk_outfile_write(of, line, 33, e);
+	free(old);
+	return rc ? -1 : 0;
+}
+
+static int stage(struct outfile *of, const char *path, int flags, const void *buf, size_t len,
+		 struct outfile **ofs, size_t *n, struct pvk_err *e)
+{
+	if (pvk_outfile_open(of, path, flags, e) || pvk_outfile_write(of, buf, len, e))
+		return -1;
+	ofs[(*n)++] = of;
+	return 0;
+}
+
+/* Everything but the request, staged. */
+static int stage_side_outputs(const struct pvk_secreq *r, const struct pvk_secreq_out *o,
+			      char **desc_path, char **desc_yaml, struct outfile of[3],
+			      struct outfile **ofs, size_t *n, struct pvk_err *e)
+{
+	size_t yaml_len = 0;
+
+	if (o->name) {
+		if (pvk_secret_desc_yaml(r->secret_type, o->name, r->secret_id, desc_yaml, &yaml_len,
+					 e))
+			return -1;
+		if (o->desc_file) {
+			*desc_path = pvk_secreq_desc_path(o->out, o->name);
+			if (!*desc_path)
+				return pvk_fail(e, PVK_E_NOMEM, "out of memory");
+			if (stage(&of[0], *desc_path, OUTFILE_OVERWRITE, *desc_yaml, yaml_len, ofs, n,
+				  e))
+				return -1;
+		}
+	}
+	if (o->output_secret &&
+	    stage(&of[1], o->output_secret, OUTFILE_OVERWRITE | OUTFILE_SECRET, r->value, 32, ofs, n,
+		  e))
+		return -1;
+	if (o->toc) {
+		if (toc_stage(&of[2], o->toc, r->req + r->req_len - 16, e))
+			return -1;
+		ofs[(*n)++] = &of[2];
+	}
+	return 0;
+}
+
+int pvk_secreq_write(const struct pvk_secreq *r, const struct pvk_secreq_out *o,
+		     char **desc_path, char **desc_yaml, struct pvk_err *e)
+{
+	struct outfile of[4] = { { 0 } }, *ofs[4];
+	size_t n = 0;
+	int rc = -1;
+
+	*desc_path = NULL;
+	*desc_yaml = NULL;
+	if (stage_side_outputs(r, o, desc_path, desc_yaml, of, ofs, &n, e))
+		goto out;
+	if (strcmp(o->out, "-")) {
+		if (stage(&of[3], o->out, OUTFILE_OVERWRITE, r->req, r->req_len, ofs, &n, e))
+			goto out;
+		rc = pvk_outfiles_commit(ofs, n, e);
+	} else {
+		rc = pvk_outfiles_commit(ofs, n, e) || pvk_file_write_arg("-", r->req, r->req_len, 0, e)
+			     ? -1 : 0;
+	}
+out:
+	for (size_t i = 0; i < 4; i++)
+		pvk_outfile_abort(&of[i]);
+	return rc;
 }

@@ -2,6 +2,7 @@
 /* The UV device layer: the same calls over the kernel's ioctls or a uvsim endpoint. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -312,4 +313,17 @@ const char *pvk_uvdev_sysfs_path(const char *rel, char *buf, size_t len)
 
 	snprintf(buf, len, "%s/%s", root && *root ? root : "/sys", rel);
 	return buf;
+}
+
+int pvk_uvdev_in_se_guest(void)
+{
+	char path[4096], buf[16] = "";
+	FILE *f = fopen(pvk_uvdev_sysfs_path("firmware/uv/prot_virt_guest", path, sizeof(path)), "r");
+
+	if (!f)
+		return 0;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	return buf[0] == '1' && (buf[1] == 0 || buf[1] == '\n');
 }

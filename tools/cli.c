@@ -95,6 +95,19 @@ void cli_hkd_log(void *ctx, enum pvk_hkd_log level, const char *msg)
 		fprintf(stderr, "%s\n", msg);
 }
 
+static void cli_log_fn(void *ctx, enum pvk_log_level level, const char *msg)
+{
+	(void)ctx;
+	if (level == PVK_LOG_WARN)
+		cli_warn("%s", msg);
+	else if (level == PVK_LOG_NOTE)
+		cli_note("%s", msg);
+	else
+		cli_info("%s", msg);
+}
+
+const struct pvk_log cli_log = { cli_log_fn, NULL };
+
 void cli_version(void)
 {
 	/* IBM's shape ("<tool> version X" and a copyright line), so that its parsers work. */

@@ -7,6 +7,7 @@
 #include "pvkit/err.h"
 #include "pvkit/exitcode.h"
 #include "pvkit/hostkey.h"
+#include "pvkit/log.h"
 
 extern const char *cli_prog;
 extern int cli_verbosity;   /* 0 normal, <0 quiet, >0 verbose */
@@ -25,6 +26,8 @@ void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* What IBM's tools log at their default (warning) level, unprefixed: stderr unless -q. */
 void cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The library's notes: warnings, default-level notes and --verbose detail. */
+extern const struct pvk_log cli_log;
 /* Log sink for pvk_cert_opts.log. */
 void cli_hkd_log(void *ctx, enum pvk_hkd_log level, const char *msg);
 void cli_version(void);

@@ -19,6 +19,7 @@
 #include "pvkit/hostkey.h"
 #include "pvkit/secret.h"
 #include "pvkit/secreq.h"
+#include "pvkit/secstore.h"
 #include "pvkit/sehdr.h"
 #include "pvkit/uvdev.h"
 
@@ -161,21 +162,6 @@ enum {
 	OPT_INFORM, OPT_OUTFORM,
 };
 
-static int write_stdout(const void *buf, size_t len, struct pvk_err *e)
-{
-	if (fwrite(buf, 1, len, stdout) != len || fflush(stdout))
-		return pvk_fail(e, PVK_E_IO, "cannot write to standard output");
-	return 0;
-}
-
-static int write_output(const char *path, const void *buf, size_t len, int secret,
-			struct pvk_err *e)
-{
-	if (!strcmp(path, "-"))
-		return write_stdout(buf, len, e);
-	return pvk_file_write_all(path, buf, len, OUTFILE_OVERWRITE | (secret ? OUTFILE_SECRET : 0), e);
-}
-
 /* ---- operands ---- */
 
 /* The operand that may stand for an option's value (OPT, e.g. '--input'), as the command's
@@ -209,100 +195,6 @@ static int in_out_operands(int argc, char **argv, const char **in, const char **
 	return -1;
 }
 
-/* ---- UV answers ---- */
-
-enum uv_cmd { UV_ADD, UV_LIST, UV_LOCK, UV_RETR };
-
-static const char *uv_rc_meaning(enum uv_cmd cmd, uint16_t rc)
-{
-	switch (rc) {
-	case 0x0000: return "invalid return code";
-	case 0x0002: return "invalid UV command, the facility is missing";
-	case 0x0005: return "the request has an invalid size";
-	case 0x0030: return "address-space problem, stop using this guest";
-	case 0x0031: return "translation problem, stop using this guest";
-	case 0x0032: return "invalid address, stop using this guest";
-	default: break;
-	}
-	if (cmd == UV_ADD) {
-		switch (rc) {
-		case 0x0101: return "not allowed to modify the secret store";
-		case 0x0102: return "the secret store is locked";
-		case 0x0103: return "access exception on the request";
-		case 0x0104: return "unsupported request version";
-		case 0x0105: return "invalid request size";
-		case 0x0106: return "invalid number of host keys";
-		case 0x0107: return "unsupported flags";
-		case 0x0108: return "cannot decrypt the request";
-		case 0x0109: return "unsupported secret type";
-		case 0x010a: return "invalid length for the secret type";
-		case 0x010b: return "the secret store is full";
-		case 0x010c: return "unable to add the secret";
-		case 0x010d: return "dump in progress, try again";
-		default: break;
-		}
-	} else if (cmd == UV_LOCK) {
-		switch (rc) {
-		case 0x0101: return "not allowed to lock the secret store";
-		case 0x0102: return "the secret store is already locked";
-		default: break;
-		}
-	} else if (cmd == UV_RETR) {
-		switch (rc) {
-		case 0x0009: return "the buffer is too small";
-		case 0x0102: return "access exception on the output area";
-		case 0x010f: return "the secret store is empty";
-		case 0x0110: return "no secret with that index";
-		case 0x0111: return "the secret is not retrievable";
-		default: break;
-		}
-	}
-	return "unknown return code";
-}
-
-static int uv_refused(enum uv_cmd cmd, const char *what, struct uvdev_rc rc, struct pvk_err *e)
-{
-	static const char *const names[] = { "add", "list", "lock", "retrieve" };
-
-	/* pvk_fail_uv appends " (rc 0x…, rrc 0x…)". */
-	return pvk_fail_uv(e, rc.rc, rc.rrc, "%s: the ultravisor refused %s: %s", names[cmd], what,
-			   uv_rc_meaning(cmd, rc.rc));
-}
-
-/* The list of secrets: 4 pages first, one page on kernels that only take one (EINVAL). */
-static int list_secrets(struct uvdev *d, struct secret_list *l, const char *cmd,
-			struct pvk_err *e)
-{
-	uint32_t len = LIST_PAGES * UVIO_LIST_PAGE;
-	uint8_t *buf = calloc(1, len);
-	struct uvdev_rc rc;
-	int ret;
-
-	if (!buf)
-		return pvk_fail(e, PVK_E_NOMEM, "out of memory");
-	ret = pvk_uvdev_list_secrets(d, buf, len, &rc, e);
-	if (ret && e->code == PVK_E_IO && e->sys_errno == EINVAL) {
-		cli_info("The UV device does not support longer lists; falling back to one page.");
-		len = UVIO_LIST_PAGE;
-		memset(buf, 0, len);
-		pvk_err_clear(e);
-		ret = pvk_uvdev_list_secrets(d, buf, len, &rc, e);
-	}
-	if (ret) {
-		free(buf);
-		return pvk_wrap(e, "%s: cannot list the secrets", cmd);
-	}
-	if (rc.rc == UVC_RC_MORE_DATA) {
-		cli_warn("The secret list contains more data but the uvdevice cannot show all.");
-	} else if (rc.rc != UVC_RC_SUCCESS) {
-		free(buf);
-		return uv_refused(UV_LIST, "to list the secrets", rc, e);
-	}
-	ret = pvk_secret_list_parse(buf, len, l, e);
-	free(buf);
-	return ret ? pvk_wrap(e, "%s", cmd) : 0;
-}
-
 /* ---- create ---- */
 
 enum kind { KIND_NONE, KIND_META, KIND_ASSOC, KIND_RETR, KIND_CCK };
@@ -315,19 +207,6 @@ struct create_args {
 	enum kind kind;
 	const char *name;
 };
-
-static int in_se_guest(void)
-{
-	char path[4096], buf[16] = "";
-	FILE *f = fopen(pvk_uvdev_sysfs_path("firmware/uv/prot_virt_guest", path, sizeof(path)), "r");
-
-	if (!f)
-		return 0;
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = 0;
-	fclose(f);
-	return buf[0] == '1' && (buf[1] == 0 || buf[1] == '\n');
-}
 
 static int parse_flags(const char *arg, int *disable_dump)
 {
@@ -344,55 +223,6 @@ static int parse_flags(const char *arg, int *disable_dump)
 	}
 	free(dup);
 	return rc;
-}
-
-/* The directory part of path including its '/', or "" (current directory). */
-static char *dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	size_t n = slash ? (size_t)(slash - path + 1) : 0;
-	char *d = malloc(n + 1);
-
-	if (d) {
-		memcpy(d, path, n);
-		d[n] = 0;
-	}
-	return d;
-}
-
-static char *desc_path(const struct create_args *a)
-{
-	char *dir = dir_of(strcmp(a->out, "-") ? a->out : ""), *file = pvk_secret_desc_filename(a->name);
-	char *p = NULL;
-
-	if (dir && file && asprintf(&p, "%s%s", dir, file) < 0)
-		p = NULL;
-	free(dir);
-	free(file);
-	return p;
-}
-
-/* The table of contents with the request's tag appended, staged to be committed with the
- * request: a request that was not written never shows up in it. */
-static int toc_stage(struct outfile *of, const char *path, const uint8_t tag[16],
-		     struct pvk_err *e)
-{
-	uint8_t *old = NULL;
-	size_t old_len = 0;
-	char line[34];
-	int rc;
-
-	struct stat st;
-
-	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-	    pvk_file_read_all(path, 64u << 20, &old, &old_len, e))
-		return -1;
-	pvk_hex_encode(tag, 16, line);
-	line[32] = '\n';
-	rc = pvk_outfile_open(of, path, OUTFILE_OVERWRITE, e) ||
-	     pvk_outfile_write(of, old, old_len, e) || pvk_outfile_write(of, line, 33, e);
-	free(old);
-	return rc ? -1 : 0;
 }
 
 static void create_warn(void *ctx, const char *msg)
@@ -419,66 +249,20 @@ static void secreq_args(const struct create_args *a, struct pvk_secreq_args *r)
 	};
 }
 
-/* The request, the secret description, the secret and the table of contents: all or none. */
-static int create_outputs(const struct create_args *a, const struct pvk_secreq *r,
-			  char **ypath, char **yaml, struct pvk_err *e)
-{
-	struct outfile req_of = { 0 }, desc_of = { 0 }, sec_of = { 0 }, toc_of = { 0 };
-	struct outfile *ofs[4];
-	size_t nofs = 0, yaml_len = 0;
-	int rc = -1;
-
-	if (a->kind == KIND_ASSOC || a->kind == KIND_RETR) {
-		if (pvk_secret_desc_yaml(r->secret_type, a->name, r->secret_id, yaml, &yaml_len, e))
-			goto out;
-		if (!a->to_stdout) {
-			*ypath = desc_path(a);
-			if (!*ypath) {
-				pvk_fail(e, PVK_E_NOMEM, "out of memory");
-				goto out;
-			}
-			if (pvk_outfile_open(&desc_of, *ypath, OUTFILE_OVERWRITE, e) ||
-			    pvk_outfile_write(&desc_of, *yaml, yaml_len, e))
-				goto out;
-			ofs[nofs++] = &desc_of;
-		}
-	}
-	if (a->output_secret) {
-		if (pvk_outfile_open(&sec_of, a->output_secret, OUTFILE_OVERWRITE | OUTFILE_SECRET, e) ||
-		    pvk_outfile_write(&sec_of, r->value, 32, e))
-			goto out;
-		ofs[nofs++] = &sec_of;
-	}
-	if (a->toc) {
-		if (toc_stage(&toc_of, a->toc, r->req + r->req_len - 16, e))
-			goto out;
-		ofs[nofs++] = &toc_of;
-	}
-	if (strcmp(a->out, "-")) {
-		if (pvk_outfile_open(&req_of, a->out, OUTFILE_OVERWRITE, e) ||
-		    pvk_outfile_write(&req_of, r->req, r->req_len, e))
-			goto out;
-		ofs[nofs++] = &req_of;
-		rc = pvk_outfiles_commit(ofs, nofs, e);
-	} else {
-		rc = pvk_outfiles_commit(ofs, nofs, e) || write_stdout(r->req, r->req_len, e) ? -1 : 0;
-	}
-out:
-	pvk_outfile_abort(&req_of);
-	pvk_outfile_abort(&desc_of);
-	pvk_outfile_abort(&sec_of);
-	pvk_outfile_abort(&toc_of);
-	return rc;
-}
-
 static int create_run(struct create_args *a, struct pvk_err *e)
 {
+	const int described = a->kind == KIND_ASSOC || a->kind == KIND_RETR;
+	const struct pvk_secreq_out o = {
+		.out = a->out, .name = described ? a->name : NULL,
+		.desc_file = described && !a->to_stdout, .output_secret = a->output_secret,
+		.toc = a->toc,
+	};
 	struct pvk_secreq_args ra;
 	struct pvk_secreq r;
 	char *yaml = NULL, *ypath = NULL;
 	int rc = -1;
 
-	if (in_se_guest()) {
+	if (pvk_uvdev_in_se_guest()) {
 		cli_warn("The system seems to be a Secure Execution guest");
 		if (!a->force)
 			return pvk_fail(e, PVK_E_VERIFY,
@@ -489,7 +273,7 @@ static int create_run(struct create_args *a, struct pvk_err *e)
 	if (pvk_secreq_create(&ra, create_warn, NULL, &r, e))
 		return -1;
 	cli_note("Successfully generated the request");
-	if (create_outputs(a, &r, &ypath, &yaml, e))
+	if (pvk_secreq_write(&r, &o, &ypath, &yaml, e))
 		goto out;
 	cli_info("Successfully wrote the request to '%s'", a->out);
 	if (ypath)
@@ -695,60 +479,15 @@ err:
 
 static int add_run(const char *in, int force, struct pvk_err *e)
 {
-	struct secret_list l = { 0 };
 	struct uvdev *d = NULL;
-	struct asrcb_view v;
-	struct uvdev_rc rc;
-	uint8_t *req = NULL;
-	size_t len = 0;
-	int ret = -1;
+	int ret;
 
-	if (pvk_file_read_arg(in, ASRCB_MAX_LEN, &req, &len, e))
-		return -1;
-	if (len < 6 || memcmp(req, ASRCB_MAGIC, 6)) {
-		pvk_fail(e, PVK_E_FORMAT, "%s: not an add-secret request (magic 'asrcbM' missing)", in);
-		goto out;
-	}
-	if (pvk_asrcb_parse(req, len, &v, e)) {
-		pvk_wrap(e, "%s", in);
-		goto out;
-	}
-	if (pvk_uvdev_open(NULL, &d, e)) {
-		pvk_wrap(e, "add");
-		goto out;
-	}
-	/* The ID is in the secret header after the key slots (not at offset 0x30); only
-	 * listable secrets have one (the update-CCK header holds 32 zero bytes). */
-	if (v.secret_id && v.secret_type != SECRET_UPDATE_CCK) {
-		if (list_secrets(d, &l, "add", e))
-			goto out;
-		if (pvk_secret_list_find_id(&l, v.secret_id, NULL)) {
-			cli_warn("There is already a secret in the secret store with that id.");
-			if (!force) {
-				pvk_fail(e, PVK_E_MISMATCH,
-					 "add: unable to add the secret due to duplicated IDs (use --force to add it anyway)");
-				goto out;
-			}
-			cli_warn("'--force' specified: Adding the secret anyways.");
-		}
-	}
-	if (pvk_uvdev_add_secret(d, req, (uint32_t)len, &rc, e)) {
-		pvk_wrap(e, "add");
-		goto out;
-	}
-	if (rc.rc != UVC_RC_SUCCESS) {
-		char what[4200];
-
-		snprintf(what, sizeof(what), "the add-secret request '%s'", in);
-		uv_refused(UV_ADD, what, rc, e);
-		goto out;
-	}
-	cli_note("Successfully added the secret");
-	ret = 0;
-out:
-	pvk_secret_list_free(&l);
+	if (pvk_uvdev_open(NULL, &d, e))
+		return pvk_wrap(e, "add");
+	ret = pvk_secstore_add(d, in, force, &cli_log, e);
 	pvk_uvdev_close(d);
-	free(req);
+	if (!ret)
+		cli_note("Successfully added the secret");
 	return ret;
 }
 
@@ -790,7 +529,6 @@ static int cmd_lock(int argc, char **argv)
 		CLI_COMMON_LONGOPTS,
 	};
 	struct uvdev *d = NULL;
-	struct uvdev_rc rc;
 	struct pvk_err e;
 	int c, ret;
 
@@ -806,19 +544,15 @@ static int cmd_lock(int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage_error("unexpected argument '%s'", argv[optind]);
-	if (pvk_uvdev_open(NULL, &d, &e) || pvk_uvdev_lock_secrets(d, &rc, &e)) {
-		pvk_wrap(&e, "lock");
-		pvk_uvdev_close(d);
-		return cli_error(&e);
-	}
+	if (pvk_uvdev_open(NULL, &d, &e))
+		ret = pvk_wrap(&e, "lock");
+	else
+		ret = pvk_secstore_lock(d, &e);
 	pvk_uvdev_close(d);
-	if (rc.rc != UVC_RC_SUCCESS) {
-		uv_refused(UV_LOCK, "to lock the secret store", rc, &e);
+	if (ret)
 		return cli_error(&e);
-	}
 	cli_note("Successfully locked secret store");
-	ret = PVK_EXIT_OK;
-	return ret;
+	return PVK_EXIT_OK;
 }
 
 /* ---- list ---- */
@@ -835,8 +569,9 @@ static int list_run(const char *out, enum secret_list_format f, struct pvk_err *
 		pvk_wrap(e, "list");
 		return -1;
 	}
-	if (list_secrets(d, &l, "list", e) || pvk_secret_list_render(&l, f, &text, &len, e) ||
-	    write_output(out, text, len, 0, e))
+	if (pvk_secstore_list(d, "list", &cli_log, &l, e) ||
+	    pvk_secret_list_render(&l, f, &text, &len, e) ||
+	    pvk_file_write_arg(out, text, len, OUTFILE_OVERWRITE, e))
 		goto out;
 	if (strcmp(out, "-"))
 		cli_note("Successfully wrote the list of secrets to '%s'", out);
@@ -901,7 +636,7 @@ static int verify_run(const char *in, const char *cert, const char *out, struct 
 		pvk_wrap(e, "%s: Could not verify the add-secret request", in);
 		goto out;
 	}
-	if (dlen && write_output(out, data, dlen, 0, e))
+	if (dlen && pvk_file_write_arg(out, data, dlen, OUTFILE_OVERWRITE, e))
 		goto out;
 	cli_note("Successfully verified the request.");
 	ret = 0;
@@ -944,141 +679,29 @@ static int cmd_verify(int argc, char **argv)
 
 /* ---- retrieve ---- */
 
-enum inform { INF_YAML, INF_HEX, INF_NAME, INF_IDX };
-
-static int retrieve_find(const struct secret_list *l, enum inform inf, const char *input,
-			 const struct secret_entry **out, struct pvk_err *e)
-{
-	const struct secret_entry *s = NULL;
-	uint8_t id[SECRET_ID_LEN];
-	char shown[SECRET_ID_DISPLAY_MAX];
-	size_t count = 0;
-
-	if (inf == INF_IDX) {
-		char *end;
-		unsigned long idx = strtoul(input, &end, 10);
-
-		if (!*input || *end || input[0] == '-' || idx > 0xffff)
-			return pvk_fail(e, PVK_E_FORMAT, "Invalid index value '%s'", input);
-		s = pvk_secret_list_find_index(l, (uint16_t)idx);
-		if (!s)
-			return pvk_fail(e, PVK_E_MISMATCH,
-					"The UV secret-store has no secret with the index %lu", idx);
-		*out = s;
-		return 0;
-	}
-	if (inf == INF_YAML) {
-		uint8_t *buf;
-		size_t len;
-		uint16_t type;
-		int rc;
-
-		if (pvk_file_read_arg(input, 0x100000, &buf, &len, e))
-			return -1;
-		rc = pvk_secret_desc_parse(buf, len, &type, id, e);
-		free(buf);
-		if (rc)
-			return pvk_wrap(e, "%s", input);
-		if (type == SECRET_ASSOCIATION)
-			return pvk_fail(e, PVK_E_FORMAT,
-					"%s: The file contains a Association-secret, which is not retrievable.",
-					input);
-	} else if (inf == INF_HEX) {
-		if (strlen(input) != 2 + 2 * SECRET_ID_LEN || input[0] != '0' || input[1] != 'x' ||
-		    pvk_hex_decode(input, id, SECRET_ID_LEN))
-			return pvk_fail(e, PVK_E_FORMAT,
-					"Cannot parse the secret ID '%s' (0x and 64 hex digits)", input);
-	} else {
-		pvk_secret_id_from_name(input, 1, id);
-	}
-	s = pvk_secret_list_find_id(l, id, &count);
-	if (!s && inf == INF_NAME) {
-		int printable = *input != 0;
-
-		for (const char *p = input; *p; p++)
-			if (!((*p >= 0x21 && *p <= 0x7e) || strchr(" \t\n\f\r", *p)))
-				printable = 0;
-		if (printable) {
-			pvk_secret_id_from_name(input, 0, id);
-			s = pvk_secret_list_find_id(l, id, &count);
-		}
-	}
-	if (!s)
-		return pvk_fail(e, PVK_E_MISMATCH, "The UV secret-store has no secret with the ID %s",
-				pvk_secret_id_display(id, shown));
-	if (count > 1) {
-		char idx[512] = "";
-		size_t pos = 0;
-
-		for (size_t i = 0; i < l->n && pos < sizeof(idx) - 16; i++)
-			if (!memcmp(l->entries[i].id, id, SECRET_ID_LEN))
-				pos += (size_t)snprintf(idx + pos, sizeof(idx) - pos, "%s%u",
-							pos ? ", " : "", l->entries[i].index);
-		cli_warn("There are multiple secrets in the secret store with that id. Indices: %s", idx);
-	}
-	*out = s;
-	return 0;
-}
-
-static int retrieve_run(const char *input, const char *out, enum inform inf, int bin,
+static int retrieve_run(const char *input, const char *out, enum pvk_secstore_by by, int bin,
 			struct pvk_err *e)
 {
 	const struct secret_entry *s = NULL;
 	struct secret_list l = { 0 };
 	struct uvdev *d = NULL;
-	struct uvdev_rc rc;
-	uint8_t *buf = NULL;
-	char *pem = NULL;
-	size_t len = 0, pem_len = 0;
-	uint16_t type;
+	uint8_t *val = NULL;
+	size_t len = 0;
 	int ret = -1;
 
 	if (pvk_uvdev_open(NULL, &d, e)) {
 		pvk_wrap(e, "retrieve");
 		return -1;
 	}
-	if (list_secrets(d, &l, "retrieve", e) || retrieve_find(&l, inf, input, &s, e))
+	if (pvk_secstore_list(d, "retrieve", &cli_log, &l, e) ||
+	    pvk_secstore_find(&l, by, input, &cli_log, &s, e) ||
+	    pvk_secstore_retrieve(d, s, bin, &cli_log, &val, &len, e) ||
+	    pvk_file_write_arg(out, val, len, OUTFILE_OVERWRITE | OUTFILE_SECRET, e))
 		goto out;
-	type = s->type;
-	cli_info("Try to retrieve secret at index: %u", s->index);
-	len = s->len > UVIO_RETR_MIN ? s->len : UVIO_RETR_MIN;
-	buf = calloc(1, len);
-	if (!buf) {
-		pvk_fail(e, PVK_E_NOMEM, "out of memory");
-		goto out;
-	}
-	put_be16(buf, s->index);
-	if (pvk_uvdev_retrieve_secret(d, buf, (uint32_t)len, &rc, e)) {
-		pvk_wrap(e, "retrieve");
-		goto out;
-	}
-	if (rc.rc != UVC_RC_SUCCESS) {
-		char what[64];
-
-		snprintf(what, sizeof(what), "to retrieve the secret at index %u", s->index);
-		uv_refused(UV_RETR, what, rc, e);
-		goto out;
-	}
-	if (type < SECRET_PLAINTEXT || type > SECRET_ED448)
-		cli_warn("Retrieved an unretrievable Secret! Will continue; interpreting it as a protected key.");
-	if (bin) {
-		size_t plen, off = 0;
-
-		if (type == SECRET_PLAINTEXT && pvk_secret_plaintext_unwrap(buf, len, &plen))
-			off = 2;
-		else
-			plen = len;
-		if (write_output(out, buf + off, plen, 1, e))
-			goto out;
-	} else if (pvk_secret_retrieved_pem(type, buf, len, &pem, &pem_len, e) ||
-		   write_output(out, pem, pem_len, 1, e)) {
-		goto out;
-	}
 	ret = 0;
 out:
-	if (pem)
-		pvk_buf_free_secret(pem, pem_len);
-	pvk_buf_free_secret(buf, len);
+	if (val)
+		pvk_buf_free_secret(val, len);
 	pvk_secret_list_free(&l);
 	pvk_uvdev_close(d);
 	return ret;
@@ -1093,11 +716,10 @@ static int cmd_retrieve(int argc, char **argv)
 		{ "outform", required_argument, NULL, OPT_OUTFORM },
 		CLI_COMMON_LONGOPTS,
 	};
-	static const char *const informs[] = { "yaml", "hex", "name", "idx" };
 	const char *in = NULL, *out = NULL;
-	enum inform inf = INF_YAML;
+	int by = PVK_SECSTORE_BY_YAML;
 	struct pvk_err e;
-	int c, ret, bin = 0, found;
+	int c, ret, bin = 0;
 
 	pvk_err_clear(&e);
 	while ((c = getopt_long(argc, argv, "i:o:vqh", longopts, NULL)) != -1) {
@@ -1107,13 +729,8 @@ static int cmd_retrieve(int argc, char **argv)
 		case 'i': in = optarg; break;
 		case 'o': out = optarg; break;
 		case OPT_INFORM:
-			found = 0;
-			for (size_t i = 0; i < 4; i++)
-				if (!strcmp(optarg, informs[i])) {
-					inf = (enum inform)i;
-					found = 1;
-				}
-			if (!found)
+			by = pvk_secstore_by_parse(optarg);
+			if (by < 0)
 				return cli_usage_error("--inform: yaml, hex, name or idx");
 			break;
 		case OPT_OUTFORM:
@@ -1131,7 +748,7 @@ static int cmd_retrieve(int argc, char **argv)
 	ret = in_out_operands(argc, argv, &in, &out, "an ID (INPUT) is required");
 	if (ret >= 0)
 		return ret;
-	return retrieve_run(in, out ? out : "-", inf, bin, &e) ? cli_error(&e) : PVK_EXIT_OK;
+	return retrieve_run(in, out ? out : "-", (enum pvk_secstore_by)by, bin, &e) ? cli_error(&e) : PVK_EXIT_OK;
 }
 
 static const struct cli_command commands[] = {

@@ -90,5 +90,8 @@ int pvk_outfile_thread_create(pthread_t *t, void *(*fn)(void *), void *arg);
 
 /* Write a whole small buffer to path via outfile (temp + rename). */
 int pvk_file_write_all(const char *path, const void *buf, size_t len, int flags, struct pvk_err *e);
+/* pvk_file_write_all, or standard output (flushed) when path is "-". */
+int pvk_file_write_arg(const char *path, const void *buf, size_t len, int flags,
+		       struct pvk_err *e);
 
 #endif

@@ -53,4 +53,24 @@ int pvk_secreq_create(const struct pvk_secreq_args *a, pvk_secreq_warn_fn warn, 
 		      struct pvk_secreq *r, struct pvk_err *e);
 void pvk_secreq_free(struct pvk_secreq *r);
 
+/* Where pvk_secreq_write puts a request and what goes with it. */
+struct pvk_secreq_out {
+	const char *out;            /* the request; "-": standard output, after the others */
+	const char *name;           /* association/retrievable: the secret's name (its
+	                               description is made), else NULL */
+	int desc_file;              /* write the description to NAME.yaml beside out */
+	const char *output_secret;  /* the association secret's file (mode 0600), or NULL */
+	const char *toc;            /* a file the request's tag (hex) is appended to, or NULL */
+};
+
+/* The description file's path for a request written to out: NAME.yaml in out's directory
+ * (malloc'd; NULL when out of memory). */
+char *pvk_secreq_desc_path(const char *out, const char *name);
+
+/* Write the request and its companions all together or none of them (an earlier file of the
+ * same name stays as it was). *desc_yaml gets the secret description (when o->name) and
+ * *desc_path the file it went to (when o->desc_file); both malloc'd, else NULL. */
+int pvk_secreq_write(const struct pvk_secreq *r, const struct pvk_secreq_out *o,
+		     char **desc_path, char **desc_yaml, struct pvk_err *e);
+
 #endif

@@ -81,6 +81,9 @@ int pvk_uvdev_retrieve_secret(struct uvdev *d, uint8_t *buf, uint32_t len, struc
 			  struct pvk_err *e);
 
 /* The guest's /sys (PVKIT_SYSFS_ROOT or "/sys") joined with rel, e.g. "firmware/uv/keys/all". */
+/* 1 when this system says it is a Secure Execution guest (firmware/uv/prot_virt_guest is
+ * "1"), else 0. */
+int pvk_uvdev_in_se_guest(void);
 const char *pvk_uvdev_sysfs_path(const char *rel, char *buf, size_t len);
 
 #endif
