@@ -375,3 +375,103 @@ out:
 		pvk_outfile_abort(&of[i]);
 	return rc;
 }
+
+int pvk_secreq_kind_parse(const char *s)
+{
+	if (!strcmp(s, "meta"))
+		return PVK_SECREQ_META;
+	if (!strcmp(s, "association"))
+		return PVK_SECREQ_ASSOC;
+	if (!strcmp(s, "retrievable") || !strcmp(s, "retr"))
+		return PVK_SECREQ_RETR;
+	if (!strcmp(s, "update-cck") || !strcmp(s, "cck"))
+		return PVK_SECREQ_CCK;
+	return -1;
+}
+
+int pvk_secreq_flags_parse(const char *arg, int *disable_dump)
+{
+	char *dup = strdup(arg), *tok, *save = NULL;
+	int rc = 0;
+
+	if (!dup)
+		return -1;
+	for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "disable-dump"))
+			*disable_dump = 1;
+		else
+			rc = -1;
+	}
+	free(dup);
+	return rc;
+}
+
+/* What each kind needs and allows. */
+static const char *kind_check(const struct pvk_secreq_args *a, const struct pvk_secreq_out *o)
+{
+	if (a->kind != PVK_SECREQ_ASSOC && (a->input_secret || o->output_secret))
+		return "'--input-secret' and '--output-secret' are options of 'association'";
+	if (a->kind != PVK_SECREQ_RETR && a->type)
+		return "'--type' is an option of 'retrievable'";
+	if (a->kind != PVK_SECREQ_RETR && a->kind != PVK_SECREQ_CCK && a->secret)
+		return "'--secret' is an option of 'retrievable' and 'update-cck'";
+	switch (a->kind) {
+	case PVK_SECREQ_ASSOC:
+		if (a->input_secret && o->output_secret)
+			return "'--input-secret' cannot be used with '--output-secret'";
+		break;
+	case PVK_SECREQ_RETR:
+		if (!a->secret)
+			return "retrievable: the required option '--secret <FILE>' is missing";
+		if (!a->type)
+			return "retrievable: the required option '--type <TYPE>' is missing";
+		if (pvk_secret_input_kind_parse(a->type) < 0)
+			return "--type: plain, aes, aes-xts, hmac-sha or ec";
+		break;
+	case PVK_SECREQ_CCK:
+		if (!a->secret)
+			return "update-cck: the required option '--secret <FILE>' is missing";
+		break;
+	default:
+		break;
+	}
+	return NULL;
+}
+
+/* The description file must not be one of the other outputs. */
+static const char *desc_check(const struct pvk_secreq_out *o, char *buf, size_t len)
+{
+	char *f;
+	const char *msg = NULL;
+
+	if (!o->name || !o->desc_file)
+		return NULL;
+	f = pvk_secret_desc_filename(o->name);
+	if (f && o->output_secret && !strcmp(o->output_secret, f))
+		msg = "the secret output file and the secret description '%s' are the same";
+	else if (f && !strcmp(o->out, f))
+		msg = "the output file and the secret description '%s' are the same";
+	if (msg)
+		snprintf(buf, len, msg, f);
+	free(f);
+	return msg ? buf : NULL;
+}
+
+const char *pvk_secreq_args_check(const struct pvk_secreq_args *a,
+				  const struct pvk_secreq_out *o, char *buf, size_t len)
+{
+	const char *msg;
+
+	if (!a->hdr)
+		return "the required option '--hdr <FILE>' is missing";
+	if (!o->out)
+		return "the required option '--output <FILE>' is missing";
+	if (a->ext_secret && a->cck)
+		return "'--extension-secret' cannot be used with '--cck'";
+	if (a->cuid && a->cuid_hex)
+		return "'--cuid' cannot be used with '--cuid-hex'";
+	if (a->user_data && a->policy)
+		return "'--policy' cannot be used with '--user-data'";
+	msg = kind_check(a, o);
+	return msg ? msg : desc_check(o, buf, len);
+}

@@ -1,12 +1,10 @@
 // SPDX-License-Identifier: MIT
 /* pvsecret create|add|lock|list|verify|retrieve (spec §5, §6.4-6.6, §10.3). */
-#include <errno.h>
-#include <fcntl.h>
+#include <stddef.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -23,7 +21,6 @@
 #include "pvkit/sehdr.h"
 #include "pvkit/uvdev.h"
 
-#define LIST_PAGES 4
 #define CERT_FILE_MAX 0x100000
 
 static const char main_help[] =
@@ -197,33 +194,30 @@ static int in_out_operands(int argc, char **argv, const char **in, const char **
 
 /* ---- create ---- */
 
-enum kind { KIND_NONE, KIND_META, KIND_ASSOC, KIND_RETR, KIND_CCK };
-
 struct create_args {
-	struct pvk_cert_opts certs;
-	const char *hdr, *out, *ext_secret, *cck, *cuid_hex, *cuid, *pcf, *user_data, *policy;
-	const char *toc, *sign_key, *input_secret, *output_secret, *secret, *type;
-	int force, use_name, disable_dump, flags_given, to_stdout;
-	enum kind kind;
-	const char *name;
+	struct pvk_secreq_args r;
+	struct pvk_secreq_out o;
+	int force, flags_given, to_stdout;
 };
 
-static int parse_flags(const char *arg, int *disable_dump)
-{
-	char *dup = strdup(arg), *tok, *save = NULL;
-	int rc = 0;
-
-	if (!dup)
-		return -1;
-	for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (!strcmp(tok, "disable-dump"))
-			*disable_dump = 1;
-		else
-			rc = -1;
-	}
-	free(dup);
-	return rc;
-}
+/* The options that only name a file or value of the request, and where each goes. */
+static const struct {
+	int opt;
+	size_t off;
+} create_values[] = {
+	{ OPT_HDR, offsetof(struct pvk_secreq_args, hdr) },
+	{ OPT_EXT_SECRET, offsetof(struct pvk_secreq_args, ext_secret) },
+	{ OPT_CCK, offsetof(struct pvk_secreq_args, cck) },
+	{ OPT_CUID_HEX, offsetof(struct pvk_secreq_args, cuid_hex) },
+	{ OPT_CUID, offsetof(struct pvk_secreq_args, cuid) },
+	{ OPT_PCF, offsetof(struct pvk_secreq_args, pcf) },
+	{ OPT_USER_DATA, offsetof(struct pvk_secreq_args, user_data) },
+	{ OPT_POLICY, offsetof(struct pvk_secreq_args, policy) },
+	{ OPT_SIGN_KEY, offsetof(struct pvk_secreq_args, sign_key) },
+	{ OPT_INPUT_SECRET, offsetof(struct pvk_secreq_args, input_secret) },
+	{ OPT_SECRET, offsetof(struct pvk_secreq_args, secret) },
+	{ OPT_TYPE, offsetof(struct pvk_secreq_args, type) },
+};
 
 static void create_warn(void *ctx, const char *msg)
 {
@@ -231,33 +225,8 @@ static void create_warn(void *ctx, const char *msg)
 	cli_warn("%s", msg);
 }
 
-/* The library's arguments from the command line's. */
-static void secreq_args(const struct create_args *a, struct pvk_secreq_args *r)
-{
-	static const enum pvk_secreq_kind kinds[] = {
-		[KIND_META] = PVK_SECREQ_META, [KIND_ASSOC] = PVK_SECREQ_ASSOC,
-		[KIND_RETR] = PVK_SECREQ_RETR, [KIND_CCK] = PVK_SECREQ_CCK,
-	};
-
-	*r = (struct pvk_secreq_args){
-		.certs = a->certs, .kind = kinds[a->kind], .name = a->name, .use_name = a->use_name,
-		.hdr = a->hdr, .input_secret = a->input_secret, .secret = a->secret,
-		.type = a->type, .ext_secret = a->ext_secret, .cck = a->cck,
-		.cuid_hex = a->cuid_hex, .cuid = a->cuid, .pcf = a->pcf,
-		.disable_dump = a->disable_dump, .user_data = a->user_data, .policy = a->policy,
-		.sign_key = a->sign_key,
-	};
-}
-
 static int create_run(struct create_args *a, struct pvk_err *e)
 {
-	const int described = a->kind == KIND_ASSOC || a->kind == KIND_RETR;
-	const struct pvk_secreq_out o = {
-		.out = a->out, .name = described ? a->name : NULL,
-		.desc_file = described && !a->to_stdout, .output_secret = a->output_secret,
-		.toc = a->toc,
-	};
-	struct pvk_secreq_args ra;
 	struct pvk_secreq r;
 	char *yaml = NULL, *ypath = NULL;
 	int rc = -1;
@@ -269,13 +238,12 @@ static int create_run(struct create_args *a, struct pvk_err *e)
 					"Do NOT generate add-secret requests on a machine where you want to use the secret! Override with '-f'");
 		cli_warn("Enforcing the generation of a request on a Secure Execution guest");
 	}
-	secreq_args(a, &ra);
-	if (pvk_secreq_create(&ra, create_warn, NULL, &r, e))
+	if (pvk_secreq_create(&a->r, create_warn, NULL, &r, e))
 		return -1;
 	cli_note("Successfully generated the request");
-	if (pvk_secreq_write(&r, &o, &ypath, &yaml, e))
+	if (pvk_secreq_write(&r, &a->o, &ypath, &yaml, e))
 		goto out;
-	cli_info("Successfully wrote the request to '%s'", a->out);
+	cli_info("Successfully wrote the request to '%s'", a->o.out);
 	if (ypath)
 		cli_note("Successfully wrote secret info to '%s'", ypath);
 	if (r.policy_hash[0])
@@ -290,77 +258,68 @@ out:
 	return rc;
 }
 
-static enum kind parse_kind(const char *s)
+/* One option of create that is not a certificate option; -1 to go on, else the exit code. */
+static int create_option(struct create_args *a, int c, int *help)
 {
-	if (!strcmp(s, "meta"))
-		return KIND_META;
-	if (!strcmp(s, "association"))
-		return KIND_ASSOC;
-	if (!strcmp(s, "retrievable") || !strcmp(s, "retr"))
-		return KIND_RETR;
-	if (!strcmp(s, "update-cck") || !strcmp(s, "cck"))
-		return KIND_CCK;
-	return KIND_NONE;
+	for (size_t i = 0; i < sizeof(create_values) / sizeof(create_values[0]); i++)
+		if (c == create_values[i].opt) {
+			*(const char **)((char *)&a->r + create_values[i].off) = optarg;
+			return -1;
+		}
+	switch (c) {
+	case 'o': a->o.out = optarg; break;
+	case 'f': a->force = 1; break;
+	case OPT_TOC: a->o.toc = optarg; break;
+	case OPT_OUTPUT_SECRET: a->o.output_secret = optarg; break;
+	case OPT_USE_NAME: a->r.use_name = 1; break;
+	case OPT_STDOUT: a->to_stdout = 1; break;
+	case 'h': *help = 1; break;
+	case OPT_FLAGS:
+		a->flags_given = 1;
+		if (pvk_secreq_flags_parse(optarg, &a->r.disable_dump))
+			return cli_usage_error("--flags: invalid value '%s' (disable-dump)", optarg);
+		break;
+	default: return cli_usage_error("invalid option");
+	}
+	return -1;
 }
 
-/* The option combinations of spec §10.3; a usage message or NULL. */
-static const char *create_check(const struct create_args *a, char *buf, size_t len)
+/* KIND [NAME]; -1 to go on, else the exit code. */
+static int create_operands(struct create_args *a, int argc, char **argv)
 {
-	if (!a->hdr)
-		return "the required option '--hdr <FILE>' is missing";
-	if (!a->out)
-		return "the required option '--output <FILE>' is missing";
-	if (a->ext_secret && a->cck)
-		return "'--extension-secret' cannot be used with '--cck'";
-	if (a->cuid && a->cuid_hex)
-		return "'--cuid' cannot be used with '--cuid-hex'";
-	if (a->flags_given && a->pcf)
-		return "'--flags' cannot be used with '--pcf'";
-	if (a->user_data && a->policy)
-		return "'--policy' cannot be used with '--user-data'";
-	if (a->kind != KIND_ASSOC && (a->input_secret || a->output_secret))
-		return "'--input-secret' and '--output-secret' are options of 'association'";
-	if (a->kind != KIND_ASSOC && a->kind != KIND_RETR && a->to_stdout)
-		return "'--stdout' is an option of 'association' and 'retrievable'";
-	if (a->kind != KIND_RETR && a->type)
-		return "'--type' is an option of 'retrievable'";
-	if (a->kind != KIND_RETR && a->kind != KIND_CCK && a->secret)
-		return "'--secret' is an option of 'retrievable' and 'update-cck'";
-	switch (a->kind) {
-	case KIND_ASSOC:
-		if (a->input_secret && a->output_secret)
-			return "'--input-secret' cannot be used with '--output-secret'";
-		break;
-	case KIND_RETR:
-		if (!a->secret)
-			return "retrievable: the required option '--secret <FILE>' is missing";
-		if (!a->type)
-			return "retrievable: the required option '--type <TYPE>' is missing";
-		if (pvk_secret_input_kind_parse(a->type) < 0)
-			return "--type: plain, aes, aes-xts, hmac-sha or ec";
-		break;
-	case KIND_CCK:
-		if (!a->secret)
-			return "update-cck: the required option '--secret <FILE>' is missing";
-		break;
-	default:
-		break;
-	}
-	if ((a->kind == KIND_ASSOC || a->kind == KIND_RETR) && !a->to_stdout) {
-		char *f = pvk_secret_desc_filename(a->name);
-		const char *msg = NULL;
+	int kind;
 
-		if (f && a->output_secret && !strcmp(a->output_secret, f))
-			msg = "the secret output file and the secret description '%s' are the same";
-		else if (f && !strcmp(a->out, f))
-			msg = "the output file and the secret description '%s' are the same";
-		if (msg)
-			snprintf(buf, len, msg, f);
-		free(f);
-		if (msg)
-			return buf;
+	if (optind >= argc)
+		return cli_usage_error("a secret kind is required: meta, association, retrievable, update-cck");
+	kind = pvk_secreq_kind_parse(argv[optind]);
+	if (kind < 0)
+		return cli_usage_error("unknown secret kind '%s' (meta, association, retrievable, update-cck)",
+				       argv[optind]);
+	a->r.kind = (enum pvk_secreq_kind)kind;
+	optind++;
+	if (kind == PVK_SECREQ_ASSOC || kind == PVK_SECREQ_RETR) {
+		if (optind >= argc)
+			return cli_usage_error("%s: a NAME is required", argv[optind - 1]);
+		a->r.name = a->o.name = argv[optind++];
+		a->o.desc_file = !a->to_stdout;
 	}
-	return NULL;
+	if (optind != argc)
+		return cli_usage_error("unexpected argument '%s'", argv[optind]);
+	return -1;
+}
+
+/* The option combinations of spec §10.3; -1 to go on, else the exit code. */
+static int create_check(const struct create_args *a)
+{
+	const char *msg;
+	char buf[512];
+
+	if (a->flags_given && a->r.pcf)
+		return cli_usage_error("'--flags' cannot be used with '--pcf'");
+	if (a->to_stdout && !a->o.name)
+		return cli_usage_error("'--stdout' is an option of 'association' and 'retrievable'");
+	msg = pvk_secreq_args_check(&a->r, &a->o, buf, sizeof(buf));
+	return msg ? cli_usage_error("%s", msg) : -1;
 }
 
 static int cmd_create(int argc, char **argv)
@@ -389,90 +348,34 @@ static int cmd_create(int argc, char **argv)
 		{ "type", required_argument, NULL, OPT_TYPE },
 		CLI_COMMON_LONGOPTS,
 	};
-	struct create_args a = { .certs = { .log = cli_hkd_log } };
-	const char *msg;
-	char buf[512];
+	struct create_args a = { .r = { .certs = { .log = cli_hkd_log } } };
 	struct pvk_err e;
-	int c, rc, help = 0;
+	int c, ret = -1, help = 0;
 
 	pvk_err_clear(&e);
-	while ((c = getopt_long(argc, argv, PVK_CERT_SHORTOPTS "o:fvqh", longopts, NULL)) != -1) {
-		rc = pvk_cert_opts_add(&a.certs, c, optarg, &e);
-		if (rc < 0)
-			goto err;
-		if (rc > 0 || cli_common_opt(c))
-			continue;
-		switch (c) {
-		case OPT_HDR: a.hdr = optarg; break;
-		case 'o': a.out = optarg; break;
-		case 'f': a.force = 1; break;
-		case OPT_EXT_SECRET: a.ext_secret = optarg; break;
-		case OPT_CCK: a.cck = optarg; break;
-		case OPT_CUID_HEX: a.cuid_hex = optarg; break;
-		case OPT_CUID: a.cuid = optarg; break;
-		case OPT_PCF: a.pcf = optarg; break;
-		case OPT_FLAGS:
-			a.flags_given = 1;
-			if (parse_flags(optarg, &a.disable_dump)) {
-				pvk_cert_opts_free(&a.certs);
-				return cli_usage_error("--flags: invalid value '%s' (disable-dump)", optarg);
-			}
-			break;
-		case OPT_USER_DATA: a.user_data = optarg; break;
-		case OPT_POLICY: a.policy = optarg; break;
-		case OPT_TOC: a.toc = optarg; break;
-		case OPT_SIGN_KEY: a.sign_key = optarg; break;
-		case OPT_USE_NAME: a.use_name = 1; break;
-		case OPT_STDOUT: a.to_stdout = 1; break;
-		case OPT_INPUT_SECRET: a.input_secret = optarg; break;
-		case OPT_OUTPUT_SECRET: a.output_secret = optarg; break;
-		case OPT_SECRET: a.secret = optarg; break;
-		case OPT_TYPE: a.type = optarg; break;
-		case 'h': help = 1; break;
-		default: pvk_cert_opts_free(&a.certs); return cli_usage_error("invalid option");
-		}
+	while (ret < 0 &&
+	       (c = getopt_long(argc, argv, PVK_CERT_SHORTOPTS "o:fvqh", longopts, NULL)) != -1) {
+		int taken = pvk_cert_opts_add(&a.r.certs, c, optarg, &e);
+
+		if (taken < 0)
+			ret = cli_error(&e);
+		else if (!taken && !cli_common_opt(c))
+			ret = create_option(&a, c, &help);
 	}
-	if (help) {
+	if (ret < 0 && help) {
 		fputs(create_help, stdout);
-		pvk_cert_opts_free(&a.certs);
-		return PVK_EXIT_OK;
+		ret = PVK_EXIT_OK;
 	}
-	if (optind >= argc) {
-		pvk_cert_opts_free(&a.certs);
-		return cli_usage_error("a secret kind is required: meta, association, retrievable, update-cck");
-	}
-	a.kind = parse_kind(argv[optind]);
-	if (a.kind == KIND_NONE) {
-		pvk_cert_opts_free(&a.certs);
-		return cli_usage_error("unknown secret kind '%s' (meta, association, retrievable, update-cck)",
-				       argv[optind]);
-	}
-	optind++;
-	if (a.kind == KIND_ASSOC || a.kind == KIND_RETR) {
-		if (optind >= argc) {
-			pvk_cert_opts_free(&a.certs);
-			return cli_usage_error("%s: a NAME is required", argv[optind - 1]);
-		}
-		a.name = argv[optind++];
-	}
-	if (optind != argc) {
-		pvk_cert_opts_free(&a.certs);
-		return cli_usage_error("unexpected argument '%s'", argv[optind]);
-	}
-	if (pvk_cert_opts_check(&a.certs, &e))
-		goto err;
-	msg = create_check(&a, buf, sizeof(buf));
-	if (msg) {
-		pvk_cert_opts_free(&a.certs);
-		return cli_usage_error("%s", msg);
-	}
-	if (create_run(&a, &e))
-		goto err;
-	pvk_cert_opts_free(&a.certs);
-	return PVK_EXIT_OK;
-err:
-	pvk_cert_opts_free(&a.certs);
-	return cli_error(&e);
+	if (ret < 0)
+		ret = create_operands(&a, argc, argv);
+	if (ret < 0 && pvk_cert_opts_check(&a.r.certs, &e))
+		ret = cli_error(&e);
+	if (ret < 0)
+		ret = create_check(&a);
+	if (ret < 0)
+		ret = create_run(&a, &e) ? cli_error(&e) : PVK_EXIT_OK;
+	pvk_cert_opts_free(&a.r.certs);
+	return ret;
 }
 
 /* ---- add ---- */

@@ -63,6 +63,16 @@ struct pvk_secreq_out {
 	const char *toc;            /* a file the request's tag (hex) is appended to, or NULL */
 };
 
+/* "meta", "association", "retrievable"/"retr", "update-cck"/"cck": the kind; -1 for
+ * anything else. */
+int pvk_secreq_kind_parse(const char *s);
+/* A comma-separated list of request flags ("disable-dump"): 0, or -1 for an unknown one. */
+int pvk_secreq_flags_parse(const char *arg, int *disable_dump);
+/* The combinations pvsecret create refuses (spec §10.3), named by its options: a message
+ * (a constant, or formatted into buf) or NULL when a and o go together. */
+const char *pvk_secreq_args_check(const struct pvk_secreq_args *a,
+				  const struct pvk_secreq_out *o, char *buf, size_t len);
+
 /* The description file's path for a request written to out: NAME.yaml in out's directory
  * (malloc'd; NULL when out of memory). */
 char *pvk_secreq_desc_path(const char *out, const char *name);
