@@ -347,3 +347,20 @@ out:
 	return ret;
 }
 
+
+int pvk_attcheck_hkc_parse(const char *arg, int *need_att, int *need_boot)
+{
+	char *dup = strdup(arg), *tok, *save = NULL;
+	int rc = dup ? 0 : -1;
+
+	for (tok = dup ? strtok_r(dup, ",", &save) : NULL; tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "att-key-hash"))
+			*need_att = 1;
+		else if (!strcmp(tok, "boot-key-hash"))
+			*need_boot = 1;
+		else
+			rc = -1;
+	}
+	free(dup);
+	return rc;
+}

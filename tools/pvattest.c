@@ -320,6 +320,69 @@ static int check_run(struct pvk_attcheck_args *a, const char *out, struct pvk_er
 	return rc;
 }
 
+/* One option of check; -1 to go on, else the exit code. */
+static int check_option(struct pvk_attcheck_args *a, int c, const char **fw_opts,
+			const char **out, struct pvk_err *e)
+{
+	switch (c) {
+	case 'i': a->in = optarg; break;
+	case 'o': *out = optarg; break;
+	case 'u': a->user = optarg; break;
+	case 'k':
+		if (pvk_cert_opts_add(&a->certs, PVK_OPT_HKD, optarg, e) < 0)
+			return cli_error(e);
+		break;
+	case OPT_FORMAT:
+		if (strcmp(optarg, "yaml"))
+			return cli_usage_error("--format: only yaml");
+		break;
+	case OPT_HKC:
+		if (pvk_attcheck_hkc_parse(optarg, &a->need_att, &a->need_boot))
+			return cli_usage_error("--host-key-check: att-key-hash, boot-key-hash");
+		break;
+	case OPT_SECRET:
+		if (a->n_secrets >= PVK_ATTCHECK_MAX_SECRETS)
+			return cli_usage_error("at most 64 --secret files");
+		a->secrets[a->n_secrets++] = optarg;
+		break;
+	case OPT_LOCKED:
+		if (strcmp(optarg, "true") && strcmp(optarg, "false"))
+			return cli_usage_error("--secret-store-locked: true or false");
+		a->locked = !strcmp(optarg, "true");
+		break;
+	case OPT_FW: a->firmware = 1; break;
+	case OPT_FW_VER:
+		*fw_opts = "--firmware-check-version";
+		a->fw_version = atoi(optarg);
+		if (a->fw_version != 1 && a->fw_version != 2)
+			return cli_usage_error("--firmware-check-version: 1 or 2");
+		break;
+	case OPT_FW_URL: a->fw_url = optarg; *fw_opts = "--firmware-verify-url"; break;
+	case 'h': fputs(check_help, stdout); return PVK_EXIT_OK;
+	default: return cli_usage_error("invalid option");
+	}
+	return -1;
+}
+
+/* The operands [INPUT] [OUTPUT] and what the options need of each other. */
+static int check_operands(struct pvk_attcheck_args *a, const char *fw_opts, const char **out,
+			  int argc, char **argv)
+{
+	if (!a->in && optind < argc)
+		a->in = argv[optind++];
+	if (!*out && optind < argc)
+		*out = argv[optind++];
+	if (!a->in || !*out || optind != argc)
+		return cli_usage_error("an INPUT and an OUTPUT file are required");
+	if ((a->need_att || a->need_boot) && !a->certs.n_hkds)
+		return cli_usage_error("--host-key-check needs -k");
+	if (a->n_secrets && a->locked < 0)
+		return cli_usage_error("--secret needs --secret-store-locked");
+	if (fw_opts && !a->firmware)
+		return cli_usage_error("%s needs --firmware", fw_opts);
+	return -1;
+}
+
 static int cmd_check(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -337,108 +400,24 @@ static int cmd_check(int argc, char **argv)
 		{ "firmware-verify-url", required_argument, NULL, OPT_FW_URL },
 		CLI_COMMON_LONGOPTS,
 	};
-	struct pvk_attcheck_args a = { .locked = -1, .fw_version = 1, .fw_url = FW_DEFAULT_URL };
-	const char *out = NULL;
+	struct pvk_attcheck_args a = { .locked = -1, .fw_version = 1, .fw_url = FW_DEFAULT_URL,
+				       .certs = { .log = cli_hkd_log } };
+	const char *out = NULL, *fw_opts = NULL;
 	struct pvk_err e;
-	const char *fw_opts = NULL;
-	int c, rc;
+	int c, ret = -1;
 
 	pvk_err_clear(&e);
-	a.certs.log = cli_hkd_log;
-	while ((c = getopt_long(argc, argv, "i:o:k:u:vqh", longopts, NULL)) != -1) {
-		if (cli_common_opt(c))
-			continue;
-		switch (c) {
-		case 'i': a.in = optarg; break;
-		case 'o': out = optarg; break;
-		case 'u': a.user = optarg; break;
-		case 'k':
-			if (pvk_cert_opts_add(&a.certs, PVK_OPT_HKD, optarg, &e) < 0)
-				goto err;
-			break;
-		case OPT_FORMAT:
-			if (strcmp(optarg, "yaml")) {
-				pvk_cert_opts_free(&a.certs);
-				return cli_usage_error("--format: only yaml");
-			}
-			break;
-		case OPT_HKC: {
-			char *dup = strdup(optarg), *tok, *save = NULL;
-
-			for (tok = dup ? strtok_r(dup, ",", &save) : NULL; tok;
-			     tok = strtok_r(NULL, ",", &save)) {
-				if (!strcmp(tok, "att-key-hash"))
-					a.need_att = 1;
-				else if (!strcmp(tok, "boot-key-hash"))
-					a.need_boot = 1;
-				else {
-					free(dup);
-					pvk_cert_opts_free(&a.certs);
-					return cli_usage_error("--host-key-check: att-key-hash, boot-key-hash");
-				}
-			}
-			free(dup);
-			break;
-		}
-		case OPT_SECRET:
-			if (a.n_secrets >= 64) {
-				pvk_cert_opts_free(&a.certs);
-				return cli_usage_error("at most 64 --secret files");
-			}
-			a.secrets[a.n_secrets++] = optarg;
-			break;
-		case OPT_LOCKED:
-			if (!strcmp(optarg, "true"))
-				a.locked = 1;
-			else if (!strcmp(optarg, "false"))
-				a.locked = 0;
-			else {
-				pvk_cert_opts_free(&a.certs);
-				return cli_usage_error("--secret-store-locked: true or false");
-			}
-			break;
-		case OPT_FW: a.firmware = 1; break;
-		case OPT_FW_VER:
-			fw_opts = "--firmware-check-version";
-			a.fw_version = atoi(optarg);
-			if (a.fw_version != 1 && a.fw_version != 2) {
-				pvk_cert_opts_free(&a.certs);
-				return cli_usage_error("--firmware-check-version: 1 or 2");
-			}
-			break;
-		case OPT_FW_URL: a.fw_url = optarg; fw_opts = "--firmware-verify-url"; break;
-		case 'h': fputs(check_help, stdout); pvk_cert_opts_free(&a.certs); return PVK_EXIT_OK;
-		default: pvk_cert_opts_free(&a.certs); return cli_usage_error("invalid option");
-		}
+	while (ret < 0 && (c = getopt_long(argc, argv, "i:o:k:u:vqh", longopts, NULL)) != -1)
+		if (!cli_common_opt(c))
+			ret = check_option(&a, c, &fw_opts, &out, &e);
+	if (ret < 0)
+		ret = check_operands(&a, fw_opts, &out, argc, argv);
+	if (ret < 0) {
+		ret = check_run(&a, out, &e);
+		ret = ret < 0 ? cli_error(&e) : ret == 2 ? PVK_EXIT_MISMATCH : PVK_EXIT_OK;
 	}
-	if (!a.in && optind < argc)
-		a.in = argv[optind++];
-	if (!out && optind < argc)
-		out = argv[optind++];
-	if (!a.in || !out || optind != argc) {
-		pvk_cert_opts_free(&a.certs);
-		return cli_usage_error("an INPUT and an OUTPUT file are required");
-	}
-	if ((a.need_att || a.need_boot) && !a.certs.n_hkds) {
-		pvk_cert_opts_free(&a.certs);
-		return cli_usage_error("--host-key-check needs -k");
-	}
-	if (a.n_secrets && a.locked < 0) {
-		pvk_cert_opts_free(&a.certs);
-		return cli_usage_error("--secret needs --secret-store-locked");
-	}
-	if (fw_opts && !a.firmware) {
-		pvk_cert_opts_free(&a.certs);
-		return cli_usage_error("%s needs --firmware", fw_opts);
-	}
-	rc = check_run(&a, out, &e);
 	pvk_cert_opts_free(&a.certs);
-	if (rc < 0)
-		return cli_error(&e);
-	return rc == 2 ? PVK_EXIT_MISMATCH : PVK_EXIT_OK;
-err:
-	pvk_cert_opts_free(&a.certs);
-	return cli_error(&e);
+	return ret;
 }
 
 static const struct cli_command commands[] = {
