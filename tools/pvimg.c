@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* pvimg create|info|test, and genprotimg (the same program under its old name). */
 #include <errno.h>
+#include <stddef.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,174 +125,124 @@ enum {
 	OPT_SHOW_SECRETS, OPT_KEY_HASHES, OPT_PRINT_SCHEMA,
 };
 
-/* A tri-state enable/disable switch; -1 = not given. */
-struct flag { int val; };
-
-struct create_args {
-	struct seimg_create_opts o;
-	struct pvk_cert_opts certs;
-	const char *cck, *hdr_key, *image_key, *cust_key, *iv_hex, *tweak_hex, *psw, *xpcf, *xscf;
-	struct flag dump, cckext, cckupd, pckmo, pckmo_hmac, backup, enc;
+/* The --enable-X/--disable-X options: which switch, which value. */
+static const struct {
+	int opt;
+	enum pvk_seimg_flag flag;
+	int val;
+} create_switches[] = {
+	{ OPT_EN_DUMP, PVK_SEIMG_DUMP, 1 }, { OPT_DIS_DUMP, PVK_SEIMG_DUMP, 0 },
+	{ OPT_EN_CCKEXT, PVK_SEIMG_CCKEXT, 1 }, { OPT_DIS_CCKEXT, PVK_SEIMG_CCKEXT, 0 },
+	{ OPT_EN_CCKUPD, PVK_SEIMG_CCKUPD, 1 }, { OPT_DIS_CCKUPD, PVK_SEIMG_CCKUPD, 0 },
+	{ OPT_EN_PCKMO, PVK_SEIMG_PCKMO, 1 }, { OPT_DIS_PCKMO, PVK_SEIMG_PCKMO, 0 },
+	{ OPT_EN_PCKMO_HMAC, PVK_SEIMG_PCKMO_HMAC, 1 },
+	{ OPT_DIS_PCKMO_HMAC, PVK_SEIMG_PCKMO_HMAC, 0 },
+	{ OPT_EN_BACKUP, PVK_SEIMG_BACKUP, 1 }, { OPT_DIS_BACKUP, PVK_SEIMG_BACKUP, 0 },
+	{ OPT_EN_ENC, PVK_SEIMG_ENC, 1 }, { OPT_DIS_ENC, PVK_SEIMG_ENC, 0 },
 };
 
-static void flag_set(struct flag *f, int v, int *conflict)
+/* The options that take one value, where it goes, and the name clap reports when one is
+ * given twice (an alias counts as the same option). */
+#define ARG(field) offsetof(struct pvk_seimg_args, field)
+static const struct {
+	int opt;
+	size_t off;
+	const char *name;
+} create_values[] = {
+	{ 'i', ARG(o.kernel), "--image" },
+	{ 'r', ARG(o.ramdisk), "--ramdisk" },
+	{ 'p', ARG(o.parmfile), "--parmfile" },
+	{ 'o', ARG(o.output), "--output" },
+	{ OPT_CCK, ARG(cck), "--cck" },
+	{ OPT_HDR_KEY, ARG(hdr_key), "--hdr-key" },
+	{ OPT_IMAGE_KEY, ARG(image_key), "--image-key" },
+	{ OPT_X_BOOTDIR, ARG(o.bootloader_dir), "--x-bootloader-directory" },
+	{ OPT_X_PSW, ARG(psw), "--x-psw" },
+	{ OPT_X_PCF, ARG(xpcf), "--x-pcf" },
+	{ OPT_X_SCF, ARG(xscf), "--x-scf" },
+	{ OPT_X_CUST, ARG(cust_key), "--x-cust-key" },
+	{ OPT_X_IV, ARG(iv_hex), "--x-header-iv" },
+	{ OPT_X_TWEAK, ARG(tweak_hex), "--x-tweak-bytes" },
+};
+#undef ARG
+
+struct create_state {
+	struct pvk_seimg_args a;
+	int legacy, conflict;
+	const char *twice;    /* the first option given twice */
+};
+
+/* A value or switch option: 1 if taken. */
+static int create_value(struct create_state *s, int c)
 {
-	if (f->val >= 0 && f->val != v)
-		*conflict = 1;
-	f->val = v;
-}
+	for (size_t i = 0; i < sizeof(create_values) / sizeof(create_values[0]); i++) {
+		const char **dst = (const char **)((char *)&s->a + create_values[i].off);
 
-static int load_cust_key(const char *path, EVP_PKEY **out, struct pvk_err *e)
-{
-	uint8_t *buf;
-	size_t len;
-	int rc;
-
-	if (pvk_file_read_all(path, 16384, &buf, &len, e))
-		return -1;
-	if (len == 80 || len == 66) {
-		rc = pvk_ec_from_scalar(buf, len, out, e);
-	} else {
-		BIO *bio = BIO_new_mem_buf(buf, (int)len);
-
-		*out = bio ? PEM_read_bio_PrivateKey(bio, NULL, pvk_pem_no_password, NULL) : NULL;
-		BIO_free(bio);
-		rc = *out && pvk_ec_is_p521(*out) ? 0 : -1;
-		if (!rc && pvk_key_check_pair(*out, path, e)) {
-			EVP_PKEY_free(*out);
-			*out = NULL;
-			rc = -1;
-		} else if (rc) {
-			EVP_PKEY_free(*out);
-			*out = NULL;
-			pvk_fail(e, PVK_E_FORMAT,
-				 "%s: not a P-521 private key (80-byte scalar or PEM expected)", path);
-		}
+		if (c != create_values[i].opt)
+			continue;
+		if (*dst && !s->twice)
+			s->twice = create_values[i].name;
+		if (!*dst)
+			*dst = optarg;
+		return 1;
 	}
-	pvk_buf_free_secret(buf, len);
-	if (rc && e->msg[0] && !strstr(e->msg, path))
-		pvk_wrap(e, "%s", path);
-	return rc;
-}
+	for (size_t i = 0; i < sizeof(create_switches) / sizeof(create_switches[0]); i++) {
+		int *f = &s->a.flags[create_switches[i].flag];
 
-static uint64_t flags_to_pcf(const struct create_args *a)
-{
-	uint64_t pcf = PCF_PCKMO_DEFAULT;
-
-	if (a->dump.val == 1)
-		pcf |= PCF_ALLOW_DUMP;
-	if (a->pckmo.val == 0)
-		pcf &= ~PCF_PCKMO_DEFAULT;
-	if (a->pckmo_hmac.val == 1)
-		pcf |= PCF_PCKMO_HMAC;
-	if (a->backup.val == 1)
-		pcf |= PCF_BACKUP_KEYS;
-	if (a->enc.val == 0)
-		pcf |= PCF_NO_COMP_ENCRYPTION;
-	return pcf;
-}
-
-/* clap takes a single-valued option once: the name when *dst was set already (an alias
- * counts as the same option), else NULL. */
-#define set_once(dst, name) (*(dst) ? (name) : ((*(dst) = optarg), (const char *)NULL))
-
-static int create_check(struct create_args *a, int any_flag, struct pvk_err *e)
-{
-	if (!a->o.kernel)
-		return pvk_fail(e, PVK_E_USAGE, "the kernel (-i/--kernel) is required");
-	if (!a->o.output)
-		return pvk_fail(e, PVK_E_USAGE, "the output file (-o/--output) is required");
-	if (pvk_cert_opts_check(&a->certs, e))
-		return -1;
-	if ((a->xpcf || a->xscf) && any_flag)
-		return pvk_fail(e, PVK_E_USAGE,
-				"--x-pcf and --x-scf cannot be combined with --enable-*/--disable-* options");
-	if (a->dump.val == 1 && !a->cck && a->cckupd.val != 1)
-		return pvk_fail(e, PVK_E_USAGE, "--enable-dump requires --cck or --enable-cck-update");
-	if (a->cckext.val == 1 && !a->cck)
-		return pvk_fail(e, PVK_E_USAGE, "--enable-cck-extension-secret requires --cck");
-	if (a->cckext.val == 1 && a->cckupd.val == 1)
-		return pvk_fail(e, PVK_E_USAGE,
-				"--enable-cck-extension-secret conflicts with --enable-cck-update");
-	if (a->image_key && a->enc.val == 0)
-		return pvk_fail(e, PVK_E_USAGE, "--image-key conflicts with --disable-image-encryption");
+		if (c != create_switches[i].opt)
+			continue;
+		if (*f >= 0 && *f != create_switches[i].val)
+			s->conflict = 1;
+		*f = create_switches[i].val;
+		return 1;
+	}
 	return 0;
 }
 
-static int create_run(struct create_args *a, int any_flag, struct pvk_err *e)
+/* Any other option of create; -1 to go on, else the exit code. */
+static int create_option(struct create_state *s, int c)
 {
-	uint8_t cck[32], hdr_key[32], image_key[64], iv[12], tweak[6];
-	EVP_PKEY **keys = NULL;
-	size_t nkeys = 0;
-	int rc = -1;
-
-	if (create_check(a, any_flag, e))
+	if (create_value(s, c))
 		return -1;
-	a->o.pcf = flags_to_pcf(a);
-	a->o.scf = (a->cckext.val == 1 ? SCF_CCK_EXTENSION_SECRET : 0) |
-		   (a->cckupd.val == 1 ? SCF_CCK_UPDATE : 0);
-	if (a->xpcf && pvk_parse_u64_hex(a->xpcf, &a->o.pcf))
-		return pvk_fail(e, PVK_E_USAGE, "--x-pcf: '%s' is not a hex number of at most 16 digits",
-				a->xpcf);
-	if (a->xscf && pvk_parse_u64_hex(a->xscf, &a->o.scf))
-		return pvk_fail(e, PVK_E_USAGE, "--x-scf: '%s' is not a hex number of at most 16 digits",
-				a->xscf);
-	if (a->psw) {
-		if (pvk_parse_u64_hex(a->psw, &a->o.psw_addr) || a->o.psw_addr > 0x7fffffff)
-			return pvk_fail(e, PVK_E_USAGE, "--x-psw: '%s' is not a 31-bit hex address", a->psw);
-		a->o.have_psw_addr = 1;
+	switch (c) {
+	case OPT_NO_COMP_CHECK: s->a.o.no_component_check = 1; return -1;
+	case OPT_OVERWRITE: s->a.o.overwrite = 1; return -1;
+	case 'q': cli_verbosity = -1; return -1;
+	case 'v': cli_verbosity++; return -1;
+	case OPT_VERSION:
+		if (s->legacy)
+			return cli_usage_error("unexpected argument '--version'");
+		cli_version();
+		return PVK_EXIT_OK;
+	case 'h':
+	case OPT_HELP_ALL:
+	case OPT_HELP_EXP:
+		if (c != OPT_HELP_EXP)
+			printf(create_help, s->legacy ? cli_prog : "pvimg create");
+		if (c != 'h')
+			printf("\n%s", experimental_help);
+		return PVK_EXIT_OK;
+	default:
+		return cli_usage_error("invalid option");
 	}
-	if (a->iv_hex) {
-		if (pvk_hex_decode(a->iv_hex, iv, sizeof(iv)))
-			return pvk_fail(e, PVK_E_USAGE, "--x-header-iv: 24 hex digits expected");
-		a->o.hdr_iv = iv;
-	}
-	if (a->tweak_hex) {
-		if (pvk_hex_decode(a->tweak_hex, tweak, sizeof(tweak)))
-			return pvk_fail(e, PVK_E_USAGE, "--x-tweak-bytes: 12 hex digits expected");
-		a->o.tweak_bytes = tweak;
-	}
-	if (a->cck) {
-		if (pvk_file_read_exact(a->cck, cck, 32, "the customer communication key", e))
-			goto out;
-		a->o.cck = cck;
-	}
-	if (a->hdr_key) {
-		if (pvk_file_read_exact(a->hdr_key, hdr_key, 32, "the header key", e))
-			goto out;
-		a->o.hdr_key = hdr_key;
-	}
-	if (a->image_key) {
-		if (pvk_file_read_exact(a->image_key, image_key, 64, "the image key", e))
-			goto out;
-		if (!memcmp(image_key, image_key + 32, 32)) {
-			pvk_fail(e, PVK_E_FORMAT, "%s: invalid AES-XTS key: both halves are equal",
-				 a->image_key);
-			goto out;
-		}
-		a->o.image_key = image_key;
-	}
-	if (a->cust_key && load_cust_key(a->cust_key, &a->o.cust_key, e))
-		goto out;
-	if (a->certs.no_verify) {
-		char w[128];
+}
 
-		cli_warn("%s", pvk_hostkey_noverify_warning("image", w, sizeof(w)));
-	}
-	if (pvk_hostkeys_load_verified(&a->certs, &keys, &nkeys, e))
-		goto out;
-	a->o.hosts = keys;
-	a->o.n_hosts = nkeys;
-	rc = pvk_seimg_create(&a->o, e);
-	if (!rc)
-		cli_info("Successfully generated the Secure Execution image '%s'", a->o.output);
-out:
-	pvk_hostkeys_free(keys, nkeys);
-	EVP_PKEY_free(a->o.cust_key);
-	OPENSSL_cleanse(cck, sizeof(cck));
-	OPENSSL_cleanse(hdr_key, sizeof(hdr_key));
-	OPENSSL_cleanse(image_key, sizeof(image_key));
-	return rc;
+static int create_done(struct create_state *s, int argc, char **argv)
+{
+	struct pvk_err e;
+
+	pvk_err_clear(&e);
+	if (optind < argc)
+		return cli_usage_error("unexpected argument '%s'", argv[optind]);
+	if (s->twice)
+		return cli_usage_error("the argument '%s <FILE>' cannot be used multiple times",
+				       s->twice);
+	if (s->conflict)
+		return cli_usage_error("an --enable-X option conflicts with its --disable-X option");
+	if (pvk_seimg_create_from_files(&s->a, &cli_log, &e))
+		return cli_error(&e);
+	cli_info("Successfully generated the Secure Execution image '%s'", s->a.o.output);
+	return PVK_EXIT_OK;
 }
 
 static int cmd_create(int argc, char **argv, int legacy)
@@ -340,103 +291,33 @@ static int cmd_create(int argc, char **argv, int legacy)
 		{ "help-experimental", no_argument, NULL, OPT_HELP_EXP },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct create_args a;
+	struct create_state s = { .legacy = legacy };
 	struct pvk_err e;
-	int c, conflict = 0, any_flag = 0, rc;
-	const char *once = NULL, *once_err = NULL;
+	int c, ret = -1;
 
-	memset(&a, 0, sizeof(a));
+	pvk_seimg_args_init(&s.a);
 	pvk_err_clear(&e);
-	a.dump.val = a.cckext.val = a.cckupd.val = a.pckmo.val = -1;
-	a.pckmo_hmac.val = a.backup.val = a.enc.val = -1;
-	a.certs.log = cli_hkd_log;
+	s.a.certs.log = cli_hkd_log;
 	/* genprotimg always replaced its output; pvimg create asks for --overwrite. */
-	a.o.overwrite = legacy;
+	s.a.o.overwrite = legacy;
 	/* genprotimg takes --version only alone (as IBM's own_parse). */
 	if (legacy && argc == 2 && !strcmp(argv[1], "--version")) {
 		cli_version();
 		return PVK_EXIT_OK;
 	}
-	while ((c = getopt_long(argc, argv, "i:r:p:o:" PVK_CERT_SHORTOPTS "vqh", longopts,
-				NULL)) != -1) {
-		rc = pvk_cert_opts_add(&a.certs, c, optarg, &e);
-		if (rc < 0) {
-			pvk_cert_opts_free(&a.certs);
-			return cli_error(&e);
-		}
-		if (rc > 0)
-			continue;
-		switch (c) {
-		case 'i': once = set_once(&a.o.kernel, "--image"); break;
-		case 'r': once = set_once(&a.o.ramdisk, "--ramdisk"); break;
-		case 'p': once = set_once(&a.o.parmfile, "--parmfile"); break;
-		case 'o': once = set_once(&a.o.output, "--output"); break;
-		case OPT_NO_COMP_CHECK: a.o.no_component_check = 1; break;
-		case OPT_OVERWRITE: a.o.overwrite = 1; break;
-		case OPT_CCK: once = set_once(&a.cck, "--cck"); break;
-		case OPT_HDR_KEY: once = set_once(&a.hdr_key, "--hdr-key"); break;
-		case OPT_IMAGE_KEY: once = set_once(&a.image_key, "--image-key"); break;
-		case OPT_EN_DUMP: flag_set(&a.dump, 1, &conflict); any_flag = 1; break;
-		case OPT_DIS_DUMP: flag_set(&a.dump, 0, &conflict); any_flag = 1; break;
-		case OPT_EN_CCKEXT: flag_set(&a.cckext, 1, &conflict); any_flag = 1; break;
-		case OPT_DIS_CCKEXT: flag_set(&a.cckext, 0, &conflict); any_flag = 1; break;
-		case OPT_EN_CCKUPD: flag_set(&a.cckupd, 1, &conflict); any_flag = 1; break;
-		case OPT_DIS_CCKUPD: flag_set(&a.cckupd, 0, &conflict); any_flag = 1; break;
-		case OPT_EN_PCKMO: flag_set(&a.pckmo, 1, &conflict); any_flag = 1; break;
-		case OPT_DIS_PCKMO: flag_set(&a.pckmo, 0, &conflict); any_flag = 1; break;
-		case OPT_EN_PCKMO_HMAC: flag_set(&a.pckmo_hmac, 1, &conflict); any_flag = 1; break;
-		case OPT_DIS_PCKMO_HMAC: flag_set(&a.pckmo_hmac, 0, &conflict); any_flag = 1; break;
-		case OPT_EN_BACKUP: flag_set(&a.backup, 1, &conflict); any_flag = 1; break;
-		case OPT_DIS_BACKUP: flag_set(&a.backup, 0, &conflict); any_flag = 1; break;
-		case OPT_EN_ENC: flag_set(&a.enc, 1, &conflict); any_flag = 1; break;
-		case OPT_DIS_ENC: flag_set(&a.enc, 0, &conflict); any_flag = 1; break;
-		case OPT_X_BOOTDIR: once = set_once(&a.o.bootloader_dir, "--x-bootloader-directory"); break;
-		case OPT_X_PSW: once = set_once(&a.psw, "--x-psw"); break;
-		case OPT_X_PCF: once = set_once(&a.xpcf, "--x-pcf"); break;
-		case OPT_X_SCF: once = set_once(&a.xscf, "--x-scf"); break;
-		case OPT_X_CUST: once = set_once(&a.cust_key, "--x-cust-key"); break;
-		case OPT_X_IV: once = set_once(&a.iv_hex, "--x-header-iv"); break;
-		case OPT_X_TWEAK: once = set_once(&a.tweak_hex, "--x-tweak-bytes"); break;
-		case 'q': cli_verbosity = -1; break;
-		case 'v': cli_verbosity++; break;
-		case OPT_VERSION:
-			pvk_cert_opts_free(&a.certs);
-			if (legacy)
-				return cli_usage_error("unexpected argument '--version'");
-			cli_version();
-			return PVK_EXIT_OK;
-		case 'h':
-		case OPT_HELP_ALL:
-		case OPT_HELP_EXP:
-			if (c != OPT_HELP_EXP)
-				printf(create_help, legacy ? cli_prog : "pvimg create");
-			if (c != 'h')
-				printf("\n%s", experimental_help);
-			pvk_cert_opts_free(&a.certs);
-			return PVK_EXIT_OK;
-		default:
-			pvk_cert_opts_free(&a.certs);
-			return cli_usage_error("invalid option");
-		}
-		if (once && !once_err)
-			once_err = once;
-		once = NULL;
+	while (ret < 0 && (c = getopt_long(argc, argv, "i:r:p:o:" PVK_CERT_SHORTOPTS "vqh",
+					   longopts, NULL)) != -1) {
+		int taken = pvk_cert_opts_add(&s.a.certs, c, optarg, &e);
+
+		if (taken < 0)
+			ret = cli_error(&e);
+		else if (!taken)
+			ret = create_option(&s, c);
 	}
-	if (optind < argc) {
-		pvk_cert_opts_free(&a.certs);
-		return cli_usage_error("unexpected argument '%s'", argv[optind]);
-	}
-	if (once_err) {
-		pvk_cert_opts_free(&a.certs);
-		return cli_usage_error("the argument '%s <FILE>' cannot be used multiple times", once_err);
-	}
-	if (conflict) {
-		pvk_cert_opts_free(&a.certs);
-		return cli_usage_error("an --enable-X option conflicts with its --disable-X option");
-	}
-	rc = create_run(&a, any_flag, &e);
-	pvk_cert_opts_free(&a.certs);
-	return rc ? cli_error(&e) : PVK_EXIT_OK;
+	if (ret < 0)
+		ret = create_done(&s, argc, argv);
+	pvk_cert_opts_free(&s.a.certs);
+	return ret;
 }
 
 /* ---- info ---- */

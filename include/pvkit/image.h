@@ -9,6 +9,8 @@
 #include <openssl/evp.h>
 
 #include "pvkit/err.h"
+#include "pvkit/hostkey.h"
+#include "pvkit/log.h"
 #include "pvkit/sehdr.h"
 
 #define SEIMG_PAGE 4096
@@ -84,6 +86,36 @@ struct seimg_create_opts {
 };
 
 int pvk_seimg_create(const struct seimg_create_opts *o, struct pvk_err *e);
+
+/* The --enable-X/--disable-X switches of pvimg create. */
+enum pvk_seimg_flag {
+	PVK_SEIMG_DUMP,          /* allow dumping (needs a CCK or CCK update) */
+	PVK_SEIMG_CCKEXT,        /* CCK extension secret */
+	PVK_SEIMG_CCKUPD,        /* CCK update */
+	PVK_SEIMG_PCKMO,         /* PCKMO for DEA/TDEA/AES/ECC (on by default) */
+	PVK_SEIMG_PCKMO_HMAC,    /* PCKMO for HMAC */
+	PVK_SEIMG_BACKUP,        /* backup host keys */
+	PVK_SEIMG_ENC,           /* component encryption (on by default) */
+	PVK_SEIMG_NFLAGS,
+};
+
+/* pvimg create's inputs as files and option values. */
+struct pvk_seimg_args {
+	struct seimg_create_opts o;    /* kernel, ramdisk, parmfile, output, overwrite, ... */
+	struct pvk_cert_opts certs;    /* host-key documents and their verification */
+	const char *cck, *hdr_key, *image_key, *cust_key;   /* key files, or NULL (random) */
+	const char *iv_hex, *tweak_hex, *psw, *xpcf, *xscf; /* experimental values (hex) */
+	int flags[PVK_SEIMG_NFLAGS];   /* 1 enabled, 0 disabled, -1 not given */
+};
+
+/* Zero a and set every switch to "not given". */
+void pvk_seimg_args_init(struct pvk_seimg_args *a);
+
+/* Check the combination (PVK_E_USAGE, named by pvimg's options), read the key files, load
+ * and verify the host keys (certs->no_verify logs IBM's warning), then build the image as
+ * pvk_seimg_create. Key material read here is wiped before it returns. */
+int pvk_seimg_create_from_files(struct pvk_seimg_args *a, const struct pvk_log *log,
+				struct pvk_err *e);
 
 /* What the UV learns from an unpack. */
 struct seimg_unpacked {
