@@ -5,8 +5,10 @@
  * IBM prints them); the JSON follows IBM's document (serde field order and names, pretty
  * print as serde_json's, '/' unescaped) and validates against pvk_hdrinfo_schema_json.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <json-c/json.h>
 #include <json-c/printbuf.h>
@@ -15,6 +17,7 @@
 
 #include "pvkit/bytes.h"
 #include "pvkit/crypto.h"
+#include "pvkit/fileio.h"
 #include "pvkit/hdrinfo.h"
 #include "pvkit/keyslot.h"
 
@@ -285,4 +288,76 @@ int pvk_hdrinfo_json(const struct sehdr *h, const struct sehdr_secrets *sec, enu
 		OPENSSL_cleanse((void *)s, n);
 	json_object_put(root);
 	return *out ? 0 : pvk_fail(e, PVK_E_NOMEM, "out of memory");
+}
+
+int pvk_hdrinfo_format_parse(const char *arg, enum pvk_hdrinfo_format *out)
+{
+	const char *colon = strchr(arg, ':');
+	size_t klen = colon ? (size_t)(colon - arg) : strlen(arg);
+	const char *variant = colon ? colon + 1 : "default";
+	int json;
+
+	if (klen == 4 && !strncasecmp(arg, "text", 4))
+		json = 0;
+	else if (klen == 4 && !strncasecmp(arg, "json", 4))
+		json = 1;
+	else
+		return -1;
+	if (!strcasecmp(variant, "default"))
+		*out = json ? PVK_HDRINFO_JSON : PVK_HDRINFO_TEXT;
+	else if (!json && !strcasecmp(variant, "full"))
+		*out = PVK_HDRINFO_TEXT_FULL;
+	else if (json && !strcasecmp(variant, "pretty"))
+		*out = PVK_HDRINFO_JSON;
+	else if (json && !strcasecmp(variant, "minify"))
+		*out = PVK_HDRINFO_JSON_MINIFY;
+	else
+		return -1;
+	return 0;
+}
+
+int pvk_hdrinfo_open(const char *path, const char *key_path, int show, uint8_t **raw,
+		     struct sehdr *h, struct sehdr_secrets *sec, enum hdrinfo_state *state,
+		     struct pvk_err *e)
+{
+	uint8_t key[32];
+	uint64_t off;
+	size_t len;
+	int rc = 0;
+
+	*raw = NULL;
+	*state = HDRINFO_NOT_VERIFIED;
+	memset(sec, 0, sizeof(*sec));
+	if (pvk_sehdr_read_file(path, raw, &len, &off, e) || pvk_sehdr_parse_view(*raw, len, h, e))
+		return strstr(e->msg, path) ? -1 : pvk_wrap(e, "%s", path);
+	if (!key_path)
+		return 0;
+	if (pvk_file_read_exact(key_path, key, 32, "the header key", e))
+		rc = -1;
+	else if (pvk_sehdr_decrypt(h, key, sec, e))
+		rc = pvk_wrap(e, "%s", path);
+	else
+		*state = show ? HDRINFO_DECRYPTED : HDRINFO_VERIFIED;
+	OPENSSL_cleanse(key, sizeof(key));
+	return rc;
+}
+
+int pvk_hdrinfo_write(FILE *out, const struct sehdr *h, const struct sehdr_secrets *sec,
+		      enum hdrinfo_state state, enum pvk_hdrinfo_format fmt,
+		      const struct hdrinfo_meta *meta, struct pvk_err *e)
+{
+	char *json = NULL;
+	int rc;
+
+	if (fmt == PVK_HDRINFO_TEXT || fmt == PVK_HDRINFO_TEXT_FULL) {
+		if (pvk_hdrinfo_write_text(out, h, sec, state, fmt == PVK_HDRINFO_TEXT_FULL))
+			return pvk_fail(e, PVK_E_IO, "standard output: %s", strerror(errno));
+		return 0;
+	}
+	if (pvk_hdrinfo_json(h, sec, state, meta, fmt == PVK_HDRINFO_JSON_MINIFY, &json, e))
+		return -1;
+	rc = fputs(json, out) < 0 || fflush(out) ? -1 : 0;
+	OPENSSL_cleanse(json, strlen(json));
+	free(json);
+	return rc ? pvk_fail(e, PVK_E_IO, "standard output: %s", strerror(errno)) : 0;
 }

@@ -322,35 +322,6 @@ static int cmd_create(int argc, char **argv, int legacy)
 
 /* ---- info ---- */
 
-enum info_format { FMT_TEXT, FMT_TEXT_FULL, FMT_JSON, FMT_JSON_MINIFY };
-
-/* IBM's --format: KIND[:VARIANT], both case-insensitive; default is the kind's default. */
-static int parse_format(const char *arg, enum info_format *out)
-{
-	const char *colon = strchr(arg, ':');
-	size_t klen = colon ? (size_t)(colon - arg) : strlen(arg);
-	const char *variant = colon ? colon + 1 : "default";
-	int json;
-
-	if (klen == 4 && !strncasecmp(arg, "text", 4))
-		json = 0;
-	else if (klen == 4 && !strncasecmp(arg, "json", 4))
-		json = 1;
-	else
-		return -1;
-	if (!strcasecmp(variant, "default"))
-		*out = json ? FMT_JSON : FMT_TEXT;
-	else if (!json && !strcasecmp(variant, "full"))
-		*out = FMT_TEXT_FULL;
-	else if (json && !strcasecmp(variant, "pretty"))
-		*out = FMT_JSON;
-	else if (json && !strcasecmp(variant, "minify"))
-		*out = FMT_JSON_MINIFY;
-	else
-		return -1;
-	return 0;
-}
-
 static int print_schema(const char *kind)
 {
 	if (!strcmp(kind, "json")) {
@@ -365,26 +336,30 @@ static int print_schema(const char *kind)
 			       "(possible values: text, json)", kind);
 }
 
-static int info_print(const struct sehdr *h, const struct sehdr_secrets *sec,
-		      enum hdrinfo_state state, enum info_format fmt, struct pvk_err *e)
+static int info_run(const char *input, const char *key_path, int show,
+		    enum pvk_hdrinfo_format fmt, struct pvk_err *e)
 {
-	char host[256] = "unknown", *json = NULL;
+	char host[256] = "unknown";
 	struct hdrinfo_meta meta = { .version = PVKIT_VERSION, .host = host, .now = time(NULL) };
-	int rc;
+	enum hdrinfo_state state;
+	struct sehdr_secrets sec;
+	struct sehdr h;
+	uint8_t *raw = NULL;
+	int rc = -1;
 
-	if (fmt == FMT_TEXT || fmt == FMT_TEXT_FULL) {
-		if (pvk_hdrinfo_write_text(stdout, h, sec, state, fmt == FMT_TEXT_FULL))
-			return pvk_fail(e, PVK_E_IO, "standard output: %s", strerror(errno));
-		return 0;
-	}
+	if (pvk_hdrinfo_open(input, key_path, show, &raw, &h, &sec, &state, e))
+		goto out;
+	if (!key_path && cli_verbosity >= 0)
+		fprintf(stderr, "WARNING: The Secure Execution header integrity and authenticity was "
+			"not verified. Specify '--hdr-key' to authenticate it. Do not trust the data "
+			"without verification.\n");
 	if (gethostname(host, sizeof(host) - 1))
 		strcpy(host, "unknown");
-	if (pvk_hdrinfo_json(h, sec, state, &meta, fmt == FMT_JSON_MINIFY, &json, e))
-		return -1;
-	rc = fputs(json, stdout) < 0 || fflush(stdout) ? -1 : 0;
-	OPENSSL_cleanse(json, strlen(json));
-	free(json);
-	return rc ? pvk_fail(e, PVK_E_IO, "standard output: %s", strerror(errno)) : 0;
+	rc = pvk_hdrinfo_write(stdout, &h, &sec, state, fmt, &meta, e);
+out:
+	OPENSSL_cleanse(&sec, sizeof(sec));
+	free(raw);
+	return rc;
 }
 
 static int cmd_info(int argc, char **argv)
@@ -397,19 +372,12 @@ static int cmd_info(int argc, char **argv)
 		{ "print-schema", required_argument, NULL, OPT_PRINT_SCHEMA },
 		CLI_COMMON_LONGOPTS,
 	};
-	const char *format = NULL, *key_path = NULL, *schema = NULL, *input;
-	enum hdrinfo_state state = HDRINFO_NOT_VERIFIED;
-	enum info_format fmt;
-	struct sehdr_secrets sec;
-	uint8_t key[32], *raw = NULL;
-	int c, show = 0, rc = PVK_EXIT_ERROR;
+	const char *format = NULL, *key_path = NULL, *schema = NULL;
+	enum pvk_hdrinfo_format fmt;
+	int c, show = 0;
 	struct pvk_err e;
-	struct sehdr h;
-	uint64_t off;
-	size_t len;
 
 	pvk_err_clear(&e);
-	memset(&sec, 0, sizeof(sec));
 	while ((c = getopt_long(argc, argv, "vqh", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_FORMAT: format = optarg; break;
@@ -431,84 +399,17 @@ static int cmd_info(int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return cli_usage_error("one INPUT file is required");
-	input = argv[optind];
 	if (show && !key_path)
 		return cli_usage_error("--show-secrets requires --hdr-key");
 	if (!format)
-		fmt = isatty(STDOUT_FILENO) ? FMT_TEXT : FMT_JSON;
-	else if (parse_format(format, &fmt))
+		fmt = isatty(STDOUT_FILENO) ? PVK_HDRINFO_TEXT : PVK_HDRINFO_JSON;
+	else if (pvk_hdrinfo_format_parse(format, &fmt))
 		return cli_usage_error("invalid value '%s' for '--format <FORMAT>' (possible values: "
 				       "text, text:full, json, json:pretty, json:minify)", format);
-	if (pvk_sehdr_read_file(input, &raw, &len, &off, &e) || pvk_sehdr_parse_view(raw, len, &h, &e)) {
-		if (!strstr(e.msg, input))
-			pvk_wrap(&e, "%s", input);
-		goto out;
-	}
-	if (key_path) {
-		if (pvk_file_read_exact(key_path, key, 32, "the header key", &e))
-			goto out;
-		if (pvk_sehdr_decrypt(&h, key, &sec, &e)) {
-			pvk_wrap(&e, "%s", input);
-			goto out;
-		}
-		state = show ? HDRINFO_DECRYPTED : HDRINFO_VERIFIED;
-	} else if (cli_verbosity >= 0) {
-		fprintf(stderr, "WARNING: The Secure Execution header integrity and authenticity was "
-			"not verified. Specify '--hdr-key' to authenticate it. Do not trust the data "
-			"without verification.\n");
-	}
-	if (info_print(&h, &sec, state, fmt, &e))
-		goto out;
-	rc = PVK_EXIT_OK;
-out:
-	OPENSSL_cleanse(key, sizeof(key));
-	OPENSSL_cleanse(&sec, sizeof(sec));
-	free(raw);
-	return rc == PVK_EXIT_OK ? rc : cli_error(&e);
+	return info_run(argv[optind], key_path, show, fmt, &e) ? cli_error(&e) : PVK_EXIT_OK;
 }
 
 /* ---- test ---- */
-
-/* Read the host-key hashes file: at least 15 lines of 64 hex digits. *hashes is set only on
- * success; on failure nothing is left for the caller to free. */
-static int key_hashes_load(const char *path, uint8_t (**hashes)[32], size_t *n, struct pvk_err *e)
-{
-	uint8_t *buf, (*h)[32];
-	size_t len, cnt = 0;
-	char *line, *save = NULL;
-	int rc = 0;
-
-	if (pvk_file_read_all(path, 1 << 20, &buf, &len, e))
-		return -1;
-	h = calloc(len / 64 + 1, 32);
-	if (!h) {
-		free(buf);
-		return pvk_fail(e, PVK_E_NOMEM, "out of memory");
-	}
-	for (line = strtok_r((char *)buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		size_t l = strlen(line);
-
-		while (l && (line[l - 1] == '\r' || line[l - 1] == ' '))
-			line[--l] = 0;
-		if (cnt > len / 64 || pvk_hex_decode(line, h[cnt], 32)) {
-			rc = pvk_fail(e, PVK_E_FORMAT,
-				      "%s: line %zu is not a 64-digit host-key hash", path, cnt + 1);
-			break;
-		}
-		cnt++;
-	}
-	free(buf);
-	if (!rc && cnt < 15)
-		rc = pvk_fail(e, PVK_E_FORMAT, "%s: %zu host-key hashes, at least 15 lines expected",
-			      path, cnt);
-	if (rc) {
-		free(h);
-		return -1;
-	}
-	*hashes = h;
-	*n = cnt;
-	return 0;
-}
 
 /* IBM's pvimg test reports each check on stderr (cli_note). Line 1 of the UV's list is the
  * host key, line 2 the backup key, the rest other keys. */
@@ -532,6 +433,75 @@ static int test_hashes(const struct sehdr *h, uint8_t (*hashes)[32], size_t nh)
 	return pass;
 }
 
+/* Which of the host-key documents the header has a key slot for: 1 if any, 0 if none,
+ * -1 on an error. */
+static int test_hkds(const struct sehdr *h, struct pvk_cert_opts *certs, struct pvk_err *e)
+{
+	EVP_PKEY **keys = NULL;
+	size_t nkeys = 0;
+	int pass = 0;
+
+	if (pvk_hostkeys_load_verified(certs, &keys, &nkeys, e))
+		return -1;
+	for (size_t i = 0; i < nkeys && pass >= 0; i++) {
+		uint8_t phkh[32];
+		int in;
+
+		if (pvk_ec_phkh(keys[i], phkh, e)) {
+			pass = -1;
+			break;
+		}
+		in = pvk_keyslot_find(h->keyslots, h->nks, phkh) >= 0;
+		pass |= in;
+		cli_note(" %s Host key document '%s' is %sincluded", in ? "\u2713" : "\u2718",
+			 certs->hkds[i], in ? "" : "not ");
+	}
+	pvk_hostkeys_free(keys, nkeys);
+	return pass;
+}
+
+/* The same with a file of host-key hashes (NULL: the UV's own list). */
+static int test_key_hashes(const struct sehdr *h, const char *path, struct pvk_err *e)
+{
+	char sysfs[4096];
+	uint8_t (*hashes)[32] = NULL;
+	size_t nh = 0;
+	int pass;
+
+	if (!path) {
+		path = pvk_uvdev_sysfs_path("firmware/uv/keys/all", sysfs, sizeof(sysfs));
+		if (access(path, F_OK) && errno == ENOENT)
+			return pvk_fail(e, PVK_E_IO, "Support for query UV host key hashes is not "
+					"available (%s does not exist)", path);
+	}
+	if (pvk_keyslot_hashes_read(path, &hashes, &nh, e))
+		return -1;
+	pass = test_hashes(h, hashes, nh);
+	free(hashes);
+	return pass;
+}
+
+static int test_run(const char *input, struct pvk_cert_opts *certs, int want_hashes,
+		    const char *hashes_path, struct pvk_err *e)
+{
+	uint8_t *raw = NULL;
+	struct sehdr h;
+	uint64_t off;
+	size_t len;
+	int pass = -1;
+
+	if (pvk_sehdr_read_file(input, &raw, &len, &off, e) || pvk_sehdr_parse(raw, len, &h, e)) {
+		if (!strstr(e->msg, input))
+			pvk_wrap(e, "%s", input);
+	} else if (certs->n_hkds) {
+		pass = test_hkds(&h, certs, e);
+	} else if (want_hashes) {
+		pass = test_key_hashes(&h, hashes_path, e);
+	}
+	free(raw);
+	return pass < 0 ? cli_error(e) : pass ? PVK_EXIT_OK : PVK_EXIT_ERROR;
+}
+
 static int cmd_test(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -542,89 +512,35 @@ static int cmd_test(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct pvk_cert_opts certs = { 0 };
-	char sysfs[4096];
+	/* A test only compares hashes: nothing is encrypted, no verification. */
+	struct pvk_cert_opts certs = { .no_verify = 1 };
 	const char *hashes_path = NULL;
-	uint8_t (*hashes)[32] = NULL, *raw = NULL;
-	int c, want_hashes = 0, hashes_default = 0, pass_k = 1, pass_h = 1, rc = PVK_EXIT_ERROR;
-	EVP_PKEY **keys = NULL;
-	size_t nkeys = 0, nh = 0, len;
+	int c, want_hashes = 0, ret = -1;
 	struct pvk_err e;
-	struct sehdr h;
-	uint64_t off;
 
 	pvk_err_clear(&e);
-	certs.no_verify = 1;  /* a test only compares hashes: nothing is encrypted */
-	while ((c = getopt_long(argc, argv, "k:vqh", longopts, NULL)) != -1) {
+	while (ret < 0 && (c = getopt_long(argc, argv, "k:vqh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'k':
 			if (pvk_cert_opts_add(&certs, PVK_OPT_HKD, optarg, &e) < 0)
-				return cli_error(&e);
+				ret = cli_error(&e);
 			break;
-		case OPT_KEY_HASHES:
-			want_hashes = 1;
-			hashes_default = !optarg;
-			hashes_path = optarg ? optarg
-				      : pvk_uvdev_sysfs_path("firmware/uv/keys/all", sysfs, sizeof(sysfs));
-			break;
+		case OPT_KEY_HASHES: want_hashes = 1; hashes_path = optarg; break;
 		case 'v': cli_verbosity++; break;
 		case 'q': cli_verbosity = -1; break;
-		case 'h': printf(test_help, "pvimg"); pvk_cert_opts_free(&certs); return PVK_EXIT_OK;
-		default: pvk_cert_opts_free(&certs); return cli_usage_error("invalid option");
+		case 'h': printf(test_help, "pvimg"); ret = PVK_EXIT_OK; break;
+		default: ret = cli_usage_error("invalid option"); break;
 		}
 	}
-	if (optind + 1 != argc || (!certs.n_hkds && !want_hashes)) {
-		pvk_cert_opts_free(&certs);
-		return cli_usage_error("INPUT and -k HKD or --key-hashes are required");
-	}
-	if (certs.n_hkds && want_hashes) {
-		pvk_cert_opts_free(&certs);
-		return cli_usage_error("the argument '--key-hashes[=<FILE>]' cannot be used with "
-				       "'--host-key-document <FILE>'");
-	}
-	if (pvk_sehdr_read_file(argv[optind], &raw, &len, &off, &e) || pvk_sehdr_parse(raw, len, &h, &e)) {
-		if (!strstr(e.msg, argv[optind]))
-			pvk_wrap(&e, "%s", argv[optind]);
-		goto out;
-	}
-	if (certs.n_hkds) {
-		if (pvk_hostkeys_load_verified(&certs, &keys, &nkeys, &e))
-			goto out;
-		pass_k = 0;
-		for (size_t i = 0; i < nkeys; i++) {
-			uint8_t phkh[32];
-			int in;
-
-			if (pvk_ec_phkh(keys[i], phkh, &e))
-				goto out;
-			in = pvk_keyslot_find(h.keyslots, h.nks, phkh) >= 0;
-			pass_k |= in;
-			cli_note(" %s Host key document '%s' is %sincluded", in ? "\u2713" : "\u2718",
-				    certs.hkds[i], in ? "" : "not ");
-		}
-	}
-	if (want_hashes) {
-		if (hashes_default && access(hashes_path, F_OK) && errno == ENOENT) {
-			pvk_fail(&e, PVK_E_IO, "Support for query UV host key hashes is not available "
-				 "(%s does not exist)", hashes_path);
-			goto out;
-		}
-		if (key_hashes_load(hashes_path, &hashes, &nh, &e))
-			goto out;
-		pass_h = test_hashes(&h, hashes, nh);
-	}
-	rc = pass_k && pass_h ? PVK_EXIT_OK : PVK_EXIT_ERROR;
-	free(raw);
-	free(hashes);
-	pvk_hostkeys_free(keys, nkeys);
+	if (ret < 0 && (optind + 1 != argc || (!certs.n_hkds && !want_hashes)))
+		ret = cli_usage_error("INPUT and -k HKD or --key-hashes are required");
+	if (ret < 0 && certs.n_hkds && want_hashes)
+		ret = cli_usage_error("the argument '--key-hashes[=<FILE>]' cannot be used with "
+				      "'--host-key-document <FILE>'");
+	if (ret < 0)
+		ret = test_run(argv[optind], &certs, want_hashes, hashes_path, &e);
 	pvk_cert_opts_free(&certs);
-	return rc;
-out:
-	free(raw);
-	free(hashes);
-	pvk_hostkeys_free(keys, nkeys);
-	pvk_cert_opts_free(&certs);
-	return cli_error(&e);
+	return ret;
 }
 
 static int cmd_pvimg_create(int argc, char **argv)

@@ -35,6 +35,31 @@ struct hdrinfo_meta {
 int pvk_hdrinfo_json(const struct sehdr *h, const struct sehdr_secrets *sec, enum hdrinfo_state state,
 		 const struct hdrinfo_meta *meta, int minify, char **out, struct pvk_err *e);
 
+/* pvimg info --format: text, text:full, json (= json:pretty), json:minify. */
+enum pvk_hdrinfo_format {
+	PVK_HDRINFO_TEXT,
+	PVK_HDRINFO_TEXT_FULL,
+	PVK_HDRINFO_JSON,
+	PVK_HDRINFO_JSON_MINIFY,
+};
+/* IBM's KIND[:VARIANT], both case-insensitive (":default" is the kind's default); -1 for
+ * anything else. */
+int pvk_hdrinfo_format_parse(const char *arg, enum pvk_hdrinfo_format *out);
+
+/* Read the SE header of path (an image or a header) into *h, whose pointers point into
+ * *raw (free it after use). With key_path, authenticate and decrypt it with the 32-byte
+ * header key in that file into *sec (wipe it after use) and set *state (HDRINFO_DECRYPTED
+ * when show, else HDRINFO_VERIFIED); without, *state is HDRINFO_NOT_VERIFIED. Errors name
+ * path. */
+int pvk_hdrinfo_open(const char *path, const char *key_path, int show, uint8_t **raw,
+		     struct sehdr *h, struct sehdr_secrets *sec, enum hdrinfo_state *state,
+		     struct pvk_err *e);
+
+/* Write the header to out in fmt (the JSON metadata from meta). */
+int pvk_hdrinfo_write(FILE *out, const struct sehdr *h, const struct sehdr_secrets *sec,
+		      enum hdrinfo_state state, enum pvk_hdrinfo_format fmt,
+		      const struct hdrinfo_meta *meta, struct pvk_err *e);
+
 /* pvkit's JSON Schema of that document (draft-07), NUL-terminated. */
 extern const char pvk_hdrinfo_schema_json[];
 

@@ -3,6 +3,7 @@
 #ifndef PVKIT_KEYSLOT_H
 #define PVKIT_KEYSLOT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <openssl/evp.h>
@@ -22,5 +23,11 @@ int pvk_keyslot_unwrap(EVP_PKEY *host_priv, EVP_PKEY *cust_pub, const uint8_t sl
 		   uint8_t prot_key[32], struct pvk_err *e);
 /* Index of the slot whose phkh equals phkh, or -1. */
 int pvk_keyslot_find(const uint8_t *slots, uint64_t nks, const uint8_t phkh[32]);
+
+/* Read a host-key hashes file (the UV's /sys/firmware/uv/keys/all: at least 15 lines of 64
+ * hex digits; line 1 the host key, line 2 the backup key). *hashes (malloc'd, *n entries)
+ * is set only on success. */
+int pvk_keyslot_hashes_read(const char *path, uint8_t (**hashes)[32], size_t *n,
+			    struct pvk_err *e);
 
 #endif
