@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "pvkit/apbus.h"
+#include "pvkit/apview.h"
 #include "zcrypt.h"
 
 static const char help[] =
@@ -49,17 +50,6 @@ enum { OPT_ACCELONLY = 0x81, OPT_CCAONLY, OPT_EP11ONLY, OPT_CARDONLY, OPT_QUEUEO
 #define FUNC_HSL 0x01000000ul
 #define FUNC_FULL 0x00800000ul
 #define FUNC_STATELESS 0x00400000ul
-
-static const struct {
-	unsigned long mask;
-	char c;
-} fac_bits[] = {
-	{ 0x80000000ul, 'S' }, { 0x40000000ul, 'M' }, { 0x20000000ul, 'C' },
-	{ 0x10000000ul, 'D' }, { 0x08000000ul, 'A' }, { 0x04000000ul, 'X' },
-	{ 0x02000000ul, 'N' }, { 0x01000000ul, 'H' }, { 0x00800000ul, 'F' },
-	{ 0x00400000ul, 'R' },
-};
-#define N_FAC (sizeof(fac_bits) / sizeof(fac_bits[0]))
 
 static struct {
 	int verbose, accel, cca, ep11, card, queue, sb;
@@ -126,215 +116,29 @@ static void rec_line(const struct rec *r, int hdr)
 	}
 }
 
-/* ---- sysfs ---- */
-
-static int rd(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-/* First line of devices/ap/<rel>; 0 on success. */
-static int rd(char *buf, size_t len, const char *fmt, ...)
-{
-	char rel[512], path[4096];
-	va_list ap;
-	FILE *f;
-
-	va_start(ap, fmt);
-	vsnprintf(rel, sizeof(rel), fmt, ap);
-	va_end(ap);
-	pvk_apbus_path(path, sizeof(path), "devices/ap/%s", rel);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	if (!fgets(buf, (int)len, f)) {
-		fclose(f);
-		buf[0] = 0;
-		return -1;
-	}
-	fclose(f);
-	buf[strcspn(buf, "\n")] = 0;
-	return 0;
-}
-
-static int rd_long(long *v, int base, const char *rel)
-{
-	char buf[64], *end;
-
-	if (rd(buf, sizeof(buf), "%s", rel) || !buf[0])
-		return -1;
-	*v = strtol(buf, &end, base);
-	return *end ? -1 : 0;
-}
-
-static int rd_ulong(unsigned long *v, const char *rel)
-{
-	char buf[64], *end;
-
-	if (rd(buf, sizeof(buf), "%s", rel) || !buf[0])
-		return -1;
-	*v = strtoul(buf, &end, 16);
-	return *end ? -1 : 0;
-}
-
-static int readable(const char *rel)
-{
-	char path[4096];
-
-	pvk_apbus_path(path, sizeof(path), "devices/ap/%s", rel);
-	return !access(path, R_OK);
-}
-
-static int card_type_char(const char *card)
-{
-	char rel[64], type[32];
-
-	snprintf(rel, sizeof(rel), "%s/type", card);
-	if (rd(type, sizeof(type), "%s", rel) || !type[0])
-		return 0;
-	return type[strlen(type) - 1];
-}
-
 static int shown_mode(int t)
 {
 	return !((t == 'A' && !l.accel) || (t == 'C' && !l.cca) || (t == 'P' && !l.ep11));
 }
 
-static const char *mode_of(unsigned long f)
+/* The record's columns from the library's view of card (and queue dom >= 0). */
+static void fill(struct rec *r, unsigned card, int dom)
 {
-	if (f & APBUS_FUNC_COPRO)
-		return "CCA-Coproc";
-	if (f & APBUS_FUNC_ACCEL)
-		return "Accelerator";
-	if (f & APBUS_FUNC_EP11)
-		return "EP11-Coproc";
-	return "Unknown";
-}
+	struct pvk_apview v;
 
-/* driver link: 1 = a cexN driver, 2 = vfio, 0 = none */
-static int driver(const char *rel, char *buf, size_t len)
-{
-	char path[4096], target[PATH_MAX], *p;
-	ssize_t n;
-
-	pvk_apbus_path(path, sizeof(path), "devices/ap/%s/driver", rel);
-	n = readlink(path, target, sizeof(target) - 1);
-	if (n <= 0)
-		return 0;
-	target[n] = 0;
-	p = strrchr(target, '/');
-	p = p ? p + 1 : target;
-	snprintf(buf, len, "%.64s", p);
-	if (!strncmp(p, "cex", 3) && (strstr(p, "card") || strstr(p, "queue")))
-		return 1;
-	return strstr(p, "vfio") && strstr(p, "ap") ? 2 : 0;
-}
-
-/* status column: deconfig / chkstop / online / offline / status file / "-" */
-static void set_status(struct rec *r, const char *rel, const char *rel_card)
-{
-	char a[600], buf[128];
-	long config = -1, chkstop = -1, online = -1;
-
-	snprintf(a, sizeof(a), "%s/config", rel);
-	if (readable(a))
-		rd_long(&config, 10, a);
-	snprintf(a, sizeof(a), "%s/chkstop", rel);
-	if (readable(a))
-		rd_long(&chkstop, 10, a);
-	snprintf(a, sizeof(a), "%s/online", rel);
-	if (readable(a))
-		rd_long(&online, 10, a);
-	rec_set(r, "status", "-");
-	if (config == 0)
-		rec_set(r, "status", "deconfig");
-	else if (chkstop > 0)
-		rec_set(r, "status", "chkstop");
-	else if (online > 0)
-		rec_set(r, "status", "online");
-	else if (online == 0)
-		rec_set(r, "status", "offline");
-	else if (rel_card) {
-		snprintf(a, sizeof(a), "%s/status", rel);
-		if (!rd(buf, sizeof(buf), "%s", a))
-			rec_set(r, "status", "%s", buf);
-	}
-	snprintf(a, sizeof(a), "%s/request_count", rel);
-	if (config == 0)
-		rec_set(r, "requests", "-");
-	else if (!rd(buf, sizeof(buf), "%s", a))
-		rec_set(r, "requests", "%s", buf);
-	else
-		rec_set(r, "requests", "%s", "");
-}
-
-static void set_common(struct rec *r, const char *card)
-{
-	char a[600], buf[64];
-	unsigned long f = 0;
-
-	snprintf(a, sizeof(a), "%s/type", card);
-	if (rd(buf, sizeof(buf), "%s", a))
-		rec_set(r, "type", "-");
-	else
-		rec_set(r, "type", "%s", buf);
-	snprintf(a, sizeof(a), "%s/ap_functions", card);
-	rd_ulong(&f, a);
-	rec_set(r, "mode", "%s", mode_of(f));
-}
-
-static void set_verbose(struct rec *r, const char *card, const char *queue)
-{
-	char a[128], buf[128], rel[64];
-	long config = -1, p1 = 0, p2 = 0, depth = 0;
-	unsigned long f = 0;
-	int drv;
-
-	snprintf(rel, sizeof(rel), "%s%s%s", card, queue ? "/" : "", queue ? queue : "");
-	drv = driver(rel, buf, sizeof(buf));
-	rec_set(r, "driver", "%s", drv > 0 ? buf : "-no-driver-");
-	snprintf(a, sizeof(a), "%s/config", card);
-	if (readable(a))
-		rd_long(&config, 10, a);
-	if (config == 0 || (queue && drv != 1)) {
-		rec_set(r, "pending", "-");
-	} else {
-		snprintf(a, sizeof(a), "%s/pendingq_count", rel);
-		rd_long(&p1, 10, a);
-		snprintf(a, sizeof(a), "%s/requestq_count", rel);
-		rd_long(&p2, 10, a);
-		rec_set(r, "pending", "%ld", p1 + p2);
-	}
-	snprintf(a, sizeof(a), "%s/hwtype", card);
-	if (rd(buf, sizeof(buf), "%s", a))
-		buf[0] = 0;
-	rec_set(r, "hwtype", "%s", buf);
-	snprintf(a, sizeof(a), "%s/depth", card);
-	rd_long(&depth, 10, a);
-	rec_set(r, "depth", "%02ld", depth);
-	snprintf(a, sizeof(a), "%s/ap_functions", card);
-	rd_ulong(&f, a);
-	for (size_t i = 0; i < N_FAC; i++)
-		buf[i] = f & fac_bits[i].mask ? fac_bits[i].c : '-';
-	buf[N_FAC] = 0;
-	rec_set(r, "facility", "%s", buf);
-	if (!l.sb)
+	pvk_apview_read(card, dom, l.verbose, &v);
+	rec_set(r, "type", "%s", v.type);
+	rec_set(r, "mode", "%s", v.mode);
+	rec_set(r, "status", "%s", v.status);
+	rec_set(r, "requests", "%s", v.requests);
+	if (!l.verbose)
 		return;
-	if (!queue) {
-		rec_set(r, "sestat", "-");
-		return;
-	}
-	snprintf(a, sizeof(a), "%s/ap_functions", rel);
-	if (rd_ulong(&f, a)) {
-		rec_set(r, "sestat", "error");
-		return;
-	}
-	if (!f) {
-		rec_set(r, "sestat", "invalid");
-		return;
-	}
-	{
-		static const char *const st[] = { "usable", "bound", "unbound", "illicit" };
-
-		rec_set(r, "sestat", "%s", st[APBUS_BS(f)]);
-	}
+	rec_set(r, "pending", "%s", v.pending);
+	rec_set(r, "hwtype", "%s", v.hwtype);
+	rec_set(r, "depth", "%s", v.depth);
+	rec_set(r, "facility", "%s", v.functions);
+	rec_set(r, "driver", "%s", v.driver);
+	rec_set(r, "sestat", "%s", v.sestat);
 }
 
 static void define(struct rec *r)
@@ -358,69 +162,43 @@ static void define(struct rec *r)
 
 static void show_queue(struct rec *r, unsigned card, unsigned dom)
 {
-	char cn[16], qn[16], rel[64];
-	int t;
-
-	snprintf(cn, sizeof(cn), "card%02x", card);
-	snprintf(qn, sizeof(qn), "%02x.%04x", card, dom);
 	if (!pvk_apbus_queue_exists(card, dom)) {
-		zcrypt_fail("Error - cryptographic device %s/%s does not exist.", cn, qn);
+		zcrypt_fail("Error - cryptographic device card%02x/%02x.%04x does not exist.", card,
+			    card, dom);
 		exit(EXIT_FAILURE);
 	}
-	snprintf(rel, sizeof(rel), "%s/type", cn);
-	if (!l.verbose && !readable(rel))
+	if ((!l.verbose && !pvk_apview_listed(card, (int)dom)) || !l.queue)
 		return;
-	snprintf(rel, sizeof(rel), "%s/%s/online", cn, qn);
-	if ((!l.verbose && !readable(rel)) || !l.queue)
+	if (!shown_mode(pvk_apview_type_char(card)))
 		return;
-	t = card_type_char(cn);
-	if (!shown_mode(t))
-		return;
-	rec_set(r, "card", "%s", qn);
-	set_common(r, cn);
-	snprintf(rel, sizeof(rel), "%s/%s", cn, qn);
-	set_status(r, rel, cn);
-	if (l.verbose)
-		set_verbose(r, cn, qn);
+	rec_set(r, "card", "%02x.%04x", card, dom);
+	fill(r, card, (int)dom);
 	rec_line(r, 0);
 }
 
 static void show_card(struct rec *r, unsigned card)
 {
-	char cn[16], rel[64];
 	unsigned doms[APBUS_MAX_DOMAINS];
+	char path[4096];
 	struct pvk_err e;
 	size_t n = 0;
 
-	snprintf(cn, sizeof(cn), "card%02x", card);
-	{
-		char path[4096];
-
-		pvk_apbus_path(path, sizeof(path), "devices/ap/%s", cn);
-		if (access(path, F_OK)) {
-			zcrypt_fail("Error - cryptographic device %s does not exist.", cn);
-			exit(EXIT_FAILURE);
-		}
+	if (access(pvk_apbus_path(path, sizeof(path), "devices/ap/card%02x", card), F_OK)) {
+		zcrypt_fail("Error - cryptographic device card%02x does not exist.", card);
+		exit(EXIT_FAILURE);
 	}
-	snprintf(rel, sizeof(rel), "%s/type", cn);
-	if (!l.verbose && !readable(rel))
+	if (!l.verbose && !pvk_apview_listed(card, -1))
 		return;
-	snprintf(rel, sizeof(rel), "%s/online", cn);
-	if (!l.verbose && !readable(rel))
-		return;
-	if (!shown_mode(card_type_char(cn)))
+	if (!shown_mode(pvk_apview_type_char(card)))
 		return;
 	rec_set(r, "card", "%02x", card);
-	set_common(r, cn);
-	set_status(r, cn, NULL);
-	if (l.verbose)
-		set_verbose(r, cn, NULL);
+	fill(r, card, -1);
 	if (l.card)
 		rec_line(r, 0);
 	if (!l.queue)
 		return;
 	if (pvk_apbus_queues(card, doms, APBUS_MAX_DOMAINS, &n, &e) || !n) {
-		zcrypt_fail("Error - no subdevices found for %s.", cn);
+		zcrypt_fail("Error - no subdevices found for card%02x.", card);
 		exit(EXIT_FAILURE);
 	}
 	for (size_t i = 0; i < n; i++)
@@ -527,12 +305,13 @@ static int show_queue_capability(unsigned id, unsigned dom)
 				   id, dom);
 	printf("queue %02x.%04x capabilities:\n", id, dom);
 	snprintf(rel, sizeof(rel), "card%02x/%02x.%04x/se_bind", id, id, dom);
-	if (readable(rel))
-		printf("SE bind state: %s\n", rd(buf, sizeof(buf), "%s", rel) ? "error" : buf);
+	if (pvk_apview_attr_readable("%s", rel))
+		printf("SE bind state: %s\n",
+		       pvk_apview_attr(buf, sizeof(buf), "%s", rel) ? "error" : buf);
 	snprintf(rel, sizeof(rel), "card%02x/%02x.%04x/se_associate", id, id, dom);
-	if (readable(rel))
+	if (pvk_apview_attr_readable("%s", rel))
 		printf("SE association state: %s\n",
-		       rd(buf, sizeof(buf), "%s", rel) ? "error" : buf);
+		       pvk_apview_attr(buf, sizeof(buf), "%s", rel) ? "error" : buf);
 	pvk_apbus_queue_path(path, sizeof(path), id, dom, "mkvps");
 	f = fopen(path, "re");
 	if (f) {
@@ -547,26 +326,18 @@ static int show_queue_capability(unsigned id, unsigned dom)
 
 static int show_card_capability(unsigned id)
 {
-	char cn[16], rel[64];
-	unsigned long f = 0;
-	long hwtype = 0, mms = 0;
+	struct pvk_apview_caps caps;
+	char cn[16], path[4096];
 	const char *cls = "";
+	unsigned long f;
+	long hwtype;
 
 	snprintf(cn, sizeof(cn), "card%02x", id);
-	{
-		char path[4096];
-
-		if (access(pvk_apbus_path(path, sizeof(path), "devices/ap/%s", cn), F_OK))
-			return zcrypt_fail("Error - cryptographic device %s does not exist.", cn);
-	}
-	snprintf(rel, sizeof(rel), "%s/hwtype", cn);
-	rd_long(&hwtype, 10, rel);
-	snprintf(rel, sizeof(rel), "%s/ap_functions", cn);
-	if (rd_ulong(&f, rel))
-		f = 0;
-	snprintf(rel, sizeof(rel), "%s/max_msg_size", cn);
-	if (rd_long(&mms, 10, rel))
-		mms = 0;
+	if (access(pvk_apbus_path(path, sizeof(path), "devices/ap/%s", cn), F_OK))
+		return zcrypt_fail("Error - cryptographic device %s does not exist.", cn);
+	pvk_apview_card_caps(id, &caps);
+	f = caps.functions;
+	hwtype = caps.hwtype;
 	if (f & FUNC_FULL)
 		cls = "full function set";
 	else if (f & FUNC_STATELESS)
@@ -596,8 +367,8 @@ static int show_card_capability(unsigned id)
 		       "available.\n",
 		       cn, hwtype);
 	}
-	if (mms > 0)
-		printf("AP bus max message size limit %ld Kb\n", mms / 1024);
+	if (caps.max_msg_size > 0)
+		printf("AP bus max message size limit %ld Kb\n", caps.max_msg_size / 1024);
 	return EXIT_SUCCESS;
 }
 
@@ -632,22 +403,17 @@ static int show_serial(void)
 		return zcrypt_fail("No crypto card devices found.");
 	rec_line(&r, 1);
 	for (size_t i = 0; i < n; i++) {
-		char cn[16], rel[64], buf[128];
-		unsigned long f = 0;
+		struct pvk_apview_caps caps;
+		char buf[128];
 
-		snprintf(cn, sizeof(cn), "card%02x", cards[i]);
-		snprintf(rel, sizeof(rel), "%s/online", cn);
-		if (!readable(rel))
+		if (!pvk_apview_attr_readable("card%02x/online", cards[i]))
 			continue;
-		snprintf(rel, sizeof(rel), "%s/ap_functions", cn);
-		rd_ulong(&f, rel);
-		if (!(f & (APBUS_FUNC_COPRO | APBUS_FUNC_EP11)))
+		pvk_apview_card_caps(cards[i], &caps);
+		if (!(caps.functions & (APBUS_FUNC_COPRO | APBUS_FUNC_EP11)))
 			continue;
 		rec_set(&r, "card", "%02x", cards[i]);
-		set_common(&r, cn);
-		set_status(&r, cn, NULL);
-		snprintf(rel, sizeof(rel), "%s/serialnr", cn);
-		if (rd(buf, sizeof(buf), "%s", rel) || !buf[0]) {
+		fill(&r, cards[i], -1);
+		if (pvk_apview_attr(buf, sizeof(buf), "card%02x/serialnr", cards[i]) || !buf[0]) {
 			rec_set(&r, "serialnr", "-");
 		} else {
 			buf[8] = 0;  /* as s390-tools' lszcrypt: the first 8 characters */
