@@ -16,7 +16,7 @@
 
 #include <openssl/crypto.h>
 
-#include "../tools/cli.h"
+#include "cli.h"
 #include "pvkit/bytes.h"
 #include "pvkit/crypto.h"
 #include "pvkit/fileio.h"
