@@ -401,7 +401,27 @@ static void release_guest_dir(const char *dir)
 	booting_fd = -1;
 }
 
-static int cmd_boot(int argc, char **argv)
+struct boot_args {
+	const char *host, *id, *image;
+	unsigned timeout_s, memory;
+	int qemu, keep;
+	char idbuf[UVSIM_NAME_MAX];
+};
+
+/* A number option of boot; -1 to go on, else the exit code. */
+static int boot_number(int c, unsigned *out)
+{
+	char *end;
+	unsigned long v = strtoul(optarg, &end, 10);
+
+	if (*end || !*optarg || v > 1000000)
+		return cli_usage_error("--%s: '%s' is not a number", c == 'T' ? "timeout" : "memory",
+				       optarg);
+	*out = (unsigned)v;
+	return -1;
+}
+
+static int boot_options(struct boot_args *b, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "host", required_argument, NULL, 'H' },
@@ -414,116 +434,133 @@ static int cmd_boot(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *host = NULL, *id = NULL, *image;
-	unsigned timeout_s = 120, memory = 1024;
-	int c, qemu = 0, keep = 0, rc = PVK_EXIT_ERROR;
-	char idbuf[UVSIM_NAME_MAX], mem[4300], cuid[33], abs_image[4096];
-	struct seimg_unpacked u;
-	struct uvsim_guest g;
 	struct pvk_err e;
-	EVP_PKEY *key = NULL;
+	int c, ret = -1;
 
 	pvk_err_clear(&e);
-	memset(&g, 0, sizeof(g));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while (ret < 0 && (c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'H': host = optarg; break;
-		case 'I': id = optarg; break;
-		case 'Q': qemu = 1; break;
-		case 'K': keep = 1; break;
+		case 'H': b->host = optarg; break;
+		case 'I': b->id = optarg; break;
+		case 'Q': b->qemu = 1; break;
+		case 'K': b->keep = 1; break;
 		case 'A':
 			if (uvsim_ap_parse_spec(&uvsim_ap_config, optarg, &e))
-				return cli_error(&e);
+				ret = cli_error(&e);
 			break;
-		case 'T':
-		case 'M': {
-			char *end;
-			unsigned long v = strtoul(optarg, &end, 10);
-
-			if (*end || !*optarg || v > 1000000)
-				return cli_usage_error("--%s: '%s' is not a number",
-						       c == 'T' ? "timeout" : "memory", optarg);
-			if (c == 'T')
-				timeout_s = (unsigned)v;
-			else
-				memory = (unsigned)v;
-			break;
-		}
-		case 'h': fputs(help, stdout); return PVK_EXIT_OK;
-		default: return cli_usage_error("invalid option");
+		case 'T': ret = boot_number(c, &b->timeout_s); break;
+		case 'M': ret = boot_number(c, &b->memory); break;
+		case 'h': fputs(help, stdout); ret = PVK_EXIT_OK; break;
+		default: ret = cli_usage_error("invalid option"); break;
 		}
 	}
-	if (!host || optind + 1 != argc)
+	if (ret >= 0)
+		return ret;
+	if (!b->host || optind + 1 != argc)
 		return cli_usage_error("usage: uvsim boot --host NAME [OPTIONS] IMAGE");
-	if (!timeout_s || memory < 256)
+	if (!b->timeout_s || b->memory < 256)
 		return cli_usage_error("--timeout must be > 0 and --memory at least 256 MiB");
-	image = argv[optind];
-	if (!realpath(image, abs_image))
-		snprintf(abs_image, sizeof(abs_image), "%s", image);
-	if (!id) {
+	b->image = argv[optind];
+	if (!b->id) {
 		uint8_t r[4];
 
 		if (pvk_random(r, sizeof(r), &e))
 			return cli_error(&e);
-		snprintf(idbuf, sizeof(idbuf), "g%02x%02x%02x%02x", r[0], r[1], r[2], r[3]);
-		id = idbuf;
+		snprintf(b->idbuf, sizeof(b->idbuf), "g%02x%02x%02x%02x", r[0], r[1], r[2], r[3]);
+		b->id = b->idbuf;
 	}
-	if (!uvsim_valid_name(id))
-		return cli_usage_error("'%s' is not a valid guest id", id);
-	if (uvsim_host_key(state, host, &key, &e))
+	if (!uvsim_valid_name(b->id))
+		return cli_usage_error("'%s' is not a valid guest id", b->id);
+	return -1;
+}
+
+/* In the claimed guest directory: unpack the image as the UV does (the memory into mem
+ * when it is to be run or kept), make the guest's state and start its endpoint. */
+static int boot_guest(const struct boot_args *b, EVP_PKEY *key, const char *mem,
+		      struct uvsim_guest *g, struct pvk_err *e)
+{
+	char abs_image[4096];
+	struct seimg_unpacked u;
+	int rc = -1;
+
+	memset(&u, 0, sizeof(u));
+	if (!realpath(b->image, abs_image))
+		snprintf(abs_image, sizeof(abs_image), "%s", b->image);
+	if (pvk_seimg_boot(b->image, key, (b->qemu || b->keep) ? mem : NULL,
+			   (uint64_t)b->memory << 20, &u, e)) {
+		if (e->code == PVK_E_UV)
+			pvk_wrap(e, "%s: the ultravisor refused to unpack the image", b->image);
+		goto out;
+	}
+	snprintf(g->id, sizeof(g->id), "%s", b->id);
+	snprintf(g->host, sizeof(g->host), "%s", b->host);
+	snprintf(g->image, sizeof(g->image), "%s", abs_image);
+	if (guest_from_unpack(g, b->image, key, &u, e) || uvsim_guest_sysfs(g, e) ||
+	    uvsim_ap_sysfs(&uvsim_ap_config, g->dir, e) || uvsim_guest_save(g, e) ||
+	    start_endpoint(g, e))
+		goto out;
+	rc = 0;
+out:
+	OPENSSL_cleanse(&u.sec, sizeof(u.sec));
+	return rc;
+}
+
+/* Run the unpacked memory under QEMU: exit code 0, or 1 when QEMU failed. */
+static int boot_qemu(const struct boot_args *b, const char *mem)
+{
+	int q;
+
+	if (cli_verbosity >= 0)
+		printf("--- qemu-system-s390x console (timeout %u s) ---\n", b->timeout_s);
+	q = run_qemu(mem, b->timeout_s, b->memory);
+	if (cli_verbosity >= 0)
+		printf("--- qemu-system-s390x ended (%s) ---\n",
+		       q == 0 ? "exit 0" : q == 124 ? "timeout" : "error");
+	if (!b->keep)
+		unlink(mem);
+	return q != 0 && q != 124 ? PVK_EXIT_ERROR : PVK_EXIT_OK;
+}
+
+static int cmd_boot(int argc, char **argv)
+{
+	struct boot_args b = { .timeout_s = 120, .memory = 1024 };
+	char mem[4300], cuid[33];
+	struct uvsim_guest g;
+	EVP_PKEY *key = NULL;
+	struct pvk_err e;
+	int rc;
+
+	pvk_err_clear(&e);
+	memset(&g, 0, sizeof(g));
+	rc = boot_options(&b, argc, argv);
+	if (rc >= 0)
+		return rc;
+	if (uvsim_host_key(state, b.host, &key, &e))
 		return cli_error(&e);
-	if (claim_guest_dir(id, g.dir, sizeof(g.dir), &e)) {
+	if (claim_guest_dir(b.id, g.dir, sizeof(g.dir), &e)) {
 		EVP_PKEY_free(key);
 		return cli_error(&e);
 	}
 	snprintf(mem, sizeof(mem), "%s/mem.img", g.dir);
-	if (pvk_seimg_boot(image, key, (qemu || keep) ? mem : NULL, (uint64_t)memory << 20, &u, &e)) {
-		if (e.code == PVK_E_UV)
-			pvk_wrap(&e, "%s: the ultravisor refused to unpack the image", image);
-		goto fail;
-	}
-	snprintf(g.id, sizeof(g.id), "%s", id);
-	snprintf(g.host, sizeof(g.host), "%s", host);
-	snprintf(g.image, sizeof(g.image), "%s", abs_image);
-	if (guest_from_unpack(&g, image, key, &u, &e) || uvsim_guest_sysfs(&g, &e) ||
-	    uvsim_ap_sysfs(&uvsim_ap_config, g.dir, &e) ||
-	    uvsim_guest_save(&g, &e) || start_endpoint(&g, &e))
-		goto fail;
-	OPENSSL_cleanse(&u.sec, sizeof(u.sec));
+	rc = boot_guest(&b, key, mem, &g, &e);
 	EVP_PKEY_free(key);
-	key = NULL;
+	if (rc) {
+		uvsim_guest_clear(&g);
+		remove_guest_dir(g.dir);
+		close(booting_fd);
+		booting_fd = -1;
+		return cli_error(&e);
+	}
 	release_guest_dir(g.dir);
 	pvk_hex_encode(g.cuid, 16, cuid);
 	if (cli_verbosity >= 0) {
-		printf("guest %s booted on host %s (CUID 0x%s)\n", id, host, cuid);
-		printf("guest-side tools: eval \"$(uvsim env %s)\"\n", id);
+		printf("guest %s booted on host %s (CUID 0x%s)\n", b.id, b.host, cuid);
+		printf("guest-side tools: eval \"$(uvsim env %s)\"\n", b.id);
 	}
-	rc = PVK_EXIT_OK;
-	if (qemu) {
-		int q;
-
-		if (cli_verbosity >= 0)
-			printf("--- qemu-system-s390x console (timeout %u s) ---\n", timeout_s);
-		q = run_qemu(mem, timeout_s, memory);
-		if (cli_verbosity >= 0)
-			printf("--- qemu-system-s390x ended (%s) ---\n",
-			       q == 0 ? "exit 0" : q == 124 ? "timeout" : "error");
-		if (q != 0 && q != 124)
-			rc = PVK_EXIT_ERROR;
-		if (!keep)
-			unlink(mem);
-	}
+	rc = b.qemu ? boot_qemu(&b, mem) : PVK_EXIT_OK;
 	uvsim_guest_clear(&g);
 	return rc;
-fail:
-	OPENSSL_cleanse(&u.sec, sizeof(u.sec));
-	EVP_PKEY_free(key);
-	uvsim_guest_clear(&g);
-	remove_guest_dir(g.dir);
-	close(booting_fd);
-	booting_fd = -1;
-	return cli_error(&e);
 }
 
 static int alive(long pid)
