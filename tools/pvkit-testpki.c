@@ -57,6 +57,54 @@ static int parse_uint(const char *opt, const char *s, unsigned int min, unsigned
 	return 0;
 }
 
+/* --revoke-host N, repeatable; -1 to go on, else the exit code. */
+static int add_revoke(struct pvk_testpki_opts *o, unsigned int **revoke)
+{
+	unsigned int *nrev, v;
+	struct pvk_err e;
+
+	if (parse_uint("--revoke-host", optarg, 1, 10000, &v))
+		return PVK_EXIT_USAGE;
+	nrev = realloc(*revoke, (o->n_revoke + 1) * sizeof(**revoke));
+	if (!nrev) {
+		pvk_fail(&e, PVK_E_NOMEM, "out of memory");
+		return cli_error(&e);
+	}
+	*revoke = nrev;
+	nrev[o->n_revoke++] = v;
+	o->revoke = nrev;
+	return -1;
+}
+
+/* One option; -1 to go on, else the exit code. */
+static int option(struct pvk_testpki_opts *o, unsigned int **revoke, int c, char **argv)
+{
+	switch (c) {
+	case OPT_DIR: o->dir = optarg; return -1;
+	case OPT_CRL_URL_BASE: o->crl_url_base = optarg; return -1;
+	case OPT_HOSTS:
+		return parse_uint("--hosts", optarg, 1, 10000, &o->hosts) ? PVK_EXIT_USAGE : -1;
+	case OPT_DAYS:
+		return parse_uint("--days", optarg, 1, 100000, &o->days) ? PVK_EXIT_USAGE : -1;
+	case OPT_CA_RSA_BITS:
+		return parse_uint("--ca-rsa-bits", optarg, 2048, 16384, &o->ca_rsa_bits)
+			       ? PVK_EXIT_USAGE : -1;
+	case OPT_REVOKE: return add_revoke(o, revoke);
+	case 'v': cli_verbosity++; return -1;
+	case OPT_VERSION: cli_version(); return PVK_EXIT_OK;
+	case 'h': fputs(help, stdout); return PVK_EXIT_OK;
+	case ':':
+		cli_usage_error("the option '%s' requires a value", argv[optind - 1]);
+		return PVK_EXIT_USAGE;
+	default:
+		if (optopt > 0 && optopt < 0x100)
+			cli_usage_error("unexpected option '-%c'", optopt);
+		else
+			cli_usage_error("unexpected option '%s'", argv[optind - 1]);
+		return PVK_EXIT_USAGE;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -72,83 +120,29 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pvk_testpki_opts o = { .hosts = 1, .days = 365 };
-	unsigned int *revoke = NULL, *nrev, v;
+	unsigned int *revoke = NULL;
 	struct pvk_err e;
-	int c, rc = PVK_EXIT_USAGE;
+	int c, rc = -1;
 
 	cli_init(argv[0], "pvkit-testpki");
 	pvk_err_clear(&e);
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_DIR:
-			o.dir = optarg;
-			break;
-		case OPT_HOSTS:
-			if (parse_uint("--hosts", optarg, 1, 10000, &o.hosts))
-				goto out;
-			break;
-		case OPT_CRL_URL_BASE:
-			o.crl_url_base = optarg;
-			break;
-		case OPT_DAYS:
-			if (parse_uint("--days", optarg, 1, 100000, &o.days))
-				goto out;
-			break;
-		case OPT_REVOKE:
-			if (parse_uint("--revoke-host", optarg, 1, 10000, &v))
-				goto out;
-			nrev = realloc(revoke, (o.n_revoke + 1) * sizeof(*revoke));
-			if (!nrev) {
-				pvk_fail(&e, PVK_E_NOMEM, "out of memory");
-				rc = cli_error(&e);
-				goto out;
-			}
-			revoke = nrev;
-			revoke[o.n_revoke++] = v;
-			break;
-		case OPT_CA_RSA_BITS:
-			if (parse_uint("--ca-rsa-bits", optarg, 2048, 16384, &o.ca_rsa_bits))
-				goto out;
-			break;
-		case 'v':
-			cli_verbosity++;
-			break;
-		case OPT_VERSION:
-			cli_version();
-			rc = PVK_EXIT_OK;
-			goto out;
-		case 'h':
-			fputs(help, stdout);
-			rc = PVK_EXIT_OK;
-			goto out;
-		case ':':
-			cli_usage_error("the option '%s' requires a value", argv[optind - 1]);
-			goto out;
-		default:
-			if (optopt > 0 && optopt < 0x100)
-				cli_usage_error("unexpected option '-%c'", optopt);
-			else
-				cli_usage_error("unexpected option '%s'", argv[optind - 1]);
-			goto out;
-		}
-	}
-	if (optind < argc) {
+	while (rc < 0 && (c = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1)
+		rc = option(&o, &revoke, c, argv);
+	if (rc < 0 && optind < argc) {
 		cli_usage_error("unexpected argument '%s'", argv[optind]);
-		goto out;
+		rc = PVK_EXIT_USAGE;
 	}
-	if (!o.dir) {
+	if (rc < 0 && !o.dir) {
 		cli_usage_error("the required option '--dir <DIR>' is missing");
-		goto out;
+		rc = PVK_EXIT_USAGE;
 	}
-	o.revoke = revoke;
-	if (pvk_testpki_generate(&o, &e)) {
+	if (rc < 0 && pvk_testpki_generate(&o, &e))
 		rc = cli_error(&e);
-		goto out;
+	if (rc < 0) {
+		cli_info("Test PKI written to '%s'", o.dir);
+		rc = PVK_EXIT_OK;
 	}
-	cli_info("Test PKI written to '%s'", o.dir);
-	rc = PVK_EXIT_OK;
-out:
 	free(revoke);
 	return rc;
 }
