@@ -228,3 +228,34 @@ int cli_dispatch(int argc, char **argv, const struct cli_command *cmds)
 	}
 	return cli_usage_error("unknown command '%s'", argv[1]);
 }
+
+/* The operand that may stand for an option's value (OPT, e.g. '--input'), as the command's
+ * only operand: both at once, or anything after it, is a usage error. Returns -1 to go on,
+ * else the exit code. */
+int cli_option_or_operand(int argc, char **argv, const char **val, const char *opt,
+			     const char *operand)
+{
+	if (*val && optind < argc)
+		return cli_usage_error("'%s' cannot be used with the %s argument", opt, operand);
+	if (!*val && optind < argc)
+		*val = argv[optind++];
+	if (optind != argc)
+		return cli_usage_error("unexpected argument '%s'", argv[optind]);
+	return -1;
+}
+
+/* The operands [IN] [OUT], each where its option did not give it; IN is required (else the
+ * usage error missing). Returns -1 to go on, else the exit code. */
+int cli_in_out_operands(int argc, char **argv, const char **in, const char **out,
+			   const char *missing)
+{
+	if (!*in && optind < argc)
+		*in = argv[optind++];
+	if (!*out && optind < argc)
+		*out = argv[optind++];
+	if (!*in)
+		return cli_usage_error("%s", missing);
+	if (optind != argc)
+		return cli_usage_error("unexpected argument '%s'", argv[optind]);
+	return -1;
+}

@@ -61,4 +61,13 @@ struct cli_command {
  * a missing or unknown one is a usage error naming the commands. */
 int cli_dispatch(int argc, char **argv, const struct cli_command *cmds);
 
+/* The operand that may stand for an option's value (OPT, e.g. '--input'), as the command's
+ * only operand: both at once, or anything after it, is a usage error. Returns -1 to go on,
+ * else the exit code. */
+int cli_option_or_operand(int argc, char **argv, const char **val, const char *opt,
+			  const char *operand);
+/* The operands [IN] [OUT], each where its option did not give it; IN is required (else the
+ * usage error missing). Returns -1 to go on, else the exit code. */
+int cli_in_out_operands(int argc, char **argv, const char **in, const char **out,
+			const char *missing);
 #endif
