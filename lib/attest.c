@@ -356,21 +356,6 @@ static int render_yaml(const struct pvk_attest_result *r, char **out, size_t *le
 	return pvk_yout_finish(&y, out, len, e);
 }
 
-static json_object *jhex(const uint8_t *p, size_t n)
-{
-	char *s = malloc(2 * n + 3);
-	json_object *o;
-
-	if (!s)
-		return NULL;
-	s[0] = '0';
-	s[1] = 'x';
-	pvk_hex_encode(p, n, s + 2);
-	o = json_object_new_string(s);
-	free(s);
-	return o;
-}
-
 static int render_json(const struct pvk_attest_result *r, char **out, size_t *len,
 		       struct pvk_err *e)
 {
@@ -378,19 +363,19 @@ static int render_json(const struct pvk_attest_result *r, char **out, size_t *le
 	json_object *o = json_object_new_object();
 	struct add_field f[5];
 
-	json_object_object_add(o, "cuid", jhex(x->it[EXCH_CUID].data, 16));
+	json_object_object_add(o, "cuid", pvk_json_hex(x->it[EXCH_CUID].data, 16, 1));
 	if (x->it[EXCH_ADD].data) {
 		json_object *fields = json_object_new_object();
 		size_t n = add_fields(r, f);
 
-		json_object_object_add(o, "add", jhex(x->it[EXCH_ADD].data, x->it[EXCH_ADD].size));
+		json_object_object_add(o, "add", pvk_json_hex(x->it[EXCH_ADD].data, x->it[EXCH_ADD].size, 1));
 		for (size_t i = 0; i < n; i++)
-			json_object_object_add(fields, f[i].key, jhex(f[i].p, f[i].n));
+			json_object_object_add(fields, f[i].key, pvk_json_hex(f[i].p, f[i].n, 1));
 		json_object_object_add(o, "add_fields", fields);
 	}
 	if (x->it[EXCH_USER].data)
 		json_object_object_add(o, "user_data",
-				       jhex(x->it[EXCH_USER].data, x->it[EXCH_USER].size));
+				       pvk_json_hex(x->it[EXCH_USER].data, x->it[EXCH_USER].size, 1));
 	*out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
 	json_object_put(o);
 	if (!*out)

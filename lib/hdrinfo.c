@@ -20,6 +20,7 @@
 #include "pvkit/fileio.h"
 #include "pvkit/hdrinfo.h"
 #include "pvkit/keyslot.h"
+#include "pvkit/yamlout.h"
 
 struct flagname {
 	uint64_t bit;
@@ -152,20 +153,6 @@ int pvk_hdrinfo_write_text(FILE *out, const struct sehdr *h, const struct sehdr_
 
 /* ---- JSON ---- */
 
-static json_object *jhex(const uint8_t *p, size_t n)
-{
-	char *s = malloc(2 * n + 1);
-	json_object *o;
-
-	if (!s)
-		return NULL;
-	pvk_hex_encode(p, n, s);
-	o = json_object_new_string(s);
-	OPENSSL_cleanse(s, 2 * n + 1);  /* may be the CCK or the image key */
-	free(s);
-	return o;
-}
-
 static json_object *jhex64(uint64_t v)
 {
 	char s[17];
@@ -203,26 +190,26 @@ static void json_aad(json_object *d, const struct sehdr *h)
 {
 	json_object *slots = json_object_new_array(), *cust = json_object_new_object();
 
-	json_object_object_add(d, "magic_hex", jhex(h->raw, SEHDR_MAGIC_LEN));
+	json_object_object_add(d, "magic_hex", pvk_json_hex(h->raw, SEHDR_MAGIC_LEN, 0));
 	json_object_object_add(d, "version", json_object_new_string("V1"));
 	json_object_object_add(d, "sehs", json_object_new_int64(h->sehs));
-	json_object_object_add(d, "iv_hex", jhex(h->iv, 12));
+	json_object_object_add(d, "iv_hex", pvk_json_hex(h->iv, 12, 0));
 	json_object_object_add(d, "nks", json_object_new_int64((int64_t)h->nks));
 	json_object_object_add(d, "sea", json_object_new_int64((int64_t)h->sea));
 	json_object_object_add(d, "nep", json_object_new_int64((int64_t)h->nep));
 	json_object_object_add(d, "pcf_hex", jhex64(h->pcf));
-	json_object_object_add(cust, "coord_hex", jhex(h->cust_pub, PVK_EC_PUB_LEN));
+	json_object_object_add(cust, "coord_hex", pvk_json_hex(h->cust_pub, PVK_EC_PUB_LEN, 0));
 	json_object_object_add(d, "cust_pub_key", cust);
-	json_object_object_add(d, "pld_hex", jhex(h->pld, 64));
-	json_object_object_add(d, "ald_hex", jhex(h->ald, 64));
-	json_object_object_add(d, "tld_hex", jhex(h->tld, 64));
+	json_object_object_add(d, "pld_hex", pvk_json_hex(h->pld, 64, 0));
+	json_object_object_add(d, "ald_hex", pvk_json_hex(h->ald, 64, 0));
+	json_object_object_add(d, "tld_hex", pvk_json_hex(h->tld, 64, 0));
 	for (uint64_t i = 0; i < h->nks; i++) {
 		const uint8_t *s = h->keyslots + i * PVK_KEYSLOT_LEN;
 		json_object *slot = json_object_new_object();
 
-		json_object_object_add(slot, "phkh_hex", jhex(s, 32));
-		json_object_object_add(slot, "wrpk_hex", jhex(s + 32, 32));
-		json_object_object_add(slot, "kst_hex", jhex(s + 64, 16));
+		json_object_object_add(slot, "phkh_hex", pvk_json_hex(s, 32, 0));
+		json_object_object_add(slot, "wrpk_hex", pvk_json_hex(s + 32, 32, 0));
+		json_object_object_add(slot, "kst_hex", pvk_json_hex(s + 64, 16, 0));
 		json_object_array_add(slots, slot);
 	}
 	if (!h->nks)
@@ -242,8 +229,8 @@ static json_object *json_data(const struct sehdr *h, const struct sehdr_secrets 
 	if (state == HDRINFO_DECRYPTED) {
 		json_object *psw = json_object_new_object();
 
-		json_object_object_add(d, "cck_hex", jhex(sec->cck, 32));
-		json_object_object_add(d, "xts_hex", jhex(sec->xts_key, 64));
+		json_object_object_add(d, "cck_hex", pvk_json_hex(sec->cck, 32, 0));
+		json_object_object_add(d, "xts_hex", pvk_json_hex(sec->xts_key, 64, 0));
 		json_object_object_add(psw, "mask_hex", jhex64(sec->psw_mask));
 		json_object_object_add(psw, "addr_hex", jhex64(sec->psw_addr));
 		json_object_object_add(d, "psw", psw);
@@ -258,7 +245,7 @@ static json_object *json_data(const struct sehdr *h, const struct sehdr_secrets 
 			free(b64);
 		}
 	}
-	json_object_object_add(d, "tag_hex", jhex(h->tag, 16));
+	json_object_object_add(d, "tag_hex", pvk_json_hex(h->tag, 16, 0));
 	return d;
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <json-c/json.h>
 #include <openssl/crypto.h>
 
 #include "pvkit/asrcb.h"
@@ -15,6 +16,7 @@
 #include "pvkit/secret.h"
 #include "pvkit/secreq.h"
 #include "pvkit/sehdr.h"
+#include "pvkit/yamlout.h"
 
 #define POLICY_PATH_MAX 480
 #define SECRET_FILE_MAX 0x100000   /* --secret inputs: far above any valid secret */
@@ -474,4 +476,32 @@ const char *pvk_secreq_args_check(const struct pvk_secreq_args *a,
 		return "'--policy' cannot be used with '--user-data'";
 	msg = kind_check(a, o);
 	return msg ? msg : desc_check(o, buf, len);
+}
+
+int pvk_secreq_describe_json(const uint8_t *req, size_t len, const uint8_t *user_data,
+			     size_t user_len, char **out, size_t *out_len, struct pvk_err *e)
+{
+	char name[64];
+	struct asrcb_view v;
+	json_object *o;
+	int rc;
+
+	if (pvk_asrcb_parse(req, len, &v, e))
+		return -1;
+	o = json_object_new_object();
+	json_object_object_add(o, "user_data_type",
+			       json_object_new_string(pvk_asrcb_user_type_name(v.user_type)));
+	json_object_object_add(o, "signed", json_object_new_boolean(v.user_type > ASRCB_USER_UNSIGNED));
+	json_object_object_add(o, "user_data", pvk_json_hex(user_data, user_len, 1));
+	json_object_object_add(o, "secret_type", json_object_new_string(
+				       pvk_secret_type_name(v.secret_type, name, sizeof(name))));
+	json_object_object_add(o, "secret_id", v.secret_id && v.secret_type != SECRET_UPDATE_CCK
+				       ? pvk_json_hex(v.secret_id, SECRET_ID_LEN, 1) : NULL);
+	json_object_object_add(o, "disable_dump",
+			       json_object_new_boolean(!!(v.flags & ASRCB_FLAG_DISABLE_DUMP)));
+	json_object_object_add(o, "cuid", pvk_json_hex(v.cuid, SECRET_CUID_LEN, 1));
+	json_object_object_add(o, "se_header_tag", pvk_json_hex(v.tag, 16, 1));
+	rc = pvk_json_text(o, 1, out, out_len, e);
+	json_object_put(o);
+	return rc;
 }

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "pvkit/bytes.h"
 #include <json-c/json.h>
 
@@ -187,4 +189,35 @@ void pvk_yout_abort(struct yout *y)
 	yaml_emitter_delete(&y->em);
 	free(y->buf);
 	y->buf = NULL;
+}
+
+struct json_object *pvk_json_hex(const uint8_t *p, size_t n, int prefix)
+{
+	size_t off = prefix ? 2 : 0, len = off + 2 * n + 1;
+	char *s = malloc(len);
+	json_object *o;
+
+	if (!s)
+		return NULL;
+	memcpy(s, "0x", off);
+	pvk_hex_encode(p, n, s + off);
+	o = json_object_new_string(s);
+	OPENSSL_cleanse(s, len);
+	free(s);
+	return o;
+}
+
+int pvk_json_text(struct json_object *v, int pretty, char **out, size_t *len,
+		  struct pvk_err *e)
+{
+	int flags = JSON_C_TO_STRING_NOSLASHESCAPE |
+		    (pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED : 0);
+	const char *s = json_object_to_json_string_ext(v, flags);
+
+	if (!s || asprintf(out, "%s\n", s) < 0) {
+		*out = NULL;
+		return pvk_fail(e, PVK_E_NOMEM, "out of memory");
+	}
+	*len = strlen(*out);
+	return 0;
 }

@@ -66,7 +66,7 @@ static const char create_help[] =
 	"  -v, --verbose, -q, --quiet, -h, --help\n";
 
 static const char verify_help[] =
-	"Usage: pvsecret verify [-i] INPUT [--user-cert FILE] [-o] [OUTPUT]\n"
+	"Usage: pvsecret verify [-i] INPUT [--user-cert FILE] [-o] [OUTPUT] [--format json]\n"
 	"\n"
 	"Check that INPUT is an add-secret request and verify the signature of its user\n"
 	"data; write the user data (default: standard output).\n"
@@ -76,6 +76,9 @@ static const char verify_help[] =
 	"      --user-cert FILE          X.509 certificate (PEM or DER) of the key that signed\n"
 	"                                the user data\n"
 	"  -o, --output FILE             Write the user data to FILE\n"
+	"      --format json             Write a JSON description of the request instead:\n"
+	"                                user data, its signature, secret type and ID,\n"
+	"                                flags, CUID, SE-header tag (pvkit's addition)\n"
 	"  -v, --verbose, -q, --quiet, -h, --help\n";
 
 /* ---- create ---- */
@@ -266,11 +269,13 @@ int pvsecret_create(int argc, char **argv)
 
 /* ---- verify ---- */
 
-static int verify_run(const char *in, const char *cert, const char *out, struct pvk_err *e)
+static int verify_run(const char *in, const char *cert, const char *out, int json,
+		      struct pvk_err *e)
 {
 	uint8_t *req = NULL, *cbuf = NULL, data[ASRCB_USER_LEN];
-	size_t len = 0, clen = 0, dlen = 0;
+	size_t len = 0, clen = 0, dlen = 0, tlen = 0;
 	EVP_PKEY *key = NULL;
+	char *text = NULL;
 	int ret = -1;
 
 	if (pvk_file_read_arg(in, ASRCB_MAX_LEN, &req, &len, e))
@@ -284,11 +289,14 @@ static int verify_run(const char *in, const char *cert, const char *out, struct 
 		pvk_wrap(e, "%s: Could not verify the add-secret request", in);
 		goto out;
 	}
-	if (dlen && pvk_file_write_arg(out, data, dlen, OUTFILE_OVERWRITE, e))
+	if (json ? pvk_secreq_describe_json(req, len, data, dlen, &text, &tlen, e) ||
+		   pvk_file_write_arg(out, text, tlen, OUTFILE_OVERWRITE, e)
+		 : dlen && pvk_file_write_arg(out, data, dlen, OUTFILE_OVERWRITE, e))
 		goto out;
 	cli_note("Successfully verified the request.");
 	ret = 0;
 out:
+	free(text);
 	EVP_PKEY_free(key);
 	free(req);
 	free(cbuf);
@@ -301,11 +309,12 @@ int pvsecret_verify(int argc, char **argv)
 		{ "input", required_argument, NULL, 'i' },
 		{ "user-cert", required_argument, NULL, OPT_USER_CERT },
 		{ "output", required_argument, NULL, 'o' },
+		{ "format", required_argument, NULL, OPT_FORMAT },
 		CLI_COMMON_LONGOPTS,
 	};
 	const char *in = NULL, *out = NULL, *cert = NULL;
 	struct pvk_err e;
-	int c, ret;
+	int c, ret, json = 0;
 
 	pvk_err_clear(&e);
 	while ((c = getopt_long(argc, argv, "i:o:vqh", longopts, NULL)) != -1) {
@@ -315,6 +324,11 @@ int pvsecret_verify(int argc, char **argv)
 		case 'i': in = optarg; break;
 		case 'o': out = optarg; break;
 		case OPT_USER_CERT: cert = optarg; break;
+		case OPT_FORMAT:
+			if (strcmp(optarg, "json"))
+				return cli_usage_error("--format: json");
+			json = 1;
+			break;
 		case 'h': fputs(verify_help, stdout); return PVK_EXIT_OK;
 		default: return cli_usage_error("invalid option");
 		}
@@ -322,5 +336,5 @@ int pvsecret_verify(int argc, char **argv)
 	ret = cli_in_out_operands(argc, argv, &in, &out, "an INPUT file is required");
 	if (ret >= 0)
 		return ret;
-	return verify_run(in, cert, out ? out : "-", &e) ? cli_error(&e) : PVK_EXIT_OK;
+	return verify_run(in, cert, out ? out : "-", json, &e) ? cli_error(&e) : PVK_EXIT_OK;
 }

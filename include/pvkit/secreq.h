@@ -73,6 +73,13 @@ int pvk_secreq_flags_parse(const char *arg, int *disable_dump);
 const char *pvk_secreq_args_check(const struct pvk_secreq_args *a,
 				  const struct pvk_secreq_out *o, char *buf, size_t len);
 
+/* What pvsecret verify --format json prints of a request whose user data (user_data,
+ * user_len bytes) was verified: its user-data type, whether it is signed, the user data, the
+ * secret's type and ID (null for none), the disable-dump flag, the CUID it is bound to (zero:
+ * any guest) and the tag of the SE header it is for. *out is malloc'd. */
+int pvk_secreq_describe_json(const uint8_t *req, size_t len, const uint8_t *user_data,
+			     size_t user_len, char **out, size_t *out_len, struct pvk_err *e);
+
 /* The description file's path for a request written to out: NAME.yaml in out's directory
  * (malloc'd; NULL when out of memory). */
 char *pvk_secreq_desc_path(const char *out, const char *name);

@@ -37,4 +37,12 @@ void pvk_yout_json(struct yout *y, struct json_object *v);
 int pvk_yout_finish(struct yout *y, char **out, size_t *len, struct pvk_err *e);
 void pvk_yout_abort(struct yout *y);
 
+/* JSON beside the YAML: a byte string as a json-c string of hex digits ("0x" first when
+ * prefix), its text buffer wiped (it may be key material); NULL when out of memory. */
+struct json_object *pvk_json_hex(const uint8_t *p, size_t n, int prefix);
+/* The document as text, pretty (two-space indent) or not, with no escaped '/' and a final
+ * newline; *out malloc'd. Takes no reference: the caller still owns v. */
+int pvk_json_text(struct json_object *v, int pretty, char **out, size_t *len,
+		  struct pvk_err *e);
+
 #endif

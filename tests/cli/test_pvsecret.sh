@@ -250,6 +250,24 @@ run "verify: no user data" 0 "Successfully verified" -- "$PVSECRET" verify nodum
 refuse "verify --user-cert: no user data" 1 "carries no user data" -- "$PVSECRET" verify \
 	--user-cert rsa2048.crt nodump.req none.out
 [ ! -e none.out ] && pass "no user data with a cert: nothing written" || fail "output written"
+# --format json (pvkit's addition): the request described, checked field by field.
+run "verify --format json (signed)" 0 "" -- "$PVSECRET" verify --format json \
+	--user-cert rsa2048.crt -o signed.json signed_rsa2048.req
+python3 - signed.json signed_rsa2048.req user_data <<'PY' && pass "verify json: signed request" || fail "verify json: signed request"
+import hashlib, json, sys
+d = json.load(open(sys.argv[1])); r = open(sys.argv[2], "rb").read()
+ud = open(sys.argv[3], "rb").read()
+assert d["signed"] is True and d["user_data_type"] != "", d
+assert bytes.fromhex(d["user_data"][2:]).startswith(ud), d["user_data"]
+assert d["secret_id"] == "0x" + hashlib.sha256(b"signed rsa2048").hexdigest(), d["secret_id"]
+assert d["se_header_tag"] == "0x" + r[0xf8:0x108].hex() and d["cuid"] == "0x" + r[0x108:0x118].hex()
+assert d["disable_dump"] is False and "ssociation" in d["secret_type"], d
+PY
+run "verify --format json (meta, disable-dump)" 0 '"disable_dump": true' -- "$PVSECRET" verify \
+	--format json nodump.req
+check "verify json: a meta request has no secret ID" grep -q '"secret_id": null' out
+check "verify json: unsigned" grep -q '"signed": false' out
+refuse "verify --format yaml" 1 "--format: json" -- "$PVSECRET" verify --format yaml nodump.req
 printf 'policy: v1\n' >policy.yaml
 run "create --policy --toc-policy" 0 "" -- "$PVSECRET" create "${CERTS[@]}" --hdr se.img -o pol.req \
 	--policy policy.yaml --toc-policy toc.txt meta
