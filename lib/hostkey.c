@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <json-c/json.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -14,6 +15,7 @@
 #include "pvkit/crypto.h"
 #include "pvkit/fileio.h"
 #include "pvkit/hostkey.h"
+#include "pvkit/yamlout.h"
 #include "hkd_note.h"
 
 #define CERT_FILE_MAX (64u << 20)
@@ -950,4 +952,55 @@ err:
 	pvk_hkd_verifier_free(v);
 	pvk_hostkeys_free(res, cnt);
 	return -1;
+}
+
+/* A certificate name as one line (RFC 2253). */
+static json_object *name_json(const X509_NAME *n)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	json_object *o = NULL;
+	char *p;
+	long len;
+
+	if (b && X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253) >= 0 &&
+	    (len = BIO_get_mem_data(b, &p)) >= 0)
+		o = json_object_new_string_len(p, (int)len);
+	BIO_free(b);
+	return o;
+}
+
+/* An ASN.1 time as "YYYY-MM-DDTHH:MM:SSZ". */
+static json_object *time_json(const ASN1_TIME *t)
+{
+	struct tm tm;
+	char buf[32];
+
+	if (!ASN1_TIME_to_tm(t, &tm) || !strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm))
+		return NULL;
+	return json_object_new_string(buf);
+}
+
+int pvk_hkd_describe(X509 *hkd, const char *path, struct json_object **out, struct pvk_err *e)
+{
+	uint8_t phkh[PVK_SHA256_LEN];
+	json_object *o;
+	BIGNUM *sn;
+	char *hex;
+
+	if (pvk_ec_phkh(X509_get0_pubkey(hkd), phkh, e))
+		return pvk_wrap(e, "%s", path);
+	sn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(hkd), NULL);
+	hex = sn ? BN_bn2hex(sn) : NULL;
+	BN_free(sn);
+	o = json_object_new_object();
+	json_object_object_add(o, "file", json_object_new_string(path));
+	json_object_object_add(o, "subject", name_json(X509_get_subject_name(hkd)));
+	json_object_object_add(o, "issuer", name_json(X509_get_issuer_name(hkd)));
+	json_object_object_add(o, "serial", hex ? json_object_new_string(hex) : NULL);
+	json_object_object_add(o, "not_before", time_json(X509_get0_notBefore(hkd)));
+	json_object_object_add(o, "not_after", time_json(X509_get0_notAfter(hkd)));
+	json_object_object_add(o, "phkh", pvk_json_hex(phkh, sizeof(phkh), 1));
+	OPENSSL_free(hex);
+	*out = o;
+	return 0;
 }

@@ -102,6 +102,12 @@ const char *pvk_hostkey_noverify_warning(const char *thing, char *buf, size_t le
 int pvk_hkd_load(const char *path, X509 **crt, struct pvk_err *e);
 /* 0 if the HKD's public key is EC P-521, else -1 with a message naming path and the key. */
 int pvk_hkd_check_key(X509 *hkd, const char *path, struct pvk_err *e);
+/* What pvverify --format json shows of a host-key document read from path: file, subject,
+ * issuer (RFC 2253), serial (hex), not_before/not_after (UTC, ISO 8601) and phkh, the
+ * SHA-256 of its public key that SE headers and the UV's key list hold ("0x" + hex). *out
+ * is a new json-c object the caller puts. */
+struct json_object;
+int pvk_hkd_describe(X509 *hkd, const char *path, struct json_object **out, struct pvk_err *e);
 /* 1 if crt's subject is that of an IBM Z signing key (§3.2), else 0. */
 int pvk_hkd_is_signing_key(X509 *crt);
 

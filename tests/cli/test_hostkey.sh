@@ -83,6 +83,34 @@ for f in root_ca.crl inter_ca.crl ibm.crl; do
 		sed 's/^/    /' "$tmp/access.log"
 	fi
 done
+# --format json (pvkit's addition): every verified document on stdout, the phkh its key's
+# SHA-256 as the UV lists it; nothing on stdout when one document fails.
+if "$PVVERIFY" --format json -k "$P/host1.crt" "${chain[@]}" >"$tmp/doc.json" 2>/dev/null &&
+	python3 - "$tmp/doc.json" "$P/host1.crt" <<'PY'
+import hashlib, json, subprocess, sys
+d = json.load(open(sys.argv[1]))
+pub = subprocess.run(["openssl", "x509", "-in", sys.argv[2], "-noout", "-pubkey"],
+                     capture_output=True, check=True).stdout
+der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=pub,
+                     capture_output=True, check=True).stdout
+# the P-521 point is the last 132 bytes of the SPKI: X and Y, each left-padded to 80 bytes
+x, y = der[-132:-66], der[-66:]
+assert d["verified"] is True and len(d["host_key_documents"]) == 1, d
+h = d["host_key_documents"][0]
+assert h["file"] == sys.argv[2] and h["subject"] and h["issuer"] and h["not_after"].endswith("Z")
+assert h["phkh"] == "0x" + hashlib.sha256(bytes(14) + x + bytes(14) + y).hexdigest(), h["phkh"]
+PY
+then
+	pass "--format json: the document described, its phkh"
+else
+	fail "--format json: $(cat "$tmp/doc.json")"
+fi
+if ! "$PVVERIFY" --format json -k "$P/host1.crt" -k "$P/host2.crt" "${chain[@]}" \
+	>"$tmp/doc2.json" 2>/dev/null && [ ! -s "$tmp/doc2.json" ]; then
+	pass "--format json: a revoked document, no JSON"
+else
+	fail "--format json: revoked, output '$(cat "$tmp/doc2.json")'"
+fi
 run "online: two HKDs, comma list" 0 "Use host-key document at '$P/host1.crt'" -- \
 	"$PVVERIFY" -k "$P/host1.crt,$P/host1.crt" "${chain[@]}"
 run "online: revoked by --revoke-host" 1 \
