@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
 #include <openssl/crypto.h>
 
 #include "cli.h"
@@ -22,6 +23,7 @@
 #include "pvkit/fileio.h"
 #include "pvkit/image.h"
 #include "pvkit/sehdr.h"
+#include "pvkit/yamlout.h"
 #include "uvsim.h"
 
 static const char help[] =
@@ -51,7 +53,7 @@ static const char help[] =
 	"                           they are unbound\n"
 	"  ap illicit ID QUEUE      The host makes a queue illicit for the guest\n"
 	"  ap online ID QUEUE 0|1   The host sets a queue offline or online\n"
-	"  ls                       List the guests\n"
+	"  ls [--format json]       List the guests (as JSON: pvkit's addition)\n"
 	"  env ID                   Print the environment a guest-side tool needs\n"
 	"  stop ID... | --all       Stop guests and remove their state\n"
 	"\n"
@@ -588,15 +590,47 @@ static int alive(long pid)
 	return p && !strncmp(p, "(uvsim)", 7);
 }
 
-static int cmd_ls(void)
+static json_object *guest_json(const struct uvsim_guest *g)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "id", json_object_new_string(g->id));
+	json_object_object_add(o, "host", json_object_new_string(g->host));
+	json_object_object_add(o, "state", json_object_new_string(alive(g->pid) ? "running"
+									     : "stopped"));
+	json_object_object_add(o, "cuid", pvk_json_hex(g->cuid, 16, 1));
+	json_object_object_add(o, "secrets", json_object_new_int((int)g->n_secrets));
+	json_object_object_add(o, "locked", json_object_new_boolean(g->locked));
+	json_object_object_add(o, "image", json_object_new_string(g->image));
+	return o;
+}
+
+static int print_guests_json(json_object *list)
+{
+	struct pvk_err e;
+	char *text = NULL;
+	size_t len;
+	int rc = pvk_json_text(list, 1, &text, &len, &e) || pvk_file_write_arg("-", text, len, 0, &e);
+
+	free(text);
+	return rc ? cli_error(&e) : PVK_EXIT_OK;
+}
+
+static int cmd_ls(int argc, char **argv)
 {
 	char names[1024][UVSIM_NAME_MAX], path[4300];
-	int n;
+	json_object *list = NULL;
+	int n, rc = PVK_EXIT_OK;
 
+	if (argc == 3 && !strcmp(argv[1], "--format") && !strcmp(argv[2], "json"))
+		list = json_object_new_array();
+	else if (argc != 1)
+		return cli_usage_error("usage: uvsim ls [--format json]");
 	snprintf(path, sizeof(path), "%s/guests", state);
 	n = list_dir(path, names, 1024);
-	printf("%-12s %-14s %-8s %-34s %-7s %-6s %s\n", "ID", "HOST", "STATE", "CUID", "SECRETS",
-	       "LOCKED", "IMAGE");
+	if (!list)
+		printf("%-12s %-14s %-8s %-34s %-7s %-6s %s\n", "ID", "HOST", "STATE", "CUID",
+		       "SECRETS", "LOCKED", "IMAGE");
 	for (int i = 0; i < n; i++) {
 		struct uvsim_guest g;
 		struct pvk_err e;
@@ -605,12 +639,19 @@ static int cmd_ls(void)
 		if (guest_state(names[i]) != GUEST_PRESENT || uvsim_guest_load(state, names[i], &g, &e))
 			continue;  /* being booted, or a dead boot's leftovers (stop or boot remove them) */
 		pvk_hex_encode(g.cuid, 16, cuid);
-		printf("%-12s %-14s %-8s 0x%-32s %-7u %-6s %s\n", g.id, g.host,
-		       alive(g.pid) ? "running" : "stopped", cuid, g.n_secrets,
-		       g.locked ? "yes" : "no", g.image);
+		if (list)
+			json_object_array_add(list, guest_json(&g));
+		else
+			printf("%-12s %-14s %-8s 0x%-32s %-7u %-6s %s\n", g.id, g.host,
+			       alive(g.pid) ? "running" : "stopped", cuid, g.n_secrets,
+			       g.locked ? "yes" : "no", g.image);
 		uvsim_guest_clear(&g);
 	}
-	return PVK_EXIT_OK;
+	if (list) {
+		rc = print_guests_json(list);
+		json_object_put(list);
+	}
+	return rc;
 }
 
 /* export NAME='VALUE' with VALUE quoted for any POSIX shell: inside single quotes nothing
@@ -730,10 +771,35 @@ static int cmd_stop(int argc, char **argv)
 	return rc;
 }
 
+static int run_init(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return cmd_init();
+}
+
+static int run_cert_opts(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return cmd_cert_opts();
+}
+
+static const struct cli_command commands[] = {
+	{ "init", NULL, run_init },
+	{ "host", NULL, cmd_host },
+	{ "cert-opts", NULL, run_cert_opts },
+	{ "boot", NULL, cmd_boot },
+	{ "ls", NULL, cmd_ls },
+	{ "env", NULL, cmd_env },
+	{ "stop", NULL, cmd_stop },
+	{ "ap", NULL, cmd_ap },
+	{ NULL, NULL, NULL },
+};
+
 int main(int argc, char **argv)
 {
 	const char *override = NULL;
-	const char *cmd;
 	int ret;
 
 	cli_init(argv[0], "uvsim");
@@ -744,24 +810,5 @@ int main(int argc, char **argv)
 	if (argc < 2)
 		return cli_usage_error("a command is required");
 	state = uvsim_state_dir(override);
-	cmd = argv[1];
-	argv++;
-	argc--;
-	if (!strcmp(cmd, "init"))
-		return cmd_init();
-	if (!strcmp(cmd, "host"))
-		return cmd_host(argc, argv);
-	if (!strcmp(cmd, "cert-opts"))
-		return cmd_cert_opts();
-	if (!strcmp(cmd, "boot"))
-		return cmd_boot(argc, argv);
-	if (!strcmp(cmd, "ls"))
-		return cmd_ls();
-	if (!strcmp(cmd, "env"))
-		return cmd_env(argc, argv);
-	if (!strcmp(cmd, "stop"))
-		return cmd_stop(argc, argv);
-	if (!strcmp(cmd, "ap"))
-		return cmd_ap(argc, argv);
-	return cli_usage_error("unknown command '%s'", cmd);
+	return cli_dispatch(argc, argv, commands);
 }

@@ -234,7 +234,7 @@ suite() {
 	# uvsim's help lists the options of all its commands: compare with their union
 	local want=() all=()
 	mapfile -t want <help/uvsim.opts
-	for k in "uvsim" "uvsim boot" "uvsim stop"; do
+	for k in "uvsim" "uvsim boot" "uvsim stop" "uvsim ls"; do
 		ask "$k -"
 		all+=("${ANS[@]}")
 	done

@@ -242,6 +242,15 @@ PID2=$(json "$ST/guests/second/guest.json" pid)
 check "two endpoints" test "$PID" != "$PID2"
 run "ls shows both" 0 "second" -- "${U[@]}" ls
 check "ls: both running" test "$(grep -c ' running ' out)" -eq 2
+run "ls --format json" 0 '"id": "second"' -- "${U[@]}" ls --format json
+check "ls --format json: the text listing's guests and members" python3 -c '
+import json, sys
+g = {x["id"]: x for x in json.load(open("out"))}
+assert g["second"]["host"] == "A" and g["second"]["state"] == "running", g
+assert g["second"]["cuid"].startswith("0x") and len(g["second"]["cuid"]) == 34
+assert g["second"]["secrets"] == 0 and g["second"]["locked"] is False
+assert g["second"]["image"].endswith("se.img") and len(g) == 2, g'
+run "ls --format yaml: a usage error" 2 "usage: uvsim ls" -- "${U[@]}" ls --format yaml
 
 # modes: files 0600, directories 0700 (sockets excluded); hosts' keys included
 bad_modes=$(find "$ST" \( -type d ! -perm 700 \) -o \( -type f ! -perm 600 \) -print)
@@ -274,6 +283,8 @@ check "stop --all ends every endpoint (2)" gone "$PID3"
 check "stop --all removes every guest" test "$(nguests)" -eq 0
 run "ls when empty" 0 "ID" -- "${U[@]}" ls
 check "ls lists nothing" test "$(wc -l <out)" -eq 1
+run "ls --format json when empty" 0 "[" -- "${U[@]}" ls --format json
+check "ls --format json: an empty array" python3 -c 'import json; assert json.load(open("out")) == []'
 run "stop without ids" 2 "" -- "${U[@]}" stop
 
 # the endpoint of a guest whose process died is reported stopped, and stop still cleans up
