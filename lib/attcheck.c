@@ -25,6 +25,10 @@
 struct check {
 	struct yout y;
 	int ok;
+	/* what the result shows besides the issues */
+	const char *img, *att;          /* the matching host-key documents */
+	const struct exch_item *user;   /* the user data, when it matched */
+	int store_ok, fw;               /* fw: -2 not checked */
 	char issues[16][512];
 	int n_issues;
 	pvk_attcheck_log_fn log;
@@ -207,8 +211,97 @@ static void yaml_host_key(struct yout *y, const char *key, int enforced, const c
 	pvk_yout_map_end(y);
 }
 
-int pvk_attcheck(struct pvk_attcheck_args *a, pvk_attcheck_log_fn log, void *log_ctx,
-		 char **yaml, size_t *yaml_len, struct pvk_err *e)
+/* The result as IBM's pvattest check writes it. */
+static int result_yaml(struct check *k, const struct pvk_attcheck_args *a, char **out,
+		       size_t *len, struct pvk_err *e)
+{
+	if (pvk_yout_begin(&k->y, e))
+		return -1;
+	pvk_yout_map_start(&k->y);
+	pvk_yout_kv_bool(&k->y, "successful", k->ok);
+	if (k->n_issues) {
+		pvk_yout_key(&k->y, "issues");
+		pvk_yout_seq_start(&k->y);
+		for (int i = 0; i < k->n_issues; i++)
+			pvk_yout_str(&k->y, k->issues[i]);
+		pvk_yout_seq_end(&k->y);
+	}
+	if (a->certs.n_hkds) {
+		yaml_host_key(&k->y, "image_host_key", a->need_boot, k->img);
+		yaml_host_key(&k->y, "attest_host_key", a->need_att, k->att);
+	}
+	if (k->user)
+		pvk_yout_kv_hex(&k->y, "user_data", k->user->data, k->user->size);
+	if (k->store_ok) {  /* as IBM: only a passed check shows the store */
+		pvk_yout_key(&k->y, "secret_store");
+		pvk_yout_map_start(&k->y);
+		pvk_yout_key(&k->y, "add_secret_requests");
+		pvk_yout_seq_start(&k->y);
+		for (int i = 0; i < a->n_secrets; i++)
+			pvk_yout_str(&k->y, a->secrets[i]);
+		pvk_yout_seq_end(&k->y);
+		pvk_yout_kv_bool(&k->y, "locked", a->locked > 0);
+		pvk_yout_map_end(&k->y);
+	}
+	if (k->fw >= 0)
+		pvk_yout_kv_bool(&k->y, "valid_firmware", k->fw);
+	pvk_yout_map_end(&k->y);
+	return pvk_yout_finish(&k->y, out, len, e);
+}
+
+static void json_host_key(json_object *o, const char *key, int enforced, const char *hkd)
+{
+	json_object *h;
+
+	if (!hkd && !enforced)
+		return;
+	h = json_object_new_object();
+	json_object_object_add(h, "check_enforced", json_object_new_boolean(enforced));
+	if (hkd)
+		json_object_object_add(h, "hash", json_object_new_string(hkd));
+	json_object_object_add(o, key, h);
+}
+
+/* The same members as JSON (pvkit's addition). */
+static int result_json(const struct check *k, const struct pvk_attcheck_args *a, char **out,
+		       size_t *len, struct pvk_err *e)
+{
+	json_object *o = json_object_new_object(), *l;
+	int rc;
+
+	json_object_object_add(o, "successful", json_object_new_boolean(k->ok));
+	if (k->n_issues) {
+		l = json_object_new_array();
+		for (int i = 0; i < k->n_issues; i++)
+			json_object_array_add(l, json_object_new_string(k->issues[i]));
+		json_object_object_add(o, "issues", l);
+	}
+	if (a->certs.n_hkds) {
+		json_host_key(o, "image_host_key", a->need_boot, k->img);
+		json_host_key(o, "attest_host_key", a->need_att, k->att);
+	}
+	if (k->user)
+		json_object_object_add(o, "user_data", pvk_json_hex(k->user->data, k->user->size, 1));
+	if (k->store_ok) {
+		json_object *st = json_object_new_object();
+
+		l = json_object_new_array();
+		for (int i = 0; i < a->n_secrets; i++)
+			json_object_array_add(l, json_object_new_string(a->secrets[i]));
+		json_object_object_add(st, "add_secret_requests", l);
+		json_object_object_add(st, "locked", json_object_new_boolean(a->locked > 0));
+		json_object_object_add(o, "secret_store", st);
+	}
+	if (k->fw >= 0)
+		json_object_object_add(o, "valid_firmware", json_object_new_boolean(k->fw));
+	rc = pvk_json_text(o, 1, out, len, e);
+	json_object_put(o);
+	return rc;
+}
+
+static int attcheck_run(struct pvk_attcheck_args *a, pvk_attcheck_log_fn log, void *log_ctx,
+			int json, char **text, size_t *text_len, struct pvk_err *e)
+
 {
 	struct attest_add_fields f;
 	struct check k = { .ok = 1, .log = log, .log_ctx = log_ctx };
@@ -304,38 +397,12 @@ int pvk_attcheck(struct pvk_attcheck_args *a, pvk_attcheck_log_fn log, void *log
 				passed(&k, "%s", said);
 		}
 	}
-	if (pvk_yout_begin(&k.y, e))
-		goto out;
-	pvk_yout_map_start(&k.y);
-	pvk_yout_kv_bool(&k.y, "successful", k.ok);
-	if (k.n_issues) {
-		pvk_yout_key(&k.y, "issues");
-		pvk_yout_seq_start(&k.y);
-		for (int i = 0; i < k.n_issues; i++)
-			pvk_yout_str(&k.y, k.issues[i]);
-		pvk_yout_seq_end(&k.y);
-	}
-	if (a->certs.n_hkds) {
-		yaml_host_key(&k.y, "image_host_key", a->need_boot, img);
-		yaml_host_key(&k.y, "attest_host_key", a->need_att, att);
-	}
-	if (user_ok)
-		pvk_yout_kv_hex(&k.y, "user_data", x.it[EXCH_USER].data, x.it[EXCH_USER].size);
-	if (store_ok) {  /* as IBM: only a passed check shows the store */
-		pvk_yout_key(&k.y, "secret_store");
-		pvk_yout_map_start(&k.y);
-		pvk_yout_key(&k.y, "add_secret_requests");
-		pvk_yout_seq_start(&k.y);
-		for (int i = 0; i < a->n_secrets; i++)
-			pvk_yout_str(&k.y, a->secrets[i]);
-		pvk_yout_seq_end(&k.y);
-		pvk_yout_kv_bool(&k.y, "locked", a->locked > 0);
-		pvk_yout_map_end(&k.y);
-	}
-	if (fw >= 0)
-		pvk_yout_kv_bool(&k.y, "valid_firmware", fw);
-	pvk_yout_map_end(&k.y);
-	if (pvk_yout_finish(&k.y, yaml, yaml_len, e))
+	k.img = img;
+	k.att = att;
+	k.user = user_ok ? &x.it[EXCH_USER] : NULL;
+	k.store_ok = store_ok;
+	k.fw = fw;
+	if (json ? result_json(&k, a, text, text_len, e) : result_yaml(&k, a, text, text_len, e))
 		goto out;
 	ret = k.ok ? 0 : 2;
 out:
@@ -363,4 +430,16 @@ int pvk_attcheck_hkc_parse(const char *arg, int *need_att, int *need_boot)
 	}
 	free(dup);
 	return rc;
+}
+
+int pvk_attcheck(struct pvk_attcheck_args *a, pvk_attcheck_log_fn log, void *log_ctx,
+		 char **yaml, size_t *yaml_len, struct pvk_err *e)
+{
+	return attcheck_run(a, log, log_ctx, 0, yaml, yaml_len, e);
+}
+
+int pvk_attcheck_json(struct pvk_attcheck_args *a, pvk_attcheck_log_fn log, void *log_ctx,
+		      char **json, size_t *json_len, struct pvk_err *e)
+{
+	return attcheck_run(a, log, log_ctx, 1, json, json_len, e);
 }

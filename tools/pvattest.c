@@ -85,7 +85,7 @@ static const char verify_help[] =
 	"  -v, --verbose, -q, --quiet, -h, --help\n";
 
 static const char check_help[] =
-	"Usage: pvattest check [-i] INPUT [-o] OUTPUT [--format yaml] [-k HKD...]\n"
+	"Usage: pvattest check [-i] INPUT [-o] OUTPUT [--format yaml|json] [-k HKD...]\n"
 	"                      [--host-key-check att-key-hash,boot-key-hash] [-u USER-DATA]\n"
 	"                      [--secret ASRCB... --secret-store-locked true|false]\n"
 	"                      [--firmware [--firmware-check-version 1|2]\n"
@@ -97,7 +97,7 @@ static const char check_help[] =
 	"Options:\n"
 	"  -i, --input FILE              The verified attestation response\n"
 	"  -o, --output FILE             Write the result (YAML) to FILE\n"
-	"      --format yaml             The output format (yaml only)\n"
+	"      --format FORMAT           yaml (default) or json (pvkit's addition)\n"
 	"  -k, --host-key-document FILE  One of these must match each host-key hash present\n"
 	"      --host-key-check LIST     Require the hashes: att-key-hash, boot-key-hash\n"
 	"  -u, --user-data FILE          The user data must equal the content of FILE\n"
@@ -305,11 +305,11 @@ static void check_note(void *ctx, enum pvk_attcheck_note kind, const char *msg)
 		fprintf(stderr, "\u2713 %s\n", msg);
 }
 
-static int check_run(struct pvk_attcheck_args *a, const char *out, struct pvk_err *e)
+static int check_run(struct pvk_attcheck_args *a, const char *out, int json, struct pvk_err *e)
 {
 	char *yaml = NULL;
 	size_t len;
-	int rc = pvk_attcheck(a, check_note, NULL, &yaml, &len, e);
+	int rc = (json ? pvk_attcheck_json : pvk_attcheck)(a, check_note, NULL, &yaml, &len, e);
 
 	if (rc >= 0 && pvk_file_write_arg(out, yaml, len, OUTFILE_OVERWRITE, e))
 		rc = -1;
@@ -322,7 +322,7 @@ static int check_run(struct pvk_attcheck_args *a, const char *out, struct pvk_er
 
 /* One option of check; -1 to go on, else the exit code. */
 static int check_option(struct pvk_attcheck_args *a, int c, const char **fw_opts,
-			const char **out, struct pvk_err *e)
+			const char **out, int *json, struct pvk_err *e)
 {
 	switch (c) {
 	case 'i': a->in = optarg; break;
@@ -333,8 +333,9 @@ static int check_option(struct pvk_attcheck_args *a, int c, const char **fw_opts
 			return cli_error(e);
 		break;
 	case OPT_FORMAT:
-		if (strcmp(optarg, "yaml"))
-			return cli_usage_error("--format: only yaml");
+		if (strcmp(optarg, "yaml") && strcmp(optarg, "json"))
+			return cli_usage_error("--format: yaml or json");
+		*json = !strcmp(optarg, "json");
 		break;
 	case OPT_HKC:
 		if (pvk_attcheck_hkc_parse(optarg, &a->need_att, &a->need_boot))
@@ -404,16 +405,16 @@ static int cmd_check(int argc, char **argv)
 				       .certs = { .log = cli_hkd_log } };
 	const char *out = NULL, *fw_opts = NULL;
 	struct pvk_err e;
-	int c, ret = -1;
+	int c, ret = -1, json = 0;
 
 	pvk_err_clear(&e);
 	while (ret < 0 && (c = getopt_long(argc, argv, "i:o:k:u:vqh", longopts, NULL)) != -1)
 		if (!cli_common_opt(c))
-			ret = check_option(&a, c, &fw_opts, &out, &e);
+			ret = check_option(&a, c, &fw_opts, &out, &json, &e);
 	if (ret < 0)
 		ret = check_operands(&a, fw_opts, &out, argc, argv);
 	if (ret < 0) {
-		ret = check_run(&a, out, &e);
+		ret = check_run(&a, out, json, &e);
 		ret = ret < 0 ? cli_error(&e) : ret == 2 ? PVK_EXIT_MISMATCH : PVK_EXIT_OK;
 	}
 	pvk_cert_opts_free(&a.certs);

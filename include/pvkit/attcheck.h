@@ -38,6 +38,10 @@ typedef void (*pvk_attcheck_log_fn)(void *ctx, enum pvk_attcheck_note kind, cons
 int pvk_attcheck(struct pvk_attcheck_args *a, pvk_attcheck_log_fn log, void *log_ctx,
 		 char **yaml, size_t *yaml_len, struct pvk_err *e);
 
+/* pvk_attcheck with the result as JSON (the same members; pvkit's addition). */
+int pvk_attcheck_json(struct pvk_attcheck_args *a, pvk_attcheck_log_fn log, void *log_ctx,
+		      char **json, size_t *json_len, struct pvk_err *e);
+
 /* --host-key-check: a comma-separated list of att-key-hash, boot-key-hash setting
  * *need_att and *need_boot; -1 for an unknown item. */
 int pvk_attcheck_hkc_parse(const char *arg, int *need_att, int *need_boot);

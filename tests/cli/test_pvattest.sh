@@ -391,6 +391,17 @@ for k in ("image_host_key", "attest_host_key"):
 assert d["user_data"] == "0x" + open(sys.argv[3], "rb").read().hex()
 assert d["secret_store"] == {"add_secret_requests": [], "locked": "false"}, d["secret_store"]
 PY
+run "check --format json: the same result" 0 "" -- "$PVATTEST" check all.resp check.json \
+	--format json -k "$HKD" --host-key-check att-key-hash,boot-key-hash -u user.bin \
+	--secret-store-locked false
+python3 - check.json check.yaml <<'PY' && pass "check JSON: the YAML's members and values" || fail "check JSON"
+import json, sys, pvk
+j = json.load(open(sys.argv[1])); y = pvk.load_yaml(sys.argv[2])
+norm = lambda v: {k: norm(x) for k, x in v.items()} if isinstance(v, dict) else \
+    [norm(x) for x in v] if isinstance(v, list) else ("true" if v is True else "false" if v is False else v)
+assert list(j) == list(y) and norm(j) == y, (j, y)
+PY
+run "check --format xml" 1 "--format: yaml or json" -- "$PVATTEST" check all.resp x.out --format xml
 run "check -i -o, both HKDs (one matches)" 0 "" -- \
 	"$PVATTEST" check -i all.resp -o check2.yaml -k "$HKD_B" -k "$HKD" --host-key-check boot-key-hash
 run "check with no policy" 0 "" -- "$PVATTEST" check all.resp -
