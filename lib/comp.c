@@ -35,6 +35,9 @@ struct comp_pipe {
 	pthread_cond_t filled, freed;
 	pthread_t hasher;
 	int hasher_running, quit, hash_failed;
+	pvk_progress_fn progress;
+	void *progress_ctx;
+	uint64_t done;    /* bytes through the pipe, for progress */
 };
 
 uint64_t pvk_comp_pages(uint64_t len)
@@ -219,9 +222,18 @@ int pvk_comp_pipe_run(struct comp_pipe *p, const struct comp_io *io, uint64_t ad
 			return -1;
 		slot_submit(p, s, len);
 		page += n;
+		p->done += len;
+		if (p->progress)
+			p->progress(p->progress_ctx, p->done);
 	}
 	p->nep += npages;
 	return 0;
+}
+
+void pvk_comp_pipe_set_progress(struct comp_pipe *p, pvk_progress_fn fn, void *ctx)
+{
+	p->progress = fn;
+	p->progress_ctx = ctx;
 }
 
 static void hasher_stop(struct comp_pipe *p)

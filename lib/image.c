@@ -182,6 +182,9 @@ static int keys_make(const struct seimg_create_opts *o, struct keys *k, struct p
 
 struct build {
 	const struct seimg_create_opts *o;
+	pvk_seimg_progress_fn progress;
+	void *progress_ctx;
+	uint64_t total;       /* the components' bytes, for progress */
 	struct input kernel, ramdisk;
 	uint8_t *parm, *s3a, *s3b;
 	size_t parm_len, s3a_len, s3b_len;
@@ -192,6 +195,13 @@ struct build {
 	struct seimg_ipib ipib;
 	uint64_t hdr_addr, next;
 };
+
+static void pipe_progress(void *ctx, uint64_t done)
+{
+	struct build *b = ctx;
+
+	b->progress(b->progress_ctx, done, b->total);
+}
 
 static int add_component(struct build *b, enum seimg_comp_kind kind, const struct input *in,
 			 const uint8_t *buf, uint64_t len, uint64_t *addr, struct pvk_err *e)
@@ -308,6 +318,12 @@ static int build_run(struct build *b, struct pvk_err *e)
 	if (pvk_comp_pipe_new(&b->pipe, o->pcf & PCF_NO_COMP_ENCRYPTION ? COMP_PLAIN : COMP_ENCRYPT,
 			  b->keys.image_key, e))
 		return -1;
+	if (b->progress) {
+		b->total = (pvk_comp_pages(b->kernel.size) + pvk_comp_pages(b->s3b_len) +
+			    (o->ramdisk ? pvk_comp_pages(b->ramdisk.size) : 0) +
+			    (b->parm ? pvk_comp_pages(b->parm_len) : 0)) * SEIMG_PAGE;
+		pvk_comp_pipe_set_progress(b->pipe, pipe_progress, b);
+	}
 	if (add_component(b, SEIMG_COMP_KERNEL, &b->kernel, NULL, b->kernel.size, &kaddr, e))
 		return -1;
 	if (o->ramdisk &&
@@ -361,11 +377,19 @@ static int build_run(struct build *b, struct pvk_err *e)
 
 int pvk_seimg_create(const struct seimg_create_opts *o, struct pvk_err *e)
 {
+	return pvk_seimg_create_progress(o, NULL, NULL, e);
+}
+
+int pvk_seimg_create_progress(const struct seimg_create_opts *o, pvk_seimg_progress_fn fn,
+			      void *ctx, struct pvk_err *e)
+{
 	struct build b;
 	int rc;
 
 	memset(&b, 0, sizeof(b));
 	b.o = o;
+	b.progress = fn;
+	b.progress_ctx = ctx;
 	b.kernel.fd = b.ramdisk.fd = -1;
 	b.out.fd = -1;
 	rc = build_run(&b, e);

@@ -186,7 +186,7 @@ int pvk_seimg_create_from_files(struct pvk_seimg_args *a, const struct pvk_log *
 		goto out;
 	a->o.hosts = hosts;
 	a->o.n_hosts = nhosts;
-	rc = pvk_seimg_create(&a->o, e);
+	rc = pvk_seimg_create_progress(&a->o, a->progress, a->progress_ctx, e);
 out:
 	pvk_hostkeys_free(hosts, nhosts);
 	EVP_PKEY_free(a->o.cust_key);

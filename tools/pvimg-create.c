@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "pvimg.h"
@@ -161,9 +162,31 @@ static int create_option(struct create_state *s, int c)
 	}
 }
 
+/* The progress line on a terminal, for images of more than PROGRESS_MIN bytes. */
+#define PROGRESS_MIN (100ull << 20)
+struct progress {
+	int shown;      /* a line is open on stderr */
+	int last;       /* the last percentage printed */
+};
+
+static void show_progress(void *ctx, uint64_t done, uint64_t total)
+{
+	struct progress *p = ctx;
+	int pct = total ? (int)(done * 100 / total) : 100;
+
+	if (total < PROGRESS_MIN || (p->shown && pct == p->last))
+		return;
+	fprintf(stderr, "\rEncrypting the components: %3d%% (%llu of %llu MiB)", pct,
+		(unsigned long long)(done >> 20), (unsigned long long)(total >> 20));
+	p->shown = 1;
+	p->last = pct;
+}
+
 static int create_done(struct create_state *s, int argc, char **argv)
 {
+	struct progress prog = { 0 };
 	struct pvk_err e;
+	int rc;
 
 	pvk_err_clear(&e);
 	if (optind < argc)
@@ -173,7 +196,14 @@ static int create_done(struct create_state *s, int argc, char **argv)
 				       s->twice);
 	if (s->conflict)
 		return cli_usage_error("an --enable-X option conflicts with its --disable-X option");
-	if (pvk_seimg_create_from_files(&s->a, &cli_log, &e))
+	if (cli_verbosity >= 0 && isatty(STDERR_FILENO)) {
+		s->a.progress = show_progress;
+		s->a.progress_ctx = &prog;
+	}
+	rc = pvk_seimg_create_from_files(&s->a, &cli_log, &e);
+	if (prog.shown)
+		fputc('\n', stderr);
+	if (rc)
 		return cli_error(&e);
 	cli_info("Successfully generated the Secure Execution image '%s'", s->a.o.output);
 	return PVK_EXIT_OK;

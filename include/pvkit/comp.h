@@ -47,4 +47,9 @@ int pvk_comp_pipe_finish(struct comp_pipe *p, uint8_t pld[64], uint8_t ald[64], 
 		     uint64_t *nep, struct pvk_err *e);
 void pvk_comp_pipe_free(struct comp_pipe *p);
 
+/* Progress of a long job: done bytes so far (of a total the caller knows). */
+typedef void (*pvk_progress_fn)(void *ctx, uint64_t done);
+/* Call fn after every batch of pages the pipe has read, with the bytes of all runs so far. */
+void pvk_comp_pipe_set_progress(struct comp_pipe *p, pvk_progress_fn fn, void *ctx);
+
 #endif

@@ -87,6 +87,12 @@ struct seimg_create_opts {
 
 int pvk_seimg_create(const struct seimg_create_opts *o, struct pvk_err *e);
 
+/* Progress of an image build: done of total bytes of components encrypted and written. */
+typedef void (*pvk_seimg_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+/* pvk_seimg_create, calling fn (when not NULL) as the components stream through. */
+int pvk_seimg_create_progress(const struct seimg_create_opts *o, pvk_seimg_progress_fn fn,
+			      void *ctx, struct pvk_err *e);
+
 /* The --enable-X/--disable-X switches of pvimg create. */
 enum pvk_seimg_flag {
 	PVK_SEIMG_DUMP,          /* allow dumping (needs a CCK or CCK update) */
@@ -106,6 +112,8 @@ struct pvk_seimg_args {
 	const char *cck, *hdr_key, *image_key, *cust_key;   /* key files, or NULL (random) */
 	const char *iv_hex, *tweak_hex, *psw, *xpcf, *xscf; /* experimental values (hex) */
 	int flags[PVK_SEIMG_NFLAGS];   /* 1 enabled, 0 disabled, -1 not given */
+	pvk_seimg_progress_fn progress; /* or NULL */
+	void *progress_ctx;
 };
 
 /* Zero a and set every switch to "not given". */

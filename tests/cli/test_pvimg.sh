@@ -132,6 +132,22 @@ refuse "no CRL" "CRL" -- \
 run "--no-verify warns" 0 "verification is disabled" -- \
 	"$PVIMG" create -i vmlinuz -k pki/host1.crt --no-verify -o se.img --overwrite
 run "neither --cert nor --no-verify" 2 "" -- "$PVIMG" create -i vmlinuz -k pki/host1.crt -o x.img
+
+# A progress line on a terminal (script(1) gives the command one) for more than 100 MiB of
+# components; none without a terminal, with -q, or for a small image.
+truncate -s 120M big.rd
+on_tty() { script -qec "$*" tty.log >/dev/null 2>&1; tr '\r' '\n' <tty.log >tty.txt; }
+on_tty "'$PVIMG' create -i vmlinuz -r big.rd -k pki/host1.crt --no-verify -o big.img"
+check "progress on a terminal for 120 MiB" grep -q "Encrypting the components: 100% (120 of 120 MiB)" tty.txt
+check "progress: the image was made" test -s big.img
+on_tty "'$PVIMG' create -q -i vmlinuz -r big.rd -k pki/host1.crt --no-verify -o big.img --overwrite"
+check "no progress with -q" bash -c '! grep -q Encrypting tty.txt'
+on_tty "'$PVIMG' create -i vmlinuz -k pki/host1.crt --no-verify -o small.img"
+check "no progress for a small image" bash -c '! grep -q Encrypting tty.txt'
+run "no progress without a terminal" 0 "" -- "$PVIMG" create -i vmlinuz -r big.rd -k pki/host1.crt \
+	--no-verify -o big.img --overwrite
+check "no progress without a terminal (output)" bash -c '! grep -q Encrypting out'
+rm -f big.rd big.img
 run "enable-dump needs a CCK" 2 "--enable-dump" -- \
 	"$PVIMG" create -i vmlinuz -k pki/host1.crt --no-verify --enable-dump -o x.img
 run "x-pcf conflicts with flags" 2 "--x-pcf" -- \
