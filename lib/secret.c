@@ -299,45 +299,6 @@ void pvk_secret_list_free(struct secret_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
-/* A growing text buffer. */
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	int failed;
-};
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->failed)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		b->failed = 1;
-		return;
-	}
-	if (b->len + (size_t)n + 1 > b->cap) {
-		size_t cap = (b->len + (size_t)n + 1) * 2;
-		char *p = realloc(b->p, cap);
-
-		if (!p) {
-			b->failed = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	va_start(ap, fmt);
-	vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-}
-
 /* The YAML document's members as JSON (pretty, two spaces), ending in a newline. */
 static int list_json(const struct secret_list *l, uint8_t **out, size_t *out_len,
 		     struct pvk_err *e)
@@ -370,6 +331,35 @@ static int list_json(const struct secret_list *l, uint8_t **out, size_t *out_len
 	}
 	json_object_put(root);
 	return *out ? 0 : pvk_fail(e, PVK_E_NOMEM, "out of memory");
+}
+
+/* The human list, as IBM's pvsecret list prints it. */
+static int list_human(const struct secret_list *l, uint8_t **out, size_t *out_len,
+		      struct pvk_err *e)
+{
+	char *p = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&p, &len);
+
+	if (!f)
+		return pvk_fail(e, PVK_E_NOMEM, "out of memory");
+	fprintf(f, "Total number of secrets: %u\n", l->total);
+	if (l->n)
+		fputc('\n', f);
+	for (size_t i = 0; i < l->n; i++) {
+		char tbuf[32], idbuf[SECRET_ID_DISPLAY_MAX];
+
+		fprintf(f, "%u %s:\n %s\n", l->entries[i].index,
+			pvk_secret_type_name(l->entries[i].type, tbuf, sizeof(tbuf)),
+			pvk_secret_id_display(l->entries[i].id, idbuf));
+	}
+	if (fclose(f)) {
+		free(p);
+		return pvk_fail(e, PVK_E_NOMEM, "out of memory");
+	}
+	*out = (uint8_t *)p;
+	*out_len = len;
+	return 0;
 }
 
 int pvk_secret_list_render(const struct secret_list *l, enum secret_list_format f, uint8_t **out,
@@ -412,27 +402,7 @@ int pvk_secret_list_render(const struct secret_list *l, enum secret_list_format 
 		*out = (uint8_t *)s;
 		return 0;
 	}
-	{
-		struct sbuf b = { 0 };
-
-		sb_printf(&b, "Total number of secrets: %u\n", l->total);
-		if (l->n)
-			sb_printf(&b, "\n");
-		for (size_t i = 0; i < l->n; i++) {
-			char tbuf[32], idbuf[SECRET_ID_DISPLAY_MAX];
-
-			sb_printf(&b, "%u %s:\n %s\n", l->entries[i].index,
-				  pvk_secret_type_name(l->entries[i].type, tbuf, sizeof(tbuf)),
-				  pvk_secret_id_display(l->entries[i].id, idbuf));
-		}
-		if (b.failed) {
-			free(b.p);
-			return pvk_fail(e, PVK_E_NOMEM, "out of memory");
-		}
-		*out = (uint8_t *)b.p;
-		*out_len = b.len;
-		return 0;
-	}
+	return list_human(l, out, out_len, e);
 }
 
 const struct secret_entry *pvk_secret_list_find_id(const struct secret_list *l,
@@ -520,83 +490,31 @@ static int yaml_ambiguous(const char *s)
 	return 0;
 }
 
-static void emit_ev(yaml_emitter_t *em, yaml_event_t *ev, int ok, int *failed)
-{
-	if (*failed)
-		return;
-	if (!ok || !yaml_emitter_emit(em, ev))
-		*failed = 1;
-}
-
-static void emit_scalar(yaml_emitter_t *em, const char *v, yaml_scalar_style_t style,
-			int *failed)
-{
-	yaml_event_t ev;
-
-	emit_ev(em, &ev,
-		yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)v, (int)strlen(v), 1, 1,
-					     style),
-		failed);
-}
-
-static int desc_write(void *data, unsigned char *buffer, size_t size)
-{
-	struct sbuf *b = data;
-
-	sb_printf(b, "%.*s", (int)size, (const char *)buffer);
-	return !b->failed;
-}
-
 int pvk_secret_desc_yaml(uint16_t type, const char *name, const uint8_t id[SECRET_ID_LEN],
 		     char **out, size_t *out_len, struct pvk_err *e)
 {
 	char hex[2 + 2 * SECRET_ID_LEN + 1], kind[64], tbuf[32];
-	struct sbuf b = { 0 };
-	yaml_emitter_t em;
-	yaml_event_t ev;
-	int failed = 0;
+	struct yout y;
 
 	if (type == SECRET_NULL || type == SECRET_UPDATE_CCK)
 		return pvk_fail(e, PVK_E_USAGE, "no secret description for this secret type");
 	memcpy(hex, "0x", 2);
 	pvk_hex_encode(id, SECRET_ID_LEN, hex + 2);
-	if (!yaml_emitter_initialize(&em))
-		return pvk_fail(e, PVK_E_NOMEM, "cannot set up the YAML emitter");
-	yaml_emitter_set_output(&em, desc_write, &b);
-	yaml_emitter_set_unicode(&em, 1);
-	yaml_emitter_set_width(&em, -1);
-	emit_ev(&em, &ev, yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING), &failed);
-	emit_ev(&em, &ev, yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1), &failed);
-	emit_ev(&em, &ev,
-		yaml_mapping_start_event_initialize(
-			&ev, NULL,
-			(yaml_char_t *)(type == SECRET_ASSOCIATION ? "!Association" : "!Retrievable"),
-			0, YAML_BLOCK_MAPPING_STYLE),
-		&failed);
+	if (pvk_yout_begin(&y, e))
+		return -1;
+	pvk_yout_map_start_tagged(&y, type == SECRET_ASSOCIATION ? "!Association" : "!Retrievable");
 	if (type != SECRET_ASSOCIATION) {
 		snprintf(kind, sizeof(kind), "%u (%s)", type, pvk_secret_type_name(type, tbuf, sizeof(tbuf)));
-		emit_scalar(&em, "kind", YAML_PLAIN_SCALAR_STYLE, &failed);
-		emit_scalar(&em, kind, YAML_ANY_SCALAR_STYLE, &failed);
+		pvk_yout_kv_str(&y, "kind", kind);
 	}
-	emit_scalar(&em, "name", YAML_PLAIN_SCALAR_STYLE, &failed);
-	emit_scalar(&em, name,
-		    yaml_ambiguous(name) ? YAML_SINGLE_QUOTED_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE,
-		    &failed);
-	emit_scalar(&em, "id", YAML_PLAIN_SCALAR_STYLE, &failed);
-	emit_scalar(&em, hex, YAML_ANY_SCALAR_STYLE, &failed);
-	emit_ev(&em, &ev, yaml_mapping_end_event_initialize(&ev), &failed);
-	emit_ev(&em, &ev, yaml_document_end_event_initialize(&ev, 1), &failed);
-	emit_ev(&em, &ev, yaml_stream_end_event_initialize(&ev), &failed);
-	if (!failed && !yaml_emitter_flush(&em))
-		failed = 1;
-	yaml_emitter_delete(&em);
-	if (failed || b.failed || !b.p) {
-		free(b.p);
-		return pvk_fail(e, PVK_E_NOMEM, "cannot write YAML");
-	}
-	*out = b.p;
-	*out_len = b.len;
-	return 0;
+	pvk_yout_key(&y, "name");
+	if (yaml_ambiguous(name))
+		pvk_yout_str_quoted(&y, name);
+	else
+		pvk_yout_str(&y, name);
+	pvk_yout_kv_str(&y, "id", hex);
+	pvk_yout_map_end(&y);
+	return pvk_yout_finish(&y, out, out_len, e);
 }
 
 /* YAML documents loaded as libyaml nodes through the one reader and its limits. */

@@ -60,6 +60,14 @@ void pvk_yout_map_start(struct yout *y)
 							  YAML_BLOCK_MAPPING_STYLE));
 }
 
+void pvk_yout_map_start_tagged(struct yout *y, const char *tag)
+{
+	yaml_event_t ev;
+
+	emit(y, &ev, yaml_mapping_start_event_initialize(&ev, NULL, (yaml_char_t *)tag, 0,
+							  YAML_BLOCK_MAPPING_STYLE));
+}
+
 void pvk_yout_map_end(struct yout *y)
 {
 	yaml_event_t ev;
@@ -93,6 +101,11 @@ static void scalar(struct yout *y, const char *v, yaml_scalar_style_t style)
 void pvk_yout_str(struct yout *y, const char *v)
 {
 	scalar(y, v, YAML_ANY_SCALAR_STYLE);
+}
+
+void pvk_yout_str_quoted(struct yout *y, const char *v)
+{
+	scalar(y, v, YAML_SINGLE_QUOTED_SCALAR_STYLE);
 }
 
 void pvk_yout_key(struct yout *y, const char *k)

@@ -20,10 +20,14 @@ struct yout {
 
 int pvk_yout_begin(struct yout *y, struct pvk_err *e);
 void pvk_yout_map_start(struct yout *y);
+/* A mapping with a local tag ("!Association"), written before it. */
+void pvk_yout_map_start_tagged(struct yout *y, const char *tag);
 void pvk_yout_map_end(struct yout *y);
 void pvk_yout_seq_start(struct yout *y);
 void pvk_yout_seq_end(struct yout *y);
 void pvk_yout_str(struct yout *y, const char *v);
+/* A string in single quotes (one that would read back as another type). */
+void pvk_yout_str_quoted(struct yout *y, const char *v);
 void pvk_yout_key(struct yout *y, const char *k);
 void pvk_yout_kv_str(struct yout *y, const char *k, const char *v);
 void pvk_yout_kv_hex(struct yout *y, const char *k, const uint8_t *p, size_t n); /* "0x" + hex */
