@@ -73,17 +73,6 @@ run "installed pvimg info reads it" 0 '"nks": 1' -- pvimg info --format json ex.
 # A short lifecycle from the installed files: image, boot, attestation.
 S=$work/uvsim
 cleanup() { timeout 60 uvsim --state "$S" stop --all >/dev/null 2>&1; }
-run "uvsim init" 0 "" -- uvsim --state "$S" init
-run "uvsim host new" 0 "" -- uvsim --state "$S" host new z16
-HKD=$S/hosts/z16/hkd.crt
-read -ra VERIFY <<<"$(uvsim --state "$S" cert-opts)"
-run "installed pvimg create (installed loaders)" 0 "" -- \
-	pvimg create -i vmlinuz -k "$HKD" "${VERIFY[@]}" -o se.img
-run "uvsim boot" 0 "booted on host z16" -- uvsim --state "$S" boot --host z16 --id g1 se.img
-run "pvattest create" 0 "" -- pvattest create -k "$HKD" "${VERIFY[@]}" -o att.req -a att.key
-run "pvattest perform (in the guest)" 0 "" -- \
-	bash -c 'eval "$(uvsim --state "$1" env g1)" && pvattest perform att.req att.resp' _ "$S"
-run "pvattest verify" 0 "Attestation measurement verified" -- \
-	pvattest verify -i att.resp --hdr se.img -a att.key
+installed_lifecycle "$S"
 cleanup
 finish

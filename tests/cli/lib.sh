@@ -118,3 +118,24 @@ fake_kernel() {
 	printf 'S390EP' | dd of="$1" bs=1 seek=$((0x10008)) conv=notrunc status=none
 	printf '\0\0\0\0\0\0\x08\0' | dd of="$1" bs=1 seek=$((0x10430)) conv=notrunc status=none
 }
+
+# installed_lifecycle STATE: with the installed commands on PATH (no PVKIT_* set), the short
+# lifecycle the install and package checks run: uvsim state and a host, pvimg create with
+# full verification, uvsim boot, then pvattest create, perform in the guest and verify.
+# Needs vmlinuz in the current directory; leaves guest g1 running (stop it in cleanup).
+installed_lifecycle() {
+	local S=$1 HKD VERIFY
+	run "uvsim init" 0 "" -- uvsim --state "$S" init
+	run "uvsim host new" 0 "" -- uvsim --state "$S" host new z16
+	HKD=$S/hosts/z16/hkd.crt
+	read -ra VERIFY <<<"$(uvsim --state "$S" cert-opts)"
+	run "pvimg create (installed loaders)" 0 "" -- \
+		pvimg create -i vmlinuz -k "$HKD" "${VERIFY[@]}" -o se.img
+	run "pvimg info" 0 '"nks": 1' -- pvimg info --format json se.img
+	run "uvsim boot" 0 "booted on host z16" -- uvsim --state "$S" boot --host z16 --id g1 se.img
+	run "pvattest create" 0 "" -- pvattest create -k "$HKD" "${VERIFY[@]}" -o att.req -a att.key
+	run "pvattest perform (in the guest)" 0 "" -- \
+		bash -c 'eval "$(uvsim --state "$1" env g1)" && pvattest perform att.req att.resp' _ "$S"
+	run "pvattest verify" 0 "Attestation measurement verified" -- \
+		pvattest verify -i att.resp --hdr se.img -a att.key
+}
