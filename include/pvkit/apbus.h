@@ -107,6 +107,8 @@ enum apbus_assoc pvk_apbus_parse_assoc(const char *s, unsigned *idx);
  * Returns -1 when the text has no "<key> CUR:" line with two tokens. */
 int pvk_apbus_parse_mkvp(const char *mkvps, const char *key, char out[33]);
 
+/* A queue's se_bind state, and its se_associate state (with the association index when
+ * associated); errors name the queue's file. */
 int pvk_apbus_bind_state(unsigned card, unsigned dom, enum pvk_apbus_bind *st, struct pvk_err *e);
 int pvk_apbus_assoc_state(unsigned card, unsigned dom, enum apbus_assoc *st, unsigned *idx,
 		      struct pvk_err *e);

@@ -56,6 +56,8 @@ struct arcb_content {
 	int slot;                   /* key slot used (UV side) */
 };
 
+/* Build and encrypt an attestation request control block (spec §4.1) for p's hosts;
+ * *out is malloc'd (*len bytes). */
 int pvk_arcb_build(const struct arcb_params *p, uint8_t **out, size_t *len, struct pvk_err *e);
 /* Envelope checks and the plaintext fields. */
 int pvk_arcb_parse(const uint8_t *buf, size_t len, struct uvreq *r, uint64_t *paf, uint32_t *mai,

@@ -76,6 +76,8 @@ struct asrcb_params {
 	uint8_t ext_secret[ASRCB_EXT_SECRET_LEN];
 };
 
+/* Build and encrypt an add-secret request (spec §5) for p's hosts, unsigned; *out is
+ * malloc'd (*len bytes). pvk_asrcb_build_signed signs the user data. */
 int pvk_asrcb_build(const struct asrcb_params *p, uint8_t **out, size_t *len, struct pvk_err *e);
 
 /* The plaintext view of a request. */

@@ -33,6 +33,9 @@ struct comp_io {
 	const char *out_name;
 };
 
+/* A pipe that encrypts (or decrypts, or copies) components page by page with the XTS key
+ * and digests them into PLD, ALD and TLD on a helper thread; free with
+ * pvk_comp_pipe_free. */
 int pvk_comp_pipe_new(struct comp_pipe **p, enum comp_mode mode, const uint8_t xts_key[64],
 		  struct pvk_err *e);
 /* Pages a component of len bytes occupies: at least one, even when empty. */

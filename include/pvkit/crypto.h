@@ -21,6 +21,7 @@
 #define PVK_EC_PUB_LEN (2 * PVK_EC_COORD_LEN) /* X || Y */
 #define PVK_P521_BYTES 66
 
+/* len bytes from OpenSSL's DRBG; the digests of in. */
 int pvk_random(uint8_t *buf, size_t len, struct pvk_err *e);
 void pvk_sha256(const void *in, size_t len, uint8_t out[PVK_SHA256_LEN]);
 void pvk_sha512(const void *in, size_t len, uint8_t out[PVK_SHA512_LEN]);

@@ -61,6 +61,8 @@ struct seimg_ipib {
 	struct seimg_comp comps[IPIB_MAX_COMPS];
 };
 
+/* The IPL parameter block of the image (spec §2.3): its size for n components, and its
+ * big-endian encoding and checked decoding. */
 size_t pvk_ipib_size(uint32_t n);
 void pvk_ipib_encode(const struct seimg_ipib *ip, uint8_t *out);
 int pvk_ipib_decode(const uint8_t *buf, size_t len, struct seimg_ipib *ip, struct pvk_err *e);
@@ -85,6 +87,9 @@ struct seimg_create_opts {
 	const uint8_t *tweak_bytes;    /* 6 bytes, the random part of every tweak, or NULL */
 };
 
+/* Build the SE image o->output from o's kernel, ramdisk and parmfile for o's hosts,
+ * streaming page by page; the output appears only when complete (an earlier file stays
+ * unless o->overwrite). */
 int pvk_seimg_create(const struct seimg_create_opts *o, struct pvk_err *e);
 
 /* Progress of an image build: done of total bytes of components encrypted and written. */

@@ -91,6 +91,7 @@ struct sehdr {
 	const uint8_t *tag;       /* 16 bytes */
 };
 
+/* The size of a header with n_hosts key slots. */
 size_t pvk_sehdr_size(size_t n_hosts);
 /* Build and encrypt a header; *out is malloc'd (pvk_sehdr_size bytes). */
 int pvk_sehdr_build(const struct sehdr_params *p, uint8_t **out, size_t *len, struct pvk_err *e);

@@ -43,6 +43,8 @@ struct uvproto_rsp {
 	uint32_t out_len;
 };
 
+/* The fixed request and response headers of the uvsim wire protocol (encode, and decode
+ * with their limits checked). */
 void pvk_uvproto_req_encode(const struct uvproto_req *r, uint8_t hdr[UVPROTO_REQ_HDR]);
 int pvk_uvproto_req_decode(const uint8_t hdr[UVPROTO_REQ_HDR], struct uvproto_req *r,
 		       struct pvk_err *e);

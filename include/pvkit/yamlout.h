@@ -18,6 +18,7 @@ struct yout {
 	int failed;
 };
 
+/* Start a document; then maps, sequences and scalars in order, as libyaml events. */
 int pvk_yout_begin(struct yout *y, struct pvk_err *e);
 void pvk_yout_map_start(struct yout *y);
 /* A mapping with a local tag ("!Association"), written before it. */
