@@ -299,121 +299,157 @@ static int result_json(const struct check *k, const struct pvk_attcheck_args *a,
 	return rc;
 }
 
-static int attcheck_run(struct pvk_attcheck_args *a, pvk_attcheck_log_fn log, void *log_ctx,
-			int json, char **text, size_t *text_len, struct pvk_err *e)
-
+/* The host-key documents against the image's and the attestation key's hashes. */
+static int check_hosts(struct pvk_attcheck_args *a, const struct attest_add_fields *f,
+		       struct check *k, struct pvk_err *e)
 {
-	struct attest_add_fields f;
-	struct check k = { .ok = 1, .log = log, .log_ctx = log_ctx };
-	uint8_t *file = NULL, *ubuf = NULL, (*tags)[16] = NULL, *rbuf = NULL;
-	size_t file_len, ulen, rlen;
 	EVP_PKEY **keys = NULL;
 	size_t nkeys = 0;
-	const char *img = NULL, *att = NULL;
-	struct exch x;
+
+	a->certs.no_verify = 1;  /* only hashes are compared */
+	if (pvk_hostkeys_load_verified(&a->certs, &keys, &nkeys, e))
+		return -1;
+	if (f->image_phkh)
+		k->img = match_hkd(k, "image", f->image_phkh, &a->certs, keys, nkeys, e);
+	else if (a->need_boot)
+		issue(k, "The Attestation result does not contain an image public host-key "
+		      "hash, but checking was enabled.");
+	if (f->att_phkh)
+		k->att = match_hkd(k, "attestation", f->att_phkh, &a->certs, keys, nkeys, e);
+	else if (a->need_att)
+		issue(k, "The Attestation result does not contain an attestation public "
+		      "host-key hash, but checking was enabled.");
+	pvk_hostkeys_free(keys, nkeys);
+	return 0;
+}
+
+static int check_user(const struct pvk_attcheck_args *a, const struct exch *x, struct check *k,
+		      struct pvk_err *e)
+{
+	const struct exch_item *u = &x->it[EXCH_USER];
+	uint8_t *ubuf;
+	size_t ulen;
+
+	if (pvk_file_read_arg(a->user, EXCH_MAX_USER, &ubuf, &ulen, e))
+		return -1;
+	if (!u->data || u->size != ulen || memcmp(u->data, ubuf, ulen)) {
+		issue(k, "The Provided user data does not match the user data from the "
+		      "attestation response.");
+	} else {
+		k->user = u;
+		passed(k, "Checked user-data");
+	}
+	free(ubuf);
+	return 0;
+}
+
+/* The tags of the given add-secret requests, in order (the last 16 bytes of each). */
+static int read_tags(const struct pvk_attcheck_args *a, uint8_t (**tags)[16],
+		     struct pvk_err *e)
+{
+	uint8_t *rbuf;
+	size_t rlen;
+
+	*tags = calloc((size_t)a->n_secrets + 1, 16);
+	if (!*tags)
+		return pvk_fail(e, PVK_E_NOMEM, "out of memory");
+	for (int i = 0; i < a->n_secrets; i++) {
+		if (pvk_file_read_arg(a->secrets[i], 0x100000, &rbuf, &rlen, e))
+			return -1;
+		if (rlen < 16 + 0x418 || memcmp(rbuf, "asrcbM", 6)) {
+			free(rbuf);
+			return pvk_fail(e, PVK_E_FORMAT, "%s: not an add-secret request",
+					a->secrets[i]);
+		}
+		memcpy((*tags)[i], rbuf + rlen - 16, 16);
+		free(rbuf);
+	}
+	return 0;
+}
+
+static int check_store(const struct pvk_attcheck_args *a, const struct attest_add_fields *f,
+		       struct check *k, struct pvk_err *e)
+{
+	uint8_t (*tags)[16] = NULL;
+	int rc = read_tags(a, &tags, e);
+
+	if (rc) {
+		free(tags);
+		return -1;
+	}
+	if (!f->secret_store_hash) {
+		issue(k, "The Attestation response contains no secret-store-hash, but checking "
+		      "was enabled");
+	} else if (secret_store_check(a, tags, f->secret_store_hash, k)) {
+		k->store_ok = 1;
+		passed(k, "Secret Store hash");
+	}
+	free(tags);
+	return 0;
+}
+
+static int check_firmware(const struct pvk_attcheck_args *a, const struct attest_add_fields *f,
+			  struct check *k, struct pvk_err *e)
+{
+	char said[2048];
+
+	if (!f->firmware_state) {
+		issue(k, "The Attestation response contains no firmware hash, but checking was "
+		      "enabled");
+		k->fw = 0;
+		return 0;
+	}
+	k->fw = firmware_check(f->firmware_state, a->fw_url, a->fw_version, said, sizeof(said), e);
+	if (k->fw < 0)
+		return -1;
+	if (!k->fw)
+		issue(k, "%s", said);
+	else
+		passed(k, "%s", said);
+	return 0;
+}
+
+/* The response's items and the additional data's fields by its request's flags. */
+static int read_response(const char *in, uint8_t **file, struct exch *x,
+			 struct attest_add_fields *f, struct pvk_err *e)
+{
+	size_t file_len;
 	uint64_t paf;
 	uint32_t mai;
 	struct uvreq r;
-	int ret = -1, fw = -2, user_ok = 0, store_ok = 0;
 
-	if (pvk_file_read_arg(a->in, EXCH_FILE_MAX, &file, &file_len, e))
+	if (pvk_file_read_arg(in, EXCH_FILE_MAX, file, &file_len, e))
 		return -1;
-	if (pvk_exch_parse(file, file_len, &x, e) || pvk_exch_check_response(&x, e)) {
-		pvk_wrap(e, "%s", a->in);
-		goto out;
-	}
-	if (pvk_arcb_parse(x.it[EXCH_ARCB].data, x.it[EXCH_ARCB].size, &r, &paf, &mai, e)) {
-		pvk_wrap(e, "%s", a->in);
-		goto out;
-	}
-	pvk_attest_split_add(paf, x.it[EXCH_ADD].data, x.it[EXCH_ADD].data ? x.it[EXCH_ADD].size : 0, &f);
-	if (a->certs.n_hkds) {
-		a->certs.no_verify = 1;  /* only hashes are compared */
-		if (pvk_hostkeys_load_verified(&a->certs, &keys, &nkeys, e))
-			goto out;
-		if (f.image_phkh)
-			img = match_hkd(&k, "image", f.image_phkh, &a->certs, keys, nkeys, e);
-		else if (a->need_boot)
-			issue(&k, "The Attestation result does not contain an image public host-key "
-			      "hash, but checking was enabled.");
-		if (f.att_phkh)
-			att = match_hkd(&k, "attestation", f.att_phkh, &a->certs, keys, nkeys, e);
-		else if (a->need_att)
-			issue(&k, "The Attestation result does not contain an attestation public "
-			      "host-key hash, but checking was enabled.");
-	}
-	if (a->user) {
-		if (pvk_file_read_arg(a->user, EXCH_MAX_USER, &ubuf, &ulen, e))
-			goto out;
-		if (!x.it[EXCH_USER].data || x.it[EXCH_USER].size != ulen ||
-		    memcmp(x.it[EXCH_USER].data, ubuf, ulen))
-			issue(&k, "The Provided user data does not match the user data from the "
-			      "attestation response.");
-		else
-			user_ok = 1;
-		if (user_ok)
-			passed(&k, "Checked user-data");
-	}
-	if (a->n_secrets || a->locked >= 0) {
-		tags = calloc((size_t)a->n_secrets + 1, 16);
-		if (!tags) {
-			pvk_fail(e, PVK_E_NOMEM, "out of memory");
-			goto out;
-		}
-		for (int i = 0; i < a->n_secrets; i++) {
-			if (pvk_file_read_arg(a->secrets[i], 0x100000, &rbuf, &rlen, e))
-				goto out;
-			if (rlen < 16 + 0x418 || memcmp(rbuf, "asrcbM", 6)) {
-				pvk_fail(e, PVK_E_FORMAT, "%s: not an add-secret request", a->secrets[i]);
-				goto out;
-			}
-			memcpy(tags[i], rbuf + rlen - 16, 16);
-			free(rbuf);
-			rbuf = NULL;
-		}
-		if (!f.secret_store_hash) {
-			issue(&k, "The Attestation response contains no secret-store-hash, but checking "
-			      "was enabled");
-		} else if (secret_store_check(a, tags, f.secret_store_hash, &k)) {
-			store_ok = 1;
-			passed(&k, "Secret Store hash");
-		}
-	}
-	if (a->firmware) {
-		char said[2048];
+	if (pvk_exch_parse(*file, file_len, x, e) || pvk_exch_check_response(x, e) ||
+	    pvk_arcb_parse(x->it[EXCH_ARCB].data, x->it[EXCH_ARCB].size, &r, &paf, &mai, e))
+		return pvk_wrap(e, "%s", in);
+	pvk_attest_split_add(paf, x->it[EXCH_ADD].data,
+			     x->it[EXCH_ADD].data ? x->it[EXCH_ADD].size : 0, f);
+	return 0;
+}
 
-		if (!f.firmware_state) {
-			issue(&k, "The Attestation response contains no firmware hash, but checking was "
-			      "enabled");
-			fw = 0;
-		} else {
-			fw = firmware_check(f.firmware_state, a->fw_url, a->fw_version, said,
-					    sizeof(said), e);
-			if (fw < 0)
-				goto out;
-			if (!fw)
-				issue(&k, "%s", said);
-			else
-				passed(&k, "%s", said);
-		}
-	}
-	k.img = img;
-	k.att = att;
-	k.user = user_ok ? &x.it[EXCH_USER] : NULL;
-	k.store_ok = store_ok;
-	k.fw = fw;
+static int attcheck_run(struct pvk_attcheck_args *a, pvk_attcheck_log_fn log, void *log_ctx,
+			int json, char **text, size_t *text_len, struct pvk_err *e)
+{
+	struct check k = { .ok = 1, .log = log, .log_ctx = log_ctx, .fw = -2 };
+	struct attest_add_fields f;
+	uint8_t *file = NULL;
+	struct exch x;
+	int ret = -1;
+
+	if (read_response(a->in, &file, &x, &f, e) ||
+	    (a->certs.n_hkds && check_hosts(a, &f, &k, e)) ||
+	    (a->user && check_user(a, &x, &k, e)) ||
+	    ((a->n_secrets || a->locked >= 0) && check_store(a, &f, &k, e)) ||
+	    (a->firmware && check_firmware(a, &f, &k, e)))
+		goto out;
 	if (json ? result_json(&k, a, text, text_len, e) : result_yaml(&k, a, text, text_len, e))
 		goto out;
 	ret = k.ok ? 0 : 2;
 out:
 	free(file);
-	free(ubuf);
-	free(rbuf);
-	free(tags);
-	pvk_hostkeys_free(keys, nkeys);
 	return ret;
 }
-
 
 int pvk_attcheck_hkc_parse(const char *arg, int *need_att, int *need_boot)
 {
