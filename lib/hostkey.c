@@ -535,14 +535,138 @@ struct cert_src {
 	const char *path;
 };
 
+/* The certificates of the --cert files, each with its file. */
+struct cert_set {
+	struct cert_src *all;
+	size_t n;
+	size_t empty;            /* files with CRLs only */
+	const char *empty_path;
+};
+
+static void cert_set_free(struct cert_set *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		X509_free(c->all[i].crt);
+	free(c->all);
+}
+
+/* Append crt (taken over) from path; online, add the CRL its distribution point names. */
+static int take_cert(struct pvk_hkd_verifier *v, const struct pvk_cert_opts *o,
+		     struct cert_set *c, X509 *crt, const char *path, struct pvk_err *e)
+{
+	struct cert_src *nall = realloc(c->all, (c->n + 1) * sizeof(*c->all));
+	STACK_OF(X509_CRL) *dl = NULL;
+	int arc;
+
+	if (!nall) {
+		X509_free(crt);
+		return pvk_fail(e, PVK_E_NOMEM, "out of memory");
+	}
+	c->all = nall;
+	c->all[c->n].crt = crt;
+	c->all[c->n++].path = path;
+	if (o->offline)
+		return 0;
+	if (pvk_crl_download_first(crt, &dl, o->log, o->log_ctx, v->crl_failed,
+				   sizeof(v->crl_failed), e))
+		return -1;
+	arc = dl ? store_add_crls(v->store, dl, path, e) : 0;
+	sk_X509_CRL_pop_free(dl, X509_CRL_free);
+	return arc;
+}
+
+/* One --cert file, read once (it may be a pipe): its CRLs, then its certificates. */
+static int load_cert_file(struct pvk_hkd_verifier *v, const struct pvk_cert_opts *o,
+			  const char *path, struct cert_set *c, struct pvk_err *e)
+{
+	STACK_OF(X509) *sk;
+	uint8_t *buf;
+	size_t len;
+	int prc, ncrl, rc = 0;
+
+	if (pvk_file_read_all(path, CERT_FILE_MAX, &buf, &len, e))
+		return -1;
+	if (add_crls_from(v->store, buf, len, path, 0, &ncrl, e)) {
+		free(buf);
+		return -1;
+	}
+	prc = parse_certs(buf, len, 0, &sk);
+	free(buf);
+	if (prc < 0)
+		return pvk_fail(e, PVK_E_NOMEM, "%s: out of memory", path);
+	if (prc > 0)
+		return pvk_fail(e, PVK_E_FORMAT,
+				"Cannot load certificate from '%s': not in PEM or DER format", path);
+	if (sk_X509_num(sk) == 0 && !ncrl) {
+		/* Neither a certificate nor a CRL: surely not what was meant. */
+		sk_X509_free(sk);
+		return pvk_fail(e, PVK_E_FORMAT,
+				"Cannot load certificate from '%s': the file holds no certificate",
+				path);
+	}
+	if (sk_X509_num(sk) == 0) {
+		c->empty++;
+		c->empty_path = path;
+	}
+	while (!rc && sk_X509_num(sk) > 0)
+		rc = take_cert(v, o, c, sk_X509_shift(sk), path, e);
+	sk_X509_pop_free(sk, X509_free);
+	return rc;
+}
+
+/* The error when no certificate is an IBM Z signing key, naming the files. */
+static int no_signing_key(const struct pvk_cert_opts *o, const struct cert_set *c,
+			  struct pvk_err *e)
+{
+	char files[PVK_ERR_MSG_MAX / 2] = "", extra[PVK_ERR_MSG_MAX / 4] = "";
+	size_t used = 0;
+
+	for (size_t i = 0; i < o->n_certs && used < sizeof(files); i++) {
+		int w = snprintf(files + used, sizeof(files) - used, "%s'%s'", i ? ", " : "",
+				 o->certs[i]);
+
+		used += w > 0 ? (size_t)w : 0;
+	}
+	if (c->empty)
+		snprintf(extra, sizeof(extra), "; '%s'%s holds no certificate", c->empty_path,
+			 c->empty > 1 ? " and others" : "");
+	return pvk_fail(e, PVK_E_VERIFY,
+			VERIFY_PREFIX "Specify one IBM Z signing key (no certificate in %s has the "
+			"subject of an IBM Z signing key%s)", files, extra);
+}
+
+/* Exactly one signing key; every other certificate is an untrusted intermediate. */
+static int sort_certs(struct pvk_hkd_verifier *v, const struct pvk_cert_opts *o,
+		      const struct cert_set *c, STACK_OF(X509) *untrusted, struct pvk_err *e)
+{
+	size_t n_sign = 0;
+
+	for (size_t i = 0; i < c->n; i++) {
+		if (!pvk_hkd_is_signing_key(c->all[i].crt)) {
+			if (!sk_X509_push(untrusted, c->all[i].crt))
+				return pvk_fail(e, PVK_E_NOMEM, "out of memory");
+			X509_up_ref(c->all[i].crt);
+		} else if (++n_sign == 1) {
+			X509_up_ref(c->all[i].crt);
+			v->sign_key = c->all[i].crt;
+			v->sign_path = strdup(c->all[i].path);
+			if (!v->sign_path)
+				return pvk_fail(e, PVK_E_NOMEM, "out of memory");
+		} else if (n_sign == 2) {
+			return pvk_fail(e, PVK_E_VERIFY,
+					VERIFY_PREFIX "Specify only one IBM Z signing key (found in '%s' "
+					"and '%s')", v->sign_path, c->all[i].path);
+		}
+	}
+	return n_sign ? 0 : no_signing_key(o, c, e);
+}
+
 int pvk_hkd_verifier_new(const struct pvk_cert_opts *o, struct pvk_hkd_verifier **out,
 		     struct pvk_err *e)
 {
 	struct pvk_hkd_verifier *v = calloc(1, sizeof(*v));
 	STACK_OF(X509) *untrusted = sk_X509_new_null();
-	struct cert_src *all = NULL;
-	size_t n_all = 0, n_sign = 0, empty = 0;
-	const char *empty_path = NULL;
+	struct cert_set c = { 0 };
 	int rc = -1;
 
 	*out = NULL;
@@ -555,121 +679,11 @@ int pvk_hkd_verifier_new(const struct pvk_cert_opts *o, struct pvk_hkd_verifier 
 	v->log_ctx = o->log_ctx;
 	if (store_setup(o, &v->store, e))
 		goto out;
-
-	for (size_t i = 0; i < o->n_certs; i++) {
-		STACK_OF(X509) *sk;
-		uint8_t *buf;
-		size_t len;
-		int prc, ncrl;
-
-		/* Each file is read once (it may be a pipe): its CRLs, then its certificates. */
-		if (pvk_file_read_all(o->certs[i], CERT_FILE_MAX, &buf, &len, e))
+	for (size_t i = 0; i < o->n_certs; i++)
+		if (load_cert_file(v, o, o->certs[i], &c, e))
 			goto out;
-		if (add_crls_from(v->store, buf, len, o->certs[i], 0, &ncrl, e)) {
-			free(buf);
-			goto out;
-		}
-		prc = parse_certs(buf, len, 0, &sk);
-		free(buf);
-		if (prc < 0) {
-			pvk_fail(e, PVK_E_NOMEM, "%s: out of memory", o->certs[i]);
-			goto out;
-		}
-		if (prc > 0) {
-			pvk_fail(e, PVK_E_FORMAT,
-				 "Cannot load certificate from '%s': not in PEM or DER format",
-				 o->certs[i]);
-			goto out;
-		}
-		if (sk_X509_num(sk) == 0 && !ncrl) {
-			/* Neither a certificate nor a CRL: surely not what was meant. */
-			sk_X509_free(sk);
-			pvk_fail(e, PVK_E_FORMAT,
-				 "Cannot load certificate from '%s': the file holds no certificate",
-				 o->certs[i]);
-			goto out;
-		}
-		if (sk_X509_num(sk) == 0) {
-			empty++;
-			empty_path = o->certs[i];
-		}
-		while (sk_X509_num(sk) > 0) {
-			X509 *crt = sk_X509_shift(sk);
-			struct cert_src *nall = realloc(all, (n_all + 1) * sizeof(*all));
-
-			if (!nall) {
-				X509_free(crt);
-				sk_X509_pop_free(sk, X509_free);
-				pvk_fail(e, PVK_E_NOMEM, "out of memory");
-				goto out;
-			}
-			all = nall;
-			all[n_all].crt = crt;
-			all[n_all++].path = o->certs[i];
-			if (!o->offline) {
-				STACK_OF(X509_CRL) *dl = NULL;
-				int arc;
-
-				if (pvk_crl_download_first(crt, &dl, o->log, o->log_ctx, v->crl_failed,
-						       sizeof(v->crl_failed), e)) {
-					sk_X509_pop_free(sk, X509_free);
-					goto out;
-				}
-				arc = dl ? store_add_crls(v->store, dl, o->certs[i], e) : 0;
-				sk_X509_CRL_pop_free(dl, X509_CRL_free);
-				if (arc) {
-					sk_X509_pop_free(sk, X509_free);
-					goto out;
-				}
-			}
-		}
-		sk_X509_free(sk);
-	}
-
-	/* Exactly one signing key; every other certificate is an untrusted intermediate. */
-	for (size_t i = 0; i < n_all; i++) {
-		if (pvk_hkd_is_signing_key(all[i].crt)) {
-			if (++n_sign == 1) {
-				X509_up_ref(all[i].crt);
-				v->sign_key = all[i].crt;
-				v->sign_path = strdup(all[i].path);
-				if (!v->sign_path) {
-					pvk_fail(e, PVK_E_NOMEM, "out of memory");
-					goto out;
-				}
-			} else if (n_sign == 2) {
-				pvk_fail(e, PVK_E_VERIFY,
-					 VERIFY_PREFIX "Specify only one IBM Z signing key (found in '%s' "
-					 "and '%s')", v->sign_path, all[i].path);
-				goto out;
-			}
-			continue;
-		}
-		if (!sk_X509_push(untrusted, all[i].crt)) {
-			pvk_fail(e, PVK_E_NOMEM, "out of memory");
-			goto out;
-		}
-		X509_up_ref(all[i].crt);
-	}
-	if (n_sign == 0) {
-		char files[PVK_ERR_MSG_MAX / 2] = "", extra[PVK_ERR_MSG_MAX / 4] = "";
-		size_t used = 0;
-
-		for (size_t i = 0; i < o->n_certs && used < sizeof(files); i++) {
-			int w = snprintf(files + used, sizeof(files) - used, "%s'%s'",
-					 i ? ", " : "", o->certs[i]);
-
-			used += w > 0 ? (size_t)w : 0;
-		}
-		if (empty)
-			snprintf(extra, sizeof(extra), "; '%s'%s holds no certificate", empty_path,
-				 empty > 1 ? " and others" : "");
-		pvk_fail(e, PVK_E_VERIFY,
-			 VERIFY_PREFIX "Specify one IBM Z signing key (no certificate in %s has the "
-			 "subject of an IBM Z signing key%s)", files, extra);
-		goto out;
-	}
-	if (verify_chain(v->store, untrusted, v->sign_key, v->sign_path, v->crl_failed, e))
+	if (sort_certs(v, o, &c, untrusted, e) ||
+	    verify_chain(v->store, untrusted, v->sign_key, v->sign_path, v->crl_failed, e))
 		goto out;
 	/* X509_check_akid() compares against the cached SKID: make sure it is cached. */
 	(void)X509_get0_subject_key_id(v->sign_key);
@@ -679,9 +693,7 @@ int pvk_hkd_verifier_new(const struct pvk_cert_opts *o, struct pvk_hkd_verifier 
 	v = NULL;
 	rc = 0;
 out:
-	for (size_t i = 0; i < n_all; i++)
-		X509_free(all[i].crt);
-	free(all);
+	cert_set_free(&c);
 	sk_X509_pop_free(untrusted, X509_free);
 	pvk_hkd_verifier_free(v);
 	ERR_clear_error();
