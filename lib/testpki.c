@@ -387,176 +387,184 @@ err:
 
 enum { N_NEG = 7 }; /* revoked, expired, future, rsa, p256, weak, wrong_signer */
 
+/* Everything one test PKI is made of, freed together. */
+struct pki {
+	unsigned int hosts;
+	enum pvk_testpki_keytype cakt;
+	EVP_PKEY *root_key, *inter_key, *sign_key;
+	X509 *root, *inter, *sign, *armonk, **host, *neg[N_NEG], **revoked;
+	size_t n_rev;
+	X509_CRL *root_crl, *inter_crl, *sign_crl, *reord_crl;
+	X509_NAME *reord_name;
+};
+
+static void pki_free(struct pki *k)
+{
+	EVP_PKEY_free(k->root_key);
+	EVP_PKEY_free(k->inter_key);
+	EVP_PKEY_free(k->sign_key);
+	X509_free(k->root);
+	X509_free(k->inter);
+	X509_free(k->sign);
+	X509_free(k->armonk);
+	for (unsigned int i = 0; k->host && i < k->hosts; i++)
+		X509_free(k->host[i]);
+	free(k->host);
+	for (size_t i = 0; i < N_NEG; i++)
+		X509_free(k->neg[i]);
+	free(k->revoked);
+	X509_CRL_free(k->root_crl);
+	X509_CRL_free(k->inter_crl);
+	X509_CRL_free(k->sign_crl);
+	X509_CRL_free(k->reord_crl);
+	X509_NAME_free(k->reord_name);
+}
+
+/* root CA -> intermediate CA -> signing key (also under L=Armonk, the quirk of §3.3) */
+static int gen_cas(struct gen *g, struct pki *k, struct pvk_err *e)
+{
+	unsigned int bits = g->o->ca_rsa_bits;
+	struct pvk_testpki_cert root = { .role = TESTPKI_ROOT_CA, .not_before_days = -1,
+					 .not_after_days = g->days + 2 };
+	struct pvk_testpki_cert inter = { .role = TESTPKI_INTER_CA, .not_before_days = -1,
+					  .not_after_days = g->days + 1 };
+	struct pvk_testpki_cert sign = { .role = TESTPKI_SIGNING, .not_before_days = -1,
+					 .not_after_days = g->days };
+
+	if (gen_entity(g, "root_ca", &root, k->cakt, bits, &k->root_key, &k->root, e))
+		return -1;
+	/* guri's buffer is shared: each URI is made right before its certificate */
+	inter.issuer = k->root;
+	inter.issuer_key = k->root_key;
+	inter.crl_uri = guri(g, "root_ca.crl");
+	if (gen_entity(g, "inter_ca", &inter, k->cakt, bits, &k->inter_key, &k->inter, e))
+		return -1;
+	sign.issuer = k->inter;
+	sign.issuer_key = k->inter_key;
+	sign.crl_uri = guri(g, "inter_ca.crl");
+	if (gen_entity(g, "ibm", &sign, k->cakt, bits, &k->sign_key, &k->sign, e))
+		return -1;
+	sign.locality = "Armonk";
+	sign.key = k->sign_key;
+	return pvk_testpki_cert(&sign, &k->armonk, e) ||
+	       pvk_testpki_write_pem(gpath(g, "ibm_armonk.crt"), &k->armonk, 1, NULL, 0, e) ? -1 : 0;
+}
+
+/* host1..hostN, then the documents every verifier must refuse. */
+static int gen_hosts(struct gen *g, struct pki *k, struct pvk_err *e)
+{
+	static const struct {
+		const char *name;
+		enum pvk_testpki_keytype kt;
+		unsigned int bits;
+		long from, to; /* validity relative to now, days; to 0: g.days */
+		int wrong_signer;
+	} negs[N_NEG] = {
+		{ "host_revoked", TESTPKI_KEY_P521, 0, -1, 0, 0 },
+		{ "host_expired", TESTPKI_KEY_P521, 0, -2, -1, 0 },
+		{ "host_future", TESTPKI_KEY_P521, 0, 1, 0, 0 },
+		{ "host_rsa", TESTPKI_KEY_RSA, 2048, -1, 0, 0 },
+		{ "host_p256", TESTPKI_KEY_P256, 0, -1, 0, 0 },
+		{ "host_weak", TESTPKI_KEY_RSA, 1024, -1, 0, 0 },
+		{ "host_wrong_signer", TESTPKI_KEY_P521, 0, -1, 0, 1 },
+	};
+
+	for (unsigned int i = 0; i < k->hosts; i++) {
+		struct pvk_testpki_cert c = { .role = TESTPKI_HOST, .issuer = k->sign,
+					      .issuer_key = k->sign_key,
+					      .locality = (i % 2) ? "Poughkeepsie" : "Armonk",
+					      .crl_uri = guri(g, "ibm.crl"),
+					      .not_before_days = -1, .not_after_days = g->days };
+		char name[32];
+
+		snprintf(name, sizeof(name), "host%u", i + 1);
+		if (gen_entity(g, name, &c, TESTPKI_KEY_P521, 0, NULL, &k->host[i], e))
+			return -1;
+	}
+	for (size_t i = 0; i < N_NEG; i++) {
+		struct pvk_testpki_cert c = {
+			.role = TESTPKI_HOST, .issuer = k->sign,
+			.issuer_key = negs[i].wrong_signer ? k->inter_key : k->sign_key,
+			.no_akid = negs[i].wrong_signer, .crl_uri = guri(g, "ibm.crl"),
+			.not_before_days = negs[i].from,
+			.not_after_days = negs[i].to ? negs[i].to : g->days,
+		};
+
+		if (gen_entity(g, negs[i].name, &c, negs[i].kt, negs[i].bits, NULL, &k->neg[i], e))
+			return -1;
+	}
+	return 0;
+}
+
+/* CRLs: root -> intermediate, intermediate -> signing key, signing key -> HKDs (host_revoked
+ * and the --revoke-host ones; also once more under a reordered issuer name). */
+static int gen_crls(struct gen *g, struct pki *k, struct pvk_err *e)
+{
+	const struct pvk_testpki_opts *o = g->o;
+	struct pvk_testpki_crl c = { .issuer = k->root, .issuer_key = k->root_key,
+				     .last_update_days = -1, .next_update_days = g->days };
+
+	k->revoked[k->n_rev++] = k->neg[0];
+	for (size_t i = 0; i < o->n_revoke; i++) {
+		int dup = 0;
+
+		for (size_t j = 1; j < k->n_rev; j++)
+			dup |= k->revoked[j] == k->host[o->revoke[i] - 1];
+		if (!dup)
+			k->revoked[k->n_rev++] = k->host[o->revoke[i] - 1];
+	}
+	if (pvk_testpki_crl(&c, &k->root_crl, e))
+		return -1;
+	c.issuer = k->inter;
+	c.issuer_key = k->inter_key;
+	if (pvk_testpki_crl(&c, &k->inter_crl, e))
+		return -1;
+	c.issuer = k->sign;
+	c.issuer_key = k->sign_key;
+	c.revoked = k->revoked;
+	c.n_revoked = k->n_rev;
+	if (pvk_testpki_crl(&c, &k->sign_crl, e))
+		return -1;
+	k->reord_name = pvk_testpki_name("Poughkeepsie", "IBM Z Host Key Signing Service", 1);
+	if (!k->reord_name)
+		return pvk_fail_ssl(e, "cannot build a name");
+	c.issuer_name = k->reord_name;
+	if (pvk_testpki_crl(&c, &k->reord_crl, e))
+		return -1;
+	return pvk_testpki_write_pem(gpath(g, "root_ca.crl"), NULL, 0, &k->root_crl, 1, e) ||
+	       pvk_testpki_write_pem(gpath(g, "root_ca.chained.crt"), &k->root, 1, &k->root_crl, 1,
+				     e) ||
+	       pvk_testpki_write_pem(gpath(g, "inter_ca.crl"), NULL, 0, &k->inter_crl, 1, e) ||
+	       pvk_testpki_write_pem(gpath(g, "ibm.crl"), NULL, 0, &k->sign_crl, 1, e) ||
+	       pvk_testpki_write_pem(gpath(g, "ibm_reordered.crl"), NULL, 0, &k->reord_crl, 1, e)
+		       ? -1 : 0;
+}
+
 int pvk_testpki_generate(const struct pvk_testpki_opts *o, struct pvk_err *e)
 {
 	struct gen g = { .o = o, .days = o->days ? (long)o->days : 365 };
-	unsigned int hosts = o->hosts ? o->hosts : 1;
-	EVP_PKEY *root_key = NULL, *inter_key = NULL, *sign_key = NULL;
-	X509 *root = NULL, *inter = NULL, *sign = NULL, *armonk = NULL;
-	X509 **host = NULL, *neg[N_NEG] = { 0 }, **revoked = NULL;
-	X509_CRL *root_crl = NULL, *inter_crl = NULL, *sign_crl = NULL, *reord_crl = NULL;
-	X509_NAME *reord_name = NULL;
-	enum pvk_testpki_keytype cakt = o->ca_rsa_bits ? TESTPKI_KEY_RSA : TESTPKI_KEY_P521;
-	size_t n_rev = 0;
+	struct pki k = { .hosts = o->hosts ? o->hosts : 1,
+			 .cakt = o->ca_rsa_bits ? TESTPKI_KEY_RSA : TESTPKI_KEY_P521 };
 	int rc = -1;
 
 	if (!o->dir || !*o->dir)
 		return pvk_fail(e, PVK_E_USAGE, "testpki: no output directory");
-	if (hosts > 10000)
+	if (k.hosts > 10000)
 		return pvk_fail(e, PVK_E_USAGE, "testpki: at most 10000 hosts");
 	for (size_t i = 0; i < o->n_revoke; i++)
-		if (o->revoke[i] < 1 || o->revoke[i] > hosts)
+		if (o->revoke[i] < 1 || o->revoke[i] > k.hosts)
 			return pvk_fail(e, PVK_E_USAGE,
 					"testpki: cannot revoke host %u: hosts are numbered 1..%u",
-					o->revoke[i], hosts);
+					o->revoke[i], k.hosts);
 	if (mkdir(o->dir, 0755) && errno != EEXIST)
 		return pvk_fail(e, PVK_E_IO, "%s: cannot create directory: %s", o->dir,
 				strerror(errno));
-	host = calloc(hosts, sizeof(*host));
-	revoked = calloc(o->n_revoke + 1, sizeof(*revoked));
-	if (!host || !revoked) {
+	k.host = calloc(k.hosts, sizeof(*k.host));
+	k.revoked = calloc(o->n_revoke + 1, sizeof(*k.revoked));
+	if (!k.host || !k.revoked)
 		pvk_fail(e, PVK_E_NOMEM, "out of memory");
-		goto out;
-	}
-
-	/* root CA → intermediate CA → signing key */
-	{
-		struct pvk_testpki_cert c = { .role = TESTPKI_ROOT_CA, .not_before_days = -1,
-					      .not_after_days = g.days + 2 };
-
-		if (gen_entity(&g, "root_ca", &c, cakt, o->ca_rsa_bits, &root_key, &root, e))
-			goto out;
-	}
-	{
-		struct pvk_testpki_cert c = { .role = TESTPKI_INTER_CA, .issuer = root,
-					      .issuer_key = root_key,
-					      .crl_uri = guri(&g, "root_ca.crl"),
-					      .not_before_days = -1, .not_after_days = g.days + 1 };
-
-		if (gen_entity(&g, "inter_ca", &c, cakt, o->ca_rsa_bits, &inter_key, &inter, e))
-			goto out;
-	}
-	{
-		struct pvk_testpki_cert c = { .role = TESTPKI_SIGNING, .issuer = inter,
-					      .issuer_key = inter_key,
-					      .crl_uri = guri(&g, "inter_ca.crl"),
-					      .not_before_days = -1, .not_after_days = g.days };
-
-		if (gen_entity(&g, "ibm", &c, cakt, o->ca_rsa_bits, &sign_key, &sign, e))
-			goto out;
-		/* the same key under L=Armonk (the locality quirk of §3.3) */
-		c.locality = "Armonk";
-		c.key = sign_key;
-		if (pvk_testpki_cert(&c, &armonk, e) ||
-		    pvk_testpki_write_pem(gpath(&g, "ibm_armonk.crt"), &armonk, 1, NULL, 0, e))
-			goto out;
-	}
-
-	/* HKDs */
-	for (unsigned int i = 0; i < hosts; i++) {
-		struct pvk_testpki_cert c = { .role = TESTPKI_HOST, .issuer = sign,
-					      .issuer_key = sign_key,
-					      .locality = (i % 2) ? "Poughkeepsie" : "Armonk",
-					      .crl_uri = guri(&g, "ibm.crl"),
-					      .not_before_days = -1, .not_after_days = g.days };
-		char name[32];
-
-		snprintf(name, sizeof(name), "host%u", i + 1);
-		if (gen_entity(&g, name, &c, TESTPKI_KEY_P521, 0, NULL, &host[i], e))
-			goto out;
-	}
-	{
-		static const struct {
-			const char *name;
-			enum pvk_testpki_keytype kt;
-			unsigned int bits;
-			long from, to; /* validity relative to now, days; to 0: g.days */
-			int wrong_signer;
-		} negs[N_NEG] = {
-			{ "host_revoked", TESTPKI_KEY_P521, 0, -1, 0, 0 },
-			{ "host_expired", TESTPKI_KEY_P521, 0, -2, -1, 0 },
-			{ "host_future", TESTPKI_KEY_P521, 0, 1, 0, 0 },
-			{ "host_rsa", TESTPKI_KEY_RSA, 2048, -1, 0, 0 },
-			{ "host_p256", TESTPKI_KEY_P256, 0, -1, 0, 0 },
-			{ "host_weak", TESTPKI_KEY_RSA, 1024, -1, 0, 0 },
-			{ "host_wrong_signer", TESTPKI_KEY_P521, 0, -1, 0, 1 },
-		};
-
-		for (size_t i = 0; i < N_NEG; i++) {
-			struct pvk_testpki_cert c = {
-				.role = TESTPKI_HOST, .issuer = sign,
-				.issuer_key = negs[i].wrong_signer ? inter_key : sign_key,
-				.no_akid = negs[i].wrong_signer, .crl_uri = guri(&g, "ibm.crl"),
-				.not_before_days = negs[i].from,
-				.not_after_days = negs[i].to ? negs[i].to : g.days,
-			};
-
-			if (gen_entity(&g, negs[i].name, &c, negs[i].kt, negs[i].bits, NULL, &neg[i],
-				       e))
-				goto out;
-		}
-	}
-
-	/* CRLs: root → intermediate, intermediate → signing key, signing key → HKDs */
-	revoked[n_rev++] = neg[0];
-	for (size_t i = 0; i < o->n_revoke; i++) {
-		int dup = 0;
-
-		for (size_t j = 1; j < n_rev; j++)
-			dup |= revoked[j] == host[o->revoke[i] - 1];
-		if (!dup)
-			revoked[n_rev++] = host[o->revoke[i] - 1];
-	}
-	{
-		struct pvk_testpki_crl c = { .issuer = root, .issuer_key = root_key,
-					     .last_update_days = -1, .next_update_days = g.days };
-
-		if (pvk_testpki_crl(&c, &root_crl, e))
-			goto out;
-		c.issuer = inter;
-		c.issuer_key = inter_key;
-		if (pvk_testpki_crl(&c, &inter_crl, e))
-			goto out;
-		c.issuer = sign;
-		c.issuer_key = sign_key;
-		c.revoked = revoked;
-		c.n_revoked = n_rev;
-		if (pvk_testpki_crl(&c, &sign_crl, e))
-			goto out;
-		reord_name = pvk_testpki_name("Poughkeepsie", "IBM Z Host Key Signing Service", 1);
-		c.issuer_name = reord_name;
-		if (!reord_name) {
-			pvk_fail_ssl(e, "cannot build a name");
-			goto out;
-		}
-		if (pvk_testpki_crl(&c, &reord_crl, e))
-			goto out;
-	}
-	if (pvk_testpki_write_pem(gpath(&g, "root_ca.crl"), NULL, 0, &root_crl, 1, e) ||
-	    pvk_testpki_write_pem(gpath(&g, "root_ca.chained.crt"), &root, 1, &root_crl, 1, e) ||
-	    pvk_testpki_write_pem(gpath(&g, "inter_ca.crl"), NULL, 0, &inter_crl, 1, e) ||
-	    pvk_testpki_write_pem(gpath(&g, "ibm.crl"), NULL, 0, &sign_crl, 1, e) ||
-	    pvk_testpki_write_pem(gpath(&g, "ibm_reordered.crl"), NULL, 0, &reord_crl, 1, e))
-		goto out;
-	rc = 0;
-out:
-	EVP_PKEY_free(root_key);
-	EVP_PKEY_free(inter_key);
-	EVP_PKEY_free(sign_key);
-	X509_free(root);
-	X509_free(inter);
-	X509_free(sign);
-	X509_free(armonk);
-	for (unsigned int i = 0; host && i < hosts; i++)
-		X509_free(host[i]);
-	free(host);
-	for (size_t i = 0; i < N_NEG; i++)
-		X509_free(neg[i]);
-	free(revoked);
-	X509_CRL_free(root_crl);
-	X509_CRL_free(inter_crl);
-	X509_CRL_free(sign_crl);
-	X509_CRL_free(reord_crl);
-	X509_NAME_free(reord_name);
+	else if (!gen_cas(&g, &k, e) && !gen_hosts(&g, &k, e) && !gen_crls(&g, &k, e))
+		rc = 0;
+	pki_free(&k);
 	return rc;
 }
