@@ -3,43 +3,39 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+
 #include "pvkit/bytes.h"
 
+/* Hex through OpenSSL's helpers; the SE formats' texts (IBM's tools) use lowercase. */
 void pvk_hex_encode(const uint8_t *in, size_t len, char *out)
 {
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < len; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 0xf];
-	}
-	out[2 * len] = '\0';
-}
-
-static int nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char)tolower((unsigned char)c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	out[0] = '\0';
+	if (!len || !OPENSSL_buf2hexstr_ex(out, 2 * len + 1, NULL, in, len, '\0'))
+		return;
+	for (size_t i = 0; i < 2 * len; i++)
+		out[i] = (char)tolower((unsigned char)out[i]);
 }
 
 int pvk_hex_decode(const char *in, uint8_t *out, size_t len)
 {
+	size_t got = 0;
+
 	if (in[0] == '0' && (in[1] == 'x' || in[1] == 'X'))
 		in += 2;
 	if (strlen(in) != 2 * len)
 		return -1;
-	for (size_t i = 0; i < len; i++) {
-		int hi = nibble(in[2 * i]), lo = nibble(in[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (uint8_t)(hi << 4 | lo);
+	if (!len)
+		return 0;
+	/* A bad digit is our error to report: OpenSSL's own leaves the queue as it was. */
+	ERR_set_mark();
+	if (OPENSSL_hexstr2buf_ex(out, len, &got, in, '\0') && got == len) {
+		ERR_clear_last_mark();
+		return 0;
 	}
-	return 0;
+	ERR_pop_to_mark();
+	return -1;
 }
 
 int pvk_parse_u64_hex(const char *s, uint64_t *out)

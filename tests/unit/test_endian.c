@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/err.h>
+
 #include "pvkit/bytes.h"
 #include "testutil.h"
 
@@ -106,6 +108,17 @@ static void test_hex(void **state)
 	assert_memory_equal(out, bytes, sizeof(bytes));
 	assert_int_not_equal(pvk_hex_decode("007f80ff", out, sizeof(out)), 0);
 	assert_int_not_equal(pvk_hex_decode("007f80ffg5", out, sizeof(out)), 0);
+	/* separators, signs and blanks are not hex digits; a refusal leaves no OpenSSL error */
+	assert_int_not_equal(pvk_hex_decode("00:7f:80:ff:a5", out, sizeof(out)), 0);
+	assert_int_not_equal(pvk_hex_decode("+07f80ffa5", out, sizeof(out)), 0);
+	assert_int_not_equal(pvk_hex_decode("007f80ffa ", out, sizeof(out)), 0);
+	assert_int_equal(ERR_peek_error(), 0);
+	/* nothing at all, both ways */
+	hex[0] = 'x';
+	pvk_hex_encode(bytes, 0, hex);
+	assert_string_equal(hex, "");
+	assert_int_equal(pvk_hex_decode("", out, 0), 0);
+	assert_int_not_equal(pvk_hex_decode("00", out, 0), 0);
 }
 
 int main(void)
