@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* uvsim: the software ultravisor's command line. */
+/* uvsim: the software ultravisor's command line: its state, hosts, guests and AP bus;
+ * boot is in boot.c. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -24,9 +25,10 @@
 #include "pvkit/image.h"
 #include "pvkit/sehdr.h"
 #include "pvkit/yamlout.h"
+#include "uvsim-cmd.h"
 #include "uvsim.h"
 
-static const char help[] =
+const char uvsim_help[] =
 	"Usage: uvsim [--state DIR] [-v|-q] COMMAND [ARGS]\n"
 	"\n"
 	"The software ultravisor: simulated IBM Z hosts that unpack and boot IBM Secure\n"
@@ -65,10 +67,8 @@ static const char help[] =
 	"      --version            Print the version\n"
 	"  -h, --help               Print this help\n";
 
-static const char *state;
-/* The marker of the boot in progress (see claim_guest_dir): closed in the endpoint process,
- * so that only the boot itself holds its lock. */
-static int booting_fd = -1;
+const char *state;
+int booting_fd = -1;
 
 static int list_dir(const char *dir, char names[][UVSIM_NAME_MAX], int max)
 {
@@ -150,110 +150,7 @@ static int cmd_cert_opts(void)
 	return PVK_EXIT_OK;
 }
 
-static volatile int stop_flag;
-
-static void on_term(int sig)
-{
-	(void)sig;
-	stop_flag = 1;
-}
-
-/* The endpoint process: detached, serving until SIGTERM. */
-static void endpoint_main(struct uvsim_guest *g, int ready_fd)
-{
-	struct sigaction sa = { .sa_handler = on_term };
-	struct pvk_err e;
-	char log[4200];
-	int fd;
-
-	setsid();
-	snprintf(log, sizeof(log), "%s/log", g->dir);
-	fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (fd >= 0) {
-		dup2(fd, STDOUT_FILENO);
-		dup2(fd, STDERR_FILENO);
-		close(fd);
-	}
-	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		dup2(fd, STDIN_FILENO);
-		close(fd);
-	}
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	g->pid = getpid();
-	pthread_mutex_init(&g->lock, NULL);
-	if (uvsim_host_key(state, g->host, &g->host_key, &e)) {
-		fprintf(stderr, "uvsim endpoint: %s\n", e.msg);
-		_exit(1);
-	}
-	if (uvsim_ap_start(g, &e) || uvsim_guest_save(g, &e) ||
-	    uvsim_serve(g, ready_fd, &stop_flag, &e)) {
-		fprintf(stderr, "uvsim endpoint: %s\n", e.msg);
-		_exit(1);
-	}
-	EVP_PKEY_free(g->host_key);
-	uvsim_guest_clear(g);
-	_exit(0);
-}
-
-static int start_endpoint(struct uvsim_guest *g, struct pvk_err *e)
-{
-	int p[2];
-	char c;
-	pid_t pid;
-
-	if (pipe2(p, O_CLOEXEC))
-		return pvk_fail(e, PVK_E_IO, "pipe: %s", strerror(errno));
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
-		return pvk_fail(e, PVK_E_IO, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		close(p[0]);
-		if (booting_fd >= 0)
-			close(booting_fd);
-		endpoint_main(g, p[1]);
-	}
-	close(p[1]);
-	if (read(p[0], &c, 1) != 1) {
-		close(p[0]);
-		waitpid(pid, NULL, 0);
-		return pvk_fail(e, PVK_E_IO, "the guest endpoint did not start (see %s/log)", g->dir);
-	}
-	close(p[0]);
-	g->pid = pid;
-	return 0;
-}
-
-static int run_qemu(const char *mem, unsigned timeout_s, unsigned memory_mib)
-{
-	char t[16], m[16];
-	pid_t pid;
-	int status;
-
-	snprintf(t, sizeof(t), "%u", timeout_s);
-	snprintf(m, sizeof(m), "%u", memory_mib);
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		/* QEMU takes a non-ELF -kernel at address 0 and starts at the short PSW there:
-		 * the header's PSW, as the UV would (notes/qemu-s390x-boot.md). */
-		execlp("timeout", "timeout", "--foreground", t, "qemu-system-s390x", "-machine",
-		       "s390-ccw-virtio", "-cpu", "max", "-m", m, "-nographic", "-no-reboot",
-		       "-kernel", mem, (char *)NULL);
-		perror("uvsim: cannot run qemu-system-s390x");
-		_exit(127);
-	}
-	if (waitpid(pid, &status, 0) < 0)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
-
-static void remove_guest_dir(const char *dir)
+void remove_guest_dir(const char *dir)
 {
 	static const char *files[] = { "guest.json", "uv.sock", "log", "mem.img" };
 	char path[4400];
@@ -267,41 +164,7 @@ static void remove_guest_dir(const char *dir)
 		fprintf(stderr, "uvsim: warning: cannot remove %s\n", dir);
 }
 
-static int guest_from_unpack(struct uvsim_guest *g, const char *image, EVP_PKEY *key,
-			     const struct seimg_unpacked *u, struct pvk_err *e)
-{
-	uint8_t *raw;
-	size_t len;
-	uint64_t off;
-	struct sehdr h;
-
-	if (pvk_sehdr_read_file(image, &raw, &len, &off, e))
-		return -1;
-	if (pvk_sehdr_parse(raw, len, &h, e)) {
-		free(raw);
-		return -1;
-	}
-	memcpy(g->pld, h.pld, 64);
-	memcpy(g->ald, h.ald, 64);
-	memcpy(g->tld, h.tld, 64);
-	memcpy(g->tag, h.tag, 16);
-	free(raw);
-	memcpy(g->cck, u->sec.cck, 32);
-	g->scf = u->sec.scf;
-	g->pcf = u->pcf;
-	if (pvk_ec_phkh(key, g->phkh, e) || pvk_random(g->cuid, 16, e))
-		return -1;
-	return 0;
-}
-
-/* A guest directory appears with a ".booting" marker that its boot holds an flock on, and
- * loses the marker when the boot is complete. A marker nobody holds, or a directory with
- * neither marker nor guest.json (only seen under the state lock), is a boot that died. */
-#define BOOTING_MARK ".booting"
-
-enum guest_state { GUEST_NONE, GUEST_BOOTING, GUEST_STALE, GUEST_PRESENT };
-
-static enum guest_state guest_state(const char *id)
+enum guest_state guest_state(const char *id)
 {
 	char dir[4300], path[4400];
 	struct stat st;
@@ -322,10 +185,8 @@ static enum guest_state guest_state(const char *id)
 	return access(path, F_OK) ? GUEST_STALE : GUEST_PRESENT;
 }
 
-static int alive(long pid);
-
 /* End the guest's endpoint (if it runs) and remove its directory. */
-static void remove_guest(const char *id)
+void remove_guest(const char *id)
 {
 	struct uvsim_guest g;
 	struct pvk_err e;
@@ -351,221 +212,7 @@ static void remove_guest(const char *id)
 
 /* Claim guests/<id> for a boot: 0 with the directory made and its marker held; refuses an
  * id in use; a dead boot's leftovers are removed first. */
-static int claim_guest_dir(const char *id, char *dir, size_t len, struct pvk_err *e)
-{
-	char path[4400];
-	int lock, rc = -1;
-
-	lock = uvsim_state_lock(state, e);
-	if (lock < 0)
-		return -1;
-	snprintf(dir, len, "%s/guests", state);
-	mkdir(dir, 0700);
-	snprintf(dir, len, "%s/guests/%s", state, id);
-	switch (guest_state(id)) {
-	case GUEST_STALE:
-		remove_guest(id);
-		break;
-	case GUEST_NONE:
-		break;
-	default:
-		pvk_fail(e, PVK_E_USAGE, "guest '%s' exists already", id);
-		goto out;
-	}
-	if (mkdir(dir, 0700)) {
-		pvk_fail(e, PVK_E_IO, "%s: cannot create: %s", dir, strerror(errno));
-		goto out;
-	}
-	snprintf(path, sizeof(path), "%s/" BOOTING_MARK, dir);
-	booting_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (booting_fd < 0 || flock(booting_fd, LOCK_EX)) {
-		pvk_fail(e, PVK_E_IO, "%s: cannot create: %s", path, strerror(errno));
-		if (booting_fd >= 0)
-			close(booting_fd);
-		booting_fd = -1;
-		remove_guest_dir(dir);
-		goto out;
-	}
-	rc = 0;
-out:
-	uvsim_state_unlock(lock);
-	return rc;
-}
-
-/* The boot is complete: the guest is there for everyone. */
-static void release_guest_dir(const char *dir)
-{
-	char path[4400];
-
-	snprintf(path, sizeof(path), "%s/" BOOTING_MARK, dir);
-	unlink(path);
-	close(booting_fd);
-	booting_fd = -1;
-}
-
-struct boot_args {
-	const char *host, *id, *image;
-	unsigned timeout_s, memory;
-	int qemu, keep;
-	char idbuf[UVSIM_NAME_MAX];
-};
-
-/* A number option of boot; -1 to go on, else the exit code. */
-static int boot_number(int c, unsigned *out)
-{
-	char *end;
-	unsigned long v = strtoul(optarg, &end, 10);
-
-	if (*end || !*optarg || v > 1000000)
-		return cli_usage_error("--%s: '%s' is not a number", c == 'T' ? "timeout" : "memory",
-				       optarg);
-	*out = (unsigned)v;
-	return -1;
-}
-
-static int boot_options(struct boot_args *b, int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{ "host", required_argument, NULL, 'H' },
-		{ "id", required_argument, NULL, 'I' },
-		{ "qemu", no_argument, NULL, 'Q' },
-		{ "timeout", required_argument, NULL, 'T' },
-		{ "memory", required_argument, NULL, 'M' },
-		{ "keep-memory", no_argument, NULL, 'K' },
-		{ "ap", required_argument, NULL, 'A' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct pvk_err e;
-	int c, ret = -1;
-
-	pvk_err_clear(&e);
-	optind = 1;
-	while (ret < 0 && (c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'H': b->host = optarg; break;
-		case 'I': b->id = optarg; break;
-		case 'Q': b->qemu = 1; break;
-		case 'K': b->keep = 1; break;
-		case 'A':
-			if (uvsim_ap_parse_spec(&uvsim_ap_config, optarg, &e))
-				ret = cli_error(&e);
-			break;
-		case 'T': ret = boot_number(c, &b->timeout_s); break;
-		case 'M': ret = boot_number(c, &b->memory); break;
-		case 'h': fputs(help, stdout); ret = PVK_EXIT_OK; break;
-		default: ret = cli_usage_error("invalid option"); break;
-		}
-	}
-	if (ret >= 0)
-		return ret;
-	if (!b->host || optind + 1 != argc)
-		return cli_usage_error("usage: uvsim boot --host NAME [OPTIONS] IMAGE");
-	if (!b->timeout_s || b->memory < 256)
-		return cli_usage_error("--timeout must be > 0 and --memory at least 256 MiB");
-	b->image = argv[optind];
-	if (!b->id) {
-		uint8_t r[4];
-
-		if (pvk_random(r, sizeof(r), &e))
-			return cli_error(&e);
-		snprintf(b->idbuf, sizeof(b->idbuf), "g%02x%02x%02x%02x", r[0], r[1], r[2], r[3]);
-		b->id = b->idbuf;
-	}
-	if (!uvsim_valid_name(b->id))
-		return cli_usage_error("'%s' is not a valid guest id", b->id);
-	return -1;
-}
-
-/* In the claimed guest directory: unpack the image as the UV does (the memory into mem
- * when it is to be run or kept), make the guest's state and start its endpoint. */
-static int boot_guest(const struct boot_args *b, EVP_PKEY *key, const char *mem,
-		      struct uvsim_guest *g, struct pvk_err *e)
-{
-	char abs_image[4096];
-	struct seimg_unpacked u;
-	int rc = -1;
-
-	memset(&u, 0, sizeof(u));
-	if (!realpath(b->image, abs_image))
-		snprintf(abs_image, sizeof(abs_image), "%s", b->image);
-	if (pvk_seimg_boot(b->image, key, (b->qemu || b->keep) ? mem : NULL,
-			   (uint64_t)b->memory << 20, &u, e)) {
-		if (e->code == PVK_E_UV)
-			pvk_wrap(e, "%s: the ultravisor refused to unpack the image", b->image);
-		goto out;
-	}
-	snprintf(g->id, sizeof(g->id), "%s", b->id);
-	snprintf(g->host, sizeof(g->host), "%s", b->host);
-	snprintf(g->image, sizeof(g->image), "%s", abs_image);
-	if (guest_from_unpack(g, b->image, key, &u, e) || uvsim_guest_sysfs(g, e) ||
-	    uvsim_ap_sysfs(&uvsim_ap_config, g->dir, e) || uvsim_guest_save(g, e) ||
-	    start_endpoint(g, e))
-		goto out;
-	rc = 0;
-out:
-	OPENSSL_cleanse(&u.sec, sizeof(u.sec));
-	return rc;
-}
-
-/* Run the unpacked memory under QEMU: exit code 0, or 1 when QEMU failed. */
-static int boot_qemu(const struct boot_args *b, const char *mem)
-{
-	int q;
-
-	if (cli_verbosity >= 0)
-		printf("--- qemu-system-s390x console (timeout %u s) ---\n", b->timeout_s);
-	q = run_qemu(mem, b->timeout_s, b->memory);
-	if (cli_verbosity >= 0)
-		printf("--- qemu-system-s390x ended (%s) ---\n",
-		       q == 0 ? "exit 0" : q == 124 ? "timeout" : "error");
-	if (!b->keep)
-		unlink(mem);
-	return q != 0 && q != 124 ? PVK_EXIT_ERROR : PVK_EXIT_OK;
-}
-
-static int cmd_boot(int argc, char **argv)
-{
-	struct boot_args b = { .timeout_s = 120, .memory = 1024 };
-	char mem[4300], cuid[33];
-	struct uvsim_guest g;
-	EVP_PKEY *key = NULL;
-	struct pvk_err e;
-	int rc;
-
-	pvk_err_clear(&e);
-	memset(&g, 0, sizeof(g));
-	rc = boot_options(&b, argc, argv);
-	if (rc >= 0)
-		return rc;
-	if (uvsim_host_key(state, b.host, &key, &e))
-		return cli_error(&e);
-	if (claim_guest_dir(b.id, g.dir, sizeof(g.dir), &e)) {
-		EVP_PKEY_free(key);
-		return cli_error(&e);
-	}
-	snprintf(mem, sizeof(mem), "%s/mem.img", g.dir);
-	rc = boot_guest(&b, key, mem, &g, &e);
-	EVP_PKEY_free(key);
-	if (rc) {
-		uvsim_guest_clear(&g);
-		remove_guest_dir(g.dir);
-		close(booting_fd);
-		booting_fd = -1;
-		return cli_error(&e);
-	}
-	release_guest_dir(g.dir);
-	pvk_hex_encode(g.cuid, 16, cuid);
-	if (cli_verbosity >= 0) {
-		printf("guest %s booted on host %s (CUID 0x%s)\n", b.id, b.host, cuid);
-		printf("guest-side tools: eval \"$(uvsim env %s)\"\n", b.id);
-	}
-	rc = b.qemu ? boot_qemu(&b, mem) : PVK_EXIT_OK;
-	uvsim_guest_clear(&g);
-	return rc;
-}
-
-static int alive(long pid)
+int alive(long pid)
 {
 	char path[64], buf[512], *p;
 	size_t n;
@@ -804,7 +451,7 @@ int main(int argc, char **argv)
 
 	cli_init(argv[0], "uvsim");
 	umask(077);
-	ret = cli_global_options_value(&argc, &argv, help, "--state", &override);
+	ret = cli_global_options_value(&argc, &argv, uvsim_help, "--state", &override);
 	if (ret >= 0)
 		return ret;
 	if (argc < 2)
