@@ -795,3 +795,79 @@ int pvk_file_read_arg(const char *path, size_t max, uint8_t **out, size_t *len, 
 {
 	return pvk_file_read_all(strcmp(path, "-") ? path : "/dev/stdin", max, out, len, e);
 }
+
+/* The one PID lock of this process, removed on exit paths and catchable signals. */
+static char pidlock_path[4096];
+static volatile sig_atomic_t pidlock_held;
+
+static void pidlock_on_signal(int sig)
+{
+	if (pidlock_held)
+		unlink(pidlock_path);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Why path exists: its owner runs, died, or wrote no PID. */
+static int pidlock_busy(const char *path, const char *who, struct pvk_err *e)
+{
+	char buf[64], *end;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	long pid;
+
+	if (fd >= 0)
+		close(fd);
+	if (n > 0) {
+		buf[n] = 0;
+		pid = strtol(buf, &end, 10);
+		if (pid > 0 && (*end == 0 || *end == '\n')) {
+			if (!kill((pid_t)pid, 0) || errno == EPERM)
+				return pvk_fail(e, PVK_E_IO,
+						"another %s (PID %ld) is running: lock file %s exists.",
+						who, pid, path);
+			return pvk_fail(e, PVK_E_IO,
+					"lock file %s exists, but its PID %ld is not running: a leftover "
+					"of a %s that ended abnormally. Remove the file if no %s runs.",
+					path, pid, who, who);
+		}
+	}
+	return pvk_fail(e, PVK_E_IO,
+			"lock file %s exists (without a PID): another %s may be running; remove the "
+			"file if none is.", path, who);
+}
+
+int pvk_pidlock_acquire(const char *path, const char *who, const struct pvk_log *log,
+			struct pvk_err *e)
+{
+	struct sigaction sa = { .sa_handler = pidlock_on_signal };
+	char pidtxt[32];
+	ssize_t n;
+	int fd;
+
+	snprintf(pidlock_path, sizeof(pidlock_path), "%s", path);
+	fd = open(pidlock_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0 && errno == EEXIST)
+		return pidlock_busy(pidlock_path, who, e);
+	if (fd < 0)
+		return pvk_fail(e, PVK_E_IO, "cannot create the lock file %s: %s", pidlock_path,
+				strerror(errno));
+	pidlock_held = 1;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	n = snprintf(pidtxt, sizeof(pidtxt), "%ld\n", (long)getpid());
+	if (write(fd, pidtxt, (size_t)n) != n)
+		pvk_log(log, PVK_LOG_WARN, "could not write the PID into the lock file %s",
+			pidlock_path);
+	close(fd);
+	return 0;
+}
+
+void pvk_pidlock_release(void)
+{
+	if (pidlock_held) {
+		unlink(pidlock_path);
+		pidlock_held = 0;
+	}
+}

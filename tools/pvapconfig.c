@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 #include "cli.h"
 #include "pvkit/apbus.h"
 #include "pvkit/apconfig.h"
+#include "pvkit/fileio.h"
 #include "pvkit/uvdev.h"
 
 #define LOCK_DEFAULT "/run/lock/pvapconfig.lock"
@@ -48,82 +48,17 @@ static struct {
 	int dry_run, strict, unbind, verbose;
 } o;
 
-static char lock_path[4096];
-static volatile sig_atomic_t lock_held;
-
-static void unlock(void)
-{
-	if (lock_held) {
-		unlink(lock_path);
-		lock_held = 0;
-	}
-}
-
-static void on_signal(int sig)
-{
-	if (lock_held)
-		unlink(lock_path);
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
+/* One pvapconfig at a time: the lock file holds its PID. */
 static int lock(void)
 {
 	const char *env = getenv(LOCK_ENV);
-	char buf[64], pidtxt[32];
-	ssize_t n;
-	int fd;
+	struct pvk_err e;
 
-	snprintf(lock_path, sizeof(lock_path), "%s", env && *env ? env : LOCK_DEFAULT);
-	fd = open(lock_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd >= 0) {
-		struct sigaction sa = { .sa_handler = on_signal };
-
-		lock_held = 1;
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGTERM, &sa, NULL);
-		sigaction(SIGHUP, &sa, NULL);
-		n = snprintf(pidtxt, sizeof(pidtxt), "%ld\n", (long)getpid());
-		if (write(fd, pidtxt, (size_t)n) != n)
-			cli_warn("could not write the PID into the lock file %s", lock_path);
-		close(fd);
-		return 0;
-	}
-	if (errno != EEXIST) {
-		fprintf(stderr, "%s: error: cannot create the lock file %s: %s\n", cli_prog,
-			lock_path, strerror(errno));
+	if (pvk_pidlock_acquire(env && *env ? env : LOCK_DEFAULT, "pvapconfig", &cli_log, &e)) {
+		cli_error(&e);
 		return -1;
 	}
-	fd = open(lock_path, O_RDONLY | O_CLOEXEC);
-	n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	if (n > 0) {
-		char *end;
-		long pid;
-
-		buf[n] = 0;
-		pid = strtol(buf, &end, 10);
-		if (pid > 0 && (*end == 0 || *end == '\n')) {
-			if (!kill((pid_t)pid, 0) || errno == EPERM)
-				fprintf(stderr,
-					"%s: error: another pvapconfig (PID %ld) is running: lock file "
-					"%s exists.\n",
-					cli_prog, pid, lock_path);
-			else
-				fprintf(stderr,
-					"%s: error: lock file %s exists, but its PID %ld is not "
-					"running: a leftover of a pvapconfig that ended abnormally. "
-					"Remove the file if no pvapconfig runs.\n",
-					cli_prog, lock_path, pid);
-			return -1;
-		}
-	}
-	fprintf(stderr,
-		"%s: error: lock file %s exists (without a PID): another pvapconfig may be running; "
-		"remove the file if none is.\n",
-		cli_prog, lock_path);
-	return -1;
+	return 0;
 }
 
 static int err_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -516,6 +451,6 @@ int main(int argc, char **argv)
 		return PVK_EXIT_ERROR;
 	rc = run();
 	fflush(stdout);
-	unlock();
+	pvk_pidlock_release();
 	return rc;
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "pvkit/err.h"
+#include "pvkit/log.h"
 
 /* Read a whole file of at most max bytes into a fresh buffer (NUL-terminated for convenience). */
 int pvk_file_read_all(const char *path, size_t max, uint8_t **out, size_t *len, struct pvk_err *e);
@@ -90,6 +91,13 @@ int pvk_outfile_thread_create(pthread_t *t, void *(*fn)(void *), void *arg);
 
 /* Write a whole small buffer to path via outfile (temp + rename). */
 int pvk_file_write_all(const char *path, const void *buf, size_t len, int flags, struct pvk_err *e);
+/* A lock file holding this process's PID, made exclusively: a second holder is refused with
+ * who's message (whether the holder runs, died, or left no PID). One per process; it is
+ * removed by pvk_pidlock_release and on SIGINT, SIGTERM and SIGHUP. */
+int pvk_pidlock_acquire(const char *path, const char *who, const struct pvk_log *log,
+			struct pvk_err *e);
+void pvk_pidlock_release(void);
+
 /* pvk_file_write_all, or standard output (flushed) when path is "-". */
 int pvk_file_write_arg(const char *path, const void *buf, size_t len, int flags,
 		       struct pvk_err *e);
