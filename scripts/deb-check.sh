@@ -76,6 +76,8 @@ for p in pvkit libpvkit0 libpvkit-dev; do
 done
 check "pvkit links libpvkit.so.0 (one copy of the library)" \
 	bash -c "dpkg-deb -I '${debs[0]}' | grep -q 'Depends: libpvkit0 (= $version)'"
+check "libpvkit0 depends on libcurl4 (loaded at run time, not linked)" \
+	bash -c "dpkg-deb -I '${debs[1]}' | grep -q 'Depends:.*libcurl4'"
 check "libpvkit0 carries a symbols file" \
 	bash -c "dpkg-deb --ctrl-tarfile '${debs[1]}' | tar -t | grep -q symbols"
 

@@ -131,6 +131,13 @@ run "offline, no CRL of the signing key" 1 "$P/host1.crt: No valid CRL found" --
 run "offline with all CRLs" 0 "Use host-key document at '$P/host1.crt'" -- \
 	"$PVVERIFY" -k "$P/host1.crt" "${chain[@]}" --offline \
 	--crl "$P/root_ca.crl,$P/inter_ca.crl" --crl "$P/ibm.crl"
+# libcurl is loaded on the first download only (issue 12): the dynamic loader's log shows it
+# for an online verification and not for an offline one.
+LD_DEBUG=files "$PVVERIFY" -k "$P/host1.crt" "${chain[@]}" --offline \
+	--crl "$P/root_ca.crl,$P/inter_ca.crl" --crl "$P/ibm.crl" >/dev/null 2>"$tmp/ld.off"
+LD_DEBUG=files "$PVVERIFY" -k "$P/host1.crt" "${chain[@]}" >/dev/null 2>"$tmp/ld.on"
+check "offline: libcurl not loaded" bash -c "! grep -q 'file=libcurl' '$tmp/ld.off'"
+check "online: libcurl loaded for the downloads" grep -q 'file=libcurl.so.4' "$tmp/ld.on"
 
 # the server loses ibm.crl: the HKD has no CRL any more
 mv "$P/ibm.crl" "$P/ibm.crl.away"
