@@ -13,7 +13,8 @@ PKGS_TEST="valgrind abigail-tools python3 python3-yaml python3-jsonschema bash-c
 # libFuzzer and the sanitizer runtimes for scripts/fuzz.sh (Debian 12's clang 14).
 PKGS_FUZZ="clang libclang-rt-14-dev"
 # The deb stage (scripts/deb-check.sh): package build, lintian, a clean chroot.
-PKGS_DEB="debhelper dpkg-dev fakeroot lintian debootstrap curl"
+# script(1) (bsdutils) for the progress-line test; mount/umount/mountpoint for the chroot.
+PKGS_DEB="debhelper dpkg-dev fakeroot lintian debootstrap curl bsdutils mount"
 
 ALL_PKGS="$PKGS_BUILD $PKGS_BOOT $PKGS_QEMU $PKGS_TEST $PKGS_FUZZ $PKGS_DEB ${PKGS_EXTRA:-}"
 
