@@ -38,6 +38,13 @@ struct comp_pipe {
 	pvk_progress_fn progress;
 	void *progress_ctx;
 	uint64_t done;    /* bytes through the pipe, for progress */
+	/* Durable output: the syncer thread fdatasyncs the output every sync_step bytes written,
+	 * so the device's cache is flushed while the pipe works and the commit's fsync is short. */
+	uint64_t sync_step, written, synced;
+	int sync_fd, sync_errno, syncer_running;
+	const char *sync_name;
+	pthread_t syncer;
+	pthread_cond_t wrote;
 };
 
 uint64_t pvk_comp_pages(uint64_t len)
@@ -80,6 +87,50 @@ static void *hasher_main(void *arg)
 	return NULL;
 }
 
+static void *syncer_main(void *arg)
+{
+	struct comp_pipe *p = arg;
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		uint64_t upto;
+		int fd = p->sync_fd, rc;
+
+		while (!p->quit && p->written < p->synced + p->sync_step)
+			pthread_cond_wait(&p->wrote, &p->lock);
+		if (p->quit)
+			break;
+		upto = p->written;
+		pthread_mutex_unlock(&p->lock);
+		rc = fdatasync(fd);
+		pthread_mutex_lock(&p->lock);
+		/* A write-back error is reported once per open file: to this call, not to the
+		 * commit's fsync; keep it for pvk_comp_pipe_finish. */
+		if (rc && errno != EINVAL && !p->sync_errno)
+			p->sync_errno = errno;
+		p->synced = upto;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+/* Count bytes written to the output and wake the syncer (started on the first write). */
+static void count_written(struct comp_pipe *p, const struct comp_io *io, uint64_t len)
+{
+	pthread_mutex_lock(&p->lock);
+	if (!p->syncer_running) {
+		p->sync_fd = io->out_fd;
+		p->sync_name = io->out_name;
+		if (pvk_outfile_thread_create(&p->syncer, syncer_main, p))
+			p->sync_step = 0; /* no thread: the commit's fsync does it all */
+		else
+			p->syncer_running = 1;
+	}
+	p->written += len;
+	pthread_cond_broadcast(&p->wrote);
+	pthread_mutex_unlock(&p->lock);
+}
+
 int pvk_comp_pipe_new(struct comp_pipe **out, enum comp_mode mode, const uint8_t xts_key[64],
 		  struct pvk_err *e)
 {
@@ -92,6 +143,7 @@ int pvk_comp_pipe_new(struct comp_pipe **out, enum comp_mode mode, const uint8_t
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->filled, NULL);
 	pthread_cond_init(&p->freed, NULL);
+	pthread_cond_init(&p->wrote, NULL);
 	for (unsigned i = 0; i < NSLOTS; i++) {
 		p->slots[i].ct = malloc(SLOT_PAGES * PAGE);
 		p->slots[i].pt = mode == COMP_PLAIN ? p->slots[i].ct : malloc(SLOT_PAGES * PAGE);
@@ -220,6 +272,8 @@ int pvk_comp_pipe_run(struct comp_pipe *p, const struct comp_io *io, uint64_t ad
 			return pvk_fail_ssl(e, "SHA-512 failed");
 		if (io->out_fd >= 0 && write_output(io, pos, out, len, e))
 			return -1;
+		if (io->out_fd >= 0 && p->sync_step)
+			count_written(p, io, len);
 		slot_submit(p, s, len);
 		page += n;
 		p->done += len;
@@ -228,6 +282,11 @@ int pvk_comp_pipe_run(struct comp_pipe *p, const struct comp_io *io, uint64_t ad
 	}
 	p->nep += npages;
 	return 0;
+}
+
+void pvk_comp_pipe_sync_output(struct comp_pipe *p, uint64_t step)
+{
+	p->sync_step = step;
 }
 
 void pvk_comp_pipe_set_progress(struct comp_pipe *p, pvk_progress_fn fn, void *ctx)
@@ -243,10 +302,15 @@ static void hasher_stop(struct comp_pipe *p)
 	pthread_mutex_lock(&p->lock);
 	p->quit = 1;
 	pthread_cond_broadcast(&p->filled);
+	pthread_cond_broadcast(&p->wrote);
 	pthread_mutex_unlock(&p->lock);
 	/* The hasher drains every filled slot before it sees quit. */
 	pthread_join(p->hasher, NULL);
 	p->hasher_running = 0;
+	if (p->syncer_running) {
+		pthread_join(p->syncer, NULL);
+		p->syncer_running = 0;
+	}
 }
 
 int pvk_comp_pipe_finish(struct comp_pipe *p, uint8_t pld[64], uint8_t ald[64], uint8_t tld[64],
@@ -256,6 +320,9 @@ int pvk_comp_pipe_finish(struct comp_pipe *p, uint8_t pld[64], uint8_t ald[64], 
 	if (p->hash_failed || EVP_DigestFinal_ex(p->pld, pld, NULL) != 1 ||
 	    EVP_DigestFinal_ex(p->ald, ald, NULL) != 1 || EVP_DigestFinal_ex(p->tld, tld, NULL) != 1)
 		return pvk_fail_ssl(e, "SHA-512 failed");
+	if (p->sync_errno)
+		return pvk_fail(e, PVK_E_IO, "%s: cannot write: %s", p->sync_name,
+				strerror(p->sync_errno));
 	*nep = p->nep;
 	return 0;
 }
@@ -280,6 +347,7 @@ void pvk_comp_pipe_free(struct comp_pipe *p)
 	EVP_MD_CTX_free(p->tld);
 	pthread_cond_destroy(&p->filled);
 	pthread_cond_destroy(&p->freed);
+	pthread_cond_destroy(&p->wrote);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 }

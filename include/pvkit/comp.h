@@ -50,6 +50,12 @@ int pvk_comp_pipe_finish(struct comp_pipe *p, uint8_t pld[64], uint8_t ald[64], 
 		     uint64_t *nep, struct pvk_err *e);
 void pvk_comp_pipe_free(struct comp_pipe *p);
 
+/* Make the output durable as it is written: a helper thread calls fdatasync on the output
+ * after every step bytes the runs write, so the device's write cache is flushed while the pipe
+ * hashes and the final fsync finds little left. 0 (the default): never. A failed flush is
+ * reported by pvk_comp_pipe_finish. */
+void pvk_comp_pipe_sync_output(struct comp_pipe *p, uint64_t step);
+
 /* Progress of a long job: done bytes so far (of a total the caller knows). */
 typedef void (*pvk_progress_fn)(void *ctx, uint64_t done);
 /* Call fn after every batch of pages the pipe has read, with the bytes of all runs so far. */
