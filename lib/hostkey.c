@@ -351,12 +351,34 @@ struct pvk_hkd_verifier {
 	pvk_hkd_log_fn log;
 	void *log_ctx;
 	char crl_failed[1024];  /* the last CRL download that failed, for the error it causes */
+	/* HKD checks, done once per run however many HKDs: the store's CRLs that are current
+	 * and signed by the signing key (NULL until the first HKD), and each set of distribution
+	 * points downloaded with what it gave. */
+	STACK_OF(X509_CRL) *store_valid;
+	struct crl_download *downloads;
+};
+
+/* The CRLs downloaded for one set of distribution points (many HKDs share it). */
+struct crl_download {
+	char *uris;                  /* the points, one per line: the cache key */
+	STACK_OF(X509_CRL) *valid;   /* what was downloaded, current and signed by the key */
+	char failed[1024];           /* why the download failed, if it did */
+	struct crl_download *next;
 };
 
 void pvk_hkd_verifier_free(struct pvk_hkd_verifier *v)
 {
 	if (!v)
 		return;
+	sk_X509_CRL_pop_free(v->store_valid, X509_CRL_free);
+	while (v->downloads) {
+		struct crl_download *d = v->downloads;
+
+		v->downloads = d->next;
+		sk_X509_CRL_pop_free(d->valid, X509_CRL_free);
+		free(d->uris);
+		free(d);
+	}
 	X509_STORE_free(v->store);
 	X509_free(v->sign_key);
 	free(v->sign_path);
@@ -837,12 +859,85 @@ out:
 	return sk ? sk : sk_X509_CRL_new_null();
 }
 
+/* Move the CRLs of all that are current and signed by the signing key into a new stack (each
+ * signature checked once per run, not once per HKD); all is freed. */
+static STACK_OF(X509_CRL) *keep_valid(struct pvk_hkd_verifier *v, STACK_OF(X509_CRL) *all)
+{
+	STACK_OF(X509_CRL) *ok = sk_X509_CRL_new_null();
+
+	while (ok && all && sk_X509_CRL_num(all) > 0) {
+		X509_CRL *crl = sk_X509_CRL_shift(all);
+
+		if (!crl_valid(crl, v->sign_key) || !sk_X509_CRL_push(ok, crl))
+			X509_CRL_free(crl);
+	}
+	sk_X509_CRL_pop_free(all, X509_CRL_free);
+	return ok;
+}
+
+/* The CRLs from the HKD's distribution points, downloaded once for all HKDs naming them. */
+static const struct crl_download *downloaded(struct pvk_hkd_verifier *v, X509 *hkd,
+					     struct pvk_err *e)
+{
+	STACK_OF(X509_CRL) *dl = NULL;
+	struct crl_download *d;
+	char **uris, *key = NULL;
+	size_t n, len = 1;
+
+	if (pvk_crl_dist_uris(hkd, &uris, &n, e))
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		len += strlen(uris[i]) + 1;
+	key = calloc(1, len);
+	for (size_t i = 0; key && i < n; i++)
+		strcat(strcat(key, uris[i]), "\n");
+	pvk_crl_uris_free(uris, n);
+	if (!key) {
+		pvk_fail(e, PVK_E_NOMEM, "out of memory");
+		return NULL;
+	}
+	for (d = v->downloads; d; d = d->next)
+		if (!strcmp(d->uris, key)) {
+			free(key);
+			return d;
+		}
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		free(key);
+		pvk_fail(e, PVK_E_NOMEM, "out of memory");
+		return NULL;
+	}
+	d->uris = key;
+	if (pvk_crl_download_first(hkd, &dl, v->log, v->log_ctx, d->failed, sizeof(d->failed), e) ||
+	    !(d->valid = keep_valid(v, dl))) {
+		if (!d->valid && !dl)
+			pvk_fail(e, PVK_E_NOMEM, "out of memory");
+		free(d->uris);
+		free(d);
+		return NULL;
+	}
+	d->next = v->downloads;
+	v->downloads = d;
+	return d;
+}
+
+/* 1 if a CRL of crls revokes hkd; counts the CRLs looked at into *n. */
+static int revoked_in(STACK_OF(X509_CRL) *crls, X509 *hkd, int *n)
+{
+	X509_REVOKED *rev;
+
+	for (int i = 0; i < sk_X509_CRL_num(crls); i++, (*n)++)
+		if (X509_CRL_get0_by_serial(sk_X509_CRL_value(crls, i), &rev,
+					    X509_get0_serialNumber(hkd)) != 0)
+			return 1;
+	return 0;
+}
+
 int pvk_hkd_verify(struct pvk_hkd_verifier *v, X509 *hkd, const char *path, struct pvk_err *e)
 {
 	EVP_PKEY *pk = X509_get0_pubkey(hkd), *sign_pk = X509_get0_pubkey(v->sign_key);
-	STACK_OF(X509_CRL) *crls = NULL, *dl = NULL;
-	int bits, when, n_valid = 0, rc = -1;
-	char failed[1024] = "";  /* this HKD's own CRL download that failed */
+	const struct crl_download *dl = NULL;
+	int bits, when, n_valid = 0;
 
 	if (!pk || !sign_pk)
 		return verify_fail(e, path, "cannot read the public key (%s)", ssl_reason());
@@ -861,48 +956,20 @@ int pvk_hkd_verify(struct pvk_hkd_verifier *v, X509 *hkd, const char *path, stru
 	if (X509_verify(hkd, sign_pk) != 1)
 		return verify_fail(e, path, "Signature verification failed");
 
-	crls = store_crls(v);
-	if (!crls)
+	if (!v->store_valid && !(v->store_valid = keep_valid(v, store_crls(v))))
 		return pvk_fail(e, PVK_E_NOMEM, "out of memory");
-	if (!v->offline) {
-		if (pvk_crl_download_first(hkd, &dl, v->log, v->log_ctx, failed, sizeof(failed), e))
-			goto out;
-		while (dl && sk_X509_CRL_num(dl) > 0) {
-			X509_CRL *c = sk_X509_CRL_shift(dl);
-
-			if (!sk_X509_CRL_push(crls, c)) {
-				X509_CRL_free(c);
-				pvk_fail(e, PVK_E_NOMEM, "out of memory");
-				goto out;
-			}
-		}
-	}
-	for (int i = 0; i < sk_X509_CRL_num(crls); i++) {
-		X509_CRL *crl = sk_X509_CRL_value(crls, i);
-		X509_REVOKED *rev;
-
-		if (!crl_valid(crl, v->sign_key))
-			continue;
-		n_valid++;
-		if (X509_CRL_get0_by_serial(crl, &rev, X509_get0_serialNumber(hkd)) != 0) {
-			verify_fail(e, path, "Host-key document is revoked.");
-			goto out;
-		}
-	}
+	if (!v->offline && !(dl = downloaded(v, hkd, e)))
+		return -1;
+	if (revoked_in(v->store_valid, hkd, &n_valid) || (dl && revoked_in(dl->valid, hkd, &n_valid)))
+		return verify_fail(e, path, "Host-key document is revoked.");
+	ERR_clear_error();
 	if (!n_valid) {
-		if (failed[0])
-			verify_fail(e, path, "No valid CRL found (%s)", failed);
-		else
-			verify_fail(e, path, "No valid CRL found");
-		goto out;
+		if (dl && dl->failed[0])
+			return verify_fail(e, path, "No valid CRL found (%s)", dl->failed);
+		return verify_fail(e, path, "No valid CRL found");
 	}
 	pvk_hkd_note(v->log, v->log_ctx, PVK_HKD_DEBUG, "HKD '%s': verified", path);
-	rc = 0;
-out:
-	sk_X509_CRL_pop_free(crls, X509_CRL_free);
-	sk_X509_CRL_pop_free(dl, X509_CRL_free);
-	ERR_clear_error();
-	return rc;
+	return 0;
 }
 
 /* ---------------------------------------------------------------------------------------- */
