@@ -273,10 +273,17 @@ int pvk_ecdh_slot_key(EVP_PKEY *priv, EVP_PKEY *peer, uint8_t key[32], struct pv
 	uint8_t z[PVK_P521_BYTES + 4];
 	size_t zlen = PVK_P521_BYTES;
 	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, priv, NULL);
+	EVP_PKEY_CTX *chk = EVP_PKEY_CTX_new_from_pkey(NULL, peer, NULL);
 	int ok;
 
-	ok = ctx && EVP_PKEY_derive_init(ctx) == 1 && EVP_PKEY_derive_set_peer(ctx, peer) == 1 &&
-	     EVP_PKEY_derive(ctx, z, &zlen) == 1 && zlen == PVK_P521_BYTES;
+	/* The peer is checked to be a point of the curve, not the point at infinity. OpenSSL's
+	 * own peer check also multiplies it by the group order, which costs as much as the
+	 * derivation and proves nothing more on P-521: its cofactor is 1, so every point of the
+	 * curve is in the prime-order group. */
+	ok = ctx && chk && EVP_PKEY_public_check_quick(chk) == 1 && EVP_PKEY_derive_init(ctx) == 1 &&
+	     EVP_PKEY_derive_set_peer_ex(ctx, peer, 0) == 1 && EVP_PKEY_derive(ctx, z, &zlen) == 1 &&
+	     zlen == PVK_P521_BYTES;
+	EVP_PKEY_CTX_free(chk);
 	EVP_PKEY_CTX_free(ctx);
 	if (!ok) {
 		OPENSSL_cleanse(z, sizeof(z));

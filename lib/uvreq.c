@@ -96,12 +96,20 @@ int pvk_uvreq_decrypt(const struct uvreq *r, const uint8_t prot_key[32], uint8_t
 int pvk_uvreq_decrypt_host(const struct uvreq *r, EVP_PKEY *host_priv, uint8_t *out, int *slot,
 		       struct pvk_err *e)
 {
-	EVP_PKEY *cust = NULL;
-	uint8_t phkh[32], key[32];
-	int i, rc;
+	uint8_t phkh[32];
 
 	if (pvk_ec_phkh(host_priv, phkh, e))
 		return -1;
+	return pvk_uvreq_decrypt_with(r, host_priv, phkh, out, slot, e);
+}
+
+int pvk_uvreq_decrypt_with(const struct uvreq *r, EVP_PKEY *host_priv, const uint8_t phkh[32],
+			   uint8_t *out, int *slot, struct pvk_err *e)
+{
+	EVP_PKEY *cust = NULL;
+	uint8_t key[32];
+	int i, rc;
+
 	i = pvk_keyslot_find(r->keyslots, r->nks, phkh);
 	if (i < 0)
 		return pvk_fail(e, PVK_E_AUTH, "no key slot for this host key");

@@ -398,13 +398,13 @@ int uvsim_ap_write_assoc(struct uvsim_ap *ap, struct uvsim_guest *g, unsigned ca
 			 q->bs == APBUS_BS_ILLICIT ? "illicit" : "unbound");
 		return 0;
 	}
-	pthread_mutex_lock(&g->lock);
+	pthread_rwlock_rdlock(&g->lock);
 	for (uint32_t i = 0; i < g->n_secrets; i++)
 		if (g->secrets[i].index == idx) {
 			found = 1;
 			type = g->secrets[i].type;
 		}
-	pthread_mutex_unlock(&g->lock);
+	pthread_rwlock_unlock(&g->lock);
 	if (!found) {
 		snprintf(why, len, "refused: the UV has no secret with index %lu", idx);
 		return 0;

@@ -35,6 +35,7 @@ static void on_term(int sig)
 static void endpoint_main(struct uvsim_guest *g, int ready_fd)
 {
 	struct sigaction sa = { .sa_handler = on_term };
+	EVP_PKEY *key = NULL;
 	struct pvk_err e;
 	char log[4200];
 	int fd;
@@ -56,8 +57,8 @@ static void endpoint_main(struct uvsim_guest *g, int ready_fd)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	g->pid = getpid();
-	pthread_mutex_init(&g->lock, NULL);
-	if (uvsim_host_key(state, g->host, &g->host_key, &e)) {
+	uvsim_guest_lock_init(g);
+	if (uvsim_host_key(state, g->host, &key, &e) || uvsim_guest_set_host_key(g, key, &e)) {
 		fprintf(stderr, "uvsim endpoint: %s\n", e.msg);
 		_exit(1);
 	}

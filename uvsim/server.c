@@ -162,12 +162,15 @@ static void serve_client(struct server *s, int fd, int slot)
 			}
 		}
 		slot_set(s, slot, SLOT_HANDLING);
-		pthread_mutex_lock(&g->lock);
+		if (uvsim_changes_state(req.nr))
+			pthread_rwlock_wrlock(&g->lock);
+		else
+			pthread_rwlock_rdlock(&g->lock);
 		uvsim_handle(g, req.nr, req.flags, body, req.in_len, req.out_cap, &a);
 		if (a.changed && uvsim_guest_save(g, &e)) {
 			/* Keep serving: the in-memory state is the UV's truth. */
 		}
-		pthread_mutex_unlock(&g->lock);
+		pthread_rwlock_unlock(&g->lock);
 		if (body) {
 			OPENSSL_cleanse(body, req.in_len);
 			free(body);

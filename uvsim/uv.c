@@ -193,7 +193,7 @@ static void do_attest(struct uvsim_guest *g, const uint8_t *in, uint32_t in_len,
 		answer_rc(a, ATT_RC_SEA, 0);
 		return;
 	}
-	if (!g->host_key || pvk_uvreq_decrypt_host(&r, g->host_key, plain, &slot, &e)) {
+	if (!g->host_key || pvk_uvreq_decrypt_with(&r, g->host_key, g->host_phkh, plain, &slot, &e)) {
 		answer_rc(a, ATT_RC_DECRYPT, 0);
 		return;
 	}
@@ -365,7 +365,8 @@ static void do_add_secret(struct uvsim_guest *g, const uint8_t *in, uint32_t in_
 		a->err = ENOMEM;
 		return;
 	}
-	if (!g->host_key || pvk_uvreq_decrypt_host(&v.r, g->host_key, plain, &slot, &e)) {
+	if (!g->host_key ||
+	    pvk_uvreq_decrypt_with(&v.r, g->host_key, g->host_phkh, plain, &slot, &e)) {
 		answer_rc(a, ADD_RC_DECRYPT, 0);
 		goto out;
 	}
@@ -507,6 +508,27 @@ static void do_retrieve(struct uvsim_guest *g, const uint8_t *in, uint32_t in_le
 		pvk_sha256(pad, 64, a->out + s->len);   /* the WKVP */
 	}
 	answer_rc(a, UVC_RC_SUCCESS, 0);
+}
+
+int uvsim_changes_state(uint32_t nr)
+{
+	return nr == UVIO_NR_ADD_SECRET || nr == UVIO_NR_LOCK_SECRETS;
+}
+
+int uvsim_guest_set_host_key(struct uvsim_guest *g, EVP_PKEY *key, struct pvk_err *e)
+{
+	g->host_key = key;
+	return pvk_ec_phkh(key, g->host_phkh, e);
+}
+
+void uvsim_guest_lock_init(struct uvsim_guest *g)
+{
+	pthread_rwlockattr_t attr;
+
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&g->lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
 }
 
 void uvsim_handle(struct uvsim_guest *g, uint32_t nr, uint32_t flags, const uint8_t *in,

@@ -47,7 +47,11 @@ struct uvsim_guest {
 	long pid;                 /* endpoint process */
 	/* runtime */
 	EVP_PKEY *host_key;       /* loaded by the endpoint; never written anywhere */
-	pthread_mutex_t lock;
+	uint8_t host_phkh[32];    /* its hash, to find its key slot in a request */
+	/* Requests that only read the guest's state (info, attestation, list, retrieve) hold it
+	 * shared and run in parallel; add-secret and lock hold it alone, in their order. Writers
+	 * are preferred, so a stream of attestations cannot hold a lock request off. */
+	pthread_rwlock_t lock;
 	char dir[4096];           /* guests/<id> */
 };
 
@@ -80,6 +84,11 @@ struct uvsim_answer {
 	uint32_t out_len;
 	int changed;              /* guest state changed: persist it */
 };
+/* Whether request nr may change the guest's state (then it holds g->lock alone). */
+int uvsim_changes_state(uint32_t nr);
+void uvsim_guest_lock_init(struct uvsim_guest *g);
+/* The host key the guest's requests are opened with (not taken over), and its hash. */
+int uvsim_guest_set_host_key(struct uvsim_guest *g, EVP_PKEY *key, struct pvk_err *e);
 void uvsim_handle(struct uvsim_guest *g, uint32_t nr, uint32_t flags, const uint8_t *in,
 		  uint32_t in_len, uint32_t out_cap, struct uvsim_answer *a);
 /* Which ioctls this simulator answers (uvio_uvdev_info bits). */

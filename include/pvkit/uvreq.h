@@ -64,5 +64,9 @@ int pvk_uvreq_decrypt(const struct uvreq *r, const uint8_t prot_key[32], uint8_t
  * slot index used in *slot. PVK_E_AUTH when no slot opens. */
 int pvk_uvreq_decrypt_host(const struct uvreq *r, EVP_PKEY *host_priv, uint8_t *out, int *slot,
 		       struct pvk_err *e);
+/* The same with the host key's hash (pvk_ec_phkh) computed once by a caller that opens many
+ * requests with one key. */
+int pvk_uvreq_decrypt_with(const struct uvreq *r, EVP_PKEY *host_priv, const uint8_t phkh[32],
+			   uint8_t *out, int *slot, struct pvk_err *e);
 
 #endif

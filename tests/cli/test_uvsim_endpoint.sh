@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # A guest's uvsim endpoint under connections that hold it (issue 9 #3): with 256 idle or
 # slow connections open, and with more than it has slots, the guest's own tools are still
-# answered within 1 s; 64 clients opening a connection per request see no failure.
+# answered within 1 s; 64 clients opening a connection per request see no failure. Attestations
+# of one guest run in parallel (issue 12): 8 clients on kept-open connections all get the same
+# measurement while a lock request, which changes the state, goes through between them.
 #
-# Usage: test_uvsim_endpoint.sh UVSIM PVIMG UV_HAMMER
+# Usage: test_uvsim_endpoint.sh UVSIM PVIMG UV_HAMMER PVATTEST
 set -u
 
 UVSIM=$(realpath "$1")
 PVIMG=$(realpath -s "$2")
 HAMMER=$(realpath "$3")
+PVATTEST=$(realpath "$4")
 T=120
 # shellcheck source=tests/cli/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -57,6 +60,16 @@ echo "# $(cat out)"
 [ "$(field failed)" = 0 ] && [ "$(field requests)" -gt 0 ] &&
 	pass "no failure under 64 clients opening a connection per request" || fail "failures: $(cat out)"
 
+run "pvattest create" 0 "" -- "$PVATTEST" create -k "$S/hosts/h/hkd.crt" --no-verify \
+	-o arcb.bin -a arpk.key || exit 1
+run "8 clients attesting on kept-open connections, a lock halfway" 0 "requests" -- \
+	"$HAMMER" attest "$SOCK" arcb.bin 8 3 lock
+echo "# $(tr '\n' ' ' <out)"
+[ "$(field failed)" = 0 ] && [ "$(field requests)" -gt 8 ] &&
+	pass "parallel attestations: every answer the same measurement, none failed" ||
+	fail "parallel attestations: $(cat out)"
+grep -q "lock rc 0x0001 then 0x0102" out && pass "the lock went through the attestations, once" ||
+	fail "lock during attestations: $(cat out)"
 run "the guest still answers" 0 "requests" -- "$HAMMER" churn "$SOCK" 1 1
 run "stop" 0 "" -- "${U[@]}" stop g
 no_sanitizer_reports

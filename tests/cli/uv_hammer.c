@@ -9,6 +9,11 @@
  *   uv_hammer churn SOCKET CLIENTS SECONDS
  *       CLIENTS threads, each opening a new connection per request for SECONDS; prints
  *       "requests N, failed F, per_s R, max_ms X"
+ *   uv_hammer attest SOCKET ARCB CLIENTS SECONDS
+ *       CLIENTS threads, each on one connection kept open, asking for attestation with the
+ *       request in file ARCB for SECONDS; every answer must carry the same measurement as the
+ *       first (one request, one key, one nonce); prints as churn does. With "lock" as a
+ *       sixth argument the secret store is locked halfway through (see lock_midway).
  *
  * A request failed when the device layer reports any error (connection refused or reset,
  * a short answer). */
@@ -23,6 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pvkit/exchange.h"
+#include "pvkit/fileio.h"
 #include "pvkit/uvdev.h"
 
 static char dev[4200];
@@ -65,6 +72,90 @@ static void account(double ms)
 	else if (ms > max_ms)
 		max_ms = ms;
 	pthread_mutex_unlock(&mu);
+}
+
+static uint8_t *file, first_meas[64];
+static const uint8_t *arcb;
+static int reported;
+
+/* Say why the first failure failed; the count tells of the others. */
+static void report(const char *fmt, unsigned a, unsigned b, const char *msg)
+{
+	pthread_mutex_lock(&mu);
+	if (!reported++) {
+		fprintf(stderr, fmt, a, b, msg);
+		fputc('\n', stderr);
+	}
+	pthread_mutex_unlock(&mu);
+}
+static size_t arcb_len;
+static int have_first;
+
+/* One attestation on the open device d: its time in ms, or -1 on failure. */
+static double one_attest(struct uvdev *d)
+{
+	uint8_t meas[64], add[512];
+	struct pvk_uvdev_attest a = { .arcb = arcb, .arcb_len = (uint32_t)arcb_len, .meas = meas,
+				      .meas_len = sizeof(meas), .add_data = add,
+				      .add_data_len = sizeof(add) };
+	struct uvdev_rc rc;
+	struct pvk_err e;
+	double t0 = now();
+	int bad;
+
+	if (pvk_uvdev_attest(d, &a, &rc, &e)) {
+		report("attestation failed: %.0u%.0u%s", 0, 0, e.msg);
+		return -1;
+	}
+	if (rc.rc != UVC_RC_SUCCESS) {
+		report("attestation failed: rc 0x%04x rrc 0x%04x%s", rc.rc, rc.rrc, "");
+		return -1;
+	}
+	pthread_mutex_lock(&mu);
+	if (!have_first)
+		memcpy(first_meas, meas, sizeof(meas));
+	have_first = 1;
+	bad = memcmp(first_meas, meas, sizeof(meas)) != 0;
+	pthread_mutex_unlock(&mu);
+	if (bad)
+		report("attestation answered a different measurement%.0u%.0u%s", 0, 0, "");
+	return bad ? -1 : (now() - t0) * 1000;
+}
+
+static void *attest_loop(void *arg)
+{
+	struct uvdev *d = NULL;
+	struct pvk_err e;
+
+	(void)arg;
+	if (pvk_uvdev_open(dev, &d, &e)) {
+		fprintf(stderr, "open: %s\n", e.msg);
+		account(-1);
+		return NULL;
+	}
+	while (now() < deadline)
+		account(one_attest(d));
+	pvk_uvdev_close(d);
+	return NULL;
+}
+
+/* At time when, while the clients attest, lock the secret store twice: the first succeeds,
+ * the second is refused as already locked; prints "lock rc R then R2, ms X". */
+static void lock_midway(double when)
+{
+	struct uvdev *d = NULL;
+	struct uvdev_rc rc1 = { 0 }, rc2 = { 0 };
+	struct pvk_err e;
+	double t0;
+
+	while (now() < when)
+		usleep(10 * 1000);
+	t0 = now();
+	if (pvk_uvdev_open(dev, &d, &e) || pvk_uvdev_lock_secrets(d, &rc1, &e) ||
+	    pvk_uvdev_lock_secrets(d, &rc2, &e))
+		fprintf(stderr, "lock: %s\n", e.msg);
+	printf("lock rc 0x%04x then 0x%04x, ms %.1f\n", rc1.rc, rc2.rc, (now() - t0) * 1000);
+	pvk_uvdev_close(d);
 }
 
 static void *churn(void *arg)
@@ -144,21 +235,40 @@ int main(int argc, char **argv)
 		free(fds);
 		return 0;
 	}
-	if (!strcmp(argv[1], "churn") && argc == 5) {
-		int nt = atoi(argv[3]);
+	if ((!strcmp(argv[1], "churn") && argc == 5) ||
+	    (!strcmp(argv[1], "attest") && (argc == 6 || (argc == 7 && !strcmp(argv[6], "lock"))))) {
+		int att = !strcmp(argv[1], "attest"), nt = atoi(argv[3 + att]);
 		pthread_t *t = calloc((size_t)nt, sizeof(*t));
-		double t0 = now(), secs = atof(argv[4]);
+		double t0, secs = atof(argv[4 + att]);
+		struct pvk_err e;
 
 		if (!t)
 			return 2;
+		if (att) {
+			struct exch x;
+			size_t len;
+
+			/* the request pvattest create wrote: the ARCB inside its exchange format */
+			if (pvk_file_read_all(argv[3], 1 << 20, &file, &len, &e) ||
+			    pvk_exch_parse(file, len, &x, &e)) {
+				fprintf(stderr, "%s\n", e.msg);
+				return 2;
+			}
+			arcb = x.it[EXCH_ARCB].data;
+			arcb_len = x.it[EXCH_ARCB].size;
+		}
+		t0 = now();
 		deadline = t0 + secs;
 		for (int i = 0; i < nt; i++)
-			pthread_create(&t[i], NULL, churn, NULL);
+			pthread_create(&t[i], NULL, att ? attest_loop : churn, NULL);
+		if (argc == 7)
+			lock_midway(t0 + secs / 2);
 		for (int i = 0; i < nt; i++)
 			pthread_join(t[i], NULL);
 		printf("requests %ld, failed %ld, per_s %.0f, max_ms %.1f\n", requests, failed,
 		       (double)requests / (now() - t0), max_ms);
 		free(t);
+		free(file);
 		return 0;
 	}
 	return 2;

@@ -80,9 +80,11 @@ static void guest_init(struct uvsim_guest *g, uint8_t st)
 					   SECRET_AES_XTS_128, SECRET_ED25519 };
 	static const unsigned counts[4] = { 0, 4, 8, 16 };
 	unsigned n = counts[(st >> ST_NSEC_SHIFT) & 3];
+	struct pvk_err e;
 
 	memset(g, 0, sizeof(*g));
-	g->host_key = host;
+	if (uvsim_guest_set_host_key(g, host, &e))
+		abort();
 	memset(g->pld, 1, 64);
 	memset(g->ald, 2, 64);
 	memset(g->tld, 3, 64);

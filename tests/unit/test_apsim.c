@@ -39,7 +39,7 @@ static int setup(void **state)
 	struct fx *f = calloc(1, sizeof(*f));
 	struct pvk_err e;
 
-	pthread_mutex_init(&f->g.lock, NULL);
+	uvsim_guest_lock_init(&f->g);
 	add_secret(&f->g, 0, SECRET_ASSOCIATION);
 	add_secret(&f->g, 1, SECRET_PLAINTEXT);
 	add_secret(&f->g, 2, SECRET_ASSOCIATION);
@@ -57,7 +57,7 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 
-	pthread_mutex_destroy(&f->g.lock);
+	pthread_rwlock_destroy(&f->g.lock);
 	free(f);
 	return 0;
 }

@@ -3,6 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
+#include <openssl/param_build.h>
+
 #include "pvkit/bytes.h"
 #include "pvkit/crypto.h"
 #include "pvkit/keyslot.h"
@@ -39,6 +42,36 @@ static void test_ecdh_derived_key(void **state)
 	assert_memory_equal(key, exp, 32);
 	EVP_PKEY_free(cust);
 	EVP_PKEY_free(host);
+}
+
+/* The peer's point is checked (issue 12 drops OpenSSL's costlier order check, needless on a
+ * cofactor-1 curve): the point at infinity, which EVP_PKEY_fromdata accepts, is refused. */
+static void test_ecdh_bad_peer(void **state)
+{
+	static const uint8_t infinity[1] = { 0 };
+	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+	OSSL_PARAM *params;
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	EVP_PKEY *priv = NULL, *peer = NULL;
+	uint8_t key[32];
+	struct pvk_err e;
+
+	(void)state;
+	assert_non_null(bld);
+	assert_int_equal(OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "P-521", 0), 1);
+	assert_int_equal(OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, infinity, 1), 1);
+	params = OSSL_PARAM_BLD_to_param(bld);
+	assert_non_null(params);
+	assert_int_equal(EVP_PKEY_fromdata_init(ctx), 1);
+	assert_int_equal(EVP_PKEY_fromdata(ctx, &peer, EVP_PKEY_PUBLIC_KEY, params), 1);
+	assert_int_equal(pvk_ec_generate(&priv, &e), 0);
+	assert_int_equal(pvk_ecdh_slot_key(priv, peer, key, &e), -1);
+	assert_non_null(strstr(e.msg, "ECDH"));
+	EVP_PKEY_free(priv);
+	EVP_PKEY_free(peer);
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
 }
 
 static void test_keyslot_vector(void **state)
@@ -129,7 +162,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_public_cust_coords), cmocka_unit_test(test_ecdh_derived_key),
-		cmocka_unit_test(test_keyslot_vector),     cmocka_unit_test(test_keyslot_roundtrip),
+		cmocka_unit_test(test_ecdh_bad_peer),      cmocka_unit_test(test_keyslot_vector),     cmocka_unit_test(test_keyslot_roundtrip),
 		cmocka_unit_test(test_gcm_tamper),         cmocka_unit_test(test_scalar_range),
 		cmocka_unit_test(test_hex),
 	};

@@ -400,7 +400,7 @@ static void ep_start(struct endpoint *ep)
 	    pvk_random(ep->g.tld, 64, &e) || pvk_random(ep->g.cck, 32, &e) ||
 	    pvk_random(ep->g.phkh, 32, &e))
 		fail_msg("%s", e.msg);
-	assert_int_equal(pthread_mutex_init(&ep->g.lock, NULL), 0);
+	uvsim_guest_lock_init(&ep->g);
 	assert_int_equal(uvsim_guest_save(&ep->g, &e), 0);
 
 	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
@@ -453,7 +453,9 @@ static int ep_setup(void **state)
 		struct pvk_err e;
 
 		/* the host key the endpoint process would load: attestation opens ARCBs with it */
-		if (pvk_ec_generate(&ep->g.host_key, &e))
+		EVP_PKEY *key;
+
+		if (pvk_ec_generate(&key, &e) || uvsim_guest_set_host_key(&ep->g, key, &e))
 			fail_msg("%s", e.msg);
 	}
 	/* two secrets, as if added earlier: list shows them */
@@ -472,7 +474,7 @@ static int ep_teardown(void **state)
 	if (!ep)
 		return 0;
 	ep_stop(ep, 30);
-	pthread_mutex_destroy(&ep->g.lock);
+	pthread_rwlock_destroy(&ep->g.lock);
 	uvsim_guest_clear(&ep->g);
 	EVP_PKEY_free(ep->g.host_key);
 	rm_rf(ep->state);
@@ -722,7 +724,7 @@ static void test_ep_list(void **state)
 	for (uint32_t i = 0; i < ep->g.n_secrets; i++)
 		free(ep->g.secrets[i].value);
 	ep->g.n_secrets = 0;
-	pthread_mutex_destroy(&ep->g.lock);
+	pthread_rwlock_destroy(&ep->g.lock);
 	rm_rf(ep->state);
 	assert_int_equal(mkdir(ep->state, 0700), 0);
 	ep_start(ep);

@@ -51,7 +51,7 @@ static struct uvsim_guest *guest(struct fx *f, uint64_t scf)
 
 	uvsim_guest_clear(g);
 	memset(g, 0, sizeof(*g));
-	g->host_key = f->host;
+	assert_int_equal(uvsim_guest_set_host_key(g, f->host, &e), 0);
 	memset(g->pld, 1, 64);
 	memset(g->ald, 2, 64);
 	memset(g->tld, 3, 64);
@@ -313,10 +313,10 @@ static void test_attest(void **state)
 	assert_memory_equal(meas, a.out, 64);
 	free(a.out);
 	/* Refusals: another host, buffers too small, bad lengths. */
-	g->host_key = f->other;
+	assert_int_equal(uvsim_guest_set_host_key(g, f->other, &e), 0);
 	a = call(g, UVIO_NR_ATT, in, in_len, 64 + 4 + add_len + 16);
 	assert_int_equal(a.rc, 0x010c);
-	g->host_key = f->host;
+	assert_int_equal(uvsim_guest_set_host_key(g, f->host, &e), 0);
 	put_be32(in + 8, 0);
 	a = call(g, UVIO_NR_ATT, in, in_len, 64 + 4 + 16);
 	assert_int_equal(a.rc, 0x010e);
