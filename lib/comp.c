@@ -145,7 +145,10 @@ int pvk_comp_pipe_new(struct comp_pipe **out, enum comp_mode mode, const uint8_t
 	pthread_cond_init(&p->freed, NULL);
 	pthread_cond_init(&p->wrote, NULL);
 	for (unsigned i = 0; i < NSLOTS; i++) {
-		p->slots[i].ct = malloc(SLOT_PAGES * PAGE);
+		/* Ciphertext page-aligned: its copy into the page cache runs faster (measured:
+		 * a third less system time at 2 GiB). Plaintext not: the two buffers at the same
+		 * offset within a page slowed the XTS loop. */
+		p->slots[i].ct = aligned_alloc(PAGE, SLOT_PAGES * PAGE);
 		p->slots[i].pt = mode == COMP_PLAIN ? p->slots[i].ct : malloc(SLOT_PAGES * PAGE);
 		if (!p->slots[i].ct || !p->slots[i].pt) {
 			pvk_comp_pipe_free(p);
@@ -270,11 +273,13 @@ int pvk_comp_pipe_run(struct comp_pipe *p, const struct comp_io *io, uint64_t ad
 		if (EVP_DigestUpdate(p->ald, addrs, n * 8) != 1 ||
 		    EVP_DigestUpdate(p->tld, tweaks, n * 16) != 1)
 			return pvk_fail_ssl(e, "SHA-512 failed");
+		/* The hasher only reads the slot, and this thread takes it again only NSLOTS runs
+		 * later: hashing may start while it is written. */
+		slot_submit(p, s, len);
 		if (io->out_fd >= 0 && write_output(io, pos, out, len, e))
 			return -1;
 		if (io->out_fd >= 0 && p->sync_step)
 			count_written(p, io, len);
-		slot_submit(p, s, len);
 		page += n;
 		p->done += len;
 		if (p->progress)
