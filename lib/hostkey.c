@@ -883,6 +883,7 @@ static const struct crl_download *downloaded(struct pvk_hkd_verifier *v, X509 *h
 	struct crl_download *d;
 	char **uris, *key = NULL;
 	size_t n, len = 1;
+	int rc;
 
 	if (pvk_crl_dist_uris(hkd, &uris, &n, e))
 		return NULL;
@@ -908,10 +909,10 @@ static const struct crl_download *downloaded(struct pvk_hkd_verifier *v, X509 *h
 		return NULL;
 	}
 	d->uris = key;
-	if (pvk_crl_download_first(hkd, &dl, v->log, v->log_ctx, d->failed, sizeof(d->failed), e) ||
-	    !(d->valid = keep_valid(v, dl))) {
-		if (!d->valid && !dl)
-			pvk_fail(e, PVK_E_NOMEM, "out of memory");
+	rc = pvk_crl_download_first(hkd, &dl, v->log, v->log_ctx, d->failed, sizeof(d->failed), e);
+	if (!rc && !(d->valid = keep_valid(v, dl)))
+		rc = pvk_fail(e, PVK_E_NOMEM, "out of memory");
+	if (rc) {
 		free(d->uris);
 		free(d);
 		return NULL;
