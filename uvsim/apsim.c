@@ -256,6 +256,15 @@ int uvsim_ap_parse_spec(struct uvsim_ap *ap, const char *spec, struct pvk_err *e
 		q->bs = APBUS_BS_UNBOUND;
 		q->assoc = -1;
 	}
+	{
+		unsigned total = nd;
+
+		for (unsigned i = 0; i < ap->nc; i++)
+			total += ap->c[i].nq;
+		if (total > UVSIM_AP_MAX_QUEUES)
+			return spec_fail(e, spec, "a secure guest can have at most %d AP queues; with "
+					 "this adapter it would have %u", UVSIM_AP_MAX_QUEUES, total);
+	}
 	c.nq = nd;
 	ap->c[ap->nc++] = c;
 	return 0;

@@ -102,6 +102,9 @@ int uvsim_serve(struct uvsim_guest *g, int ready_fd, volatile int *stop, struct 
  * its sysfs view (bus/ap, devices/ap) with the SE bind/associate state machine (spec §7.1) ---- */
 #define UVSIM_AP_MAX_CARDS 16
 #define UVSIM_AP_MAX_DOMS 16
+/* AP queues one secure guest can be given, over all its adapters (the guide: "A maximum of 12
+ * AP queues per secure guest can be configured"). */
+#define UVSIM_AP_MAX_QUEUES 12
 #define UVSIM_AP_PENDING_MS 300   /* how long an association stays "association pending" */
 
 struct uvsim_ap_queue {

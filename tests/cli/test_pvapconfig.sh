@@ -94,6 +94,10 @@ SYS=$GDIR/sys
 run "boot: a bad --ap is a usage error" 2 "--ap 'card=07,type=CEX9P" -- \
 	"${U[@]}" boot --host z16 --id bad --ap card=07,type=CEX9P,domains=1 se.img
 check "boot: no guest left by the refused --ap" test ! -e "$ST/guests/bad"
+# the guide: at most 12 AP queues per secure guest (6 above, 7 more here)
+run "boot: a 13th AP queue is refused" 2 "at most 12 AP queues; with this adapter it would have 13" -- \
+	"${U[@]}" boot --host z16 --id bad "${AP[@]}" --ap card=07,type=CEX8A,domains=1:2:3:4:5:6:7 se.img
+check "boot: no guest left by the 13 queues" test ! -e "$ST/guests/bad"
 
 check "sysfs: features has APSB" grep -qw APSB "$SYS/bus/ap/features"
 check "sysfs: bindings complete" grep -qx '6/6 (complete)' "$SYS/bus/ap/bindings"

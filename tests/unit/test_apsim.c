@@ -142,6 +142,12 @@ static void test_spec(void **state)
 	assert_int_equal(uvsim_ap_parse_spec(&ap, "card=03,type=CEX8P,domains=1", &e), 0);
 	assert_int_equal(uvsim_ap_parse_spec(&ap, "card=3,type=CEX8A,domains=2", &e), -1);
 	assert_non_null(strstr(e.msg, "card 03 is configured twice"));
+	/* at most 12 AP queues per secure guest, over all its adapters */
+	assert_int_equal(uvsim_ap_parse_spec(&ap, "card=04,type=CEX8A,domains=1:2:3:4:5:6:7:8:9:a:b",
+					     &e), 0);
+	assert_int_equal(uvsim_ap_parse_spec(&ap, "card=05,type=CEX8A,domains=1", &e), -1);
+	assert_non_null(strstr(e.msg, "at most 12 AP queues; with this adapter it would have 13"));
+	assert_int_equal(ap.nc, 2);
 }
 
 static void test_bind(void **state)
