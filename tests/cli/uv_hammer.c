@@ -79,15 +79,14 @@ static const uint8_t *arcb;
 static int reported;
 
 /* Say why the first failure failed; the count tells of the others. */
-static void report(const char *fmt, unsigned a, unsigned b, const char *msg)
+static void report(const char *why)
 {
 	pthread_mutex_lock(&mu);
-	if (!reported++) {
-		fprintf(stderr, fmt, a, b, msg);
-		fputc('\n', stderr);
-	}
+	if (!reported++)
+		fprintf(stderr, "attestation failed: %s\n", why);
 	pthread_mutex_unlock(&mu);
 }
+
 static size_t arcb_len;
 static int have_first;
 
@@ -104,11 +103,14 @@ static double one_attest(struct uvdev *d)
 	int bad;
 
 	if (pvk_uvdev_attest(d, &a, &rc, &e)) {
-		report("attestation failed: %.0u%.0u%s", 0, 0, e.msg);
+		report(e.msg);
 		return -1;
 	}
 	if (rc.rc != UVC_RC_SUCCESS) {
-		report("attestation failed: rc 0x%04x rrc 0x%04x%s", rc.rc, rc.rrc, "");
+		char why[64];
+
+		snprintf(why, sizeof(why), "rc 0x%04x rrc 0x%04x", rc.rc, rc.rrc);
+		report(why);
 		return -1;
 	}
 	pthread_mutex_lock(&mu);
@@ -118,7 +120,7 @@ static double one_attest(struct uvdev *d)
 	bad = memcmp(first_meas, meas, sizeof(meas)) != 0;
 	pthread_mutex_unlock(&mu);
 	if (bad)
-		report("attestation answered a different measurement%.0u%.0u%s", 0, 0, "");
+		report("a different measurement");
 	return bad ? -1 : (now() - t0) * 1000;
 }
 
