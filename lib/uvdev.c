@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /* The UV device layer: the same calls over the kernel's ioctls or a uvsim endpoint. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,22 +11,48 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
 
 #include "pvkit/bytes.h"
+#include "pvkit/crypto.h"
 #include "pvkit/uvdev.h"
 #include "pvkit/uvio.h"
 #include "pvkit/uvproto.h"
 
-enum backend { BACKEND_KERNEL, BACKEND_UVSIM };
+enum backend { BACKEND_KERNEL, BACKEND_UVSIM, BACKEND_VPORT };
+
+#define VPORT_PREFIX "vport:"
+#define VPORT_CLASS "/sys/class/virtio-ports"
+#define VPORT_BUSY_WAIT_MS 20     /* between tries while another process has the port */
+#define VPORT_RESYNC_MS 2000      /* a SYNC unanswered this long is sent again */
+#define VPORT_SYNC_TRIES 15
 
 struct uvdev {
 	enum backend backend;
 	int fd;
 	char name[256];
+	long long deadline;       /* vport: when the current step must be done (ms) */
+	int broken;               /* a transport failure left the stream out of step */
 };
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
 
 static int connect_socket(const char *path, struct pvk_err *e)
 {
@@ -51,6 +79,240 @@ static int connect_socket(const char *path, struct pvk_err *e)
 	return fd;
 }
 
+/* ---- vport backend: opening and resynchronising the stream ---- */
+
+/* The device node of the virtio-serial port called name (/sys/class/virtio-ports/X/name). */
+static int find_vport(const char *name, char *dev, size_t len, struct pvk_err *e)
+{
+	DIR *dir = opendir(VPORT_CLASS);
+	struct dirent *de;
+	int found = 0;
+
+	if (!dir)
+		return pvk_fail(e, PVK_E_IO, "vport:%s: no virtio-serial ports (%s: %s; is "
+				"virtio_console loaded?)", name, VPORT_CLASS, strerror(errno));
+	while (!found && (de = readdir(dir))) {
+		char path[512], buf[256] = "";
+		FILE *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), VPORT_CLASS "/%s/name", de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(buf, sizeof(buf), f)) {
+			buf[strcspn(buf, "\n")] = 0;
+			if (!strcmp(buf, name)) {
+				snprintf(dev, len, "/dev/%.200s", de->d_name);
+				found = 1;
+			}
+		}
+		fclose(f);
+	}
+	closedir(dir);
+	if (!found)
+		return pvk_fail(e, PVK_E_IO, "vport:%s: no virtio-serial port of that name (was the "
+				"guest booted by uvsim boot --qemu?)", name);
+	return 0;
+}
+
+/* Wait until fd is ready for events or the step's deadline passes: 1 ready, 0 timed out. */
+static int wait_fd(struct uvdev *d, short events, long long until)
+{
+	for (;;) {
+		struct pollfd p = { .fd = d->fd, .events = events };
+		long long left = until - now_ms();
+		int n;
+
+		if (left <= 0)
+			return 0;
+		n = poll(&p, 1, (int)left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return 0;
+		if (n > 0)
+			return 1;
+	}
+}
+
+/* Write all of buf by the deadline (the port blocks writes while the host is away). */
+static int vport_write(struct uvdev *d, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = write(d->fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			if (!wait_fd(d, POLLOUT, d->deadline)) {
+				errno = ETIMEDOUT;
+				return -1;
+			}
+			continue;
+		}
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Read up to len bytes by until: > 0 bytes read, 0 the host side is not connected (the port
+ * reads as end of file), -1 timed out or failed. */
+static ssize_t vport_read_some(struct uvdev *d, void *buf, size_t len, long long until)
+{
+	for (;;) {
+		ssize_t n = read(d->fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			if (!wait_fd(d, POLLIN, until)) {
+				errno = ETIMEDOUT;
+				return -1;
+			}
+			continue;
+		}
+		return n;
+	}
+}
+
+static int vport_read(struct uvdev *d, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = vport_read_some(d, p, len, d->deadline);
+
+		if (n == 0)
+			errno = ECONNRESET;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* The 32 bytes that answer a SYNC with this nonce. */
+static void sync_answer(const uint8_t nonce[UVPROTO_SYNC_LEN], uint8_t out[UVPROTO_RSP_HDR + UVPROTO_SYNC_LEN])
+{
+	struct uvproto_rsp rsp = { .uv_rc = UVC_RC_SUCCESS, .out_len = UVPROTO_SYNC_LEN };
+
+	pvk_uvproto_rsp_encode(&rsp, out);
+	memcpy(out + UVPROTO_RSP_HDR, nonce, UVPROTO_SYNC_LEN);
+}
+
+/* Skip whatever earlier users of the port left in the stream: send a SYNC with a fresh nonce
+ * and read up to its answer. A SYNC can be swallowed as the body of a request a killed
+ * process left half-sent (the endpoint then drops that connection after its timeout and QEMU
+ * reconnects), so an unanswered one is sent again with a new nonce; the stream is ours once
+ * the answer to the latest one has been read (answers come in order). */
+static int vport_sync(struct uvdev *d, struct pvk_err *e)
+{
+	enum { ANS = UVPROTO_RSP_HDR + UVPROTO_SYNC_LEN };
+	uint8_t want[VPORT_SYNC_TRIES][ANS], win[ANS], buf[4096];
+	size_t have = 0;
+	int sent = 0;
+	long long resend = 0;
+
+	for (;;) {
+		ssize_t n;
+
+		if (now_ms() >= d->deadline)
+			return pvk_fail(e, PVK_E_IO, "%s: no answer from the uvsim endpoint",
+					d->name);
+		if (now_ms() >= resend && sent < VPORT_SYNC_TRIES) {
+			struct uvproto_req req = { .nr = UVPROTO_NR_SYNC, .in_len = UVPROTO_SYNC_LEN,
+						   .out_cap = UVPROTO_SYNC_LEN };
+			uint8_t msg[UVPROTO_REQ_HDR + UVPROTO_SYNC_LEN], nonce[UVPROTO_SYNC_LEN];
+
+			if (pvk_random(nonce, sizeof(nonce), e))
+				return -1;
+			pvk_uvproto_req_encode(&req, msg);
+			memcpy(msg + UVPROTO_REQ_HDR, nonce, sizeof(nonce));
+			/* One write: the port passes it whole, never interleaved. */
+			if (vport_write(d, msg, sizeof(msg)))
+				return pvk_fail(e, PVK_E_IO, "%s: cannot send the request: %s",
+						d->name, strerror(errno));
+			sync_answer(nonce, want[sent++]);
+			resend = now_ms() + VPORT_RESYNC_MS;
+		}
+		n = vport_read_some(d, buf, sizeof(buf),
+				    resend < d->deadline ? resend : d->deadline);
+		if (n == 0) {
+			/* The host side is reconnecting: its answer will come later. */
+			sleep_ms(50);
+			continue;
+		}
+		if (n < 0) {
+			if (errno == ETIMEDOUT)
+				continue;
+			return pvk_fail(e, PVK_E_IO, "%s: cannot read: %s", d->name, strerror(errno));
+		}
+		for (ssize_t i = 0; i < n; i++) {
+			if (have == ANS)
+				memmove(win, win + 1, --have);
+			win[have++] = buf[i];
+			if (have == ANS && !memcmp(win, want[sent - 1], ANS))
+				return 0;
+		}
+	}
+}
+
+static int open_vport(const char *spec, struct uvdev **out, struct pvk_err *e)
+{
+	struct uvdev *d = calloc(1, sizeof(*d));
+	char dev[sizeof(((struct uvdev *)0)->name)];
+	struct stat st;
+
+	if (!d)
+		return pvk_fail(e, PVK_E_NOMEM, "out of memory");
+	d->backend = BACKEND_VPORT;
+	d->fd = -1;
+	d->deadline = now_ms() + UVDEV_VPORT_TIMEOUT_MS;
+	if (!*spec)
+		spec = UVDEV_VPORT_NAME;
+	if (strchr(spec, '/'))
+		snprintf(dev, sizeof(dev), "%s", spec);
+	else if (find_vport(spec, dev, sizeof(dev), e))
+		goto fail;
+	snprintf(d->name, sizeof(d->name), "%s", dev);
+	if (!stat(dev, &st) && S_ISSOCK(st.st_mode)) {
+		/* A stream socket stands in for the port (QEMU's side of it): for tests. */
+		d->fd = connect_socket(dev, e);
+		if (d->fd < 0 || fcntl(d->fd, F_SETFL, O_NONBLOCK)) {
+			if (d->fd >= 0)
+				pvk_fail(e, PVK_E_IO, "%s: %s", dev, strerror(errno));
+			goto fail;
+		}
+	} else {
+		/* The port admits one process at a time (EBUSY): wait for our turn. */
+		while ((d->fd = open(dev, O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0 && errno == EBUSY &&
+		       now_ms() < d->deadline)
+			sleep_ms(VPORT_BUSY_WAIT_MS);
+		if (d->fd < 0) {
+			pvk_fail(e, PVK_E_IO, "%s: cannot open the UV port: %s", dev,
+				 errno == EBUSY ? "still in use by another process" : strerror(errno));
+			goto fail;
+		}
+	}
+	if (vport_sync(d, e))
+		goto fail;
+	*out = d;
+	return 0;
+fail:
+	if (d->fd >= 0)
+		close(d->fd);
+	free(d);
+	return -1;
+}
+
 int pvk_uvdev_open(const char *path, struct uvdev **out, struct pvk_err *e)
 {
 	const char *env = getenv(UVDEV_ENV);
@@ -61,6 +323,8 @@ int pvk_uvdev_open(const char *path, struct uvdev **out, struct pvk_err *e)
 	*out = NULL;
 	if (!path)
 		path = env && *env ? env : UVDEV_DEFAULT;
+	if (!strncmp(path, VPORT_PREFIX, strlen(VPORT_PREFIX)))
+		return open_vport(path + strlen(VPORT_PREFIX), out, e);
 	if (!strncmp(path, "uvsim:", 6)) {
 		path += 6;
 		uvsim = 1;
@@ -127,6 +391,18 @@ static int kernel_call(struct uvdev *d, unsigned nr, void *arg, uint32_t len,
 
 /* ---- uvsim backend ---- */
 
+static int stream_write(struct uvdev *d, const void *buf, size_t len)
+{
+	return d->backend == BACKEND_VPORT ? vport_write(d, buf, len) :
+					     pvk_fd_write_full(d->fd, buf, len);
+}
+
+static int stream_read(struct uvdev *d, void *buf, size_t len)
+{
+	return d->backend == BACKEND_VPORT ? vport_read(d, buf, len) :
+					     pvk_fd_read_full(d->fd, buf, len);
+}
+
 /* One exchange on the socket. A transport failure leaves the stream out of step, so the
  * connection is shut down and later calls on this handle fail cleanly. */
 static int uvsim_exchange(struct uvdev *d, unsigned nr, const uint8_t *in, uint32_t in_len,
@@ -137,16 +413,17 @@ static int uvsim_exchange(struct uvdev *d, unsigned nr, const uint8_t *in, uint3
 	uint8_t hdr[UVPROTO_REQ_HDR], rhdr[UVPROTO_RSP_HDR];
 
 	pvk_uvproto_req_encode(&req, hdr);
-	if (pvk_fd_write_full(d->fd, hdr, sizeof(hdr)) || (in_len && pvk_fd_write_full(d->fd, in, in_len)))
+	d->deadline = now_ms() + UVDEV_VPORT_TIMEOUT_MS;
+	if (stream_write(d, hdr, sizeof(hdr)) || (in_len && stream_write(d, in, in_len)))
 		return pvk_fail(e, PVK_E_IO, "%s: cannot send the request: %s", d->name,
 				strerror(errno));
-	if (pvk_fd_read_full(d->fd, rhdr, sizeof(rhdr)))
+	if (stream_read(d, rhdr, sizeof(rhdr)))
 		return pvk_fail(e, PVK_E_IO, "%s: no answer from the uvsim endpoint", d->name);
 	if (pvk_uvproto_rsp_decode(rhdr, rsp, e))
 		return pvk_wrap(e, "%s", d->name);
 	if (rsp->out_len > out_cap)
 		return pvk_fail(e, PVK_E_FORMAT, "%s: answer larger than the buffer", d->name);
-	if (rsp->out_len && pvk_fd_read_full(d->fd, out, rsp->out_len))
+	if (rsp->out_len && stream_read(d, out, rsp->out_len))
 		return pvk_fail(e, PVK_E_IO, "%s: answer truncated", d->name);
 	return 0;
 }
@@ -157,8 +434,12 @@ static int uvsim_call(struct uvdev *d, unsigned nr, const uint8_t *in, uint32_t 
 {
 	struct uvproto_rsp rsp;
 
+	if (d->broken)
+		return pvk_fail(e, PVK_E_IO, "%s: the channel is out of step after an earlier "
+				"failure", d->name);
 	if (uvsim_exchange(d, nr, in, in_len, out, out_cap, &rsp, e)) {
 		shutdown(d->fd, SHUT_RDWR);
+		d->broken = 1;
 		return -1;
 	}
 	if (out_len)

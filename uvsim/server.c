@@ -126,6 +126,27 @@ static int send_answer(int fd, const struct uvsim_answer *a)
 	return 0;
 }
 
+/* SYNC: echo the client's nonce (pvkit/uvproto.h); the UV is not involved. -1 ends the
+ * connection (a malformed SYNC gets EPROTO first). */
+static int answer_sync(int fd, const struct uvproto_req *req, const struct timespec *deadline)
+{
+	uint8_t nonce[UVPROTO_SYNC_LEN];
+	struct uvsim_answer a;
+
+	memset(&a, 0, sizeof(a));
+	if (req->in_len != sizeof(nonce) || req->out_cap < sizeof(nonce) || req->flags) {
+		a.err = EPROTO;
+		send_answer(fd, &a);
+		return -1;
+	}
+	if (read_by(fd, nonce, sizeof(nonce), deadline))
+		return -1;
+	a.rc = 1;
+	a.out = nonce;
+	a.out_len = sizeof(nonce);
+	return send_answer(fd, &a);
+}
+
 static void serve_client(struct server *s, int fd, int slot)
 {
 	struct uvsim_guest *g = s->g;
@@ -153,6 +174,11 @@ static void serve_client(struct server *s, int fd, int slot)
 			a.err = EPROTO;
 			send_answer(fd, &a);
 			return;
+		}
+		if (req.nr == UVPROTO_NR_SYNC) {
+			if (answer_sync(fd, &req, &deadline))
+				return;
+			continue;
 		}
 		if (req.in_len) {
 			body = malloc(req.in_len);

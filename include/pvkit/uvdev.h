@@ -1,8 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* The one UV device layer every guest-side tool uses (spec §6). Two backends with the same
- * semantics: the kernel's /dev/uv ioctls, and a software ultravisor (uvsim) endpoint reached
- * over a Unix socket. PVKIT_UV_DEVICE picks the device: a path to a character device (default
- * /dev/uv) or "uvsim:<socket path>" (a socket path is also recognised by its file type). */
+/* The one UV device layer every guest-side tool uses (spec §6). Three backends with the same
+ * semantics: the kernel's /dev/uv ioctls; a software ultravisor (uvsim) endpoint reached over
+ * a Unix socket; and the same endpoint reached from inside a uvsim QEMU guest over a
+ * virtio-serial port. PVKIT_UV_DEVICE picks the device: a path to a character device (default
+ * /dev/uv), "uvsim:<socket path>" (a socket path is also recognised by its file type), or
+ * "vport:<port name or device path>" (uvsim boot --qemu names its port org.pvkit.uv).
+ *
+ * A virtio-serial port is one byte stream for the whole guest, opened by one process at a
+ * time: the vport backend waits while another process holds it (so requests of several
+ * processes are serialised), then resynchronises the stream before its first request (a
+ * process killed mid-exchange may have left half a request or an unread answer in it). */
 #ifndef PVKIT_UVDEV_H
 #define PVKIT_UVDEV_H
 
@@ -14,6 +21,8 @@
 #define UVDEV_DEFAULT "/dev/uv"
 #define UVDEV_ENV "PVKIT_UV_DEVICE"
 #define UVDEV_SYSFS_ENV "PVKIT_SYSFS_ROOT"
+#define UVDEV_VPORT_NAME "org.pvkit.uv"   /* the port uvsim boot --qemu gives a guest */
+#define UVDEV_VPORT_TIMEOUT_MS 30000      /* waiting for the port, resync, one exchange */
 
 /* ioctl numbers (nr) and their bits in uvio_uvdev_info (LSB0). */
 enum uvio_nr {

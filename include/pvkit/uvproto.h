@@ -15,6 +15,11 @@
  *   LIST  in: buf_len u32                          out: buf_len bytes
  *   LOCK  in: -                                    out: -
  *   RETR  in: buffer (index in its first 2 bytes)  out: buffer
+ *
+ * Not a UV command: SYNC (nr UVPROTO_NR_SYNC, in: a 16-byte nonce, out_cap 16) is answered by
+ * the endpoint itself with err 0, uv_rc 1, uv_rrc 0 and the nonce. A client sharing one long
+ * stream with earlier clients (a virtio-serial port) sends it and skips everything up to the
+ * 32 bytes of its answer: from there on, answers are to its own requests.
  */
 #ifndef PVKIT_UVPROTO_H
 #define PVKIT_UVPROTO_H
@@ -29,6 +34,8 @@
 #define UVPROTO_VERSION 1
 #define UVPROTO_REQ_HDR 24
 #define UVPROTO_RSP_HDR 16
+#define UVPROTO_NR_SYNC 0x53594e43u   /* "SYNC" */
+#define UVPROTO_SYNC_LEN 16
 #define UVPROTO_ATT_FIXED (4 + 4 + 4 + 2 + 2 + 256)
 /* Largest body either side sends: an ARCB or ASRCB of 1 MiB plus the fixed attest part. */
 #define UVPROTO_MAX_BODY (0x100000u + UVPROTO_ATT_FIXED)
