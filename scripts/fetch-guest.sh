@@ -9,6 +9,9 @@
 #   vmlinuz          the kernel image
 #   busybox          the static s390x busybox
 #   kernel-release   the kernel's release (e.g. 6.1.0-50-s390x)
+#   modules/         the kernel's modules a uvsim QEMU guest loads, and modules/order
+#                    (their insmod order): virtio_console (the UV port), 9p over virtio
+#                    (the sysfs view and the shared directory) and their dependencies
 #   packages         the packages and versions both came from
 #
 # Idempotent and silent when both files are cached. Adds the s390x architecture
@@ -50,7 +53,10 @@ done_ok() {
 	[ $print_dir -eq 0 ] || printf '%s\n' "$cache"
 	exit 0
 }
-cached() { [ -s "$cache/vmlinuz" ] && [ -x "$cache/busybox" ]; }
+# Dependencies first (modinfo depends of Debian's 6.1 kernel).
+MODULES="fs/netfs/netfs.ko fs/fscache/fscache.ko net/9p/9pnet.ko net/9p/9pnet_virtio.ko
+fs/9p/9p.ko drivers/char/virtio_console.ko"
+cached() { [ -s "$cache/vmlinuz" ] && [ -x "$cache/busybox" ] && [ -s "$cache/modules/order" ]; }
 
 [ $update -eq 1 ] || ! cached || done_ok
 
@@ -120,14 +126,21 @@ dpkg-deb --fsys-tarfile "$bdeb" | tar -x -O ./bin/busybox >"$tmp/busybox" ||
 	die "$kpkg: boot/vmlinuz-$release is not an s390x kernel image"
 [ "$(od -An -tx1 -N 20 "$tmp/busybox" | tr -d ' \n' | cut -c1-12,37-40)" = 7f454c4602020016 ] ||
 	die "busybox-static: bin/busybox is not an s390x ELF"
-chmod 644 "$tmp/vmlinuz"
+mkdir "$tmp/modules"
+for m in $MODULES; do
+	dpkg-deb --fsys-tarfile "$kdeb" | tar -x -O "./lib/modules/$release/kernel/$m" \
+		>"$tmp/modules/${m##*/}" || die "$kpkg has no lib/modules/$release/kernel/$m"
+	printf '%s\n' "${m##*/}" >>"$tmp/modules/order"
+done
+chmod 644 "$tmp/vmlinuz" "$tmp/modules"/*
 chmod 755 "$tmp/busybox"
 printf '%s\n' "$release" >"$tmp/kernel-release"
 for deb in "$kdeb" "$bdeb"; do
 	# shellcheck disable=SC2016 # dpkg-deb's fields, not shell's
 	dpkg-deb -W --showformat='${Package}:${Architecture} ${Version}\n' "$deb"
 done >"$tmp/packages"
-for f in kernel-release packages vmlinuz busybox; do
+rm -rf "$cache/modules"
+for f in kernel-release packages vmlinuz busybox modules; do
 	mv -f "$tmp/$f" "$cache/$f"
 done
 done_ok

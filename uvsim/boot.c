@@ -20,6 +20,7 @@
 #include "pvkit/crypto.h"
 #include "pvkit/image.h"
 #include "pvkit/sehdr.h"
+#include "pvkit/uvdev.h"
 #include "uvsim-cmd.h"
 #include "uvsim.h"
 
@@ -101,28 +102,78 @@ static int start_endpoint(struct uvsim_guest *g, struct pvk_err *e)
 	return 0;
 }
 
-static int run_qemu(const char *mem, unsigned timeout_s, unsigned memory_mib)
+/* A QEMU option value: commas doubled (QEMU's escape), as a file name may hold them. */
+static char *qemu_opt(const char *fmt, const char *path)
 {
-	char t[16], m[16];
+	size_t n = strlen(path), k = 0;
+	char *esc = malloc(2 * n + 1), *out = NULL;
+
+	if (!esc)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		esc[k++] = path[i];
+		if (path[i] == ',')
+			esc[k++] = ',';
+	}
+	esc[k] = 0;
+	if (asprintf(&out, fmt, esc) < 0)
+		out = NULL;
+	free(esc);
+	return out;
+}
+
+/* The guest's devices besides its memory: a virtio-serial port to its UV endpoint (QEMU
+ * connects to the endpoint's socket like any client, and again after the endpoint drops the
+ * connection), its sysfs view as a 9p share (writes to se_bind reach the AP watcher as on
+ * the host), and optionally a host directory for files in and out. No network device. */
+static int run_qemu(const char *mem, const char *gdir, const char *share, unsigned timeout_s,
+		    unsigned memory_mib)
+{
+	char t[16], m[16], *uv, *sys, *shr = NULL;
+	const char *argv[40];
+	int status, n = 0;
 	pid_t pid;
-	int status;
 
 	snprintf(t, sizeof(t), "%u", timeout_s);
 	snprintf(m, sizeof(m), "%u", memory_mib);
+	uv = qemu_opt("socket,id=pvuv,reconnect=1,path=%s/uv.sock", gdir);
+	sys = qemu_opt("local,id=pvsys,security_model=none,path=%s/sys", gdir);
+	if (share)
+		shr = qemu_opt("local,id=pvshare,security_model=none,path=%s", share);
+	if (!uv || !sys || (share && !shr)) {
+		free(uv);
+		free(sys);
+		free(shr);
+		return -1;
+	}
+	/* QEMU takes a non-ELF -kernel at address 0 and starts at the short PSW there: the
+	 * header's PSW, as the UV would (notes/qemu-s390x-boot.md). */
+	const char *base[] = { "timeout", "--foreground", t, "qemu-system-s390x", "-machine",
+		"s390-ccw-virtio", "-cpu", "max", "-m", m, "-nographic", "-no-reboot", "-nic", "none",
+		"-kernel", mem, "-device", "virtio-serial-ccw", "-chardev", uv, "-device",
+		"virtserialport,chardev=pvuv,name=" UVDEV_VPORT_NAME, "-fsdev", sys, "-device",
+		"virtio-9p-ccw,fsdev=pvsys,mount_tag=" UVSIM_9P_SYS };
+
+	for (size_t i = 0; i < sizeof(base) / sizeof(base[0]); i++)
+		argv[n++] = base[i];
+	if (shr) {
+		argv[n++] = "-fsdev";
+		argv[n++] = shr;
+		argv[n++] = "-device";
+		argv[n++] = "virtio-9p-ccw,fsdev=pvshare,mount_tag=" UVSIM_9P_SHARE;
+	}
+	argv[n] = NULL;
 	fflush(NULL);
 	pid = fork();
-	if (pid < 0)
-		return -1;
 	if (pid == 0) {
-		/* QEMU takes a non-ELF -kernel at address 0 and starts at the short PSW there:
-		 * the header's PSW, as the UV would (notes/qemu-s390x-boot.md). */
-		execlp("timeout", "timeout", "--foreground", t, "qemu-system-s390x", "-machine",
-		       "s390-ccw-virtio", "-cpu", "max", "-m", m, "-nographic", "-no-reboot",
-		       "-kernel", mem, (char *)NULL);
+		execvp(argv[0], (char **)argv);
 		perror("uvsim: cannot run qemu-system-s390x");
 		_exit(127);
 	}
-	if (waitpid(pid, &status, 0) < 0)
+	free(uv);
+	free(sys);
+	free(shr);
+	if (pid < 0 || waitpid(pid, &status, 0) < 0)
 		return -1;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
@@ -207,7 +258,7 @@ static void release_guest_dir(const char *dir)
 }
 
 struct boot_args {
-	const char *host, *id, *image;
+	const char *host, *id, *image, *share;
 	unsigned timeout_s, memory;
 	int qemu, keep;
 	char idbuf[UVSIM_NAME_MAX];
@@ -236,6 +287,7 @@ static int boot_options(struct boot_args *b, int argc, char **argv)
 		{ "memory", required_argument, NULL, 'M' },
 		{ "keep-memory", no_argument, NULL, 'K' },
 		{ "ap", required_argument, NULL, 'A' },
+		{ "share", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -250,6 +302,7 @@ static int boot_options(struct boot_args *b, int argc, char **argv)
 		case 'I': b->id = optarg; break;
 		case 'Q': b->qemu = 1; break;
 		case 'K': b->keep = 1; break;
+		case 'S': b->share = optarg; break;
 		case 'A':
 			if (uvsim_ap_parse_spec(&uvsim_ap_config, optarg, &e))
 				ret = cli_error(&e);
@@ -267,6 +320,14 @@ static int boot_options(struct boot_args *b, int argc, char **argv)
 	if (!b->timeout_s || b->memory < 256)
 		return cli_usage_error("--timeout must be > 0 and --memory at least 256 MiB");
 	b->image = argv[optind];
+	if (b->share) {
+		struct stat st;
+
+		if (!b->qemu)
+			return cli_usage_error("--share needs --qemu");
+		if (stat(b->share, &st) || !S_ISDIR(st.st_mode))
+			return cli_usage_error("--share: '%s' is not a directory", b->share);
+	}
 	if (!b->id) {
 		uint8_t r[4];
 
@@ -312,13 +373,13 @@ out:
 }
 
 /* Run the unpacked memory under QEMU: exit code 0, or 1 when QEMU failed. */
-static int boot_qemu(const struct boot_args *b, const char *mem)
+static int boot_qemu(const struct boot_args *b, const char *gdir, const char *mem)
 {
 	int q;
 
 	if (cli_verbosity >= 0)
 		printf("--- qemu-system-s390x console (timeout %u s) ---\n", b->timeout_s);
-	q = run_qemu(mem, b->timeout_s, b->memory);
+	q = run_qemu(mem, gdir, b->share, b->timeout_s, b->memory);
 	if (cli_verbosity >= 0)
 		printf("--- qemu-system-s390x ended (%s) ---\n",
 		       q == 0 ? "exit 0" : q == 124 ? "timeout" : "error");
@@ -363,7 +424,7 @@ int cmd_boot(int argc, char **argv)
 		printf("guest %s booted on host %s (CUID 0x%s)\n", b.id, b.host, cuid);
 		printf("guest-side tools: eval \"$(uvsim env %s)\"\n", b.id);
 	}
-	rc = b.qemu ? boot_qemu(&b, mem) : PVK_EXIT_OK;
+	rc = b.qemu ? boot_qemu(&b, g.dir, mem) : PVK_EXIT_OK;
 	uvsim_guest_clear(&g);
 	return rc;
 }

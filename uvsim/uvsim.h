@@ -14,6 +14,9 @@
 
 #define UVSIM_STATE_ENV "PVKIT_UVSIM_STATE"
 #define UVSIM_NAME_MAX 64
+/* 9p mount tags of a QEMU guest: its sysfs view, and the directory of uvsim boot --share. */
+#define UVSIM_9P_SYS "pvkit.sys"
+#define UVSIM_9P_SHARE "pvkit.share"
 #define UVSIM_MAX_SECRETS 16      /* what uvsim reports as max_secrets */
 #define UVSIM_MAX_ASSOC 8         /* max_assoc_secrets */
 #define UVSIM_MAX_RETR 8          /* max_retr_secrets */
