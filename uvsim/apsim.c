@@ -798,6 +798,11 @@ static void on_write(struct watcher *w, unsigned ci, unsigned qi, const char *na
 	queue_dir(w->g->dir, c, q, dir, sizeof(dir));
 	if (read_value(dir, name, val, sizeof(val)))
 		return;
+	/* Empty: a truncation, not a value (QEMU's 9p server truncates a guest's O_TRUNC open
+	 * with an open/ftruncate/close of its own before the write comes). An empty write does
+	 * nothing on sysfs either. */
+	if (!val[0])
+		return;
 	/* Our own state text (e.g. the event of a write already handled): nothing to do. */
 	{
 		char cur[64];

@@ -1,0 +1,85 @@
+# SPDX-License-Identifier: MIT
+# The guest's part of tests/e2e/test_guest.sh, run by the test guest's /init
+# (scripts/make-initramfs.sh --job) inside the booted s390x guest. Each step
+# prints "GUEST-STEP: NAME", its output, and "rc=N"; the files to and from the
+# host are in the 9p share /run/pvkit/share.
+S=/run/pvkit/share
+step() { echo "GUEST-STEP: $1"; }
+rc() { echo "rc=$?"; }
+# wait_for FILE: the host hands a file in (at most 240 s)
+wait_for() {
+	i=0
+	while [ ! -e "$S/$1" ] && [ $i -lt 2400 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ -e "$S/$1" ]
+}
+
+step env
+echo "PVKIT_UV_DEVICE=$PVKIT_UV_DEVICE PVKIT_SYSFS_ROOT=$PVKIT_SYSFS_ROOT"
+echo "prot_virt_guest=$(cat "$PVKIT_SYSFS_ROOT/firmware/uv/prot_virt_guest")"
+uname -m
+
+step pvinfo
+pvinfo
+rc
+
+step perform
+pvattest perform -i "$S/attest.req" -o "$S/attest.resp" -u "$S/userdata"
+rc
+step perform-b
+pvattest perform -i "$S/attest-b.req" -o "$S/attest-b.resp"
+rc
+touch "$S/attest.done"
+
+step wait
+wait_for secret.ready
+rc
+
+step add-tampered
+pvsecret add "$S/tampered.req"
+rc
+step add-assoc
+pvsecret add "$S/assoc.req"
+rc
+step add-retr
+pvsecret add "$S/retr.req"
+rc
+step list
+pvsecret list
+rc
+step retrieve
+pvsecret retrieve --inform name --outform bin -o "$S/retrieved.txt" e2e-key
+rc
+
+step lszcrypt-before
+lszcrypt -V
+rc
+step pvapconfig
+mkdir -p /run/lock
+pvapconfig -c "$S/apconfig.yaml"
+rc
+step lszcrypt-after
+lszcrypt -V
+rc
+
+step lock
+pvsecret lock
+rc
+step add-locked
+pvsecret add --force "$S/assoc.req"
+rc
+
+step parallel
+for n in 1 2 3 4; do
+	(pvattest perform -i "$S/attest.req" -o "/tmp/p$n.resp" >"/tmp/p$n.out" 2>&1 &&
+		pvsecret list >>"/tmp/p$n.out" 2>&1 && echo ok >"/tmp/p$n.ok") &
+done
+wait
+ok=0
+for n in 1 2 3 4; do
+	if [ -e "/tmp/p$n.ok" ]; then ok=$((ok + 1)); else cat "/tmp/p$n.out"; fi
+done
+echo "parallel ok=$ok"
+step end
