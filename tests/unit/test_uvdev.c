@@ -31,6 +31,11 @@
 #include "testutil.h"
 #include "uvsim.h"
 
+/* The backend the endpoint tests go through: "uvsim:" (a connection per handle), or
+ * "vport:" with PVKIT_TEST_UVDEV_PREFIX=vport: (the virtio-serial backend, the socket
+ * standing in for the port: each handle resynchronises the stream first). */
+static const char *prefix = "uvsim:";
+
 /* Generous bounds: the suite also runs under valgrind and qemu-user. */
 #define TEST_ALARM_S 120
 #define RAW_TIMEOUT_S 5
@@ -490,7 +495,7 @@ static struct uvdev *ep_open(const struct endpoint *ep)
 	struct uvdev *d = NULL;
 	struct pvk_err e;
 
-	snprintf(name, sizeof(name), "uvsim:%s", ep->sock);
+	snprintf(name, sizeof(name), "%s%s", prefix, ep->sock);
 	if (pvk_uvdev_open(name, &d, &e))
 		fail_msg("%s", e.msg);
 	assert_string_equal(pvk_uvdev_name(d), ep->sock);
@@ -819,7 +824,7 @@ static void *lock_racer_main(void *arg)
 	struct uvdev_rc rc = { 0 };
 	struct pvk_err e;
 
-	snprintf(name, sizeof(name), "uvsim:%s", r->ep->sock);
+	snprintf(name, sizeof(name), "%s%s", prefix, r->ep->sock);
 	if (pvk_uvdev_open(name, &d, &e)) {
 		r->fails++;
 		return NULL;
@@ -1192,7 +1197,7 @@ static void *worker_main(void *arg)
 	struct pvk_err e;
 	uint64_t a, b;
 
-	snprintf(name, sizeof(name), "uvsim:%s", w->ep->sock);
+	snprintf(name, sizeof(name), "%s%s", prefix, w->ep->sock);
 	if (pvk_uvdev_open(name, &d, &e)) {
 		w->fails++;
 		snprintf(w->msg, sizeof(w->msg), "%s", e.msg);
@@ -1501,7 +1506,7 @@ static void test_ep_stop_idle(void **state)
 		struct uvdev *d = NULL;
 		char name[4300];
 
-		snprintf(name, sizeof(name), "uvsim:%s", ep->sock);
+		snprintf(name, sizeof(name), "%s%s", prefix, ep->sock);
 		assert_int_equal(pvk_uvdev_open(name, &d, &e), -1);
 		assert_null(d);
 	}
@@ -1679,8 +1684,173 @@ static void test_fake_endpoint(void **state)
 	alarm(0);
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* The vport backend's resynchronisation, against a fake port (a socket standing in for the
+ * one stream QEMU gives all processes of a guest) */
+
+struct fake_port {
+	int lfd;
+	pthread_t t;
+	const uint8_t *stale;     /* left in the stream by an earlier process */
+	size_t stale_len;
+	int swallow;              /* SYNCs taken as the body of a half-sent request */
+	int syncs, infos;
+};
+
+static void *fake_port_main(void *arg)
+{
+	struct fake_port *f = arg;
+	int fd = accept(f->lfd, NULL, NULL);
+
+	if (fd < 0)
+		return NULL;
+	if (f->stale_len)
+		pvk_fd_write_full(fd, f->stale, f->stale_len);
+	for (;;) {
+		uint8_t hdr[UVPROTO_REQ_HDR], body[64], a[64];
+		struct uvproto_req r;
+		struct pvk_err e;
+		size_t n;
+
+		if (pvk_fd_read_full(fd, hdr, sizeof(hdr)) || pvk_uvproto_req_decode(hdr, &r, &e) ||
+		    r.in_len > sizeof(body) || (r.in_len && pvk_fd_read_full(fd, body, r.in_len)))
+			break;
+		if (r.nr == UVPROTO_NR_SYNC) {
+			f->syncs++;
+			if (f->swallow > 0) {
+				f->swallow--;
+				continue;
+			}
+			n = rsp(a, 0, 1, 0, UVPROTO_SYNC_LEN, body, UVPROTO_SYNC_LEN);
+		} else {
+			uint8_t out[16];
+
+			f->infos++;
+			put_be64(out, 0x3f);
+			put_be64(out + 8, 0x42);
+			n = rsp(a, 0, 1, 0, 16, out, 16);
+		}
+		if (pvk_fd_write_full(fd, a, n))
+			break;
+	}
+	close(fd);
+	return NULL;
+}
+
+/* Open the fake port as vport:PATH and make one info call: 0 or -1 (e set). */
+static int fake_port_info(const char *dir, struct fake_port *f, uint64_t *uvio, struct pvk_err *e)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char name[4300];
+	struct uvdev *d;
+	struct uvdev_rc rc;
+	uint64_t uv;
+	int ret;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/port.sock", dir);
+	unlink(sa.sun_path);
+	f->lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(f->lfd >= 0);
+	assert_int_equal(bind(f->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(f->lfd, 1), 0);
+	assert_int_equal(pthread_create(&f->t, NULL, fake_port_main, f), 0);
+	snprintf(name, sizeof(name), "vport:%s", sa.sun_path);
+	ret = pvk_uvdev_open(name, &d, e);
+	if (!ret) {
+		ret = pvk_uvdev_info(d, uvio, &uv, &rc, e);
+		pvk_uvdev_close(d);
+	}
+	shutdown(f->lfd, SHUT_RDWR);
+	pthread_join(f->t, NULL);
+	close(f->lfd);
+	unlink(sa.sun_path);
+	return ret;
+}
+
+static void test_vport_resync(void **state)
+{
+	uint8_t stale[200], out[16] = { 0 };
+	struct fake_port f = { .stale = stale };
+	struct pvk_err e;
+	char *dir = tmpdir_make();
+	uint64_t uvio = 0;
+	size_t n;
+
+	(void)state;
+	alarm(TEST_ALARM_S);
+	/* An answer a killed process never read, then garbage (the tail of a frame whose head
+	 * the port discarded while nobody had it open): skipped, the info is ours. */
+	put_be64(out, 0x1);
+	n = rsp(stale, 0, 1, 0, 16, out, 16);
+	for (size_t i = n; i < sizeof(stale); i++)
+		stale[i] = (uint8_t)(i * 37);
+	memcpy(stale + n + 40, "PVUV", 4);
+	f.stale_len = sizeof(stale);
+	pvk_err_clear(&e);
+	assert_int_equal(fake_port_info(dir, &f, &uvio, &e), 0);
+	assert_int_equal(uvio, 0x3f);
+	assert_int_equal(f.syncs, 1);
+	assert_int_equal(f.infos, 1);
+	/* Nothing stale: the same. */
+	memset(&f, 0, sizeof(f));
+	uvio = 0;
+	assert_int_equal(fake_port_info(dir, &f, &uvio, &e), 0);
+	assert_int_equal(uvio, 0x3f);
+	rm_rf(dir);
+	free(dir);
+	alarm(0);
+}
+
+static void test_vport_resend(void **state)
+{
+	struct fake_port f = { .swallow = 1 };
+	struct pvk_err e;
+	char *dir = tmpdir_make();
+	uint64_t uvio = 0;
+	double t0 = now_s();
+
+	(void)state;
+	alarm(TEST_ALARM_S);
+	/* The first SYNC disappears into a half-sent request: a new one follows, and only
+	 * the answer to the latest makes the stream ours. */
+	pvk_err_clear(&e);
+	assert_int_equal(fake_port_info(dir, &f, &uvio, &e), 0);
+	assert_int_equal(uvio, 0x3f);
+	assert_int_equal(f.syncs, 2);
+	assert_int_equal(f.infos, 1);
+	assert_true(now_s() - t0 >= 1.5);
+	rm_rf(dir);
+	free(dir);
+	alarm(0);
+}
+
+static void test_vport_no_port(void **state)
+{
+	struct uvdev *d = NULL;
+	struct pvk_err e;
+	char *dir = tmpdir_make(), name[4300];
+
+	(void)state;
+	alarm(TEST_ALARM_S);
+	/* a port name no virtio-serial port has (on a host: no ports at all) */
+	pvk_err_clear(&e);
+	assert_int_equal(pvk_uvdev_open("vport:org.pvkit.no-such-port", &d, &e), -1);
+	assert_null(d);
+	assert_int_equal(e.code, PVK_E_IO);
+	assert_non_null(strstr(e.msg, "vport:org.pvkit.no-such-port"));
+	/* a device path that is not there */
+	snprintf(name, sizeof(name), "vport:%s/vport9p9", dir);
+	pvk_err_clear(&e);
+	assert_int_equal(pvk_uvdev_open(name, &d, &e), -1);
+	assert_non_null(strstr(e.msg, "cannot open the UV port"));
+	rm_rf(dir);
+	free(dir);
+	alarm(0);
+}
+
 int main(void)
 {
+	const char *pfx = getenv("PVKIT_TEST_UVDEV_PREFIX");
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_abi_ioctl_cb),
 		cmocka_unit_test(test_abi_attest),
@@ -1693,6 +1863,9 @@ int main(void)
 		cmocka_unit_test(test_proto_fd_io),
 		cmocka_unit_test(test_serve_errors),
 		cmocka_unit_test(test_fake_endpoint),
+		cmocka_unit_test(test_vport_resync),
+		cmocka_unit_test(test_vport_resend),
+		cmocka_unit_test(test_vport_no_port),
 		cmocka_unit_test_setup_teardown(test_ep_info, ep_setup, ep_teardown),
 		cmocka_unit_test_setup_teardown(test_ep_connect_errors, ep_setup, ep_teardown),
 		cmocka_unit_test_setup_teardown(test_ep_list, ep_setup, ep_teardown),
@@ -1711,5 +1884,7 @@ int main(void)
 
 	/* raw clients write to endpoints that hang up */
 	signal(SIGPIPE, SIG_IGN);
+	if (pfx && *pfx)
+		prefix = pfx;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
