@@ -504,7 +504,8 @@ int uvsim_guest_sysfs(const struct uvsim_guest *g, struct pvk_err *e)
 	    /* adapter-interrupt virtualization, AP passthrough and AP interpretation */
 	    write_text(q, "feature_indications", "4c00000000000000\n", e) ||
 	    write_text(q, "max_address", "40000000000\n", e) ||
-	    write_text(q, "max_cpus", "248\n", e) || write_text(q, "max_guests", "1024\n", e) ||
+	    /* the guide (ch. 4): secure guests are limited to 247 virtual CPUs */
+	    write_text(q, "max_cpus", "247\n", e) || write_text(q, "max_guests", "1024\n", e) ||
 	    /* version 0x100 (bit 0) of the header, attestation and add-secret requests */
 	    write_text(q, "supp_se_hdr_ver", "8000000000000000\n", e) ||
 	    /* dump, no component encryption, PCKMO DEA/AES/ECC and HMAC, backup keys */

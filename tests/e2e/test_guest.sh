@@ -192,6 +192,7 @@ expect "guest: the job ran to its end" "PVKIT-GUEST: job exit 0" console.txt
 gexpect "environment" env "PVKIT_UV_DEVICE=vport:org.pvkit.uv"
 gexpect "its sysfs view" env "prot_virt_guest=1"
 gexpect "pvinfo reads the UV's query" pvinfo "Secure Execution Guest"
+gexpect "max CPUs as on a real machine (the guide's 247)" pvinfo "Maximal number of CPUs in one SE-Guest 247"
 gexpect "pvattest perform" perform "rc=0"
 gexpect "perform for another host refused" perform-b "rc=1"
 gexpect "perform for another host: the UV's rc/rrc" perform-b "rc 0x"
