@@ -47,13 +47,13 @@ sysroot=$(sed -n "s/^sys_root = '\(.*\)'$/\1/p" "$cross")
 [ -d "$sysroot" ] || die "$cross names no sys_root"
 if [ ! -f "$builddir/build.ninja" ]; then
 	meson setup "$builddir" "$top" --cross-file "$cross" -Dboot=disabled -Dtests=false \
-		--buildtype=release >"$builddir.setup.log" 2>&1 ||
-		die "meson setup failed (see $builddir.setup.log)"
+		--buildtype=release >"$builddir/pvkit-setup.log" 2>&1 ||
+		die "meson setup failed (see $builddir/pvkit-setup.log)"
 fi
 targets=()
 for t in $TOOLS; do targets+=("tools/$t"); done
-ninja -C "$builddir" "${targets[@]}" >"$builddir.build.log" 2>&1 ||
-	die "the s390x build failed (see $builddir.build.log)"
+ninja -C "$builddir" "${targets[@]}" >"$builddir/pvkit-build.log" 2>&1 ||
+	die "the s390x build failed (see $builddir/pvkit-build.log)"
 
 tmp=$(mktemp -d "${out%/}.tmp.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT

@@ -6,11 +6,16 @@
 #   3. the components: Debian's s390x kernel, a busybox initramfs, a parmfile;
 #   4. an SE image for the first host with full host-key verification;
 #   5. pvimg info, pvimg test against both hosts, pvextract-hdr;
-#   6. the image unpacked by uvsim as the ultravisor does and booted under QEMU: the
-#      guest's /init prints the marker of the parmline and powers off; uvsim ls;
+#   6. the image unpacked by uvsim as the ultravisor does and booted under QEMU with a
+#      simulated Crypto Express adapter; inside the guest its own s390x tools (in the
+#      initramfs, with the job scripts/demo-guest-job.sh) perform the attestation, which
+#      the trusted side verifies and answers with an association secret for the guest's
+#      CUID; the guest adds and lists it, binds and associates its AP queue (pvapconfig,
+#      lszcrypt -V), locks the store and attests again; uvsim ls;
 #   7. refused: the image on the other host, a revoked host-key document;
 #   8. uvsim stop.
-# Later issues add attestation and secrets.
+# Without the s390x guest tools (no cross compiler) the guest side runs on this machine
+# through 'uvsim env'; without QEMU or the Debian guest the image is only unpacked.
 #
 # Usage: scripts/demo.sh [WORKDIR (default BUILDDIR/demo)]
 # Environment: PVKIT_NATIVE_BUILDDIR (default build), PVKIT_SKIP_DEPS=1 skips
@@ -52,16 +57,37 @@ hkd_b=$(uvsim host hkd z16b)
 read -ra verify <<<"$(uvsim cert-opts)"
 echo "full host-key verification: ${verify[*]}"
 
-step "Components: Debian's s390x kernel, a busybox initramfs, a parmfile"
+step "The guest side, cross-built for s390x: pvattest, pvsecret, pvinfo, pvapconfig, lszcrypt, chzcrypt"
 bootable=1
-if cache=$("$top/scripts/fetch-guest.sh" --print-dir) &&
-	"$top/scripts/make-initramfs.sh" initramfs.cpio.gz pvkit.marker; then
+in_guest=1
+if ! cache=$("$top/scripts/fetch-guest.sh" --print-dir); then
+	echo "(Debian's s390x kernel and busybox could not be fetched: stand-ins, no boot)"
+	bootable=0
+elif ! command -v qemu-system-s390x >/dev/null 2>&1; then
+	echo "(no qemu-system-s390x: unpack only, no boot)"
+	bootable=0
+fi
+if [ $bootable -eq 1 ] && "$top/scripts/build-guest-tools.sh" --builddir "$builddir/guest-s390x" \
+	"$builddir/guest-s390x-root"; then
+	show ls "$builddir/guest-s390x-root/usr/bin"
+else
+	echo "(no s390x guest tools: the guest side runs on this machine through 'uvsim env')"
+	in_guest=0
+fi
+lifecycle_start=$(date +%s)
+
+step "Components: Debian's s390x kernel, an initramfs with the guest tools and the guest's job, a parmfile"
+if [ $bootable -eq 1 ]; then
 	kernel=$cache/vmlinuz
 	echo "kernel: $(tr '\n' ' ' <"$cache/packages")"
+	if [ $in_guest -eq 1 ]; then
+		show "$top/scripts/make-initramfs.sh" --tools "$builddir/guest-s390x-root" \
+			--job "$top/scripts/demo-guest-job.sh" initramfs.cpio.gz pvkit.marker
+	else
+		show "$top/scripts/make-initramfs.sh" initramfs.cpio.gz pvkit.marker
+	fi
 else
 	# Offline fallback: a stand-in with the marks pvimg checks (not bootable).
-	echo "(Debian's s390x kernel and busybox could not be fetched: using stand-ins, no boot)"
-	bootable=0
 	kernel=$work/vmlinuz
 	head -c $((4 * 1024 * 1024)) /dev/urandom >"$kernel"
 	printf 'S390EP' | dd of="$kernel" bs=1 seek=$((0x10008)) conv=notrunc status=none
@@ -71,7 +97,7 @@ else
 	(cd initramfs && find . | cpio -o -H newc --quiet | gzip -9) >initramfs.cpio.gz
 fi
 marker=demo-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
-echo "console=ttysclp0 pvkit.marker=$marker" >parmfile
+echo "console=ttysclp0 quiet pvkit.marker=$marker" >parmfile
 show cat parmfile
 ls -l "$kernel" initramfs.cpio.gz parmfile
 
@@ -93,59 +119,89 @@ show "$bin/pvimg" test -k "$hkd_b" secure-linux || echo "(exit $?: as expected, 
 step "Extract the SE header for attestation and add-secret requests"
 show "$bin/pvextract-hdr" -o sehdr.bin secure-linux
 
-step "Boot it on host z16a: uvsim unpacks it as the ultravisor does, QEMU (TCG) runs the guest"
-if [ $bootable -eq 1 ] && command -v qemu-system-s390x >/dev/null 2>&1; then
-	show timeout 150 "$uvsim_bin" boot --host z16a --id demo --qemu --timeout 120 secure-linux |
-		tr -d '\r' | tee console.txt
-	if grep -qF "PVKIT-GUEST: marker=$marker " console.txt; then
-		echo "(the guest's /init read marker $marker from the image's parmline: kernel, initrd and parmline arrived)"
-	else
-		echo "(the guest's marker line did not appear on the console)" >&2
-		exit 1
-	fi
+step "On the trusted side: the attestation requests the guest gets before boot"
+mkdir share
+show "$bin/pvattest" create -k "$hkd_a" "${verify[@]}" --add-data phkh-img,secret-store-hash \
+	-o share/attest.req -a attest.arpk
+show "$bin/pvattest" create -k "$hkd_a" "${verify[@]}" --add-data secret-store-hash \
+	-o share/attest2.req -a attest2.arpk
+printf 'report of the demo guest' >share/userdata
+# seed 001: a CEX8P in EP11 mode passed through, two domains with their master keys
+MK1=db3c3b3c3f097dd55ec7eb0e7fdbcb93
+MK2=4a27bb66520ac85f6073a7f678d262c0
+SN=93AADFK719460083
+ap=(--ap "card=03,type=CEX8P,serial=$SN,domains=0x2b:0x31,mkvp=0x$MK1:0x$MK2")
+echo "the guest's adapter: ${ap[*]}"
+
+# The trusted side's answer to the guest's attestation: verify and check it, then make the
+# association secret for its CUID and the AP configuration, and hand them in.
+answer_guest() {
+	show "$bin/pvattest" verify -i share/attest.resp --hdr sehdr.bin -a attest.arpk -o attest.yaml
+	show cat attest.yaml
+	show "$bin/pvattest" check share/attest.resp check.yaml -k "$hkd_a" \
+		--host-key-check boot-key-hash -u share/userdata --secret-store-locked false
+	show cat check.yaml
+	show "$bin/pvsecret" create -k "$hkd_a" "${verify[@]}" --hdr sehdr.bin --cuid attest.yaml \
+		-o share/secret.req association demo-association --output-secret association.bin
+	printf -- '- mode: EP11\n  mkvp: 0x%s\n  serialnr: %s\n  secretid: 0x%s\n' "$MK1" "$SN" \
+		"$(printf '%s' demo-association | sha256sum | cut -d' ' -f1)" >share/apconfig.yaml
+	show cat share/apconfig.yaml
+	touch share/secret.ready
+}
+
+if [ $in_guest -eq 1 ]; then
+	step "Boot it on host z16a: uvsim unpacks it as the ultravisor does, QEMU (TCG) runs it, and the guest's side runs inside"
+	echo "(guest lines are the QEMU console's; the trusted side's commands start with '\$ ')"
+	"$uvsim_bin" boot --host z16a --id demo "${ap[@]}" --qemu --timeout 240 --share share \
+		secure-linux 2>&1 | sed -u -e 's/\r$//' -e '/^\[/d' | tee console.txt &
+	qemu_pid=$!
+	i=0
+	while [ ! -e share/attest.done ] && [ $i -lt 2400 ] && kill -0 $qemu_pid 2>/dev/null; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ -e share/attest.done ] || { echo "the guest did not perform its attestation" >&2; exit 1; }
+	echo "--- on the trusted side, while the guest waits"
+	answer_guest
+	wait $qemu_pid
+	grep -qF "PVKIT-GUEST: marker=$marker " console.txt ||
+		{ echo "(the guest's marker line did not appear on the console)" >&2; exit 1; }
+	grep -qF "PVKIT-GUEST: job exit 0" console.txt ||
+		{ echo "(the guest's job did not run to its end)" >&2; exit 1; }
+	echo "(the guest read marker $marker from the image's parmline and ran its side inside)"
 else
-	echo "(no bootable kernel or no qemu-system-s390x: unpack only, no QEMU)"
-	show uvsim boot --host z16a --id demo secure-linux
+	step "Boot it on host z16a: uvsim unpacks it as the ultravisor does"
+	if [ $bootable -eq 1 ]; then
+		show timeout 150 "$uvsim_bin" boot --host z16a --id demo "${ap[@]}" --qemu --timeout 120 \
+			secure-linux | tr -d '\r' | tee console.txt
+	else
+		show uvsim boot --host z16a --id demo "${ap[@]}" secure-linux
+	fi
+	(
+		# The guest side on this machine through the environment (uvsim env).
+		eval "$(uvsim env demo)"
+		show "$bin/pvattest" perform -i share/attest.req -o share/attest.resp -u share/userdata
+	)
+	answer_guest
+	(
+		eval "$(uvsim env demo)"
+		show "$bin/pvsecret" add share/secret.req
+		show "$bin/pvsecret" list
+		show "$bin/pvsecret" lock
+		show "$bin/pvattest" perform share/attest2.req share/attest2.resp
+	)
 fi
+
+step "The host's view of the guest"
 show uvsim ls
 show uvsim env demo
 
-step "Attest the guest: create the request on the trusted side, perform it in the guest, verify"
-show "$bin/pvattest" create -k "$hkd_a" "${verify[@]}" --add-data phkh-img,secret-store-hash \
-	-o attest.req -a attest.arpk
-printf 'report of the demo guest' >userdata
-(
-	# Inside the guest: the tools reach the (simulated) /dev/uv through the environment.
-	eval "$(uvsim env demo)"
-	show "$bin/pvattest" perform -i attest.req -o attest.resp -u userdata
-)
-show "$bin/pvattest" verify -i attest.resp --hdr sehdr.bin -a attest.arpk -o attest.yaml
-show cat attest.yaml
-show "$bin/pvattest" check attest.resp check.yaml -k "$hkd_a" --host-key-check boot-key-hash \
-	-u userdata --secret-store-locked false
-show cat check.yaml
-
-step "Send the guest a secret: the add-secret request is made on the trusted side, bound to this guest's CUID"
-show "$bin/pvsecret" create -k "$hkd_a" "${verify[@]}" --hdr sehdr.bin --cuid attest.yaml \
-	-o secret.req association demo-association --output-secret association.bin
-(
-	eval "$(uvsim env demo)"
-	show "$bin/pvsecret" add secret.req
-	show "$bin/pvsecret" list
-	show "$bin/pvsecret" lock
-	show "$bin/pvsecret" add --force secret.req || echo "(exit $?: as expected, the store is locked)"
-)
-
-step "Attest again: the secret store now holds that request and is locked"
-show "$bin/pvattest" create -k "$hkd_a" "${verify[@]}" --add-data secret-store-hash \
-	-o attest2.req -a attest2.arpk
-(
-	eval "$(uvsim env demo)"
-	show "$bin/pvattest" perform attest2.req attest2.resp
-)
-show "$bin/pvattest" verify -i attest2.resp --hdr sehdr.bin -a attest2.arpk
-show "$bin/pvattest" check attest2.resp check2.yaml --secret secret.req --secret-store-locked true
+step "Attest again: the secret store now holds the association secret and is locked"
+show "$bin/pvattest" verify -i share/attest2.resp --hdr sehdr.bin -a attest2.arpk
+show "$bin/pvattest" check share/attest2.resp check2.yaml --secret share/secret.req \
+	--secret-store-locked true
 show cat check2.yaml
+echo "(the lifecycle, from the guest tools to here, took $(($(date +%s) - lifecycle_start)) s)"
 
 step "Refused: the image on host z16b (the ultravisor finds no key slot for its host key)"
 show uvsim boot --host z16b secure-linux || echo "(exit $?: as expected)"
