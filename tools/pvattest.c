@@ -59,7 +59,7 @@ static const char perform_help[] =
 	"Usage: pvattest perform [-i] INPUT [-o] OUTPUT [-u USER-DATA]\n"
 	"\n"
 	"Perform the attestation request INPUT with the ultravisor and write the response.\n"
-	"The UV device is /dev/uv, or what PVKIT_UV_DEVICE names (uvsim:SOCKET).\n"
+	"The UV device is /dev/uv, or what PVKIT_UV_DEVICE names (uvsim:SOCKET, vport:NAME).\n"
 	"\n"
 	"Options:\n"
 	"  -i, --input FILE              The attestation request\n"

@@ -35,7 +35,7 @@ static const char main_help[] =
 	"  -h, --help                    Print this help\n"
 	"\n"
 	"'pvsecret COMMAND --help' for the options of a command. The guest commands use\n"
-	"/dev/uv, or what PVKIT_UV_DEVICE names (uvsim:SOCKET).\n";
+	"/dev/uv, or what PVKIT_UV_DEVICE names (uvsim:SOCKET, vport:NAME).\n";
 
 static const char add_help[] =
 	"Usage: pvsecret add [-i] INPUT [-f]\n"
