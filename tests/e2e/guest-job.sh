@@ -71,6 +71,28 @@ step add-locked
 pvsecret add --force "$S/assoc.req"
 rc
 
+# Raw bytes on the port, as a broken or killed process would leave them: the endpoint
+# drops the connection (QEMU reconnects), and the next command still gets its answers.
+port=
+for d in /sys/class/virtio-ports/*; do
+	[ "$(cat "$d/name")" = org.pvkit.uv ] && port=/dev/${d##*/}
+done
+hdr() { # hdr NR IN_LEN (octal escapes of 4 bytes each, big-endian)
+	printf 'PVUV\0\0\0\1%b\0\0\0\0%b\0\0\0\20' "$1" "$2"
+}
+step raw-garbage
+printf 'this is not a uvsim request at all, not even its magic' >"$port"
+pvinfo >/dev/null
+rc
+step raw-oversized
+hdr '\0\0\0\1' '\177\377\377\377' >"$port"
+pvsecret list >/dev/null
+rc
+step raw-half-sent
+{ hdr '\0\0\0\0' '\0\0\0\100'; printf 'only8byt'; } >"$port"
+pvsecret list >/dev/null
+rc
+
 step parallel
 for n in 1 2 3 4; do
 	(pvattest perform -i "$S/attest.req" -o "/tmp/p$n.resp" >"/tmp/p$n.out" 2>&1 &&

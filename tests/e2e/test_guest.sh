@@ -218,6 +218,10 @@ gexpect "pvsecret lock" lock "rc=0"
 gexpect "add after lock refused" add-locked "rc=1"
 gexpect "add after lock: the UV's rc/rrc" add-locked "rc 0x"
 gexpect "four processes at once: all answered" parallel "parallel ok=4"
+gexpect "after garbage on the port: answered" raw-garbage "rc=0"
+gexpect "after an oversized request on the port: answered" raw-oversized "rc=0"
+gexpect "after a half-sent request on the port: answered" raw-half-sent "rc=0"
+grep -q "uvsim endpoint" "$st/guests/g/log" 2>/dev/null || true
 
 # ---- the same refusals through uvsim env (host side) give the same rc/rrc
 eval "$("${U[@]}" env g)"
