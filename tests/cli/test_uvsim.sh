@@ -232,6 +232,9 @@ run "boot: no --host" 2 "" -- "${U[@]}" boot se.img
 run "boot: invalid id" 2 "not a valid guest id" -- "${U[@]}" boot --host A --id ../x se.img
 run "boot: --timeout not a number" 2 "not a number" -- "${U[@]}" boot --host A --timeout 5x se.img
 run "boot: existing id" 2 "exists already" -- "${U[@]}" boot --host A --id "$ID" se.img
+run "boot: --share without --qemu" 2 "--share needs --qemu" -- "${U[@]}" boot --host A --share . se.img
+run "boot: --share of no directory" 2 "--share: 'nosuchdir' is not a directory" -- \
+	"${U[@]}" boot --host A --qemu --share nosuchdir se.img
 check "refused boots leave no guest behind" test "$(nguests)" -eq 1
 
 # ---- a second guest, stop ----
