@@ -13,7 +13,7 @@ export DEBIAN_FRONTEND=noninteractive
 ARCH=s390x
 TRIPLET=s390x-linux-gnu
 # Top-level -dev packages; their dependency closure is resolved below.
-SYSROOT_PKGS="libssl-dev libcurl4-openssl-dev libjson-c-dev libyaml-dev libcmocka-dev ${SYSROOT_PKGS_EXTRA:-}"
+SYSROOT_PKGS="libssl-dev libcurl4-openssl-dev libjson-c-dev libyaml-dev libxml2-dev libcmocka-dev ${SYSROOT_PKGS_EXTRA:-}"
 # Bump when the layout steps below change, so existing sysroots are rebuilt.
 LAYOUT_VERSION=1
 

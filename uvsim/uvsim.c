@@ -21,6 +21,7 @@
 #include "cli.h"
 #include "pvkit/bytes.h"
 #include "pvkit/crypto.h"
+#include "pvkit/domxml.h"
 #include "pvkit/fileio.h"
 #include "pvkit/image.h"
 #include "pvkit/sehdr.h"
@@ -61,6 +62,12 @@ const char uvsim_help[] =
 	"  ap online ID QUEUE 0|1   The host sets a queue offline or online\n"
 	"  ls [--format json]       List the guests (as JSON: pvkit's addition)\n"
 	"  env ID                   Print the environment a guest-side tool needs\n"
+	"  domxml ID [--disk FILE] [--memory MIB] [--vcpus N] [--no-async-teardown]\n"
+	"         [-o FILE]         Write the libvirt domain XML a KVM host on IBM Z needs\n"
+	"                           for the guest: direct kernel boot of its SE image, or\n"
+	"                           boot from --disk; launchSecurity s390-pv, no balloon,\n"
+	"                           async teardown (libvirt 9.6 or later), its AP queues\n"
+	"                           through vfio-ap (check it with pvdomcheck)\n"
 	"  stop ID... | --all       Stop guests and remove their state\n"
 	"\n"
 	"Options:\n"
@@ -339,6 +346,88 @@ static int cmd_env(int argc, char **argv)
 	return PVK_EXIT_OK;
 }
 
+/* The libvirt domain a real KVM host on IBM Z needs for this guest's image. */
+static int cmd_domxml(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "disk", required_argument, NULL, 'd' },
+		{ "memory", required_argument, NULL, 'm' },
+		{ "vcpus", required_argument, NULL, 'c' },
+		{ "no-async-teardown", no_argument, NULL, 'A' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct pvk_domxml_guest d = { .memory_mib = 1024, .vcpus = 2 };
+	const char *out = "-", *disk = NULL;
+	char abs_disk[4096], uuid[40], apdir[4200], *xml = NULL;
+	struct uvsim_guest g;
+	struct stat st;
+	struct pvk_err e;
+	size_t len;
+	int c, rc;
+
+	pvk_err_clear(&e);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+		char *end;
+		unsigned long v;
+
+		switch (c) {
+		case 'd': disk = optarg; break;
+		case 'o': out = optarg; break;
+		case 'A': d.no_async_teardown = 1; break;
+		case 'm':
+		case 'c':
+			v = strtoul(optarg, &end, 10);
+			if (*end || !*optarg || v == 0 || v > 1u << 30)
+				return cli_usage_error("--%s: '%s' is not a number",
+						       c == 'm' ? "memory" : "vcpus", optarg);
+			if (c == 'm')
+				d.memory_mib = (unsigned)v;
+			else
+				d.vcpus = (unsigned)v;
+			break;
+		case 'h': fputs(uvsim_help, stdout); return PVK_EXIT_OK;
+		default: return cli_usage_error("usage: uvsim domxml ID [--disk FILE] [--memory MIB] "
+						"[--vcpus N] [--no-async-teardown] [-o FILE]");
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage_error("usage: uvsim domxml ID [--disk FILE] [--memory MIB] "
+				       "[--vcpus N] [--no-async-teardown] [-o FILE]");
+	if (d.vcpus > PVK_DOMXML_MAX_VCPUS)
+		return cli_usage_error("--vcpus: a secure guest has at most %u virtual CPUs",
+				       PVK_DOMXML_MAX_VCPUS);
+	if (uvsim_guest_load(state, argv[optind], &g, &e))
+		return cli_error(&e);
+	d.name = g.id;
+	if (disk) {
+		if (!realpath(disk, abs_disk)) {
+			uvsim_guest_clear(&g);
+			return cli_usage_error("--disk: %s: %s", disk, strerror(errno));
+		}
+		d.disk = abs_disk;
+	} else {
+		d.kernel = g.image;
+	}
+	/* Its AP queues come through a vfio-ap mediated device; named after the guest's CUID. */
+	snprintf(apdir, sizeof(apdir), "%s/sys/devices/ap", g.dir);
+	if (!stat(apdir, &st)) {
+		const uint8_t *u = g.cuid;
+
+		snprintf(uuid, sizeof(uuid),
+			 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0],
+			 u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
+			 u[13], u[14], u[15]);
+		d.ap_mdev_uuid = uuid;
+	}
+	rc = pvk_domxml_make(&d, &xml, &len, &e) ||
+	     pvk_file_write_arg(out, xml, len, OUTFILE_OVERWRITE, &e);
+	free(xml);
+	uvsim_guest_clear(&g);
+	return rc ? cli_error(&e) : PVK_EXIT_OK;
+}
+
 static int cmd_ap(int argc, char **argv)
 {
 	struct uvsim_guest g;
@@ -443,6 +532,7 @@ static const struct cli_command commands[] = {
 	{ "boot", NULL, cmd_boot },
 	{ "ls", NULL, cmd_ls },
 	{ "env", NULL, cmd_env },
+	{ "domxml", NULL, cmd_domxml },
 	{ "stop", NULL, cmd_stop },
 	{ "ap", NULL, cmd_ap },
 	{ NULL, NULL, NULL },

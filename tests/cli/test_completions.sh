@@ -119,7 +119,7 @@ helpkeys=("pvimg" "pvimg create" "pvimg info" "pvimg test" "genprotimg" "pvattes
 	"pvattest create" "pvattest perform" "pvattest verify" "pvattest check" "pvsecret"
 	"pvsecret create" "pvsecret add" "pvsecret list" "pvsecret lock" "pvsecret retrieve"
 	"pvsecret verify" "pvverify" "pvinfo" "pvinfo supported-flags" "pvapconfig" "chzcrypt"
-	"lszcrypt" "pvkit-testpki" "pvextract-hdr")
+	"lszcrypt" "pvkit-testpki" "pvextract-hdr" "pvdomcheck")
 
 # every -x/--word token of a help text, less those matching $1
 help_opts() {
@@ -234,7 +234,7 @@ suite() {
 	# uvsim's help lists the options of all its commands: compare with their union
 	local want=() all=()
 	mapfile -t want <help/uvsim.opts
-	for k in "uvsim" "uvsim boot" "uvsim stop" "uvsim ls"; do
+	for k in "uvsim" "uvsim boot" "uvsim stop" "uvsim ls" "uvsim domxml"; do
 		ask "$k -"
 		all+=("${ANS[@]}")
 	done
