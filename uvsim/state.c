@@ -204,7 +204,73 @@ static int read_pem(const char *path, EVP_PKEY **key, X509 **cert, struct pvk_er
 	return 0;
 }
 
-int uvsim_host_new(const char *state, const char *name, struct pvk_err *e)
+static int write_text(const char *dir, const char *name, const char *text, struct pvk_err *e);
+static int write_uv_query(const char *uv, struct pvk_err *e);
+
+/* IBM Z machines with Secure Execution (the guide: z15 or later). */
+static const struct { const char *type, *model, *name; } machines[] = {
+	{ "8561", "T01", "IBM z15 T01" }, { "8562", "T02", "IBM z15 T02" },
+	{ "3931", "A01", "IBM z16 A01" }, { "3932", "A02", "IBM z16 A02" },
+	{ "9175", "ME1", "IBM z17 ME1" },
+};
+
+const char *uvsim_machine_name(const char *type)
+{
+	for (size_t i = 0; i < sizeof(machines) / sizeof(machines[0]); i++)
+		if (!strcmp(machines[i].type, type))
+			return machines[i].name;
+	return NULL;
+}
+
+/* The host's own view, as the provider checks it (ch. 10): /proc/sysinfo with the machine
+ * type and the Sequence Code whose five right-most digits are the serial number, the
+ * host-key document under Resource Link's name HKD-<type>-<serial>.crt, the UV's sysfs with
+ * prot_virt_host 1, and the boot message of the opt-in. */
+static int write_host_view(const char *dir, const char *type, const char *serial,
+			   const char *hkd_pem, size_t hkd_len, struct pvk_err *e)
+{
+	const char *model = NULL;
+	char path[4400], buf[1024];
+
+	for (size_t i = 0; i < sizeof(machines) / sizeof(machines[0]); i++)
+		if (!strcmp(machines[i].type, type))
+			model = machines[i].model;
+	snprintf(path, sizeof(path), "%s/proc", dir);
+	if (mkdir_p(path, e))
+		return -1;
+	snprintf(buf, sizeof(buf),
+		 "Manufacturer:         IBM\n"
+		 "Type:                 %s\n"
+		 "Model:                701              %s\n"
+		 "Sequence Code:        0000000000%s\n"
+		 "Plant:                02\n", type, model ? model : "", serial);
+	if (write_text(path, "sysinfo", buf, e))
+		return -1;
+	snprintf(path, sizeof(path), "%s/HKD-%s-%s.crt", dir, type, serial);
+	if (pvk_file_write_all(path, hkd_pem, hkd_len, OUTFILE_OVERWRITE, e))
+		return -1;
+	snprintf(path, sizeof(path), "%s/sys/firmware/uv", dir);
+	if (mkdir_p(path, e) || write_uv_query(path, e) ||
+	    write_text(path, "prot_virt_host", "1\n", e) ||
+	    write_text(path, "prot_virt_guest", "0\n", e))
+		return -1;
+	return write_text(dir, "dmesg", "[    0.828273] prot_virt: Reserving 322MB as ultravisor "
+			  "base storage\n", e);
+}
+
+int uvsim_host_valid_machine(const char *type, const char *serial, struct pvk_err *e)
+{
+	if (type && !uvsim_machine_name(type))
+		return pvk_fail(e, PVK_E_USAGE, "machine type '%s': Secure Execution needs an IBM z15 "
+				"or later (8561, 8562, 3931, 3932, 9175)", type);
+	if (serial && (strlen(serial) != 5 || strspn(serial, "0123456789ABCDEF") != 5))
+		return pvk_fail(e, PVK_E_USAGE, "serial number '%s': five digits (0-9, A-F), the "
+				"right-most of the machine's Sequence Code", serial);
+	return 0;
+}
+
+int uvsim_host_new(const char *state, const char *name, const char *type, const char *serial,
+		   struct pvk_err *e)
 {
 	char dir[4200], tmp[4300], path[4400];
 	EVP_PKEY *ibm_key = NULL, *host = NULL;
@@ -257,6 +323,25 @@ int uvsim_host_new(const char *state, const char *name, struct pvk_err *e)
 	snprintf(path, sizeof(path), "%s/hkd.crt", tmp);
 	if (pvk_testpki_write_pem(path, &hkd, 1, NULL, 0, e))
 		goto out;
+	{
+		uint8_t *pem = NULL, r[4];
+		size_t len = 0;
+		char sn[6];
+
+		if (!serial) {
+			if (pvk_random(r, sizeof(r), e))
+				goto out;
+			snprintf(sn, sizeof(sn), "%05u", (unsigned)(get_be32(r) % 100000));
+			serial = sn;
+		}
+		if (pvk_file_read_all(path, 1 << 20, &pem, &len, e))
+			goto out;
+		rc = write_host_view(tmp, type ? type : "3931", serial, (const char *)pem, len, e);
+		free(pem);
+		if (rc)
+			goto out;
+		rc = -1;
+	}
 	if (place_dir(tmp, dir, e))
 		goto out;
 	tmp[0] = 0;
@@ -478,25 +563,22 @@ static int write_text(const char *dir, const char *name, const char *text, struc
 {
 	char path[4400];
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
+		return pvk_fail(e, PVK_E_IO, "%s/%s: path too long", dir, name);
 	return pvk_file_write_all(path, text, strlen(text), OUTFILE_OVERWRITE | OUTFILE_SECRET, e);
 }
 
-int uvsim_guest_sysfs(const struct uvsim_guest *g, struct pvk_err *e)
+/* The UV's query data under uv/ (firmware/uv): the same on a host and in its guests. */
+static int write_uv_query(const char *uv, struct pvk_err *e)
 {
-	char uv[4200], q[4300], k[4300], buf[2048], h[65];
+	char q[4300], buf[256];
 	/* The UV's installed-calls list: MSB0 bits 0-33 (bit 10 is reserved), as the kernel
 	 * prints the words; list-secrets (bit 30) is what pvapconfig looks for. Every word
 	 * below is MSB0, as IBM's pvinfo reads them. */
 	uint64_t facilities0 = 0xffdfffffc0000000ull;
-	size_t n = 0;
 
-	snprintf(uv, sizeof(uv), "%s/sys/firmware/uv", g->dir);
 	snprintf(q, sizeof(q), "%s/query", uv);
-	snprintf(k, sizeof(k), "%s/keys", uv);
-	if (mkdir_p(q, e) || mkdir_p(k, e))
-		return -1;
-	if (write_text(uv, "prot_virt_guest", "1\n", e) || write_text(uv, "prot_virt_host", "0\n", e))
+	if (mkdir_p(q, e))
 		return -1;
 	snprintf(buf, sizeof(buf), "%llx\n%llx\n%llx\n%llx\n", (unsigned long long)facilities0,
 		 0ull, 0ull, 0ull);
@@ -524,7 +606,19 @@ int uvsim_guest_sysfs(const struct uvsim_guest *g, struct pvk_err *e)
 	if (write_text(q, "max_assoc_secrets", buf, e))
 		return -1;
 	snprintf(buf, sizeof(buf), "%d\n", UVSIM_MAX_RETR);
-	if (write_text(q, "max_retr_secrets", buf, e))
+	return write_text(q, "max_retr_secrets", buf, e);
+}
+
+int uvsim_guest_sysfs(const struct uvsim_guest *g, struct pvk_err *e)
+{
+	char uv[4200], k[4300], buf[2048], h[65];
+	size_t n = 0;
+
+	snprintf(uv, sizeof(uv), "%s/sys/firmware/uv", g->dir);
+	snprintf(k, sizeof(k), "%s/keys", uv);
+	if (mkdir_p(k, e) || write_uv_query(uv, e))
+		return -1;
+	if (write_text(uv, "prot_virt_guest", "1\n", e) || write_text(uv, "prot_virt_host", "0\n", e))
 		return -1;
 	/* keys/: the current host-key hash, no backup key, 13 unused slots (spec §2.9). */
 	pvk_hex_encode(g->phkh, 32, h);

@@ -37,8 +37,15 @@ const char uvsim_help[] =
 	"\n"
 	"Commands:\n"
 	"  init                     Create the state directory and its test PKI\n"
-	"  host new NAME            Create a simulated host: a P-521 host key kept in the\n"
-	"                           state directory, and its host-key document (HKD)\n"
+	"  host new [--type TYPE] [--serial SERIAL] NAME\n"
+	"                           Create a simulated host: a P-521 host key kept in the\n"
+	"                           state directory, its host-key document (HKD), and its\n"
+	"                           view: machine TYPE (default 3931, an IBM z16) and\n"
+	"                           SERIAL (five digits, default random) in proc/sysinfo,\n"
+	"                           the HKD as HKD-TYPE-SERIAL.crt, the UV's sysfs\n"
+	"  host show NAME [--format json]\n"
+	"                           What the provider checks on the host (ch. 10)\n"
+	"  host env NAME            Print PVKIT_SYSFS_ROOT of the host (for pvinfo)\n"
 	"  host ls                  List the hosts and their HKDs\n"
 	"  host hkd NAME            Print the path of the host's HKD\n"
 	"  cert-opts                Print the pvimg/pvattest/pvsecret options that verify\n"
@@ -112,6 +119,176 @@ static int cmd_init(void)
 	return PVK_EXIT_OK;
 }
 
+static void print_export(const char *name, const char *prefix, const char *value,
+			 const char *suffix);
+
+/* The host's directory, refusing an invalid or unknown name. */
+static int host_dir(const char *name, char *dir, size_t len, struct pvk_err *e)
+{
+	struct stat st;
+
+	snprintf(dir, len, "%s/hosts/%s", state, name);
+	if (!uvsim_valid_name(name) || stat(dir, &st) || !S_ISDIR(st.st_mode))
+		return pvk_fail(e, PVK_E_USAGE, "no simulated host '%s'", name);
+	return 0;
+}
+
+/* A "Key: value" line of the host's /proc/sysinfo ("" when absent). */
+static void sysinfo_field(const char *dir, const char *key, char *out, size_t len)
+{
+	char path[4400], line[256];
+	size_t k = strlen(key);
+	FILE *f;
+
+	out[0] = 0;
+	snprintf(path, sizeof(path), "%s/proc/sysinfo", dir);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		const char *v = line + k + 1;
+
+		if (strncmp(line, key, k) || line[k] != ':')
+			continue;
+		v += strspn(v, " \t");
+		snprintf(out, len, "%s", v);
+		out[strcspn(out, "\n")] = 0;
+		break;
+	}
+	fclose(f);
+}
+
+static void read_first_line(const char *path, char *out, size_t len)
+{
+	FILE *f = fopen(path, "r");
+
+	out[0] = 0;
+	if (f) {
+		if (fgets(out, (int)len, f))
+			out[strcspn(out, "\n")] = 0;
+		fclose(f);
+	}
+}
+
+/* What the provider checks on a host (ch. 10), as text or JSON. */
+static int host_show(const char *name, int json)
+{
+	static const char *const query[] = {
+		"facilities", "feature_indications", "max_address", "max_cpus", "max_guests",
+		"max_secrets", "max_assoc_secrets", "max_retr_secrets", "supp_se_hdr_ver",
+		"supp_se_hdr_pcf", "supp_att_req_hdr_ver", "supp_att_pflags",
+		"supp_add_secret_req_ver", "supp_add_secret_pcf", "supp_secret_types",
+	};
+	char dir[4300], type[64], seq[64], serial[16] = "", hkd[4400], pvh[16], dmesg[256];
+	char path[4500], val[256];
+	const char *machine;
+	struct stat st;
+	struct pvk_err e;
+
+	pvk_err_clear(&e);
+	if (host_dir(name, dir, sizeof(dir), &e))
+		return cli_error(&e);
+	sysinfo_field(dir, "Type", type, sizeof(type));
+	sysinfo_field(dir, "Sequence Code", seq, sizeof(seq));
+	if (!type[0] || strlen(seq) < 5) {
+		pvk_fail(&e, PVK_E_FORMAT, "%s/proc/sysinfo: no host view (host made by an older "
+			 "uvsim?)", dir);
+		return cli_error(&e);
+	}
+	snprintf(serial, sizeof(serial), "%s", seq + strlen(seq) - 5);
+	machine = uvsim_machine_name(type);
+	snprintf(hkd, sizeof(hkd), "%s/HKD-%s-%s.crt", dir, type, serial);
+	if (stat(hkd, &st))
+		hkd[0] = 0;
+	snprintf(path, sizeof(path), "%s/sys/firmware/uv/prot_virt_host", dir);
+	read_first_line(path, pvh, sizeof(pvh));
+	snprintf(path, sizeof(path), "%s/dmesg", dir);
+	read_first_line(path, dmesg, sizeof(dmesg));
+	if (json) {
+		json_object *o = json_object_new_object(), *q = json_object_new_object();
+		struct pvk_err je;
+		char *text = NULL;
+		size_t len;
+		int rc;
+
+		pvk_err_clear(&je);
+		json_object_object_add(o, "host", json_object_new_string(name));
+		json_object_object_add(o, "machine_type", json_object_new_string(type));
+		json_object_object_add(o, "machine", machine ? json_object_new_string(machine) : NULL);
+		json_object_object_add(o, "sequence_code", json_object_new_string(seq));
+		json_object_object_add(o, "serial", json_object_new_string(serial));
+		json_object_object_add(o, "host_key_document",
+				       hkd[0] ? json_object_new_string(hkd) : NULL);
+		json_object_object_add(o, "prot_virt_host", json_object_new_boolean(!strcmp(pvh, "1")));
+		snprintf(path, sizeof(path), "%s/sys", dir);
+		json_object_object_add(o, "sysfs_root", json_object_new_string(path));
+		json_object_object_add(o, "dmesg", json_object_new_string(dmesg));
+		for (size_t i = 0; i < sizeof(query) / sizeof(query[0]); i++) {
+			snprintf(path, sizeof(path), "%s/sys/firmware/uv/query/%s", dir, query[i]);
+			read_first_line(path, val, sizeof(val));
+			json_object_object_add(q, query[i], json_object_new_string(val));
+		}
+		json_object_object_add(o, "uv_query", q);
+		rc = pvk_json_text(o, 1, &text, &len, &je) || pvk_file_write_arg("-", text, len, 0, &je);
+		json_object_put(o);
+		free(text);
+		return rc ? cli_error(&je) : PVK_EXIT_OK;
+	}
+	printf("Host:              %s\n", name);
+	printf("Machine type:      %s (%s)\n", type, machine ? machine : "unknown");
+	printf("Serial number:     %s (the five right-most digits of Sequence Code %s)\n", serial,
+	       seq);
+	printf("Host-key document: %s\n", hkd[0] ? hkd : "(missing)");
+	printf("prot_virt_host:    %s (%s)\n", pvh,
+	       !strcmp(pvh, "1") ? "the host runs in Secure Execution mode" : "not in Secure Execution mode");
+	printf("Boot message:      %s\n", dmesg);
+	printf("Ultravisor:        %s/sys/firmware/uv (pvinfo: eval \"$(uvsim host env %s)\")\n",
+	       dir, name);
+	for (size_t i = 0; i < sizeof(query) / sizeof(query[0]); i++) {
+		snprintf(path, sizeof(path), "%s/sys/firmware/uv/query/%s", dir, query[i]);
+		read_first_line(path, val, sizeof(val));
+		printf("  %-24s %s\n", query[i], val);
+	}
+	return PVK_EXIT_OK;
+}
+
+/* host new [--type TYPE] [--serial SERIAL] NAME; anything else is the name, which is then
+ * checked (so "-x" is refused as a name, as before the options existed). */
+static int host_new(int argc, char **argv)
+{
+	const char *type = NULL, *serial = NULL, *name = NULL;
+	struct pvk_err e;
+
+	pvk_err_clear(&e);
+	for (int i = 1; i < argc; i++) {
+		const char **opt = !strncmp(argv[i], "--type", 6) ? &type :
+				   !strncmp(argv[i], "--serial", 8) ? &serial : NULL;
+		const char *eq = strchr(argv[i], '=');
+
+		if (opt && (argv[i][opt == &type ? 6 : 8] == 0 || eq == argv[i] + (opt == &type ? 6 : 8))) {
+			if (eq)
+				*opt = eq + 1;
+			else if (i + 1 < argc)
+				*opt = argv[++i];
+			else
+				return cli_usage_error("the option '%s' requires a value", argv[i]);
+		} else if (!name) {
+			name = argv[i];
+		} else {
+			return cli_usage_error("usage: uvsim host new [--type TYPE] [--serial SERIAL] NAME");
+		}
+	}
+	if (!name)
+		return cli_usage_error("usage: uvsim host new [--type TYPE] [--serial SERIAL] NAME");
+	if (uvsim_host_valid_machine(type, serial, &e))
+		return cli_usage_error("%s", e.msg);
+	if (uvsim_host_new(state, name, type, serial, &e))
+		return cli_error(&e);
+	if (cli_verbosity >= 0)
+		printf("%s/hosts/%s/hkd.crt\n", state, name);
+	return PVK_EXIT_OK;
+}
+
 static int cmd_host(int argc, char **argv)
 {
 	char names[256][UVSIM_NAME_MAX], path[4300];
@@ -119,13 +296,8 @@ static int cmd_host(int argc, char **argv)
 	int n;
 
 	pvk_err_clear(&e);
-	if (argc >= 3 && !strcmp(argv[1], "new") && argc == 3) {
-		if (uvsim_host_new(state, argv[2], &e))
-			return cli_error(&e);
-		if (cli_verbosity >= 0)
-			printf("%s/hosts/%s/hkd.crt\n", state, argv[2]);
-		return PVK_EXIT_OK;
-	}
+	if (argc >= 2 && !strcmp(argv[1], "new"))
+		return host_new(argc - 1, argv + 1);
 	if (argc == 2 && !strcmp(argv[1], "ls")) {
 		snprintf(path, sizeof(path), "%s/hosts", state);
 		n = list_dir(path, names, 256);
@@ -134,17 +306,24 @@ static int cmd_host(int argc, char **argv)
 		return PVK_EXIT_OK;
 	}
 	if (argc == 3 && !strcmp(argv[1], "hkd")) {
-		struct stat st;
-
-		snprintf(path, sizeof(path), "%s/hosts/%s/hkd.crt", state, argv[2]);
-		if (!uvsim_valid_name(argv[2]) || stat(path, &st)) {
-			pvk_fail(&e, PVK_E_USAGE, "no simulated host '%s'", argv[2]);
+		if (host_dir(argv[2], path, sizeof(path), &e))
 			return cli_error(&e);
-		}
-		printf("%s\n", path);
+		printf("%s/hkd.crt\n", path);
 		return PVK_EXIT_OK;
 	}
-	return cli_usage_error("usage: uvsim host new NAME | host ls | host hkd NAME");
+	if ((argc == 3 || (argc == 5 && !strcmp(argv[3], "--format"))) && !strcmp(argv[1], "show")) {
+		if (argc == 5 && strcmp(argv[4], "json"))
+			return cli_usage_error("usage: uvsim host show NAME [--format json]");
+		return host_show(argv[2], argc == 5);
+	}
+	if (argc == 3 && !strcmp(argv[1], "env")) {
+		if (host_dir(argv[2], path, sizeof(path), &e))
+			return cli_error(&e);
+		print_export("PVKIT_SYSFS_ROOT", "", path, "/sys");
+		return PVK_EXIT_OK;
+	}
+	return cli_usage_error("usage: uvsim host new [--type TYPE] [--serial SERIAL] NAME | host ls | "
+			       "host hkd NAME | host show NAME [--format json] | host env NAME");
 }
 
 static int cmd_cert_opts(void)

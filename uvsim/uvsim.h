@@ -68,7 +68,13 @@ const char *uvsim_state_dir(const char *override);
 int uvsim_state_lock(const char *state, struct pvk_err *e);
 void uvsim_state_unlock(int fd);
 int uvsim_init(const char *state, struct pvk_err *e);
-int uvsim_host_new(const char *state, const char *name, struct pvk_err *e);
+/* A simulated host: its key, HKD and host view (machine type and serial: NULL for the
+ * defaults, 3931 and a random serial). */
+int uvsim_host_new(const char *state, const char *name, const char *type, const char *serial,
+		   struct pvk_err *e);
+int uvsim_host_valid_machine(const char *type, const char *serial, struct pvk_err *e);
+/* "IBM z16 A01" for "3931", NULL for a machine without Secure Execution. */
+const char *uvsim_machine_name(const char *type);
 int uvsim_host_key(const char *state, const char *name, EVP_PKEY **key, struct pvk_err *e);
 int uvsim_valid_name(const char *name);
 

@@ -234,7 +234,7 @@ suite() {
 	# uvsim's help lists the options of all its commands: compare with their union
 	local want=() all=()
 	mapfile -t want <help/uvsim.opts
-	for k in "uvsim" "uvsim boot" "uvsim stop" "uvsim ls" "uvsim domxml"; do
+	for k in "uvsim" "uvsim boot" "uvsim stop" "uvsim ls" "uvsim domxml" "uvsim host"; do
 		ask "$k -"
 		all+=("${ANS[@]}")
 	done
@@ -295,7 +295,7 @@ suite() {
 	expect "uvsim stop: guests" "uvsim --state $tmp/state stop g123 " g123
 	expect "uvsim boot --host: hosts" "uvsim boot --host " hostA
 	expect "uvsim boot --qemu is a flag" "uvsim boot --qemu --kee" --keep-memory
-	expect "uvsim host: verbs" "uvsim host " new ls hkd
+	expect "uvsim host: verbs" "uvsim host " new ls hkd show env
 	expect "uvsim --state: directories" "uvsim --state d" d1
 
 	stop_driver

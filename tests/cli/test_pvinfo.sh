@@ -165,5 +165,11 @@ PY
 	run "guest: supported-flags --secret" 0 "Supported Secret types:" -- "$PVINFO" supported-flags --secret
 	unset PVKIT_UV_DEVICE PVKIT_SYSFS_ROOT
 fi
+# ---- uvsim's host view (issue 14): the same UV, seen from the KVM host
+eval "$("$UVSIM" --state "$S" host env A)"
+run "host: pvinfo" 0 "Secure Execution Host" -- "$PVINFO"
+check "host: the same limits as its guests" grep -qx "Maximal number of CPUs in one SE-Guest 247" out
+run "host: --format yaml" 0 "se_status: Host" -- "$PVINFO" --format yaml
+unset PVKIT_SYSFS_ROOT
 no_sanitizer_reports
 finish

@@ -67,6 +67,35 @@ check "no host directory for refused names" \
 run "host ls" 0 "$ST/hosts/B/hkd.crt" -- "${U[@]}" host ls
 run "host hkd" 0 "$ST/hosts/A/hkd.crt" -- "${U[@]}" host hkd A
 run "host hkd of an unknown host" 2 "no simulated host" -- "${U[@]}" host hkd C
+# the host's view (issue 14, the guide's ch. 10): the example of /proc/sysinfo and the HKD's name
+run "host new --type --serial" 0 "$ST/hosts/Z/hkd.crt" -- "${U[@]}" host new --type 3931 --serial 12345 Z
+check "host view: /proc/sysinfo as the guide shows it" \
+	grep -qx "Sequence Code:        000000000012345" "$ST/hosts/Z/proc/sysinfo"
+check "host view: Type 3931" grep -qx "Type:                 3931" "$ST/hosts/Z/proc/sysinfo"
+check "host view: the HKD under Resource Link's name HKD-3931-12345.crt" \
+	cmp -s "$ST/hosts/Z/hkd.crt" "$ST/hosts/Z/HKD-3931-12345.crt"
+check "host view: prot_virt_host 1" test "$(cat "$ST/hosts/Z/sys/firmware/uv/prot_virt_host")" = 1
+run "host show" 0 "Serial number:     12345 (the five right-most digits of Sequence Code 000000000012345)" -- \
+	"${U[@]}" host show Z
+check "host show: machine" grep -q "Machine type:      3931 (IBM z16 A01)" "$tmp/out"
+check "host show: the opt-in's boot message" grep -q "Reserving 322MB as ultravisor base storage" "$tmp/out"
+check "host show: the UV's limits" grep -qE "^  max_cpus +247$" "$tmp/out"
+run "host show --format json" 0 "" -- "${U[@]}" host show Z --format json
+check "host show --format json: fields" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["machine_type"] == "3931" and d["serial"] == "12345" and d["prot_virt_host"] is True
+assert d["host_key_document"].endswith("/hosts/Z/HKD-3931-12345.crt")
+assert d["uv_query"]["max_guests"] == "1024" and d["uv_query"]["max_cpus"] == "247"' "$tmp/out"
+run "host env" 0 "export PVKIT_SYSFS_ROOT='$ST/hosts/Z/sys'" -- "${U[@]}" host env Z
+run "host new --type=8561 --serial=0A1B2 (z15)" 0 "" -- "${U[@]}" host new --type=8561 --serial=0A1B2 Y
+check "host view: a z15's HKD name" test -f "$ST/hosts/Y/HKD-8561-0A1B2.crt"
+run "host new --type 3906 (z14): refused" 2 "needs an IBM z15 or later" -- "${U[@]}" host new --type 3906 X
+run "host new --serial 1234: refused" 2 "five digits" -- "${U[@]}" host new --serial 1234 X
+run "host new --type without a value" 2 "requires a value" -- "${U[@]}" host new X --type
+check "no host for refused machines" test ! -e "$ST/hosts/X"
+run "host show of an unknown host" 2 "no simulated host" -- "${U[@]}" host show C
+rm -rf "$ST/hosts/Y" "$ST/hosts/Z"
 run "cert-opts" 0 "--root-ca $ST/pki/root_ca.crt" -- "${U[@]}" cert-opts
 read -r -a CERT_OPTS <out
 run "state from \$PVKIT_UVSIM_STATE" 0 "$ST/hosts/A/hkd.crt" -- \
