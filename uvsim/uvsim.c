@@ -22,6 +22,7 @@
 #include "pvkit/bytes.h"
 #include "pvkit/crypto.h"
 #include "pvkit/domxml.h"
+#include "pvkit/pvdump.h"
 #include "pvkit/fileio.h"
 #include "pvkit/image.h"
 #include "pvkit/sehdr.h"
@@ -69,6 +70,11 @@ const char uvsim_help[] =
 	"  ap online ID QUEUE 0|1   The host sets a queue offline or online\n"
 	"  ls [--format json]       List the guests (as JSON: pvkit's addition)\n"
 	"  env ID                   Print the environment a guest-side tool needs\n"
+	"  dump ID -o FILE          Dump the guest as its host would (memory kept with\n"
+	"                           --keep-memory): the ELF dump of a protected guest,\n"
+	"                           encrypted for the image's CCK (pvdump decrypt); refused\n"
+	"                           when the image does not allow dumping or a disable-dump\n"
+	"                           add-secret request was added\n"
 	"  domxml ID [--disk FILE] [--memory MIB] [--vcpus N] [--no-async-teardown]\n"
 	"         [-o FILE]         Write the libvirt domain XML a KVM host on IBM Z needs\n"
 	"                           for the guest: direct kernel boot of its SE image, or\n"
@@ -427,6 +433,17 @@ int alive(long pid)
 	return p && !strncmp(p, "(uvsim)", 7);
 }
 
+/* Whether the host may dump the guest (ch. 6): the image's PCF allows it, and no add-secret
+ * request has disabled it since. */
+static const char *dump_state(const struct uvsim_guest *g, int json)
+{
+	if (!(g->pcf & PCF_ALLOW_DUMP))
+		return json ? "not allowed" : "no";
+	if (g->dump_disabled)
+		return json ? "disabled" : "off";
+	return json ? "allowed" : "yes";
+}
+
 static json_object *guest_json(const struct uvsim_guest *g)
 {
 	json_object *o = json_object_new_object();
@@ -438,6 +455,7 @@ static json_object *guest_json(const struct uvsim_guest *g)
 	json_object_object_add(o, "cuid", pvk_json_hex(g->cuid, 16, 1));
 	json_object_object_add(o, "secrets", json_object_new_int((int)g->n_secrets));
 	json_object_object_add(o, "locked", json_object_new_boolean(g->locked));
+	json_object_object_add(o, "dump", json_object_new_string(dump_state(g, 1)));
 	json_object_object_add(o, "image", json_object_new_string(g->image));
 	return o;
 }
@@ -466,8 +484,8 @@ static int cmd_ls(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/guests", state);
 	n = list_dir(path, names, 1024);
 	if (!list)
-		printf("%-12s %-14s %-8s %-34s %-7s %-6s %s\n", "ID", "HOST", "STATE", "CUID",
-		       "SECRETS", "LOCKED", "IMAGE");
+		printf("%-12s %-14s %-8s %-34s %-7s %-6s %-4s %s\n", "ID", "HOST", "STATE", "CUID",
+		       "SECRETS", "LOCKED", "DUMP", "IMAGE");
 	for (int i = 0; i < n; i++) {
 		struct uvsim_guest g;
 		struct pvk_err e;
@@ -479,9 +497,9 @@ static int cmd_ls(int argc, char **argv)
 		if (list)
 			json_object_array_add(list, guest_json(&g));
 		else
-			printf("%-12s %-14s %-8s 0x%-32s %-7u %-6s %s\n", g.id, g.host,
+			printf("%-12s %-14s %-8s 0x%-32s %-7u %-6s %-4s %s\n", g.id, g.host,
 			       alive(g.pid) ? "running" : "stopped", cuid, g.n_secrets,
-			       g.locked ? "yes" : "no", g.image);
+			       g.locked ? "yes" : "no", dump_state(&g, 0), g.image);
 		uvsim_guest_clear(&g);
 	}
 	if (list) {
@@ -522,6 +540,67 @@ static int cmd_env(int argc, char **argv)
 	print_export("PVKIT_UV_DEVICE", "uvsim:", g.dir, "/uv.sock");
 	print_export("PVKIT_SYSFS_ROOT", "", g.dir, "/sys");
 	uvsim_guest_clear(&g);
+	return PVK_EXIT_OK;
+}
+
+/* A dump of the guest as the host takes one (QEMU's dump-guest-memory of a protected guest):
+ * the UV encrypts it with keys only the image's CCK opens, or refuses to start it. */
+static int cmd_dump(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *out = NULL;
+	struct pvk_pvdump_cpu cpu;
+	struct uvsim_guest g;
+	struct pvk_err e;
+	char mem[4200];
+	struct stat st;
+	int c, rc;
+
+	pvk_err_clear(&e);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o': out = optarg; break;
+		case 'h': fputs(uvsim_help, stdout); return PVK_EXIT_OK;
+		default: return cli_usage_error("usage: uvsim dump ID -o FILE");
+		}
+	}
+	if (optind + 1 != argc || !out)
+		return cli_usage_error("usage: uvsim dump ID -o FILE");
+	if (uvsim_guest_load(state, argv[optind], &g, &e))
+		return cli_error(&e);
+	if (!(g.pcf & PCF_ALLOW_DUMP)) {
+		pvk_fail(&e, PVK_E_UV, "guest %s: the ultravisor refused to start a dump: its image "
+			 "does not allow dumping (plaintext control flag 34; pvimg create "
+			 "--enable-dump)", g.id);
+	} else if (g.dump_disabled) {
+		pvk_fail(&e, PVK_E_UV, "guest %s: the ultravisor refused to start a dump: an "
+			 "add-secret request with the disable-dump flag was added", g.id);
+	}
+	snprintf(mem, sizeof(mem), "%s/mem.img", g.dir);
+	if (!e.code && (stat(mem, &st) || !S_ISREG(st.st_mode)))
+		pvk_fail(&e, PVK_E_USAGE, "guest %s: its memory was not kept (boot it with "
+			 "--keep-memory)", g.id);
+	if (e.code) {
+		uvsim_guest_clear(&g);
+		return cli_error(&e);
+	}
+	/* uvsim keeps no CPU state of the guest (QEMU ran it): its one CPU as after IPL. */
+	memset(&cpu, 0, sizeof(cpu));
+	cpu.psw[0] = PSW_MASK_DEFAULT;
+	/* mem.img ends at the last page the unpack wrote; what follows is zeros. */
+	rc = pvk_pvdump_write(mem, ((uint64_t)st.st_size + (1u << 20) - 1) & ~(uint64_t)((1u << 20) - 1),
+			      g.cck, &cpu, 1, out, &e);
+	uvsim_guest_clear(&g);
+	if (rc)
+		return cli_error(&e);
+	if (cli_verbosity >= 0)
+		printf("dump of guest %s written to %s (encrypted: decrypt it with the image's CCK, "
+		       "pvdump decrypt)\n", argv[optind], out);
 	return PVK_EXIT_OK;
 }
 
@@ -712,6 +791,7 @@ static const struct cli_command commands[] = {
 	{ "ls", NULL, cmd_ls },
 	{ "env", NULL, cmd_env },
 	{ "domxml", NULL, cmd_domxml },
+	{ "dump", NULL, cmd_dump },
 	{ "stop", NULL, cmd_stop },
 	{ "ap", NULL, cmd_ap },
 	{ NULL, NULL, NULL },

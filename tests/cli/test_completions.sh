@@ -119,7 +119,8 @@ helpkeys=("pvimg" "pvimg create" "pvimg info" "pvimg test" "genprotimg" "pvattes
 	"pvattest create" "pvattest perform" "pvattest verify" "pvattest check" "pvsecret"
 	"pvsecret create" "pvsecret add" "pvsecret list" "pvsecret lock" "pvsecret retrieve"
 	"pvsecret verify" "pvverify" "pvinfo" "pvinfo supported-flags" "pvapconfig" "chzcrypt"
-	"lszcrypt" "pvkit-testpki" "pvextract-hdr" "pvdomcheck")
+	"lszcrypt" "pvkit-testpki" "pvextract-hdr" "pvdomcheck" "pvdump" "pvdump info"
+	"pvdump decrypt")
 
 # every -x/--word token of a help text, less those matching $1
 help_opts() {
@@ -230,11 +231,11 @@ suite() {
 
 	# every (sub)command's options and subcommands against its --help
 	for k in "${helpkeys[@]}"; do same_opts "$k"; done
-	for c in pvimg pvattest pvsecret pvinfo uvsim; do same_subs "$c"; done
+	for c in pvimg pvattest pvsecret pvinfo uvsim pvdump; do same_subs "$c"; done
 	# uvsim's help lists the options of all its commands: compare with their union
 	local want=() all=()
 	mapfile -t want <help/uvsim.opts
-	for k in "uvsim" "uvsim boot" "uvsim stop" "uvsim ls" "uvsim domxml" "uvsim host"; do
+	for k in "uvsim" "uvsim boot" "uvsim stop" "uvsim ls" "uvsim domxml" "uvsim host" "uvsim dump"; do
 		ask "$k -"
 		all+=("${ANS[@]}")
 	done

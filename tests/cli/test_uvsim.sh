@@ -212,7 +212,7 @@ fi
 
 run "ls" 0 "$ID" -- "${U[@]}" ls
 check "ls: running on host A with the CUID" \
-	grep -qE "^$ID +A +running +0x$CUID +0 +no +$tmp/se.img\$" out
+	grep -qE "^$ID +A +running +0x$CUID +0 +no +no +$tmp/se.img\$" out
 
 # ---- refusals ----
 
