@@ -12,8 +12,10 @@
 #      the trusted side verifies and answers with an association secret for the guest's
 #      CUID; the guest adds and lists it, binds and associates its AP queue (pvapconfig,
 #      lszcrypt -V), locks the store and attests again; uvsim ls;
-#   7. refused: the image on the other host, a revoked host-key document;
-#   8. uvsim stop.
+#   7. the provider's side: the host's view, the guest's libvirt domain made and checked
+#      (pvdomcheck), a dump of the guest decrypted with the owner's CCK (pvdump);
+#   8. refused: the image on the other host, a revoked host-key document;
+#   9. uvsim stop.
 # Without the s390x guest tools (no cross compiler) the guest side runs on this machine
 # through 'uvsim env'; without QEMU or the Debian guest the image is only unpacked.
 #
@@ -101,9 +103,10 @@ echo "console=ttysclp0 quiet pvkit.marker=$marker" >parmfile
 show cat parmfile
 ls -l "$kernel" initramfs.cpio.gz parmfile
 
-step "Build the SE image for host z16a with full host-key verification"
+step "Build the SE image for host z16a with full host-key verification (dumps allowed, for the owner's CCK)"
+head -c 32 /dev/urandom >cck.bin
 show "$bin/pvimg" -v create -i "$kernel" -r initramfs.cpio.gz -p parmfile \
-	-k "$hkd_a" "${verify[@]}" \
+	-k "$hkd_a" "${verify[@]}" --cck cck.bin --enable-dump \
 	--hdr-key <(head -c 32 /dev/urandom | tee hdr.key) -o secure-linux
 ls -l secure-linux
 
@@ -152,7 +155,7 @@ answer_guest() {
 if [ $in_guest -eq 1 ]; then
 	step "Boot it on host z16a: uvsim unpacks it as the ultravisor does, QEMU (TCG) runs it, and the guest's side runs inside"
 	echo "(guest lines are the QEMU console's; the trusted side's commands start with '\$ ')"
-	"$uvsim_bin" boot --host z16a --id demo "${ap[@]}" --qemu --timeout 240 --share share \
+	"$uvsim_bin" boot --host z16a --id demo "${ap[@]}" --qemu --timeout 240 --share share --keep-memory \
 		secure-linux 2>&1 | sed -u -e 's/\r$//' -e '/^\[/d' | tee console.txt &
 	qemu_pid=$!
 	i=0
@@ -172,10 +175,10 @@ if [ $in_guest -eq 1 ]; then
 else
 	step "Boot it on host z16a: uvsim unpacks it as the ultravisor does"
 	if [ $bootable -eq 1 ]; then
-		show timeout 150 "$uvsim_bin" boot --host z16a --id demo "${ap[@]}" --qemu --timeout 120 \
+		show timeout 150 "$uvsim_bin" boot --host z16a --id demo "${ap[@]}" --qemu --timeout 120 --keep-memory \
 			secure-linux | tr -d '\r' | tee console.txt
 	else
-		show uvsim boot --host z16a --id demo "${ap[@]}" secure-linux
+		show uvsim boot --host z16a --id demo "${ap[@]}" --keep-memory secure-linux
 	fi
 	(
 		# The guest side on this machine through the environment (uvsim env).
@@ -202,6 +205,25 @@ show "$bin/pvattest" check share/attest2.resp check2.yaml --secret share/secret.
 	--secret-store-locked true
 show cat check2.yaml
 echo "(the lifecycle, from the guest tools to here, took $(($(date +%s) - lifecycle_start)) s)"
+
+step "The cloud provider's side (ch. 10): the host as it checks it, and the guest's libvirt domain checked"
+show uvsim host show z16a
+show uvsim domxml demo -o secguest.xml
+show cat secguest.xml
+show "$bin/pvdomcheck" -v secguest.xml
+sed -e 's/<memballoon model="none"\/>/<memballoon model="virtio"\/>/' secguest.xml >balloon.xml
+show "$bin/pvdomcheck" balloon.xml || echo "(exit $?: as expected, a balloon is not allowed)"
+
+step "A dump of the guest (ch. 6): the host gets it encrypted, the owner decrypts it with the CCK"
+show uvsim dump demo -o demo-dump.elf
+show "$bin/pvdump" info demo-dump.elf
+show "$bin/pvdump" decrypt --cck cck.bin -o demo-plain.elf demo-dump.elf
+if grep -qF "pvkit.marker=$marker" demo-plain.elf && ! grep -qF "pvkit.marker=$marker" demo-dump.elf; then
+	echo "(the parmline with marker $marker is in the decrypted dump, not in the encrypted one)"
+else
+	echo "(the decrypted dump does not hold the parmline)" >&2
+	exit 1
+fi
 
 step "Refused: the image on host z16b (the ultravisor finds no key slot for its host key)"
 show uvsim boot --host z16b secure-linux || echo "(exit $?: as expected)"
