@@ -166,6 +166,7 @@ int pvk_pvdump_write(const char *mem, uint64_t mem_len, const uint8_t cck[32],
 {
 	uint8_t cpl[PVDUMP_COMPL_LEN], key[32], xts_key[64], nonce[16], *notes = NULL;
 	uint8_t hdr[EHDR + 2 * PHDR], shdrs[4 * SHDR], page[PVDUMP_PAGE], ct[PVDUMP_PAGE];
+	uint8_t comps[16 * 256];
 	uint64_t pages = mem_len / PVDUMP_PAGE, meta_off, compl_off, str_off, mem_off, sh_off;
 	size_t notes_len = 0, per_cpu = note_size(5, PRSTATUS_LEN) + note_size(5, FPREGSET_LEN) +
 				       note_size(6, PVDUMP_CPU_LEN);
@@ -248,7 +249,7 @@ int pvk_pvdump_write(const char *mem, uint64_t mem_len, const uint8_t cck[32],
 	/* Memory, page by page: a page never written is a zero page, the others encrypted with
 	 * the tweak nonce | page number. Its component goes into pv_mem_meta. */
 	for (uint64_t i = 0; i < pages; i++) {
-		uint8_t comp[16] = { 0 }, tweak[16];
+		uint8_t *comp = comps + 16 * (i % 256), tweak[16];
 		size_t got;
 
 		if (pvk_infile_pread_upto(&in, page, sizeof(page), i * PVDUMP_PAGE, &got)) {
@@ -256,6 +257,7 @@ int pvk_pvdump_write(const char *mem, uint64_t mem_len, const uint8_t cck[32],
 			goto out;
 		}
 		memset(page + got, 0, sizeof(page) - got);
+		memset(comp, 0, 16);
 		if (all_zero(page, sizeof(page))) {
 			put_be32(comp, SPECIAL);
 			comp[15] = SP_ZERO | SP_MAPPED;
@@ -267,8 +269,11 @@ int pvk_pvdump_write(const char *mem, uint64_t mem_len, const uint8_t cck[32],
 			if (pvk_xts_page(&xts, tweak, page, ct, sizeof(page), e))
 				goto out;
 		}
-		if (pvk_outfile_pwrite(&of, comp, 16, meta_off + i * 16, e) ||
-		    pvk_outfile_pwrite(&of, ct, sizeof(ct), mem_off + i * PVDUMP_PAGE, e))
+		if (pvk_outfile_pwrite(&of, ct, sizeof(ct), mem_off + i * PVDUMP_PAGE, e))
+			goto out;
+		/* The components of 256 pages (1 MiB) at a time. */
+		if ((i % 256 == 255 || i + 1 == pages) &&
+		    pvk_outfile_pwrite(&of, comps, 16 * (i % 256 + 1), meta_off + (i - i % 256) * 16, e))
 			goto out;
 	}
 	if (pvk_outfile_commit(&of, e)) {
@@ -370,7 +375,7 @@ out:
 
 static int open_dump(struct dump *d, const char *path, struct pvk_err *e)
 {
-	uint8_t eh[EHDR], ph[PHDR], sh[SHDR], strtab[64];
+	uint8_t eh[EHDR], ph[PHDR], sh[SHDR], strtab[PVDUMP_PAGE];
 	uint64_t phoff, shoff, str_off = 0, str_len = 0, meta_len = 0, compl_len = 0;
 	uint16_t phnum, shnum, shstrndx;
 	int loads = 0, notes = 0;
