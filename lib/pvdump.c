@@ -599,6 +599,7 @@ int pvk_pvdump_decrypt(const char *in, const uint8_t cck[32], const char *out,
 	struct outfile of;
 	struct dump d;
 	uint64_t mem_off;
+	size_t notes_cap = 0;
 	int rc = -1, have_out = 0;
 
 	memset(info, 0, sizeof(*info));
@@ -622,6 +623,7 @@ int pvk_pvdump_decrypt(const char *in, const uint8_t cck[32], const char *out,
 	}
 	if (walk_notes(&d, NULL, NULL, e))
 		goto out;
+	notes_cap = d.cpus * PLAIN_PER_CPU;
 	c.notes = calloc(d.cpus, PLAIN_PER_CPU);
 	if (!c.notes) {
 		pvk_fail(e, PVK_E_NOMEM, "out of memory");
@@ -688,7 +690,7 @@ out:
 	OPENSSL_cleanse(conf, sizeof(conf));
 	OPENSSL_cleanse(pt, sizeof(pt));
 	if (c.notes)
-		OPENSSL_cleanse(c.notes, d.cpus * PLAIN_PER_CPU);
+		OPENSSL_cleanse(c.notes, notes_cap);
 	free(c.notes);
 	return rc;
 }
