@@ -65,28 +65,20 @@ static int write_request(const uint8_t *file, size_t file_len, const uint8_t arp
 	return rc;
 }
 
-int pvk_attest_request_create(struct pvk_cert_opts *certs, uint64_t paf, const char *out,
-			      const char *arpk_path, const struct pvk_log *log,
-			      struct pvk_err *e)
+int pvk_attest_request_make(EVP_PKEY *const *hosts, size_t n_hosts, uint64_t paf,
+			    uint8_t **file, size_t *file_len, uint8_t arpk[32], struct pvk_err *e)
 {
 	struct arcb_params p;
 	struct exch x;
-	EVP_PKEY **keys = NULL;
-	uint8_t *arcb = NULL, *file = NULL;
-	size_t nkeys = 0, arcb_len = 0, file_len = 0;
+	uint8_t *arcb = NULL;
+	size_t arcb_len = 0;
 	int rc = -1;
 
+	*file = NULL;
+	*file_len = 0;
 	memset(&p, 0, sizeof(p));
-	if (certs->no_verify) {
-		char w[128];
-
-		pvk_log(log, PVK_LOG_WARN, "%s",
-			pvk_hostkey_noverify_warning("attestation request", w, sizeof(w)));
-	}
-	if (pvk_hostkeys_load_verified(certs, &keys, &nkeys, e))
-		goto out;
-	p.hosts = keys;
-	p.n_hosts = nkeys;
+	p.hosts = (EVP_PKEY **)hosts;
+	p.n_hosts = n_hosts;
 	p.paf = ARCB_PAF_NONCE | paf;
 	if (pvk_ec_generate(&p.cust, e) || pvk_random(p.iv, 12, e) || pvk_random(p.arpk, 32, e) ||
 	    pvk_random(p.meas_key, 64, e) || pvk_random(p.nonce, 16, e))
@@ -97,15 +89,40 @@ int pvk_attest_request_create(struct pvk_cert_opts *certs, uint64_t paf, const c
 	x.it[EXCH_ARCB] = (struct exch_item){ (uint32_t)arcb_len, arcb };
 	x.it[EXCH_MEAS] = (struct exch_item){ ARCB_MEAS_LEN, NULL };
 	x.it[EXCH_ADD] = (struct exch_item){ (uint32_t)pvk_attest_add_size(p.paf), NULL };
-	if (pvk_exch_write(&x, &file, &file_len, e) ||
-	    write_request(file, file_len, p.arpk, out, arpk_path, e))
+	if (pvk_exch_write(&x, file, file_len, e))
 		goto out;
+	memcpy(arpk, p.arpk, 32);
 	rc = 0;
 out:
 	free(arcb);
-	free(file);
 	EVP_PKEY_free(p.cust);
 	OPENSSL_cleanse(&p, sizeof(p));
+	return rc;
+}
+
+int pvk_attest_request_create(struct pvk_cert_opts *certs, uint64_t paf, const char *out,
+			      const char *arpk_path, const struct pvk_log *log,
+			      struct pvk_err *e)
+{
+	EVP_PKEY **keys = NULL;
+	uint8_t *file = NULL, arpk[32];
+	size_t nkeys = 0, file_len = 0;
+	int rc = -1;
+
+	if (certs->no_verify) {
+		char w[128];
+
+		pvk_log(log, PVK_LOG_WARN, "%s",
+			pvk_hostkey_noverify_warning("attestation request", w, sizeof(w)));
+	}
+	if (pvk_hostkeys_load_verified(certs, &keys, &nkeys, e) ||
+	    pvk_attest_request_make(keys, nkeys, paf, &file, &file_len, arpk, e) ||
+	    write_request(file, file_len, arpk, out, arpk_path, e))
+		goto out;
+	rc = 0;
+out:
+	free(file);
+	OPENSSL_cleanse(arpk, sizeof(arpk));
 	pvk_hostkeys_free(keys, nkeys);
 	return rc;
 }
@@ -197,31 +214,23 @@ out:
 	return ret;
 }
 
-/* The request inside the response, opened with its protection key. */
-static int open_request(const char *in, const struct exch *x, const char *arpk_path,
-			struct arcb_content *c, struct pvk_err *e)
+/* The request inside the response, opened with its protection key (named key_name). */
+static int open_request(const char *in, const struct exch *x, const uint8_t arpk[32],
+			const char *key_name, struct arcb_content *c, struct pvk_err *e)
 {
-	uint8_t arpk[32];
-	int rc = -1;
-
-	if (pvk_file_read_exact(arpk_path, arpk, 32, "the attestation request protection key", e))
-		return -1;
 	if (pvk_arcb_open(x->it[EXCH_ARCB].data, x->it[EXCH_ARCB].size, arpk, c, e)) {
-		/* Either file may be the wrong one: name both. */
+		/* Either one may be the wrong one: name both. */
 		if (e->code == PVK_E_AUTH)
-			pvk_fail(e, PVK_E_AUTH,
-				 "%s: the attestation request does not decrypt with the protection key "
-				 "in '%s' (not the request made with it, or a changed request)",
-				 in, arpk_path);
-		else
-			pvk_wrap(e, "%s", in);
-	} else if (c->mai != ARCB_MAI_HMAC_SHA512) {
-		pvk_fail(e, PVK_E_FORMAT, "%s: unsupported measurement algorithm %u", in, c->mai);
-	} else {
-		rc = 0;
+			return pvk_fail(e, PVK_E_AUTH,
+					"%s: the attestation request does not decrypt with the "
+					"protection key %s (not the request made with it, or a "
+					"changed request)", in, key_name);
+		return pvk_wrap(e, "%s", in);
 	}
-	OPENSSL_cleanse(arpk, sizeof(arpk));
-	return rc;
+	if (c->mai != ARCB_MAI_HMAC_SHA512)
+		return pvk_fail(e, PVK_E_FORMAT, "%s: unsupported measurement algorithm %u", in,
+				c->mai);
+	return 0;
 }
 
 /* 0 when the UV's measurement is the one the header, the request and the response give. */
@@ -247,10 +256,9 @@ static int measure_matches(const struct sehdr *h, const struct exch *x,
 	return pvk_ct_equal(meas, x->it[EXCH_MEAS].data, ARCB_MEAS_LEN) ? 0 : 1;
 }
 
-static int read_response(const char *in, struct pvk_attest_result *r, struct pvk_err *e)
+/* The response in r->file checked for what a verification needs. */
+static int parse_response(const char *in, struct pvk_attest_result *r, struct pvk_err *e)
 {
-	if (pvk_file_read_arg(in, PVK_ATTEST_FILE_MAX, &r->file, &r->file_len, e))
-		return -1;
 	if (pvk_exch_parse(r->file, r->file_len, &r->x, e) || pvk_exch_check_response(&r->x, e))
 		return pvk_wrap(e, "%s", in);
 	if (r->x.it[EXCH_MEAS].size != ARCB_MEAS_LEN)
@@ -259,32 +267,76 @@ static int read_response(const char *in, struct pvk_attest_result *r, struct pvk
 	return 0;
 }
 
+/* The verification of r's response (parsed) against a parsed header and a protection key. */
+static int verify_parsed(const char *in, const struct sehdr *h, const uint8_t arpk[32],
+			 const char *key_name, struct pvk_attest_result *r, struct pvk_err *e)
+{
+	struct arcb_content c;
+	int ret = -1;
+
+	memset(&c, 0, sizeof(c));
+	if (!open_request(in, &r->x, arpk, key_name, &c, e)) {
+		ret = measure_matches(h, &r->x, &c, e);
+		r->paf = c.paf;
+	}
+	OPENSSL_cleanse(&c, sizeof(c));
+	return ret;
+}
+
 int pvk_attest_verify(const char *in, const char *hdr_path, const char *arpk_path,
 		      struct pvk_attest_result *r, struct pvk_err *e)
 {
-	uint8_t *hdr = NULL;
+	uint8_t *hdr = NULL, arpk[32];
 	size_t hdr_len;
-	struct arcb_content c;
 	struct sehdr h;
 	uint64_t hdr_off;
+	char key_name[4200];
 	int ret = -1;
 
 	memset(r, 0, sizeof(*r));
-	memset(&c, 0, sizeof(c));
-	if (read_response(in, r, e) ||
-	    pvk_sehdr_read_file(hdr_path, &hdr, &hdr_len, &hdr_off, e))
+	if (pvk_file_read_arg(in, PVK_ATTEST_FILE_MAX, &r->file, &r->file_len, e) ||
+	    parse_response(in, r, e) || pvk_sehdr_read_file(hdr_path, &hdr, &hdr_len, &hdr_off, e))
 		goto out;
 	if (pvk_sehdr_parse(hdr, hdr_len, &h, e)) {
 		pvk_wrap(e, "%s", hdr_path);
 		goto out;
 	}
-	if (open_request(in, &r->x, arpk_path, &c, e))
+	if (pvk_file_read_exact(arpk_path, arpk, 32, "the attestation request protection key", e))
 		goto out;
-	ret = measure_matches(&h, &r->x, &c, e);
-	r->paf = c.paf;
+	snprintf(key_name, sizeof(key_name), "in '%s'", arpk_path);
+	ret = verify_parsed(in, &h, arpk, key_name, r, e);
+	OPENSSL_cleanse(arpk, sizeof(arpk));
 out:
-	OPENSSL_cleanse(&c, sizeof(c));
 	free(hdr);
+	if (ret)
+		pvk_attest_result_free(r);
+	return ret;
+}
+
+int pvk_attest_verify_buf(const char *name, const uint8_t *resp, size_t resp_len,
+			  const uint8_t *hdr, size_t hdr_len, const uint8_t arpk[32],
+			  struct pvk_attest_result *r, struct pvk_err *e)
+{
+	struct sehdr h;
+	int ret = -1;
+
+	memset(r, 0, sizeof(*r));
+	if (resp_len > PVK_ATTEST_FILE_MAX)
+		return pvk_fail(e, PVK_E_FORMAT, "%s: a response of %zu bytes is larger than any",
+				name, resp_len);
+	r->file = malloc(resp_len ? resp_len : 1);
+	if (!r->file)
+		return pvk_fail(e, PVK_E_NOMEM, "out of memory");
+	memcpy(r->file, resp, resp_len);
+	r->file_len = resp_len;
+	if (parse_response(name, r, e))
+		goto out;
+	if (pvk_sehdr_parse(hdr, hdr_len, &h, e)) {
+		pvk_wrap(e, "%s: SE header", name);
+		goto out;
+	}
+	ret = verify_parsed(name, &h, arpk, "given", r, e);
+out:
 	if (ret)
 		pvk_attest_result_free(r);
 	return ret;

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
+
 #include "pvkit/err.h"
 #include "pvkit/exchange.h"
 #include "pvkit/hostkey.h"
@@ -28,6 +30,12 @@ int pvk_attest_add_data_parse(const char *arg, uint64_t *paf, struct pvk_err *e)
 int pvk_attest_request_create(struct pvk_cert_opts *certs, uint64_t paf, const char *out,
 			      const char *arpk_path, const struct pvk_log *log,
 			      struct pvk_err *e);
+
+/* pvk_attest_request_create in memory, for host keys the caller has verified: the request
+ * (exchange format, *file malloc'd) asking for the additional data paf and its protection
+ * key. What a service keeps instead of files. */
+int pvk_attest_request_make(EVP_PKEY *const *hosts, size_t n_hosts, uint64_t paf,
+			    uint8_t **file, size_t *file_len, uint8_t arpk[32], struct pvk_err *e);
 
 /* Inside the guest: have the UV (the default device, or PVKIT_UV_DEVICE) perform the request
  * in the file in ("-": standard input) with the user data in user_path (at most 256 bytes;
@@ -50,6 +58,11 @@ struct pvk_attest_result {
  * an error (unreadable or malformed input, wrong key: the message names the file). */
 int pvk_attest_verify(const char *in, const char *hdr_path, const char *arpk_path,
 		      struct pvk_attest_result *r, struct pvk_err *e);
+/* pvk_attest_verify on buffers: the response (copied into r), an SE header (as
+ * pvextract-hdr writes it) and the protection key; name is used in messages. Same returns. */
+int pvk_attest_verify_buf(const char *name, const uint8_t *resp, size_t resp_len,
+			  const uint8_t *hdr, size_t hdr_len, const uint8_t arpk[32],
+			  struct pvk_attest_result *r, struct pvk_err *e);
 void pvk_attest_result_free(struct pvk_attest_result *r);
 
 /* The result as pvattest verify -o writes it: YAML (IBM's), or JSON (json != 0). *out is

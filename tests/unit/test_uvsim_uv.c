@@ -5,8 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "pvkit/arcb.h"
 #include "pvkit/asrcb.h"
+#include "pvkit/attest.h"
+#include "pvkit/exchange.h"
 #include "pvkit/bytes.h"
 #include "pvkit/crypto.h"
 #include "pvkit/sehdr.h"
@@ -332,6 +336,100 @@ static void test_attest(void **state)
 	uvsim_guest_clear(g);
 }
 
+/* The in-memory attestation API (what a service uses instead of files): a request made for
+ * the host, performed by uvsim's UV, verified against the header from buffers; a wrong key,
+ * another header and a changed measurement are refused. */
+static void test_attest_buf_roundtrip(void **state)
+{
+	struct fx *f = *state;
+	struct uvsim_guest *g = guest(f, 0);
+	uint64_t paf = ARCB_PAF_PHKH_IMG | ARCB_PAF_SECRET_STORE_HASH;
+	uint8_t *req, *hdr, *resp, arpk[32], *in;
+	size_t req_len, hdr_len, resp_len;
+	struct sehdr_params hp;
+	struct pvk_attest_result r;
+	struct uvsim_answer a;
+	struct exch x, rx;
+	struct sehdr h;
+	struct pvk_err e;
+	uint32_t in_len, add_len = (uint32_t)pvk_attest_add_size(ARCB_PAF_NONCE | paf);
+
+	/* The guest's image: a real header with the guest's digests. */
+	memset(&hp, 0, sizeof(hp));
+	hp.cust = f->cust;
+	hp.hosts = &f->host;
+	hp.n_hosts = 1;
+	hp.nep = 1;
+	memcpy(hp.pld, g->pld, 64);
+	memcpy(hp.ald, g->ald, 64);
+	memcpy(hp.tld, g->tld, 64);
+	assert_int_equal(pvk_random(hp.iv, 12, &e), 0);
+	assert_int_equal(pvk_random(hp.hdr_key, 32, &e), 0);
+	assert_int_equal(pvk_sehdr_build(&hp, &hdr, &hdr_len, &e), 0);
+	assert_int_equal(pvk_sehdr_parse(hdr, hdr_len, &h, &e), 0);
+	memcpy(g->tag, h.tag, 16);
+	/* The trusted side's request, in memory. */
+	assert_int_equal(pvk_attest_request_make(&f->host, 1, paf, &req, &req_len, arpk, &e), 0);
+	assert_int_equal(pvk_exch_parse(req, req_len, &x, &e), 0);
+	assert_int_equal(x.it[EXCH_ADD].size, add_len);
+	/* The guest: the UV performs it with user data. */
+	in_len = UVPROTO_ATT_FIXED + x.it[EXCH_ARCB].size;
+	in = calloc(1, in_len);
+	put_be32(in, x.it[EXCH_ARCB].size);
+	put_be32(in + 4, 64);
+	put_be32(in + 8, add_len);
+	put_be16(in + 12, 3);
+	memcpy(in + 16, "key", 3);
+	memcpy(in + UVPROTO_ATT_FIXED, x.it[EXCH_ARCB].data, x.it[EXCH_ARCB].size);
+	a = call(g, UVIO_NR_ATT, in, in_len, 64 + 4 + add_len + 16);
+	assert_int_equal(a.rc, 1);
+	memset(&rx, 0, sizeof(rx));
+	rx.it[EXCH_ARCB] = x.it[EXCH_ARCB];
+	rx.it[EXCH_MEAS] = (struct exch_item){ 64, a.out };
+	rx.it[EXCH_ADD] = (struct exch_item){ add_len, a.out + 68 };
+	rx.it[EXCH_USER] = (struct exch_item){ 3, (uint8_t *)"key" };
+	rx.it[EXCH_CUID] = (struct exch_item){ 16, a.out + 68 + add_len };
+	assert_int_equal(pvk_exch_write(&rx, &resp, &resp_len, &e), 0);
+	/* Verified from buffers. */
+	assert_int_equal(pvk_attest_verify_buf("resp", resp, resp_len, hdr, hdr_len, arpk, &r, &e), 0);
+	assert_int_equal(r.paf, ARCB_PAF_NONCE | paf);
+	assert_memory_equal(r.x.it[EXCH_CUID].data, g->cuid, 16);
+	assert_memory_equal(r.x.it[EXCH_USER].data, "key", 3);
+	pvk_attest_result_free(&r);
+	/* Refused: another protection key, a header of another image, a changed measurement. */
+	arpk[0] ^= 1;
+	assert_int_equal(pvk_attest_verify_buf("resp", resp, resp_len, hdr, hdr_len, arpk, &r, &e), -1);
+	assert_int_equal(e.code, PVK_E_AUTH);
+	assert_non_null(strstr(e.msg, "resp: the attestation request does not decrypt"));
+	arpk[0] ^= 1;
+	memset(hp.pld, 9, 64);
+	free(hdr);
+	assert_int_equal(pvk_sehdr_build(&hp, &hdr, &hdr_len, &e), 0);
+	assert_int_equal(pvk_attest_verify_buf("resp", resp, resp_len, hdr, hdr_len, arpk, &r, &e), 1);
+	free(resp);
+	a.out[5] ^= 1;
+	assert_int_equal(pvk_exch_write(&rx, &resp, &resp_len, &e), 0);
+	memset(hp.pld, 1, 64);
+	free(hdr);
+	assert_int_equal(pvk_sehdr_build(&hp, &hdr, &hdr_len, &e), 0);
+	assert_int_equal(pvk_sehdr_parse(hdr, hdr_len, &h, &e), 0);
+	memcpy(g->tag, h.tag, 16);
+	assert_int_equal(pvk_attest_verify_buf("resp", resp, resp_len, hdr, hdr_len, arpk, &r, &e), 1);
+	/* Not a response, and too large. */
+	assert_int_equal(pvk_attest_verify_buf("junk", (const uint8_t *)"abc", 3, hdr, hdr_len, arpk,
+					       &r, &e), -1);
+	assert_int_equal(e.code, PVK_E_FORMAT);
+	assert_int_equal(pvk_attest_verify_buf("big", resp, PVK_ATTEST_FILE_MAX + 1, hdr, hdr_len,
+					       arpk, &r, &e), -1);
+	OPENSSL_cleanse(&hp, sizeof(hp));
+	free(resp);
+	free(a.out);
+	free(in);
+	free(req);
+	free(hdr);
+	uvsim_guest_clear(g);
+}
+
 /* A non-null secret whose request has the short (16-byte, ID-less) secret header: refused,
  * not stored with an ID read through a NULL pointer (found by tests/fuzz/fuzz_uvsim). */
 static void test_add_short_secret_header(void **state)
@@ -383,6 +481,7 @@ int main(void)
 		cmocka_unit_test(test_add_binding),        cmocka_unit_test(test_extension_secret),
 		cmocka_unit_test(test_lock_capacity_list), cmocka_unit_test(test_retrieve),
 		cmocka_unit_test(test_attest),             cmocka_unit_test(test_add_short_secret_header),
+		cmocka_unit_test(test_attest_buf_roundtrip),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
