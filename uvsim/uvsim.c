@@ -176,17 +176,36 @@ static void read_first_line(const char *path, char *out, size_t len)
 	}
 }
 
+/* The UV's query data of a host, whatever files uvsim wrote there: into q, or printed. */
+static void host_query(const char *dir, json_object *q)
+{
+	char qdir[4400], path[4700], val[256];
+	struct dirent **names = NULL;
+	int n;
+
+	snprintf(qdir, sizeof(qdir), "%s/sys/firmware/uv/query", dir);
+	n = scandir(qdir, &names, NULL, alphasort);
+	for (int i = 0; i < n; i++) {
+		const char *name = names[i]->d_name;
+
+		if (name[0] != '.') {
+			snprintf(path, sizeof(path), "%s/%s", qdir, name);
+			read_first_line(path, val, sizeof(val));
+			if (q)
+				json_object_object_add(q, name, json_object_new_string(val));
+			else
+				printf("  %-24s %s\n", name, val);
+		}
+		free(names[i]);
+	}
+	free(names);
+}
+
 /* What the provider checks on a host (ch. 10), as text or JSON. */
 static int host_show(const char *name, int json)
 {
-	static const char *const query[] = {
-		"facilities", "feature_indications", "max_address", "max_cpus", "max_guests",
-		"max_secrets", "max_assoc_secrets", "max_retr_secrets", "supp_se_hdr_ver",
-		"supp_se_hdr_pcf", "supp_att_req_hdr_ver", "supp_att_pflags",
-		"supp_add_secret_req_ver", "supp_add_secret_pcf", "supp_secret_types",
-	};
 	char dir[4300], type[64], seq[64], serial[16] = "", hkd[4400], pvh[16], dmesg[256];
-	char path[4500], val[256];
+	char path[4500];
 	const char *machine;
 	struct stat st;
 	struct pvk_err e;
@@ -229,11 +248,7 @@ static int host_show(const char *name, int json)
 		snprintf(path, sizeof(path), "%s/sys", dir);
 		json_object_object_add(o, "sysfs_root", json_object_new_string(path));
 		json_object_object_add(o, "dmesg", json_object_new_string(dmesg));
-		for (size_t i = 0; i < sizeof(query) / sizeof(query[0]); i++) {
-			snprintf(path, sizeof(path), "%s/sys/firmware/uv/query/%s", dir, query[i]);
-			read_first_line(path, val, sizeof(val));
-			json_object_object_add(q, query[i], json_object_new_string(val));
-		}
+		host_query(dir, q);
 		json_object_object_add(o, "uv_query", q);
 		rc = pvk_json_text(o, 1, &text, &len, &je) || pvk_file_write_arg("-", text, len, 0, &je);
 		json_object_put(o);
@@ -250,11 +265,7 @@ static int host_show(const char *name, int json)
 	printf("Boot message:      %s\n", dmesg);
 	printf("Ultravisor:        %s/sys/firmware/uv (pvinfo: eval \"$(uvsim host env %s)\")\n",
 	       dir, name);
-	for (size_t i = 0; i < sizeof(query) / sizeof(query[0]); i++) {
-		snprintf(path, sizeof(path), "%s/sys/firmware/uv/query/%s", dir, query[i]);
-		read_first_line(path, val, sizeof(val));
-		printf("  %-24s %s\n", query[i], val);
-	}
+	host_query(dir, NULL);
 	return PVK_EXIT_OK;
 }
 
