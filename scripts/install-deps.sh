@@ -9,7 +9,7 @@ export DEBIAN_FRONTEND=noninteractive
 PKGS_BUILD="meson ninja-build pkg-config gcc libc6-dev libssl-dev libcurl4-openssl-dev libjson-c-dev libyaml-dev libxml2-dev libcmocka-dev"
 PKGS_BOOT="gcc-s390x-linux-gnu binutils-s390x-linux-gnu libc6-dev-s390x-cross"
 PKGS_QEMU="qemu-system-misc qemu-user-static"
-PKGS_TEST="valgrind strace libvirt-clients abigail-tools python3 python3-yaml python3-jsonschema bash-completion openssl xxd cpio time procps groff-base"
+PKGS_TEST="valgrind strace binutils libvirt-clients abigail-tools python3 python3-yaml python3-jsonschema bash-completion openssl xxd cpio time procps groff-base"
 # libFuzzer and the sanitizer runtimes for scripts/fuzz.sh (Debian 12's clang 14).
 PKGS_FUZZ="clang libclang-rt-14-dev"
 # The deb stage (scripts/deb-check.sh): package build, lintian, a clean chroot.
