@@ -127,32 +127,26 @@ out:
 	return rc;
 }
 
-/* The request's items checked for what the UV can answer. */
-static int perform_input(const char *in, uint8_t **file, struct exch *x, struct pvk_err *e)
+/* The request's items checked for what the UV can answer; name is used in messages. */
+static int perform_check(const char *name, const uint8_t *file, size_t len, struct exch *x,
+			 struct pvk_err *e)
 {
-	size_t len;
-
-	if (pvk_file_read_arg(in, PVK_ATTEST_FILE_MAX, file, &len, e))
-		return -1;
-	if (pvk_exch_parse(*file, len, x, e))
-		return pvk_wrap(e, "%s", in);
+	if (pvk_exch_parse(file, len, x, e))
+		return pvk_wrap(e, "%s", name);
 	/* The only measurement the UV makes is an HMAC-SHA512: any other size gives a response
 	 * that can never verify. */
 	if (x->it[EXCH_MEAS].size && x->it[EXCH_MEAS].size != ARCB_MEAS_LEN)
 		return pvk_fail(e, PVK_E_FORMAT,
 				"%s: measurement size %u, but the attestation request's HMAC-SHA512 needs %u bytes",
-				in, x->it[EXCH_MEAS].size, ARCB_MEAS_LEN);
+				name, x->it[EXCH_MEAS].size, ARCB_MEAS_LEN);
 	return 0;
 }
 
 /* The response: the request's ARCB with what the UV gave. */
-static int write_response(const struct exch *x, const struct pvk_uvdev_attest *a,
-			  const char *out, struct pvk_err *e)
+static int make_response(const struct exch *x, const struct pvk_uvdev_attest *a,
+			 uint8_t **resp, size_t *resp_len, struct pvk_err *e)
 {
 	struct exch r;
-	uint8_t *resp = NULL;
-	size_t resp_len;
-	int rc;
 
 	memset(&r, 0, sizeof(r));
 	r.it[EXCH_ARCB] = x->it[EXCH_ARCB];
@@ -162,30 +156,28 @@ static int write_response(const struct exch *x, const struct pvk_uvdev_attest *a
 	if (a->user_data_len)
 		r.it[EXCH_USER] = (struct exch_item){ a->user_data_len, (uint8_t *)a->user_data };
 	r.it[EXCH_CUID] = (struct exch_item){ 16, (uint8_t *)a->cuid };
-	rc = pvk_exch_write(&r, &resp, &resp_len, e) ||
-	     pvk_file_write_arg(out, resp, resp_len, OUTFILE_OVERWRITE, e) ? -1 : 0;
-	free(resp);
-	return rc;
+	return pvk_exch_write(&r, resp, resp_len, e);
 }
 
-int pvk_attest_perform(const char *in, const char *user_path, const char *out,
-		       struct pvk_err *e)
+int pvk_attest_perform_buf(const char *name, const uint8_t *req, size_t req_len,
+			   const uint8_t *user, size_t user_len, uint8_t **resp,
+			   size_t *resp_len, struct pvk_err *e)
 {
-	uint8_t *file = NULL, *user = NULL, meas[EXCH_MAX_MEAS], *add = NULL;
-	size_t user_len = 0;
+	uint8_t meas[EXCH_MAX_MEAS], *add = NULL;
 	struct pvk_uvdev_attest a;
 	struct uvdev *d = NULL;
 	struct uvdev_rc rc;
 	struct exch x;
 	int ret = -1;
 
-	if (perform_input(in, &file, &x, e))
-		goto out;
-	if (user_path && pvk_file_read_arg(user_path, EXCH_MAX_USER, &user, &user_len, e)) {
-		if (e->code == PVK_E_FORMAT)
-			pvk_fail(e, PVK_E_FORMAT, "%s: user data larger than 256 bytes", user_path);
-		goto out;
-	}
+	*resp = NULL;
+	if (req_len > PVK_ATTEST_FILE_MAX)
+		return pvk_fail(e, PVK_E_FORMAT, "%s: larger than %zu bytes", name,
+				(size_t)PVK_ATTEST_FILE_MAX);
+	if (user_len > EXCH_MAX_USER)
+		return pvk_fail(e, PVK_E_FORMAT, "%s: user data larger than 256 bytes", name);
+	if (perform_check(name, req, req_len, &x, e))
+		return -1;
 	memset(&a, 0, sizeof(a));
 	a.arcb = x.it[EXCH_ARCB].data;
 	a.arcb_len = x.it[EXCH_ARCB].size;
@@ -202,15 +194,37 @@ int pvk_attest_perform(const char *in, const char *user_path, const char *out,
 		goto out;
 	if (rc.rc != UVC_RC_SUCCESS) {
 		pvk_fail(e, PVK_E_UV, "%s: the ultravisor refused the attestation request (rc 0x%04x, rrc 0x%04x)",
-			 in, rc.rc, rc.rrc);
+			 name, rc.rc, rc.rrc);
 		goto out;
 	}
-	ret = write_response(&x, &a, out, e);
+	ret = make_response(&x, &a, resp, resp_len, e);
 out:
 	pvk_uvdev_close(d);
+	free(add);
+	return ret;
+}
+
+int pvk_attest_perform(const char *in, const char *user_path, const char *out,
+		       struct pvk_err *e)
+{
+	uint8_t *file = NULL, *user = NULL, *resp = NULL;
+	size_t len, user_len = 0, resp_len;
+	int ret = -1;
+
+	if (pvk_file_read_arg(in, PVK_ATTEST_FILE_MAX, &file, &len, e))
+		goto out;
+	if (user_path && pvk_file_read_arg(user_path, EXCH_MAX_USER, &user, &user_len, e)) {
+		if (e->code == PVK_E_FORMAT)
+			pvk_fail(e, PVK_E_FORMAT, "%s: user data larger than 256 bytes", user_path);
+		goto out;
+	}
+	if (pvk_attest_perform_buf(in, file, len, user, user_len, &resp, &resp_len, e))
+		goto out;
+	ret = pvk_file_write_arg(out, resp, resp_len, OUTFILE_OVERWRITE, e);
+out:
 	free(file);
 	free(user);
-	free(add);
+	free(resp);
 	return ret;
 }
 

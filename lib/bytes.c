@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 
 #include "pvkit/bytes.h"
 
@@ -53,4 +55,45 @@ int pvk_parse_u64_hex(const char *s, uint64_t *out)
 			return -1;
 	*out = strtoull(s, &end, 16);
 	return *end ? -1 : 0;
+}
+
+char *pvk_b64_encode(const uint8_t *in, size_t len)
+{
+	char *out;
+
+	if (len > (size_t)INT32_MAX / 2 || !(out = malloc(4 * ((len + 2) / 3) + 1)))
+		return NULL;
+	EVP_EncodeBlock((unsigned char *)out, in, (int)len);
+	return out;
+}
+
+int pvk_b64_decode(const char *in, size_t n, uint8_t **out, size_t *len)
+{
+	size_t pad = 0;
+	uint8_t *buf;
+	int got;
+
+	*out = NULL;
+	if (n % 4 || n > (size_t)INT32_MAX / 2)
+		return -1;
+	/* EVP_DecodeBlock skips white space and counts padding as zero bytes: refuse the
+	 * first, take the second off. */
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)in[i]) && in[i] != '+' && in[i] != '/' &&
+		    !(in[i] == '=' && i >= n - 2))
+			return -1;
+	if (n && in[n - 1] == '=')
+		pad = in[n - 2] == '=' ? 2 : 1;
+	if (n >= 2 && in[n - 2] == '=' && in[n - 1] != '=')
+		return -1;
+	if (!(buf = malloc(n / 4 * 3 + 1)))
+		return -1;
+	got = n ? EVP_DecodeBlock(buf, (const unsigned char *)in, (int)n) : 0;
+	if (got < 0 || (size_t)got < pad) {
+		free(buf);
+		return -1;
+	}
+	*out = buf;
+	*len = (size_t)got - pad;
+	return 0;
 }

@@ -113,7 +113,8 @@ static int find_vport(const char *name, char *dev, size_t len, struct pvk_err *e
 	closedir(dir);
 	if (!found)
 		return pvk_fail(e, PVK_E_IO, "vport:%s: no virtio-serial port of that name (was the "
-				"guest booted by uvsim boot --qemu?)", name);
+				"guest booted by uvsim boot --qemu%s?)", name,
+				strcmp(name, UVDEV_VPORT_NAME) ? " with this port" : "");
 	return 0;
 }
 
@@ -265,43 +266,50 @@ static int vport_sync(struct uvdev *d, struct pvk_err *e)
 	}
 }
 
+int pvk_vport_open(const char *spec, long timeout_ms, char *dev, size_t dev_len,
+		   struct pvk_err *e)
+{
+	long long deadline = now_ms() + timeout_ms;
+	struct stat st;
+	int fd;
+
+	if (strchr(spec, '/'))
+		snprintf(dev, dev_len, "%s", spec);
+	else if (find_vport(spec, dev, dev_len, e))
+		return -1;
+	if (!stat(dev, &st) && S_ISSOCK(st.st_mode)) {
+		/* A stream socket stands in for the port (QEMU's side of it): for tests. */
+		fd = connect_socket(dev, e);
+		if (fd >= 0 && fcntl(fd, F_SETFL, O_NONBLOCK)) {
+			pvk_fail(e, PVK_E_IO, "%s: %s", dev, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		return fd;
+	}
+	/* The port admits one process at a time (EBUSY): wait for our turn. */
+	while ((fd = open(dev, O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0 && errno == EBUSY &&
+	       now_ms() < deadline)
+		sleep_ms(VPORT_BUSY_WAIT_MS);
+	if (fd < 0)
+		return pvk_fail(e, PVK_E_IO, "%s: cannot open the port: %s", dev,
+				errno == EBUSY ? "still in use by another process" : strerror(errno));
+	return fd;
+}
+
 static int open_vport(const char *spec, struct uvdev **out, struct pvk_err *e)
 {
 	struct uvdev *d = calloc(1, sizeof(*d));
-	char dev[sizeof(((struct uvdev *)0)->name)];
-	struct stat st;
 
 	if (!d)
 		return pvk_fail(e, PVK_E_NOMEM, "out of memory");
 	d->backend = BACKEND_VPORT;
-	d->fd = -1;
 	d->deadline = now_ms() + UVDEV_VPORT_TIMEOUT_MS;
 	if (!*spec)
 		spec = UVDEV_VPORT_NAME;
-	if (strchr(spec, '/'))
-		snprintf(dev, sizeof(dev), "%s", spec);
-	else if (find_vport(spec, dev, sizeof(dev), e))
+	d->fd = pvk_vport_open(spec, UVDEV_VPORT_TIMEOUT_MS, d->name, sizeof(d->name), e);
+	if (d->fd < 0)
 		goto fail;
-	snprintf(d->name, sizeof(d->name), "%s", dev);
-	if (!stat(dev, &st) && S_ISSOCK(st.st_mode)) {
-		/* A stream socket stands in for the port (QEMU's side of it): for tests. */
-		d->fd = connect_socket(dev, e);
-		if (d->fd < 0 || fcntl(d->fd, F_SETFL, O_NONBLOCK)) {
-			if (d->fd >= 0)
-				pvk_fail(e, PVK_E_IO, "%s: %s", dev, strerror(errno));
-			goto fail;
-		}
-	} else {
-		/* The port admits one process at a time (EBUSY): wait for our turn. */
-		while ((d->fd = open(dev, O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0 && errno == EBUSY &&
-		       now_ms() < d->deadline)
-			sleep_ms(VPORT_BUSY_WAIT_MS);
-		if (d->fd < 0) {
-			pvk_fail(e, PVK_E_IO, "%s: cannot open the UV port: %s", dev,
-				 errno == EBUSY ? "still in use by another process" : strerror(errno));
-			goto fail;
-		}
-	}
 	if (vport_sync(d, e))
 		goto fail;
 	*out = d;

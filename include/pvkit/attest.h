@@ -43,6 +43,12 @@ int pvk_attest_request_make(EVP_PKEY *const *hosts, size_t n_hosts, uint64_t paf
 int pvk_attest_perform(const char *in, const char *user_path, const char *out,
 		       struct pvk_err *e);
 
+/* pvk_attest_perform on buffers: the request (exchange format) and user_len bytes of user
+ * data (at most 256) in, the response (*resp malloc'd) out; name is used in messages. */
+int pvk_attest_perform_buf(const char *name, const uint8_t *req, size_t req_len,
+			   const uint8_t *user, size_t user_len, uint8_t **resp,
+			   size_t *resp_len, struct pvk_err *e);
+
 /* A verified response: the exchange items (pointing into file) and the additional-data
  * flags of its request. */
 struct pvk_attest_result {

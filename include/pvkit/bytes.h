@@ -52,5 +52,10 @@ void pvk_hex_encode(const uint8_t *in, size_t len, char *out);
 int pvk_parse_u64_hex(const char *s, uint64_t *out);
 /* Parse exactly 2*len hex digits (an optional 0x prefix allowed); 0 on success. */
 int pvk_hex_decode(const char *in, uint8_t *out, size_t len);
+/* Base64 (RFC 4648, with padding) of len bytes: a malloc'd string, NULL when out of memory. */
+char *pvk_b64_encode(const uint8_t *in, size_t len);
+/* Decode base64 text of n characters (padding required, no white space) into a malloc'd
+ * buffer of *len bytes; -1 for anything else. */
+int pvk_b64_decode(const char *in, size_t n, uint8_t **out, size_t *len);
 
 #endif

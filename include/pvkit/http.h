@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The one HTTP client of pvkit (libcurl): CRL downloads and IBM's firmware check. */
+/* The one HTTP client of pvkit (libcurl): CRL downloads, IBM's firmware check, pvattestd's
+ * clients. */
 #ifndef PVKIT_HTTP_H
 #define PVKIT_HTTP_H
 
@@ -27,5 +28,15 @@ struct pvk_http_response {
  * says so in a few words (libcurl's reason, "larger than N bytes", ...). */
 int pvk_http_request(const struct pvk_http_request *req, struct pvk_http_response *out,
 		     char *why, size_t why_len);
+
+/* A client that keeps its connection open between requests (HTTP keep-alive). via: NULL
+ * for a connection as the URL says, or a virtio-serial port ("vport:NAME" or a device path,
+ * see pvk_vport_open) whose host end is connected to the server: a guest's channel to a
+ * service on the host, with no guest network. Not thread-safe: one client per thread. */
+struct pvk_http_client;
+int pvk_http_client_new(const char *via, struct pvk_http_client **c, char *why, size_t why_len);
+int pvk_http_client_request(struct pvk_http_client *c, const struct pvk_http_request *req,
+			    struct pvk_http_response *out, char *why, size_t why_len);
+void pvk_http_client_free(struct pvk_http_client *c);
 
 #endif

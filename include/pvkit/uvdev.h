@@ -24,6 +24,14 @@
 #define UVDEV_VPORT_NAME "org.pvkit.uv"   /* the port uvsim boot --qemu gives a guest */
 #define UVDEV_VPORT_TIMEOUT_MS 30000      /* waiting for the port, resync, one exchange */
 
+/* Open a virtio-serial port for a byte stream of one's own (the UV backend's, or an agent's
+ * channel to a service on the host): spec is a port name (found under
+ * /sys/class/virtio-ports) or a device path; a Unix stream socket at that path stands in for
+ * the port in tests. While another process holds the port, wait up to timeout_ms. Returns a
+ * non-blocking descriptor (dev names the device), or -1 with e. */
+int pvk_vport_open(const char *spec, long timeout_ms, char *dev, size_t dev_len,
+		   struct pvk_err *e);
+
 /* ioctl numbers (nr) and their bits in uvio_uvdev_info (LSB0). */
 enum uvio_nr {
 	UVIO_NR_INFO = 0,

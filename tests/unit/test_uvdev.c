@@ -1842,7 +1842,7 @@ static void test_vport_no_port(void **state)
 	snprintf(name, sizeof(name), "vport:%s/vport9p9", dir);
 	pvk_err_clear(&e);
 	assert_int_equal(pvk_uvdev_open(name, &d, &e), -1);
-	assert_non_null(strstr(e.msg, "cannot open the UV port"));
+	assert_non_null(strstr(e.msg, "cannot open the port"));
 	rm_rf(dir);
 	free(dir);
 	alarm(0);
