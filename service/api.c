@@ -859,6 +859,9 @@ static void answer_used(struct att *t, struct api_answer *a)
 			.reason = a->reason, .node = t->s->cfg->node, .at = now_s(),
 		};
 
+		/* on the record of the guest whose response it replays */
+		if (!store_challenge_cuid(t->d, t->ch.id, t->cuid, &e) && t->cuid[0])
+			rec.cuid = t->cuid;
 		if (store_record(t->d, &rec, &e)) {
 			free(a->body);
 			answer_internal(a, &e);

@@ -131,6 +131,8 @@ struct store_record {
 	int64_t at;
 };
 int store_record(struct db *d, const struct store_record *rec, struct pvk_err *e);
+/* The guest (CUID, hex) whose response consumed challenge id, or "" when none verified. */
+int store_challenge_cuid(struct db *d, const char *id, char cuid[33], struct pvk_err *e);
 /* Consume the challenge id with its answer and record rec, in one transaction: 0 done, 1 the
  * challenge was consumed already (nothing changed), -1 error. */
 int store_finish_challenge(struct db *d, const char *id, const uint8_t *idem, size_t idem_len,

@@ -318,3 +318,18 @@ int store_counts(struct db *d, int64_t *verified, int64_t *refused, int64_t *cha
 	db_rows_free(&r);
 	return 0;
 }
+
+int store_challenge_cuid(struct db *d, const char *id, char cuid[33], struct pvk_err *e)
+{
+	struct db_val p[1] = { DB_TEXT(id) };
+	struct db_rows r;
+
+	cuid[0] = 0;
+	if (db_exec(d, "SELECT cuid FROM attestations WHERE challenge = ? AND cuid IS NOT NULL "
+		    "ORDER BY id LIMIT 1", p, 1, &r, e))
+		return -1;
+	if (r.nrows == 1 && db_cell(&r, 0, 0)->p && db_cell(&r, 0, 0)->n == 32)
+		memcpy(cuid, db_cell(&r, 0, 0)->p, 33);
+	db_rows_free(&r);
+	return 0;
+}

@@ -9,11 +9,13 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "pvkit/bytes.h"
 #include "pvkit/crypto.h"
@@ -630,4 +632,74 @@ int uvsim_guest_sysfs(const struct uvsim_guest *g, struct pvk_err *e)
 	for (int i = 0; i < 14; i++)
 		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%064d\n", 0);
 	return write_text(k, "all", buf, e);
+}
+
+int uvsim_host_revoke(const char *state, const char *name, struct pvk_err *e)
+{
+	char path[4400];
+	EVP_PKEY *ibm_key = NULL;
+	X509 *hkd = NULL;
+	X509_CRL *crl = NULL;
+	X509_REVOKED *rv = NULL;
+	ASN1_TIME *now = NULL;
+	uint8_t *buf = NULL;
+	size_t len;
+	BIO *bio = NULL;
+	int rc = -1, lock;
+
+	if (!uvsim_valid_name(name))
+		return pvk_fail(e, PVK_E_USAGE, "'%s' is not a valid host name", name);
+	/* The CRL is replaced whole (temp file + rename) under the state lock. */
+	lock = uvsim_state_lock(state, e);
+	if (lock < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/hosts/%s/hkd.crt", state, name);
+	if (access(path, F_OK)) {
+		pvk_fail(e, PVK_E_USAGE, "no host '%s' (see 'uvsim host ls')", name);
+		goto out;
+	}
+	if (read_pem(path, NULL, &hkd, e))
+		goto out;
+	snprintf(path, sizeof(path), "%s/pki/ibm.key", state);
+	if (read_pem(path, &ibm_key, NULL, e))
+		goto out;
+	snprintf(path, sizeof(path), "%s/pki/ibm.crl", state);
+	if (pvk_file_read_all(path, 1 << 20, &buf, &len, e))
+		goto out;
+	if (!(bio = BIO_new_mem_buf(buf, (int)len)) ||
+	    !(crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL))) {
+		pvk_fail(e, PVK_E_FORMAT, "%s: not a PEM CRL", path);
+		goto out;
+	}
+	{
+		X509_REVOKED *had = NULL;
+
+		if (X509_CRL_get0_by_serial(crl, &had, X509_get0_serialNumber(hkd)) == 1) {
+			rc = 0;  /* listed already */
+			goto out;
+		}
+	}
+	if (!(rv = X509_REVOKED_new()) || !(now = ASN1_TIME_set(NULL, time(NULL))) ||
+	    !X509_REVOKED_set_serialNumber(rv, (ASN1_INTEGER *)X509_get0_serialNumber(hkd)) ||
+	    !X509_REVOKED_set_revocationDate(rv, now) || !X509_CRL_add0_revoked(crl, rv)) {
+		pvk_fail_ssl(e, "%s: cannot add the host", path);
+		goto out;
+	}
+	rv = NULL;
+	if (!X509_CRL_set1_lastUpdate(crl, now) || !X509_CRL_sort(crl) ||
+	    !X509_CRL_sign(crl, ibm_key, EVP_sha512())) {
+		pvk_fail_ssl(e, "%s: cannot sign the CRL", path);
+		goto out;
+	}
+	rc = pvk_testpki_write_pem(path, NULL, 0, &crl, 1, e);
+out:
+	X509_REVOKED_free(rv);
+	ASN1_TIME_free(now);
+	BIO_free(bio);
+	free(buf);
+	X509_CRL_free(crl);
+	X509_free(hkd);
+	EVP_PKEY_free(ibm_key);
+	uvsim_state_unlock(lock);
+	return rc;
 }

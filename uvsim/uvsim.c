@@ -49,6 +49,7 @@ const char uvsim_help[] =
 	"  host env NAME            Print PVKIT_SYSFS_ROOT of the host (for pvinfo)\n"
 	"  host ls                  List the hosts and their HKDs\n"
 	"  host hkd NAME            Print the path of the host's HKD\n"
+	"  host revoke NAME         List the host's HKD in the signing key's CRL\n"
 	"  cert-opts                Print the pvimg/pvattest/pvsecret options that verify\n"
 	"                           the hosts' HKDs against uvsim's PKI\n"
 	"  boot --host NAME [--id ID] [--qemu] [--timeout SEC] [--memory MIB]\n"
@@ -333,6 +334,12 @@ static int cmd_host(int argc, char **argv)
 			return cli_usage_error("usage: uvsim host show NAME [--format json]");
 		return host_show(argv[2], argc == 5);
 	}
+	if (argc == 3 && !strcmp(argv[1], "revoke")) {
+		if (uvsim_host_revoke(state, argv[2], &e))
+			return cli_error(&e);
+		printf("%s/pki/ibm.crl lists host %s\n", state, argv[2]);
+		return PVK_EXIT_OK;
+	}
 	if (argc == 3 && !strcmp(argv[1], "env")) {
 		if (host_dir(argv[2], path, sizeof(path), &e))
 			return cli_error(&e);
@@ -340,7 +347,8 @@ static int cmd_host(int argc, char **argv)
 		return PVK_EXIT_OK;
 	}
 	return cli_usage_error("usage: uvsim host new [--type TYPE] [--serial SERIAL] NAME | host ls | "
-			       "host hkd NAME | host show NAME [--format json] | host env NAME");
+			       "host hkd NAME | host show NAME [--format json] | host env NAME | "
+			       "host revoke NAME");
 }
 
 static int cmd_cert_opts(void)

@@ -70,6 +70,8 @@ void uvsim_state_unlock(int fd);
 int uvsim_init(const char *state, struct pvk_err *e);
 /* A simulated host: its key, HKD and host view (machine type and serial: NULL for the
  * defaults, 3931 and a random serial). */
+/* List the host's HKD in the signing key's CRL (pki/ibm.crl), as IBM revokes a host key. */
+int uvsim_host_revoke(const char *state, const char *name, struct pvk_err *e);
 int uvsim_host_new(const char *state, const char *name, const char *type, const char *serial,
 		   struct pvk_err *e);
 int uvsim_host_valid_machine(const char *type, const char *serial, struct pvk_err *e);
