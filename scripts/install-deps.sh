@@ -7,6 +7,8 @@ export DEBIAN_FRONTEND=noninteractive
 
 # Package groups: later work adds to these lists.
 PKGS_BUILD="meson ninja-build pkg-config gcc libc6-dev libssl-dev libcurl4-openssl-dev libjson-c-dev libyaml-dev libxml2-dev libcmocka-dev"
+# pvattestd and its tests: the HTTP server, the databases, the tokens, the load balancer
+PKGS_SERVICE="libmicrohttpd-dev libsqlite3-dev libpq-dev libjwt-dev postgresql-15 haproxy"
 PKGS_BOOT="gcc-s390x-linux-gnu binutils-s390x-linux-gnu libc6-dev-s390x-cross"
 PKGS_QEMU="qemu-system-misc qemu-user-static"
 PKGS_TEST="valgrind strace binutils libvirt-clients abigail-tools python3 python3-yaml python3-jsonschema bash-completion openssl xxd cpio time procps groff-base"
@@ -16,7 +18,7 @@ PKGS_FUZZ="clang libclang-rt-14-dev"
 # script(1) (bsdutils) for the progress-line test; mount/umount/mountpoint for the chroot.
 PKGS_DEB="debhelper dpkg-dev fakeroot lintian debootstrap curl bsdutils mount"
 
-ALL_PKGS="$PKGS_BUILD $PKGS_BOOT $PKGS_QEMU $PKGS_TEST $PKGS_FUZZ $PKGS_DEB ${PKGS_EXTRA:-}"
+ALL_PKGS="$PKGS_BUILD $PKGS_SERVICE $PKGS_BOOT $PKGS_QEMU $PKGS_TEST $PKGS_FUZZ $PKGS_DEB ${PKGS_EXTRA:-}"
 
 missing=()
 for p in $ALL_PKGS; do

@@ -81,6 +81,8 @@ static const char register_help[] =
 	"      --no-user-data-binding    Do not require the agent's key in the user data\n"
 	"      --challenge-ttl SECONDS   Challenges of this image expire after SECONDS\n"
 	"      --secret NAME=FILE        Release FILE's bytes as NAME (repeatable)\n"
+	"  -v, --verbose                 Say more\n"
+	"  -q, --quiet                   Errors only\n"
 	"  -h, --help                    Print this help and exit\n";
 
 static const char audit_help[] =
@@ -94,6 +96,8 @@ static const char audit_help[] =
 	"      --admin-token FILE        The admin bearer token (default STATE-DIR/admin-token)\n"
 	"      --image NAME              Only this image\n"
 	"      --format table|json       A table (default) or the JSON document\n"
+	"  -v, --verbose                 Say more\n"
+	"  -q, --quiet                   Errors only\n"
 	"  -h, --help                    Print this help and exit\n";
 
 enum {

@@ -120,7 +120,7 @@ helpkeys=("pvimg" "pvimg create" "pvimg info" "pvimg test" "genprotimg" "pvattes
 	"pvsecret create" "pvsecret add" "pvsecret list" "pvsecret lock" "pvsecret retrieve"
 	"pvsecret verify" "pvverify" "pvinfo" "pvinfo supported-flags" "pvapconfig" "chzcrypt"
 	"lszcrypt" "pvkit-testpki" "pvextract-hdr" "pvdomcheck" "pvdump" "pvdump info"
-	"pvdump decrypt")
+	"pvdump decrypt" "pvattest-agent")
 
 # every -x/--word token of a help text, less those matching $1
 help_opts() {
@@ -296,7 +296,7 @@ suite() {
 	expect "uvsim stop: guests" "uvsim --state $tmp/state stop g123 " g123
 	expect "uvsim boot --host: hosts" "uvsim boot --host " hostA
 	expect "uvsim boot --qemu is a flag" "uvsim boot --qemu --kee" --keep-memory
-	expect "uvsim host: verbs" "uvsim host " new ls hkd show env
+	expect "uvsim host: verbs" "uvsim host " new ls hkd show env revoke
 	expect "uvsim --state: directories" "uvsim --state d" d1
 
 	stop_driver
