@@ -5,13 +5,13 @@
 # shared libraries they load, as a root tree for the test guest's initramfs
 # (scripts/make-initramfs.sh --tools DIR):
 #
-#   DIR/usr/bin/{pvattest,pvsecret,pvinfo,pvapconfig,lszcrypt,chzcrypt}
+#   DIR/usr/bin/{pvattest,pvsecret,pvinfo,pvapconfig,lszcrypt,chzcrypt,pvattest-agent}
 #   DIR/lib/ld64.so.1, DIR/lib/s390x-linux-gnu/*.so.*   (from the s390x sysroot)
 #
 # The sysroot and the Meson cross file come from scripts/s390x-sysroot.sh; the
 # build directory is kept (default build-guest/ in the source tree), so a
-# second run only relinks what changed. libcurl is not staged: the guest-side
-# commands never download (it is loaded only when a CRL is fetched).
+# second run only relinks what changed. libcurl, which libpvkit loads when it is first
+# needed (dlopen), is staged with its libraries for pvattest-agent's HTTP.
 #
 # Usage: scripts/build-guest-tools.sh [--builddir DIR] OUTDIR
 # Exit status: 0 staged, 1 failed (the reason on standard error).
@@ -33,7 +33,7 @@ while [ $# -gt 0 ]; do
 done
 [ $# -eq 1 ] || die "usage: build-guest-tools.sh [--builddir DIR] OUTDIR"
 out=$1
-TOOLS="pvattest pvsecret pvinfo pvapconfig lszcrypt chzcrypt"
+TOOLS="pvattest pvsecret pvinfo pvapconfig lszcrypt chzcrypt pvattest-agent"
 readelf=s390x-linux-gnu-readelf
 command -v $readelf >/dev/null 2>&1 || die "$readelf not found (apt-get install binutils-s390x-linux-gnu)"
 
@@ -75,6 +75,11 @@ for t in $TOOLS; do
 	install -m 755 "$builddir/tools/$t" "$tmp/usr/bin/$t"
 	queue+=("$tmp/usr/bin/$t")
 done
+# loaded with dlopen, so no NEEDED entry names it
+seen[libcurl.so.4]=1
+lib=$(find_lib libcurl.so.4) || die "libcurl.so.4 is not in the sysroot $sysroot"
+cp -L "$lib" "$tmp/lib/s390x-linux-gnu/libcurl.so.4"
+queue+=("$tmp/lib/s390x-linux-gnu/libcurl.so.4")
 while [ ${#queue[@]} -gt 0 ]; do
 	f=${queue[0]}
 	queue=("${queue[@]:1}")
