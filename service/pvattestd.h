@@ -11,6 +11,7 @@
 
 #include "pvkit/err.h"
 #include "pvkit/hostkey.h"
+#include "pvkit/release.h"
 
 #define PVATTESTD_MAX_BODY_DEFAULT (1024 * 1024)
 #define PVATTESTD_MAX_LIST 64

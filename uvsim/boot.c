@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* uvsim boot: claim the guest's directory, unpack the image as the UV does, start the guest's
  * endpoint process, and optionally run the unpacked memory under QEMU. */
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -23,6 +25,8 @@
 #include "pvkit/uvdev.h"
 #include "uvsim-cmd.h"
 #include "uvsim.h"
+
+#define BOOT_MAX_FORWARD 4
 
 static volatile int stop_flag;
 
@@ -126,11 +130,11 @@ static char *qemu_opt(const char *fmt, const char *path)
  * connects to the endpoint's socket like any client, and again after the endpoint drops the
  * connection), its sysfs view as a 9p share (writes to se_bind reach the AP watcher as on
  * the host), and optionally a host directory for files in and out. No network device. */
-static int run_qemu(const char *mem, const char *gdir, const char *share, unsigned timeout_s,
-		    unsigned memory_mib)
+static int run_qemu(const char *mem, const char *gdir, const char *share,
+		    char *const *forward, size_t n_forward, unsigned timeout_s, unsigned memory_mib)
 {
-	char t[16], m[16], *uv, *sys, *shr = NULL;
-	const char *argv[40];
+	char t[16], m[16], *uv, *sys, *shr = NULL, *fw[2 * BOOT_MAX_FORWARD];
+	const char *argv[40 + 4 * BOOT_MAX_FORWARD];
 	int status, n = 0;
 	pid_t pid;
 
@@ -162,6 +166,32 @@ static int run_qemu(const char *mem, const char *gdir, const char *share, unsign
 		argv[n++] = "-device";
 		argv[n++] = "virtio-9p-ccw,fsdev=pvshare,mount_tag=" UVSIM_9P_SHARE;
 	}
+	/* --forward NAME=ADDR: a port whose host end QEMU connects to ADDR (a service on
+	 * loopback), again after the service drops the connection. */
+	memset(fw, 0, sizeof(fw));
+	for (size_t i = 0; i < n_forward; i++) {
+		const char *eq = strchr(forward[i], '='), *addr = eq + 1;
+		const char *colon = strrchr(addr, ':');
+
+		/* forward_ok admitted no comma: nothing to escape */
+		if ((!strncmp(addr, "unix:", 5)
+			     ? asprintf(&fw[2 * i], "socket,id=pvfw%zu,reconnect=1,path=%s", i, addr + 5)
+			     : asprintf(&fw[2 * i], "socket,id=pvfw%zu,reconnect=1,host=%.*s,port=%s", i,
+					(int)(colon - addr), addr, colon + 1)) < 0 ||
+		    asprintf(&fw[2 * i + 1], "virtserialport,chardev=pvfw%zu,name=%.*s", i,
+			     (int)(eq - forward[i]), forward[i]) < 0) {
+			for (size_t k = 0; k <= 2 * i + 1; k++)
+				free(fw[k]);
+			free(uv);
+			free(sys);
+			free(shr);
+			return -1;
+		}
+		argv[n++] = "-chardev";
+		argv[n++] = fw[2 * i];
+		argv[n++] = "-device";
+		argv[n++] = fw[2 * i + 1];
+	}
 	argv[n] = NULL;
 	fflush(NULL);
 	pid = fork();
@@ -173,6 +203,8 @@ static int run_qemu(const char *mem, const char *gdir, const char *share, unsign
 	free(uv);
 	free(sys);
 	free(shr);
+	for (size_t i = 0; i < 2 * n_forward; i++)
+		free(fw[i]);
 	if (pid < 0 || waitpid(pid, &status, 0) < 0)
 		return -1;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
@@ -259,10 +291,40 @@ static void release_guest_dir(const char *dir)
 
 struct boot_args {
 	const char *host, *id, *image, *share;
+	char *forward[BOOT_MAX_FORWARD];
+	size_t n_forward;
 	unsigned timeout_s, memory;
 	int qemu, keep;
 	char idbuf[UVSIM_NAME_MAX];
 };
+
+/* --forward NAME=ADDR: a port name QEMU takes, and a loopback address (the guest has no
+ * network; what it reaches is what the host chose to forward). */
+static int forward_ok(const char *arg)
+{
+	const char *eq = strchr(arg, '='), *addr, *colon;
+	struct in_addr a;
+	char host[64];
+	char *end;
+	long port;
+
+	if (!eq || eq == arg || eq - arg > 64)
+		return 0;
+	for (const char *p = arg; p < eq; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("._-", *p))
+			return 0;
+	addr = eq + 1;
+	if (!strncmp(addr, "unix:", 5))
+		return addr[5] == '/' && !strchr(addr, ',');
+	colon = strrchr(addr, ':');
+	if (!colon || colon == addr || (size_t)(colon - addr) >= sizeof(host))
+		return 0;
+	memcpy(host, addr, (size_t)(colon - addr));
+	host[colon - addr] = 0;
+	port = strtol(colon + 1, &end, 10);
+	return !*end && port > 0 && port < 65536 && inet_pton(AF_INET, host, &a) == 1 &&
+	       (ntohl(a.s_addr) >> 24) == 127;
+}
 
 /* A number option of boot; -1 to go on, else the exit code. */
 static int boot_number(int c, unsigned *out)
@@ -288,6 +350,7 @@ static int boot_options(struct boot_args *b, int argc, char **argv)
 		{ "keep-memory", no_argument, NULL, 'K' },
 		{ "ap", required_argument, NULL, 'A' },
 		{ "share", required_argument, NULL, 'S' },
+		{ "forward", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -303,6 +366,15 @@ static int boot_options(struct boot_args *b, int argc, char **argv)
 		case 'Q': b->qemu = 1; break;
 		case 'K': b->keep = 1; break;
 		case 'S': b->share = optarg; break;
+		case 'F':
+			if (b->n_forward == BOOT_MAX_FORWARD)
+				ret = cli_usage_error("--forward: at most %d ports", BOOT_MAX_FORWARD);
+			else if (!forward_ok(optarg))
+				ret = cli_usage_error("--forward: NAME=127.x.x.x:PORT or NAME=unix:PATH "
+						      "(loopback only), not '%s'", optarg);
+			else
+				b->forward[b->n_forward++] = optarg;
+			break;
 		case 'A':
 			if (uvsim_ap_parse_spec(&uvsim_ap_config, optarg, &e))
 				ret = cli_error(&e);
@@ -320,6 +392,8 @@ static int boot_options(struct boot_args *b, int argc, char **argv)
 	if (!b->timeout_s || b->memory < 256)
 		return cli_usage_error("--timeout must be > 0 and --memory at least 256 MiB");
 	b->image = argv[optind];
+	if (b->n_forward && !b->qemu)
+		return cli_usage_error("--forward needs --qemu");
 	if (b->share) {
 		struct stat st;
 
@@ -379,7 +453,7 @@ static int boot_qemu(const struct boot_args *b, const char *gdir, const char *me
 
 	if (cli_verbosity >= 0)
 		printf("--- qemu-system-s390x console (timeout %u s) ---\n", b->timeout_s);
-	q = run_qemu(mem, gdir, b->share, b->timeout_s, b->memory);
+	q = run_qemu(mem, gdir, b->share, b->forward, b->n_forward, b->timeout_s, b->memory);
 	if (cli_verbosity >= 0)
 		printf("--- qemu-system-s390x ended (%s) ---\n",
 		       q == 0 ? "exit 0" : q == 124 ? "timeout" : "error");

@@ -28,6 +28,18 @@ rc
 step perform
 pvattest perform -i "$S/attest.req" -o "$S/attest.resp" -u "$S/userdata"
 rc
+# pvattestd over the virtio-serial port the host forwards (no network in the guest)
+if [ -e "$S/agent.go" ]; then
+	step agent
+	mkdir -p "$S/released"
+	pvattest-agent -v --via org.pvkit.attest --url http://127.0.0.1 --image e2e -o "$S/released" \
+		--timeout 120
+	rc
+	step agent-b
+	pvattest-agent --via org.pvkit.attest --url http://127.0.0.1 --image e2e \
+		--host-key-hash "$(cat "$S/host-b.phkh")" --timeout 60
+	rc
+fi
 step perform-b
 pvattest perform -i "$S/attest-b.req" -o "$S/attest-b.resp"
 rc

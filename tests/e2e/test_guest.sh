@@ -21,11 +21,18 @@
 # Skips (77) without qemu-system-s390x, without the s390x cross compiler, or
 # when the guest's kernel and busybox cannot be fetched.
 #
-# Usage: test_guest.sh PVIMG PVATTEST PVSECRET UVSIM BUILDDIR
+# With PVATTESTD (the service is built), pvattestd runs on loopback and the guest's
+# pvattest-agent attests to it over a virtio-serial port whose host end QEMU connects to
+# the service (uvsim boot --forward): the guest has no network.
+#
+# Usage: test_guest.sh PVIMG PVATTEST PVSECRET UVSIM BUILDDIR [PVATTESTD]
 # shellcheck disable=SC2015
 set -u
 
-[ $# -eq 5 ] || { echo "usage: test_guest.sh PVIMG PVATTEST PVSECRET UVSIM BUILDDIR" >&2; exit 2; }
+[ $# -eq 5 ] || [ $# -eq 6 ] ||
+	{ echo "usage: test_guest.sh PVIMG PVATTEST PVSECRET UVSIM BUILDDIR [PVATTESTD]" >&2; exit 2; }
+PVATTESTD=
+[ $# -eq 6 ] && PVATTESTD=$(realpath "$6")
 PVIMG=$(realpath "$1")
 PVATTEST=$(realpath "$2")
 PVSECRET=$(realpath "$3")
@@ -52,8 +59,10 @@ tmp=$(mktemp -d /tmp/pvkit-e2e-guest.XXXXXX)
 st=$tmp/state
 U=("$UVSIM" --state "$st")
 qpid=
+spid=
 cleanup() {
 	[ -z "$qpid" ] || kill "$qpid" 2>/dev/null
+	[ -z "$spid" ] || kill "$spid" 2>/dev/null
 	"${U[@]}" stop --all >/dev/null 2>&1
 	[ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"
 }
@@ -138,9 +147,40 @@ MK2=4a27bb66520ac85f6073a7f678d262c0
 SN=93AADFK719460083
 AP=(--ap "card=03,type=CEX8P,serial=$SN,domains=0x2b:0x31,mkvp=0x$MK:0x$MK2")
 
+# ---- the attestation service on loopback, the image registered with a secret
+FWD=()
+if [ -n "$PVATTESTD" ]; then
+	cat >pvattestd.yaml <<EOT
+listen: 127.0.0.1:0
+node: e2e
+connection_timeout: 600
+trust:
+  certs: [$st/pki/inter_ca.crt, $st/pki/ibm.crt]
+  crls: [$st/pki/root_ca.crl, $st/pki/inter_ca.crl, $st/pki/ibm.crl]
+  root_ca: $st/pki/root_ca.crt
+  offline: true
+EOT
+	"$PVATTESTD" -c pvattestd.yaml -d "$tmp/service" --init --port-file port serve 2>service.log &
+	spid=$!
+	for _ in $(seq 100); do [ -s port ] && break; sleep 0.1; done
+	if [ -s port ]; then
+		pass "pvattestd on 127.0.0.1:$(cat port)"
+		printf 'the guest secret %s' "$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')" >released.txt
+		run "pvattestd register (z16a allowed, a secret)" 0 "$PVATTESTD" -d "$tmp/service" register e2e \
+			--url "http://127.0.0.1:$(cat port)" --image se.img -k "$hkd_a" --secret disk=released.txt
+		"$(dirname "$PVIMG")/pvverify" -k "$hkd_b" --no-verify --format json 2>/dev/null |
+			python3 -c "import json,sys; print(json.load(sys.stdin)['host_key_documents'][0]['phkh'][2:])" \
+				>share/host-b.phkh
+		FWD=(--forward "org.pvkit.attest=127.0.0.1:$(cat port)")
+		touch share/agent.go
+	else
+		fail "pvattestd did not start: $(tail -n 3 service.log)"
+	fi
+fi
+
 # ---- boot; the host side answers the guest's attestation while it runs
 "${U[@]}" boot --host z16a --id g "${AP[@]}" --qemu --timeout "$BOOT_TIMEOUT" \
-	--share share se.img >console.raw 2>&1 &
+	--share share "${FWD[@]}" se.img >console.raw 2>&1 &
 qpid=$!
 i=0
 while [ ! -e share/attest.done ] && kill -0 "$qpid" 2>/dev/null && [ $i -lt $((BOOT_TIMEOUT * 10)) ]; do
@@ -196,6 +236,16 @@ gexpect "max CPUs as on a real machine (the guide's 247)" pvinfo "Maximal number
 gexpect "pvattest perform" perform "rc=0"
 gexpect "perform for another host refused" perform-b "rc=1"
 gexpect "perform for another host: the UV's rc/rrc" perform-b "rc 0x"
+if [ -n "$PVATTESTD" ]; then
+	gexpect "pvattest-agent over the virtio channel: verified" agent "Attestation verified: image e2e"
+	gexpect "pvattest-agent: exit 0" agent "rc=0"
+	cmp -s released.txt share/released/disk && pass "the secret released in the guest is the registered one" ||
+		fail "the guest's released secret differs from the registered one"
+	gexpect "pvattest-agent for a host not in the policy: refused" agent-b "is not allowed by the policy"
+	gexpect "pvattest-agent refused: exit 2" agent-b "rc=2"
+	grep -q '"path":"/v1/attestations","status":200' service.log &&
+		pass "the service verified the guest's attestation" || fail "no verified attestation in the service's log"
+fi
 gexpect "tampered add-secret request refused" add-tampered "rc=1"
 gexpect "tampered add-secret request: the UV's rc/rrc" add-tampered "rc 0x"
 gexpect "pvsecret add association" add-assoc "rc=0"
