@@ -150,6 +150,64 @@ static int ecdh_rate(double secs, int nt)
 	return 0;
 }
 
+/* The crypto of one pvattestd release: an X25519 key and agreement (the secrets sealed to
+ * the agent's key) and an ES256 signature (the token). */
+static EVP_PKEY *sig_key;
+
+static int release_once(void)
+{
+	EVP_PKEY *eph = EVP_PKEY_Q_keygen(NULL, NULL, "X25519"), *peer_x = NULL;
+	EVP_PKEY_CTX *c = NULL;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	uint8_t z[32], sig[128], msg[600] = { 0 };
+	size_t zl = sizeof(z), sl = sizeof(sig);
+	int rc = -1;
+
+	peer_x = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
+	if (eph && peer_x && md && (c = EVP_PKEY_CTX_new(eph, NULL)) && EVP_PKEY_derive_init(c) > 0 &&
+	    EVP_PKEY_derive_set_peer(c, peer_x) > 0 && EVP_PKEY_derive(c, z, &zl) > 0 &&
+	    EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, sig_key) > 0 &&
+	    EVP_DigestSign(md, sig, &sl, msg, sizeof(msg)) > 0)
+		rc = 0;
+	EVP_PKEY_CTX_free(c);
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(eph);
+	EVP_PKEY_free(peer_x);
+	return rc;
+}
+
+static void *release_loop(void *arg)
+{
+	long *ops = arg;
+
+	while (now() < deadline)
+		if (!release_once())
+			(*ops)++;
+	return NULL;
+}
+
+static int release_rate(double secs, int nt)
+{
+	pthread_t t[64];
+	long ops[64] = { 0 }, total = 0;
+	double t0;
+
+	if (nt < 1 || nt > 64)
+		return die("THREADS: 1 to 64");
+	if (!(sig_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")))
+		return die("cannot make keys");
+	t0 = now();
+	deadline = t0 + secs;
+	for (int i = 0; i < nt; i++)
+		pthread_create(&t[i], NULL, release_loop, &ops[i]);
+	for (int i = 0; i < nt; i++) {
+		pthread_join(t[i], NULL);
+		total += ops[i];
+	}
+	printf("ops %ld, per_s %.0f\n", total, (double)total / (now() - t0));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL) != 1)
@@ -162,6 +220,9 @@ int main(int argc, char **argv)
 		return hkd_work(atoi(argv[2]), argv[3], argv[4]);
 	if (argc == 4 && !strcmp(argv[1], "ecdh"))
 		return ecdh_rate(atof(argv[2]), atoi(argv[3]));
-	fprintf(stderr, "usage: floor exec | sha512 FILE... | hkd N HKD SIGNING-CERT | ecdh SECONDS THREADS\n");
+	if (argc == 4 && !strcmp(argv[1], "release"))
+		return release_rate(atof(argv[2]), atoi(argv[3]));
+	fprintf(stderr, "usage: floor exec | sha512 FILE... | hkd N HKD SIGNING-CERT | ecdh SECONDS THREADS"
+		" | release SECONDS THREADS\n");
 	return 2;
 }
