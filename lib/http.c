@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -119,18 +120,24 @@ static int curl_ready(char *why, size_t why_len)
 	return 1;
 }
 
-/* ---- the vport transport: libcurl's connection is one end of a socket pair, and a thread
- * copies between the other end and the port (libcurl cannot use a character device). ---- */
+/* ---- the vport transport: libcurl cannot use a character device, nor (7.88's regression of
+ * CURL_SOCKOPT_ALREADY_CONNECTED) a socket it did not connect itself. So a thread of the
+ * client listens on a Unix socket in a private directory (mode 0700), libcurl connects there
+ * (CURLOPT_UNIX_SOCKET_PATH), and the thread copies between that connection and the port,
+ * one connection at a time. ---- */
 
-struct pump {
+struct pvk_http_client {
+	CURL *h;
+	int vfd;          /* the port, or -1 for TCP */
+	int lfd;          /* the relay's listening socket */
+	int stop[2];      /* a pipe: written to end the relay */
 	pthread_t t;
-	int sp;       /* our end of the socket pair */
-	int vfd;      /* the port (not ours: the client keeps it open across connections) */
-	int stop[2];  /* a pipe: written when libcurl closes its end */
+	int running;
+	char dir[256], sock[300];
 };
 
-/* Write all of len bytes to a non-blocking fd; -1 on error. */
-static int pump_write(int fd, const uint8_t *p, size_t len)
+/* Write all of len bytes to a non-blocking fd; -1 on error (or when told to stop). */
+static int relay_write(int fd, const uint8_t *p, size_t len, int stop)
 {
 	while (len) {
 		ssize_t n = write(fd, p, len);
@@ -139,9 +146,11 @@ static int pump_write(int fd, const uint8_t *p, size_t len)
 			p += n;
 			len -= (size_t)n;
 		} else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-			struct pollfd w = { .fd = fd, .events = POLLOUT };
+			struct pollfd w[2] = { { .fd = fd, .events = POLLOUT },
+					       { .fd = stop, .events = POLLIN } };
 
-			if (poll(&w, 1, 30000) <= 0 || (w.revents & (POLLERR | POLLHUP | POLLNVAL)))
+			if (poll(w, 2, 30000) <= 0 || w[1].revents ||
+			    (w[0].revents & (POLLERR | POLLHUP | POLLNVAL)))
 				return -1;
 		} else {
 			return -1;
@@ -150,110 +159,125 @@ static int pump_write(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
-static void *pump_run(void *arg)
+/* Copy between one accepted connection and the port until either side ends. */
+static void relay_one(struct pvk_http_client *c, int conn)
 {
-	struct pump *pm = arg;
 	uint8_t buf[16384];
 
 	for (;;) {
 		struct pollfd p[3] = {
-			{ .fd = pm->sp, .events = POLLIN },
-			{ .fd = pm->vfd, .events = POLLIN },
-			{ .fd = pm->stop[0], .events = POLLIN },
+			{ .fd = conn, .events = POLLIN },
+			{ .fd = c->vfd, .events = POLLIN },
+			{ .fd = c->stop[0], .events = POLLIN },
 		};
 		ssize_t n;
 
 		if (poll(p, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			break;
+			return;
 		}
 		if (p[2].revents)
-			break;
+			return;
 		if (p[0].revents) {
-			n = read(pm->sp, buf, sizeof(buf));
-			if (n <= 0 || pump_write(pm->vfd, buf, (size_t)n))
-				break;
+			n = read(conn, buf, sizeof(buf));
+			if (n <= 0 || relay_write(c->vfd, buf, (size_t)n, c->stop[0]))
+				return;
 		}
 		if (p[1].revents & POLLIN) {
-			n = read(pm->vfd, buf, sizeof(buf));
+			n = read(c->vfd, buf, sizeof(buf));
 			if (n < 0 && (errno == EAGAIN || errno == EINTR))
 				continue;
-			if (n <= 0 || pump_write(pm->sp, buf, (size_t)n))
-				break;
+			if (n <= 0 || relay_write(conn, buf, (size_t)n, c->stop[0]))
+				return;
 		} else if (p[1].revents & (POLLHUP | POLLERR | POLLNVAL)) {
-			/* The host end is not connected (yet, or any more). */
-			break;
+			/* the host end is not connected (yet, or any more) */
+			return;
 		}
 	}
-	shutdown(pm->sp, SHUT_RDWR);
+}
+
+static void *relay_run(void *arg)
+{
+	struct pvk_http_client *c = arg;
+
+	for (;;) {
+		struct pollfd p[2] = { { .fd = c->lfd, .events = POLLIN },
+				       { .fd = c->stop[0], .events = POLLIN } };
+		int conn;
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[1].revents)
+			break;
+		conn = accept4(c->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (conn < 0)
+			continue;
+		relay_one(c, conn);
+		close(conn);
+	}
 	return NULL;
 }
 
-struct pvk_http_client {
-	CURL *h;
-	int vfd;          /* the port, or -1 for TCP */
-	struct pump *pump;
-};
-
-static void pump_end(struct pvk_http_client *c)
+static int relay_start(struct pvk_http_client *c, char *why, size_t why_len)
 {
-	struct pump *pm = c->pump;
+	const char *tmp = getenv("TMPDIR");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 
-	if (!pm)
-		return;
-	if (write(pm->stop[1], "x", 1) < 0) {
-		/* the thread ends when libcurl's end is closed anyway */
+	c->lfd = c->stop[0] = c->stop[1] = -1;
+	snprintf(c->dir, sizeof(c->dir), "%s/pvkit-http.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(c->dir)) {
+		/* an initramfs may have no /tmp */
+		snprintf(c->dir, sizeof(c->dir), "/run/pvkit-http.XXXXXX");
+		if (!mkdtemp(c->dir)) {
+			snprintf(why, why_len, "cannot make a private directory for the relay: %s",
+				 strerror(errno));
+			c->dir[0] = 0;
+			return -1;
+		}
 	}
-	pthread_join(pm->t, NULL);
-	close(pm->sp);
-	close(pm->stop[0]);
-	close(pm->stop[1]);
-	free(pm);
-	c->pump = NULL;
+	snprintf(c->sock, sizeof(c->sock), "%s/s", c->dir);
+	if (strlen(c->sock) >= sizeof(sa.sun_path)) {
+		snprintf(why, why_len, "%s: path too long", c->sock);
+		return -1;
+	}
+	strcpy(sa.sun_path, c->sock);
+	if ((c->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0 ||
+	    bind(c->lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(c->lfd, 4) ||
+	    pipe2(c->stop, O_CLOEXEC)) {
+		snprintf(why, why_len, "%s: cannot listen: %s", c->sock, strerror(errno));
+		return -1;
+	}
+	if (pthread_create(&c->t, NULL, relay_run, c)) {
+		snprintf(why, why_len, "cannot start the relay thread");
+		return -1;
+	}
+	c->running = 1;
+	return 0;
 }
 
-static curl_socket_t via_open(void *ctx, curlsocktype purpose, struct curl_sockaddr *addr)
+static void relay_stop(struct pvk_http_client *c)
 {
-	struct pvk_http_client *c = ctx;
-	struct pump *pm;
-	int sp[2];
-
-	(void)purpose;
-	(void)addr;
-	pump_end(c);  /* one connection at a time over the port */
-	if (!(pm = calloc(1, sizeof(*pm))))
-		return CURL_SOCKET_BAD;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp)) {
-		free(pm);
-		return CURL_SOCKET_BAD;
+	if (c->running) {
+		if (write(c->stop[1], "x", 1) < 0) {
+			/* the pipe cannot be full: one byte, once */
+		}
+		pthread_join(c->t, NULL);
+		c->running = 0;
 	}
-	if (pipe2(pm->stop, O_CLOEXEC)) {
-		close(sp[0]);
-		close(sp[1]);
-		free(pm);
-		return CURL_SOCKET_BAD;
-	}
-	pm->sp = sp[1];
-	pm->vfd = c->vfd;
-	if (pthread_create(&pm->t, NULL, pump_run, pm)) {
-		close(sp[0]);
-		close(sp[1]);
-		close(pm->stop[0]);
-		close(pm->stop[1]);
-		free(pm);
-		return CURL_SOCKET_BAD;
-	}
-	c->pump = pm;
-	return sp[0];
-}
-
-static int via_sockopt(void *ctx, curl_socket_t fd, curlsocktype purpose)
-{
-	(void)ctx;
-	(void)fd;
-	(void)purpose;
-	return CURL_SOCKOPT_ALREADY_CONNECTED;
+	if (c->lfd >= 0)
+		close(c->lfd);
+	if (c->stop[0] >= 0)
+		close(c->stop[0]);
+	if (c->stop[1] >= 0)
+		close(c->stop[1]);
+	if (c->sock[0])
+		unlink(c->sock);
+	if (c->dir[0])
+		rmdir(c->dir);
 }
 
 int pvk_http_client_new(const char *via, struct pvk_http_client **out, char *why,
@@ -268,7 +292,7 @@ int pvk_http_client_new(const char *via, struct pvk_http_client **out, char *why
 		snprintf(why, why_len, "out of memory");
 		return -1;
 	}
-	c->vfd = -1;
+	c->vfd = c->lfd = c->stop[0] = c->stop[1] = -1;
 	if (via) {
 		struct pvk_err e;
 		char dev[256];
@@ -279,6 +303,10 @@ int pvk_http_client_new(const char *via, struct pvk_http_client **out, char *why
 		if (c->vfd < 0) {
 			snprintf(why, why_len, "%s", e.msg);
 			free(c);
+			return -1;
+		}
+		if (relay_start(c, why, why_len)) {
+			pvk_http_client_free(c);
 			return -1;
 		}
 	}
@@ -296,8 +324,8 @@ void pvk_http_client_free(struct pvk_http_client *c)
 	if (!c)
 		return;
 	if (c->h)
-		cu.easy_cleanup(c->h);  /* closes libcurl's end of a connection first */
-	pump_end(c);
+		cu.easy_cleanup(c->h);  /* closes libcurl's connection first */
+	relay_stop(c);
 	if (c->vfd >= 0)
 		close(c->vfd);
 	free(c);
@@ -324,10 +352,8 @@ int pvk_http_client_request(struct pvk_http_client *c, const struct pvk_http_req
 	}
 	cu.easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 	if (c->vfd >= 0) {
-		/* The port is the connection: no redirect elsewhere, no second connection. */
-		cu.easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, via_open);
-		cu.easy_setopt(h, CURLOPT_OPENSOCKETDATA, c);
-		cu.easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, via_sockopt);
+		/* The port is the connection (through the relay): no redirect elsewhere. */
+		cu.easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->sock);
 		cu.easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 		cu.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http");
 	} else {

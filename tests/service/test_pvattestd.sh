@@ -154,6 +154,19 @@ print(r.stdout.strip())
 PY
 check "the token's signature verifies with the service's key" grep -qx 'Verified OK' jwtcheck.txt
 
+# A second node on the same database, listening on a Unix socket: any node answers any step
+# (the agent's --via relay is the one a guest uses over its virtio-serial port).
+"$PVATTESTD" -c pvattestd.yaml -d "$D" --listen "unix:$tmp/node2.sock" serve 2>node2.log &
+SRV2=$!
+for _ in $(seq 100); do [ -S "$tmp/node2.sock" ] && break; sleep 0.1; done
+rm -rf rel && mkdir rel
+run "a second node (same database, Unix socket), reached with --via" 0 "Attestation verified" -- \
+	env PVKIT_UV_DEVICE="$G1" "$AGENT" --url http://node2 --via "$tmp/node2.sock" --image img1 -o rel
+check "the second node released the secret" cmp -s s1 rel/luks
+check "the second node answered it" grep -q '"path":"/v1/attestations","status":200' node2.log
+kill "$SRV2"
+wait "$SRV2" 2>/dev/null
+
 ######## refusals ########
 # agent_refused NAME PATTERN GUEST AGENT-ARGS...: exit 2, the reason, nothing released
 agent_refused() {
