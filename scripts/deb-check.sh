@@ -77,7 +77,7 @@ done
 pvattestd_deb=$(ls "$work/pvattestd_${version}_"*.deb 2>/dev/null | head -n 1)
 check "package pvattestd built (the service, its unit and settings)" \
 	bash -c "test -n '$pvattestd_deb' && dpkg-deb -c '$pvattestd_deb' | grep -q 'usr/sbin/pvattestd' &&
-		dpkg-deb -c '$pvattestd_deb' | grep -q 'lib/systemd/system/pvattestd.service' &&
+		dpkg-deb -c '$pvattestd_deb' | grep -q 'systemd/system/pvattestd.service' &&
 		dpkg-deb --ctrl-tarfile '$pvattestd_deb' | tar -xO ./conffiles | grep -q /etc/pvattestd/pvattestd.yaml"
 check "pvkit links libpvkit.so.0 (one copy of the library)" \
 	bash -c "dpkg-deb -I '${debs[0]}' | grep -q 'Depends: libpvkit0 (= $version)'"
