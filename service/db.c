@@ -19,6 +19,13 @@ struct db {
 	char *url;
 };
 
+/* libpq prints the server's notices on stderr; the service logs its own lines only. */
+static void pg_quiet(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
 static int fail_lite(struct db *d, struct pvk_err *e, const char *what)
 {
 	return pvk_fail(e, PVK_E_IO, "database: %s: %s", what, sqlite3_errmsg(d->lite));
@@ -65,6 +72,7 @@ int db_open(const char *url, struct db **out, struct pvk_err *e)
 			/* the URL may hold a password: not in the message */
 			return pvk_fail(e, PVK_E_IO, "database: cannot connect to PostgreSQL: %s", msg);
 		}
+		PQsetNoticeProcessor(d->pg, pg_quiet, NULL);
 	} else {
 		db_close(d);
 		return pvk_fail(e, PVK_E_USAGE, "database: '%s' is neither sqlite:PATH nor a "

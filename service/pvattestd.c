@@ -273,8 +273,11 @@ static int cmd_serve(void)
 			goto out;
 		rc = store_schema_version(d, &v, &e);
 		db_close(d);
-		if (rc)
+		if (rc) {
+			pvk_fail(&e, PVK_E_USAGE, "%s: no pvattestd schema (run pvattestd migrate, or "
+				 "serve --init)", c.database);
 			goto out;
+		}
 		rc = -1;
 		if (v != STORE_SCHEMA_VERSION) {
 			pvk_fail(&e, PVK_E_USAGE, "database: schema version %d, this pvattestd needs %d "

@@ -49,10 +49,9 @@ int store_schema_version(struct db *d, int *v, struct pvk_err *e)
 {
 	struct db_rows r;
 
+	/* read only: /healthz asks this of every node, often */
 	*v = 0;
-	if (db_exec(d, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
-		    " applied_at BIGINT NOT NULL)", NULL, 0, NULL, e) ||
-	    db_exec(d, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", NULL, 0, &r, e))
+	if (db_exec(d, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", NULL, 0, &r, e))
 		return -1;
 	if (r.nrows)
 		*v = (int)db_int(&r, 0, 0);
@@ -79,13 +78,15 @@ int store_migrate(struct db *d, int *from, int *to, struct pvk_err *e)
 {
 	int v;
 
-	if (store_schema_version(d, &v, e) || db_begin(d, e))
+	if (db_begin(d, e))
 		return -1;
 	/* Nodes starting together: one migrates, the others wait and find it done. */
 	if (db_kind(d) == DB_PG &&
 	    db_exec(d, "SELECT pg_advisory_xact_lock(7305826)", NULL, 0, NULL, e))
 		goto fail;
-	if (store_schema_version(d, &v, e))
+	if (db_exec(d, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
+		    " applied_at BIGINT NOT NULL)", NULL, 0, NULL, e) ||
+	    store_schema_version(d, &v, e))
 		goto fail;
 	*from = v;
 	if (v > STORE_SCHEMA_VERSION) {
