@@ -150,6 +150,58 @@ static char *perform(struct uvsim_guest *g, const uint8_t *req, size_t req_len,
 	return out;
 }
 
+static struct uvsim_guest *guest;
+static pthread_mutex_t uv_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void *challenger(void *arg)
+{
+	struct pvk_http_client *c = NULL;
+	struct pvk_err e;
+	char why[256], q[200];
+	long i;
+
+	(void)arg;
+	snprintf(q, sizeof(q), "{\"image\": \"%s\"}", image);
+	while ((i = atomic_fetch_add(&next_i, 1)) < count) {
+		const char *id, *r;
+		uint8_t *req, key[32], ik[16];
+		size_t req_len;
+		json_object *ans;
+		int tf;
+
+		for (int tries = 0;; tries++) {
+			long st;
+
+			if (!c && pvk_http_client_new(NULL, &c, why, sizeof(why)))
+				die("%s", why);
+			st = post(c, "/v1/challenges", q, NULL, &ans, &tf);
+			if (st == 201)
+				break;
+			json_object_put(ans);
+			if (!retries || tries > 200)
+				die("challenge %ld: HTTP %ld", i, st);
+			pvk_http_client_free(c);
+			c = NULL;
+			usleep(50000);
+		}
+		id = member(ans, "id");
+		r = member(ans, "request");
+		if (!id || !r || pvk_b64_decode(r, strlen(r), &req, &req_len))
+			die("challenge %ld: malformed answer", i);
+		if (pvk_random(key, 32, &e) || pvk_random(ik, 16, &e))
+			die("%s", e.msg);
+		pthread_mutex_lock(&uv_lock);
+		bodies[i] = perform(guest, req, req_len, key, id);
+		pthread_mutex_unlock(&uv_lock);
+		idems[i] = malloc(33);
+		pvk_hex_encode(ik, 16, idems[i]);
+		free(req);
+		json_object_put(ans);
+	}
+	pvk_http_client_free(c);
+	return NULL;
+}
+
 static void *poster(void *arg)
 {
 	struct pvk_http_client *c = NULL;
@@ -206,7 +258,7 @@ int main(int argc, char **argv)
 	struct sehdr h;
 	EVP_PKEY *host, *cust;
 	X509 *hkd;
-	uint8_t *hdr, *tok, key[32];
+	uint8_t *hdr, *tok;
 	size_t hdr_len, tok_len;
 	char why[256], *pem, *b;
 	json_object *reg, *pol, *hosts, *sec, *ans;
@@ -296,47 +348,20 @@ int main(int argc, char **argv)
 		json_object_put(ans);
 	}
 	json_object_put(reg);
-	/* the challenges, performed in-process */
+	/* the challenges, fetched by the clients, performed in-process (one UV) */
+	pvk_http_client_free(c);
 	bodies = calloc((size_t)count, sizeof(*bodies));
 	idems = calloc((size_t)count, sizeof(*idems));
-	tc = now();
-	for (long i = 0; i < count; i++) {
-		char q[200];
-		const char *id, *r;
-		uint8_t *req;
-		size_t req_len;
-		uint8_t ik[16];
-
-		snprintf(q, sizeof(q), "{\"image\": \"%s\"}", image);
-		for (int tries = 0;; tries++) {
-			long st = post(c, "/v1/challenges", q, NULL, &ans, &tf);
-
-			if (st == 201)
-				break;
-			json_object_put(ans);
-			if (!retries || tries > 200)
-				die("challenge %ld: HTTP %ld", i, st);
-			pvk_http_client_free(c);
-			if (pvk_http_client_new(NULL, &c, why, sizeof(why)))
-				die("%s", why);
-			usleep(50000);
-		}
-		id = member(ans, "id");
-		r = member(ans, "request");
-		if (!id || !r || pvk_b64_decode(r, strlen(r), &req, &req_len))
-			die("challenge %ld: malformed answer", i);
-		if (pvk_random(key, 32, &e) || pvk_random(ik, 16, &e))
-			die("%s", e.msg);
-		bodies[i] = perform(&g, req, req_len, key, id);
-		idems[i] = malloc(33);
-		pvk_hex_encode(ik, 16, idems[i]);
-		free(req);
-		json_object_put(ans);
-	}
-	tc = now() - tc;
-	pvk_http_client_free(c);
-	/* the timed part: verifications */
+	guest = &g;
 	t = calloc((size_t)clients, sizeof(*t));
+	tc = now();
+	for (long k = 0; k < clients; k++)
+		pthread_create(&t[k], NULL, challenger, NULL);
+	for (long k = 0; k < clients; k++)
+		pthread_join(t[k], NULL);
+	tc = now() - tc;
+	/* the timed part: verifications */
+	atomic_store(&next_i, 0);
 	t0 = now();
 	for (long k = 0; k < clients; k++)
 		pthread_create(&t[k], NULL, poster, NULL);
