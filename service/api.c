@@ -942,7 +942,6 @@ static void verified(struct att *t, struct api_answer *a, const struct pvk_attes
 fail:
 	answer_internal(a, &e);
 out:
-	pvk_release_secrets_free(NULL, 0);
 	for (size_t i = 0; i < nsec; i++) {
 		free(sec[i].name);
 		pvk_buf_free_secret(sec[i].value, sec[i].len);

@@ -2,6 +2,7 @@
 /* Secrets and attestation-request protection keys at rest: AES-256-GCM under the
  * key-encryption key, with the row they belong to as AAD, so a sealed value copied into
  * another row does not open. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,7 +19,8 @@ int kek_load(const char *path, struct kek *k, struct pvk_err *e)
 	struct stat st;
 
 	if (stat(path, &st))
-		return pvk_fail(e, PVK_E_IO, "%s: cannot read the key-encryption key: %m", path);
+		return pvk_fail(e, PVK_E_IO, "%s: cannot read the key-encryption key: %s", path,
+				strerror(errno));
 	if (st.st_mode & 077)
 		return pvk_fail(e, PVK_E_USAGE, "%s: the key-encryption key is readable by others "
 				"(mode %04o; chmod 600)", path, (unsigned)(st.st_mode & 07777));

@@ -244,7 +244,9 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	(void)c;
 	(void)toe;
 	if (q) {
-		free(q->buf);
+		/* a registration's body holds the secrets it registers */
+		if (q->buf)
+			pvk_buf_free_secret(q->buf, q->len);
 		free(q);
 		*con_cls = NULL;
 	}
