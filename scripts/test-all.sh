@@ -7,7 +7,7 @@
 #   deb       build-deb/      scripts/deb-check.sh: dpkg-buildpackage -b, lintian, the .debs
 #                             installed in a clean Debian 12 chroot and a lifecycle from them
 #   cross     build-cross/    s390x (big-endian) build, unit suite under qemu-s390x-static
-#   asan      build-asan/     ASan+UBSan build, unit, cli and compat suites
+#   asan      build-asan/     ASan+UBSan build, unit, cli, compat and service suites
 #   novectors build-asan/     the unit suite again under ASan+UBSan as in a user's clone
 #                             without ../shared (PVKIT_TEST_NO_VECTORS=1: the vector tests skip)
 #   valgrind  build-valgrind/ unit suite under valgrind memcheck
@@ -70,7 +70,7 @@ FUZZ_SECONDS=${PVKIT_FUZZ_SECONDS:-15}
 CROSS_TIMEOUT_MULT=10
 VALGRIND_TIMEOUT_MULT=5
 VALGRIND_CMD='valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --track-origins=no -q'
-ASAN_SUITES=(unit cli compat)
+ASAN_SUITES=(unit cli compat service)
 VALGRIND_SUITES=(unit)
 CROSS_SUITES=(unit)
 
