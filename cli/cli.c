@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <ctype.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -258,4 +259,13 @@ int cli_in_out_operands(int argc, char **argv, const char **in, const char **out
 	if (optind != argc)
 		return cli_usage_error("unexpected argument '%s'", argv[optind]);
 	return -1;
+}
+
+int cli_getopt_error(int c, char **argv)
+{
+	if (c == ':')
+		return cli_usage_error("the option '%s' requires a value", argv[optind - 1]);
+	if (optopt > 0 && optopt < 0x100)
+		return cli_usage_error("unexpected option '-%c'", optopt);
+	return cli_usage_error("unexpected option '%s'", argv[optind - 1]);
 }

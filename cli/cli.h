@@ -49,6 +49,9 @@ int cli_global_options_value(int *argc, char ***argv, const char *help, const ch
 	{ "quiet", no_argument, NULL, 'q' },          \
 	{ "help", no_argument, NULL, 'h' },           \
 	{ NULL, 0, NULL, 0 }
+/* The usage error of getopt_long's ':' (a value missing) or '?' (an unknown option, short
+ * or long) for the option just read; returns cli_usage_exit. */
+int cli_getopt_error(int c, char **argv);
 /* Handle -v/-q from a subcommand's getopt loop: 1 if taken. */
 int cli_common_opt(int c);
 /* The subcommands of a multi-verb tool: NAME (or ALIAS) runs RUN(argc, argv) with the

@@ -28,3 +28,8 @@ show lszcrypt -c 03.002b
 show pvsecret lock
 show pvsecret add --force "$S/secret.req" || echo "(exit $?: as expected, the store is locked)"
 show pvattest perform "$S/attest2.req" "$S/attest2.resp"
+if [ -e "$S/agent.go" ]; then
+	echo "--- in the guest: attest to pvattestd over the virtio-serial port org.pvkit.attest"
+	mkdir -p "$S/released"
+	show pvattest-agent -v --via org.pvkit.attest --url http://pvattestd --image demo -o "$S/released"
+fi

@@ -11,7 +11,9 @@
 #      initramfs, with the job scripts/demo-guest-job.sh) perform the attestation, which
 #      the trusted side verifies and answers with an association secret for the guest's
 #      CUID; the guest adds and lists it, binds and associates its AP queue (pvapconfig,
-#      lszcrypt -V), locks the store and attests again; uvsim ls;
+#      lszcrypt -V), locks the store and attests again; then its pvattest-agent attests to
+#      pvattestd (on loopback; the guest reaches it over a virtio-serial port, it has no
+#      network) and receives the disk key registered for its image; uvsim ls;
 #   7. the provider's side: the host's view, the guest's libvirt domain made and checked
 #      (pvdomcheck), a dump of the guest decrypted with the owner's CCK (pvdump);
 #   8. refused: the image on the other host, a revoked host-key document;
@@ -47,7 +49,8 @@ mkdir -p "$work"
 cd "$work"
 export PVKIT_UVSIM_STATE=$work/uvsim
 # Never leave a guest endpoint running behind, whatever happens.
-trap 'uvsim stop --all >/dev/null 2>&1 || true' EXIT
+svc_pid=
+trap 'uvsim stop --all >/dev/null 2>&1 || true; [ -z "$svc_pid" ] || kill $svc_pid 2>/dev/null || true' EXIT
 
 step "The software ultravisor: its test PKI and two simulated IBM Z hosts (host keys stay in $PVKIT_UVSIM_STATE)"
 show uvsim init
@@ -152,11 +155,35 @@ answer_guest() {
 	touch share/secret.ready
 }
 
+# pvattestd on loopback (SQLite, state in the work directory), the image registered with its
+# policy and a disk key to release to a guest that attests.
+step "The attestation service: pvattestd on 127.0.0.1, the image registered with a disk key for its guests"
+svc=$builddir/service/pvattestd
+fwd=()
+if [ -x "$svc" ]; then
+	printf 'listen: 127.0.0.1:0\nnode: demo\nlog_format: text\ntrust:\n  certs: [%s, %s]\n  crls: [%s, %s, %s]\n  root_ca: %s\n  offline: true\n' \
+		"$PVKIT_UVSIM_STATE/pki/inter_ca.crt" "$PVKIT_UVSIM_STATE/pki/ibm.crt" \
+		"$PVKIT_UVSIM_STATE/pki/root_ca.crl" "$PVKIT_UVSIM_STATE/pki/inter_ca.crl" \
+		"$PVKIT_UVSIM_STATE/pki/ibm.crl" "$PVKIT_UVSIM_STATE/pki/root_ca.crt" >pvattestd.yaml
+	"$svc" -c pvattestd.yaml -d "$work/pvattestd" --init --port-file pvattestd.port serve 2>pvattestd.log &
+	svc_pid=$!
+	for _ in $(seq 100); do [ -s pvattestd.port ] && break; sleep 0.1; done
+	svc_url=http://127.0.0.1:$(cat pvattestd.port)
+	echo "pvattestd serves on $svc_url"
+	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >disk.key
+	show "$svc" -d "$work/pvattestd" register demo --url "$svc_url" --image secure-linux -k "$hkd_a" \
+		--add-data phkh-img --secret disk=disk.key
+	fwd=(--forward "org.pvkit.attest=127.0.0.1:$(cat pvattestd.port)")
+	touch share/agent.go
+else
+	echo "(pvattestd is not built: its dependencies are missing)"
+fi
+
 if [ $in_guest -eq 1 ]; then
 	step "Boot it on host z16a: uvsim unpacks it as the ultravisor does, QEMU (TCG) runs it, and the guest's side runs inside"
 	echo "(guest lines are the QEMU console's; the trusted side's commands start with '\$ ')"
 	"$uvsim_bin" boot --host z16a --id demo "${ap[@]}" --qemu --timeout 240 --share share --keep-memory \
-		secure-linux 2>&1 | sed -u -e 's/\r$//' -e '/^\[/d' | tee console.txt &
+		"${fwd[@]}" secure-linux 2>&1 | sed -u -e 's/\r$//' -e '/^\[/d' | tee console.txt &
 	qemu_pid=$!
 	i=0
 	while [ ! -e share/attest.done ] && [ $i -lt 2400 ] && kill -0 $qemu_pid 2>/dev/null; do
@@ -172,6 +199,11 @@ if [ $in_guest -eq 1 ]; then
 	grep -qF "PVKIT-GUEST: job exit 0" console.txt ||
 		{ echo "(the guest's job did not run to its end)" >&2; exit 1; }
 	echo "(the guest read marker $marker from the image's parmline and ran its side inside)"
+	if [ -e share/agent.go ]; then
+		cmp -s disk.key share/released/disk ||
+			{ echo "(the disk key the guest received is not the registered one)" >&2; exit 1; }
+		echo "(the disk key the guest received over its virtio-serial port is the one registered)"
+	fi
 else
 	step "Boot it on host z16a: uvsim unpacks it as the ultravisor does"
 	if [ $bootable -eq 1 ]; then
@@ -192,7 +224,15 @@ else
 		show "$bin/pvsecret" list
 		show "$bin/pvsecret" lock
 		show "$bin/pvattest" perform share/attest2.req share/attest2.resp
+		if [ -e share/agent.go ]; then
+			mkdir -p share/released
+			show "$bin/pvattest-agent" --url "$svc_url" --image demo -o share/released
+		fi
 	)
+fi
+if [ -e share/agent.go ]; then
+	step "The service's audit report: every attestation, verified or refused, per image and guest"
+	show "$svc" -d "$work/pvattestd" audit --url "$svc_url"
 fi
 
 step "The host's view of the guest"

@@ -703,12 +703,8 @@ int main(int argc, char **argv)
 		case 'q': quiet++; break;
 		case OPT_VERSION: cli_version(); return PVK_EXIT_OK;
 		case 'h': fputs(help, stdout); return PVK_EXIT_OK;
-		case ':':
-			return cli_usage_error("the option '%s' requires a value", argv[optind - 1]);
 		default:
-			if (optopt > 0 && optopt < 0x100)
-				return cli_usage_error("unexpected option '-%c'", optopt);
-			return cli_usage_error("unexpected option '%s'", argv[optind - 1]);
+			return cli_getopt_error(c, argv);
 		}
 	}
 	if (verbose && quiet)
