@@ -28,6 +28,29 @@
 
 /* ---- parsing ---- */
 
+/* Wipe every string in o (json-c frees without wiping): for documents that held secrets. */
+static void wipe_strings(json_object *o)
+{
+	switch (json_object_get_type(o)) {
+	case json_type_string:
+		OPENSSL_cleanse((char *)json_object_get_string(o), (size_t)json_object_get_string_len(o));
+		break;
+	case json_type_array:
+		for (size_t i = 0; i < json_object_array_length(o); i++)
+			wipe_strings(json_object_array_get_idx(o, i));
+		break;
+	case json_type_object: {
+		json_object_object_foreach(o, k, v) {
+			(void)k;
+			wipe_strings(v);
+		}
+		break;
+	}
+	default:
+		break;
+	}
+}
+
 static json_object *parse_json(const char *body, size_t len, char *why, size_t wl)
 {
 	json_tokener *t = json_tokener_new_ex(JSON_MAX_DEPTH);
@@ -308,9 +331,13 @@ bad:
 
 void api_register_free(struct api_register *r)
 {
+	json_object *s;
+
 	free(r->header);
 	for (size_t i = 0; i < r->n_secrets; i++)
 		pvk_buf_free_secret(r->secret_values[i], r->secret_lens[i]);
+	if (r->root && json_object_object_get_ex(r->root, "secrets", &s))
+		wipe_strings(s);
 	json_object_put(r->root);
 	memset(r, 0, sizeof(*r));
 }
@@ -565,6 +592,7 @@ static void handle_register(struct service *s, struct db *d, const char *name,
 			goto hosts;
 		}
 		OPENSSL_cleanse((char *)txt, strlen(txt));
+		wipe_strings(sec);
 	}
 	json_object_object_get_ex(r.root, "policy", &pol);
 	memset(&im, 0, sizeof(im));
@@ -750,11 +778,13 @@ static int open_secrets(struct service *s, const struct store_image *im,
 				   &out[*n].value, &out[*n].len) ||
 		    !(out[*n].name = strdup(k))) {
 			pvk_fail(e, PVK_E_FORMAT, "%s: the sealed secrets are malformed", aad);
+			wipe_strings(o);
 			json_object_put(o);
 			goto out;
 		}
 		(*n)++;
 	}
+	wipe_strings(o);
 	json_object_put(o);
 	rc = 0;
 out:
