@@ -10,7 +10,9 @@
  *
  * Prints one JSON line: {"verified", "seconds", "per_second", "clients", "challenge_seconds"}.
  * --retries: a post whose connection fails is posted again (same Idempotency-Key) until
- * answered, and the run reports how many were retried (the failover test). */
+ * answered, and the run reports how many were retried (the failover test).
+ * --repost: afterwards every tenth post is sent again with its Idempotency-Key, as a client
+ * whose answer was lost does: each must get its answer again ("reposted_answered"). */
 #include <getopt.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -37,7 +39,8 @@
 
 static const char *url, *token_file, *image = "bench";
 static long count = 2000, clients = 4;
-static int retries;
+static int retries, repost;
+static atomic_long repost_ok;
 static char auth[256];
 static char **bodies, **idems;
 static atomic_long next_i, ok_n, retried_n, bad_n;
@@ -249,6 +252,7 @@ int main(int argc, char **argv)
 		{ "url", required_argument, NULL, 'u' }, { "admin-token", required_argument, NULL, 'a' },
 		{ "count", required_argument, NULL, 'n' }, { "clients", required_argument, NULL, 'c' },
 		{ "image", required_argument, NULL, 'i' }, { "retries", no_argument, NULL, 'r' },
+		{ "repost", no_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sehdr_params hp;
@@ -276,6 +280,7 @@ int main(int argc, char **argv)
 		case 'c': clients = strtol(optarg, NULL, 10); break;
 		case 'i': image = optarg; break;
 		case 'r': retries = 1; break;
+		case 'p': repost = 1; break;
 		default: die("usage: pvattestd_load --url URL --admin-token FILE [--count N] [--clients C]");
 		}
 	}
@@ -368,10 +373,28 @@ int main(int argc, char **argv)
 	for (long k = 0; k < clients; k++)
 		pthread_join(t[k], NULL);
 	t1 = now();
+	if (repost) {
+		struct pvk_http_client *rc = NULL;
+
+		if (pvk_http_client_new(NULL, &rc, why, sizeof(why)))
+			die("%s", why);
+		for (long i = 0; i < count; i += 10) {
+			long st = post(rc, "/v1/attestations", bodies[i], idems[i], &ans, &tf);
+
+			if (st == 200 && member(ans, "token"))
+				atomic_fetch_add(&repost_ok, 1);
+			else
+				fprintf(stderr, "pvattestd_load: repost %ld: HTTP %ld\n", i, st);
+			json_object_put(ans);
+		}
+		pvk_http_client_free(rc);
+	}
 	printf("{\"verified\": %ld, \"failed\": %ld, \"retried\": %ld, \"seconds\": %.3f, "
-	       "\"per_second\": %.1f, \"clients\": %ld, \"challenge_seconds\": %.3f}\n",
+	       "\"per_second\": %.1f, \"clients\": %ld, \"challenge_seconds\": %.3f, "
+	       "\"reposted\": %ld, \"reposted_answered\": %ld}\n",
 	       (long)atomic_load(&ok_n), (long)atomic_load(&bad_n), (long)atomic_load(&retried_n),
-	       t1 - t0, (double)atomic_load(&ok_n) / (t1 - t0), clients, tc);
+	       t1 - t0, (double)atomic_load(&ok_n) / (t1 - t0), clients, tc,
+	       repost ? (count + 9) / 10 : 0, (long)atomic_load(&repost_ok));
 	for (long i = 0; i < count; i++) {
 		free(bodies[i]);
 		free(idems[i]);

@@ -88,7 +88,7 @@ check "HAProxy on 127.0.0.1:$HAPORT in front of both" grep -q . p1
 
 # The load: challenges, then the posts; node 1 is killed once half the posts are verified.
 "$LOAD" --url "http://127.0.0.1:$HAPORT" --admin-token "$tmp/keys/admin-token" --count "$COUNT" \
-	--clients 8 --retries >load.json 2>load.err &
+	--clients 8 --retries --repost >load.json 2>load.err &
 L=$!
 killed=
 while kill -0 $L 2>/dev/null; do
@@ -110,9 +110,12 @@ python3 - "$COUNT" load.json >load.chk 2>&1 <<'PY'
 import json, sys
 d = json.load(open(sys.argv[2]))
 assert d['verified'] == int(sys.argv[1]) and d['failed'] == 0, d
-print('client ok: %d verified, %d retried' % (d['verified'], d['retried']))
+# every tenth post sent again with its key, as after a lost answer: answered again
+assert d['reposted'] > 0 and d['reposted_answered'] == d['reposted'], d
+print('client ok: %d verified, %d retried by the client, %d reposts answered' %
+      (d['verified'], d['retried'], d['reposted_answered']))
 PY
-check "every attestation answered 200 with a token, every retry answered" grep -q 'client ok' load.chk
+check "every attestation answered 200 with a token, every retry and repost answered" grep -q 'client ok' load.chk
 cat load.chk
 v=$(psql -d pvattestd -c "SELECT COUNT(*) FROM attestations WHERE outcome = 'verified'")
 check "none lost, none counted twice: $v verified on record for $COUNT" test "$v" -eq "$COUNT"
@@ -122,7 +125,7 @@ u=$(psql -d pvattestd -c "SELECT COUNT(*) FROM challenges WHERE used_at IS NOT N
 c=$(psql -d pvattestd -c "SELECT COUNT(*) FROM challenges")
 check "every challenge used once: $u of $c" test "$u" -eq "$COUNT"
 r=$(psql -d pvattestd -c "SELECT COUNT(*) FROM attestations WHERE outcome <> 'verified'")
-check "no refusal (no retry taken for a replay): $r" test "$r" -eq 0
+check "no refusal (no retry or repost taken for a replay): $r" test "$r" -eq 0
 n1=$(grep -c 'POST /v1/attestations 200' n1.log)
 n2=$(grep -c 'POST /v1/attestations 200' n2.log)
 echo "# node 1 verified $n1 before it was killed, node 2 $n2"
