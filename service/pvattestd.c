@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -18,6 +19,7 @@
 #include "pvkit/bytes.h"
 #include "pvkit/crypto.h"
 #include "pvkit/fileio.h"
+#include "pvkit/hostkey.h"
 #include "pvkit/http.h"
 #include "pvkit/release.h"
 #include "pvkit/sehdr.h"
@@ -43,6 +45,8 @@ static const char help[] =
 	"                                register --help)\n"
 	"  audit                         Print the fleet's audit report (pvattestd audit\n"
 	"                                --help)\n"
+	"  purge                         Delete challenges expired more than a day ago\n"
+	"                                (pvattestd purge --help)\n"
 	"\n"
 	"Options:\n"
 	"  -c, --config FILE             Read the settings from FILE (YAML)\n"
@@ -83,6 +87,17 @@ static const char register_help[] =
 	"      --secret NAME=FILE        Release FILE's bytes as NAME (repeatable)\n"
 	"  -v, --verbose                 Say more\n"
 	"  -q, --quiet                   Errors only\n"
+	"  -h, --help                    Print this help and exit\n";
+
+static const char purge_help[] =
+	"Usage: pvattestd purge [--older-than SECONDS]\n"
+	"\n"
+	"Delete the challenges that expired more than SECONDS ago (default 86400), used or\n"
+	"not, with the answers stored for their retries; the audit trail is kept. Run it\n"
+	"from a timer on one node.\n"
+	"\n"
+	"Options:\n"
+	"      --older-than SECONDS      Expired more than SECONDS ago (default 86400)\n"
 	"  -h, --help                    Print this help and exit\n";
 
 static const char audit_help[] =
@@ -230,6 +245,38 @@ static int cmd_migrate(void)
 	return rc ? cli_error(&e) : PVK_EXIT_OK;
 }
 
+/* Challenges expired more than SECONDS ago are deleted (their stored answers with them: a
+ * retry that late is refused as unknown); the audit trail stays. */
+static int cmd_purge(int argc, char **argv)
+{
+	struct pvattestd_config c;
+	struct pvk_err e;
+	struct db *d = NULL;
+	long older = 86400, n = 0;
+	char *end;
+	int rc;
+
+	if (argc == 3 && !strcmp(argv[1], "--older-than")) {
+		older = strtol(argv[2], &end, 10);
+		if (*end || end == argv[2] || older < 0)
+			return cli_usage_error("--older-than: seconds, not '%s'", argv[2]);
+	} else if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		fputs(purge_help, stdout);
+		return PVK_EXIT_OK;
+	} else if (argc != 1) {
+		return cli_usage_error("usage: pvattestd purge [--older-than SECONDS]");
+	}
+	pvk_err_clear(&e);
+	rc = load_config(&c, &e) || db_open(c.database, &d, &e) ||
+	     store_purge(d, (int64_t)time(NULL) - older, &n, &e);
+	db_close(d);
+	pvattestd_config_free(&c);
+	if (rc)
+		return cli_error(&e);
+	cli_note("%ld challenge(s) purged", n);
+	return PVK_EXIT_OK;
+}
+
 static int read_admin_token(const char *path, char *out, size_t len, struct pvk_err *e)
 {
 	uint8_t *buf;
@@ -375,6 +422,28 @@ static int add_file_b64(json_object *o, const char *k, const char *path, size_t 
 	return 0;
 }
 
+/* A host-key document (PEM or DER, as pvattest takes them) as the PEM the API takes. */
+static int add_hkd(json_object *hosts, const char *path, struct pvk_err *e)
+{
+	X509 *crt;
+	BIO *b;
+	char *data;
+	long n;
+
+	if (pvk_hkd_load(path, &crt, e) < 0)
+		return -1;
+	if (!(b = BIO_new(BIO_s_mem())) || !PEM_write_bio_X509(b, crt) ||
+	    (n = BIO_get_mem_data(b, &data)) <= 0) {
+		BIO_free(b);
+		X509_free(crt);
+		return pvk_fail_ssl(e, "%s: cannot write the host-key document", path);
+	}
+	json_object_array_add(hosts, json_object_new_string_len(data, (int)n));
+	BIO_free(b);
+	X509_free(crt);
+	return 0;
+}
+
 static int cmd_register(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -415,17 +484,11 @@ static int cmd_register(int argc, char **argv)
 		case 'k': {
 			char *dup = strdup(optarg), *save = NULL;
 
-			for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-				uint8_t *buf;
-				size_t n;
-
-				if (pvk_file_read_all(t, 65536, &buf, &n, &e)) {
+			for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save))
+				if (add_hkd(hosts, t, &e)) {
 					free(dup);
 					goto fail;
 				}
-				json_object_array_add(hosts, json_object_new_string((char *)buf));
-				free(buf);
-			}
 			free(dup);
 			break;
 		}
@@ -721,5 +784,8 @@ int main(int argc, char **argv)
 		return cmd_register(argc - optind, argv + optind);
 	if (!strcmp(cmd, "audit"))
 		return cmd_audit(argc - optind, argv + optind);
-	return cli_usage_error("unknown command '%s' (serve, init, migrate, register, audit)", cmd);
+	if (!strcmp(cmd, "purge"))
+		return cmd_purge(argc - optind, argv + optind);
+	return cli_usage_error("unknown command '%s' (serve, init, migrate, register, audit, purge)",
+			       cmd);
 }

@@ -143,6 +143,8 @@ int store_finish_challenge(struct db *d, const char *id, const uint8_t *idem, si
  * last time, last outcome, last reason; and the refusal reasons with their counts. */
 int store_audit(struct db *d, const char *image, struct db_rows *r, struct pvk_err *e);
 int store_audit_reasons(struct db *d, const char *image, struct db_rows *r, struct pvk_err *e);
+/* Delete the challenges that expired before the time before; *n says how many. */
+int store_purge(struct db *d, int64_t before, long *n, struct pvk_err *e);
 int store_counts(struct db *d, int64_t *verified, int64_t *refused, int64_t *challenges,
 		 int64_t *used, struct pvk_err *e);
 

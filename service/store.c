@@ -334,3 +334,15 @@ int store_challenge_cuid(struct db *d, const char *id, char cuid[33], struct pvk
 	db_rows_free(&r);
 	return 0;
 }
+
+int store_purge(struct db *d, int64_t before, long *n, struct pvk_err *e)
+{
+	struct db_val p[1] = { DB_INT(before) };
+	struct db_rows r;
+
+	if (db_exec(d, "DELETE FROM challenges WHERE expires_at < ?", p, 1, &r, e))
+		return -1;
+	*n = r.changes;
+	db_rows_free(&r);
+	return 0;
+}

@@ -94,6 +94,11 @@ printf 'luks-passphrase-for-g1' >s1
 run "register img1 (h1, h2 allowed; a secret)" 0 "Registered image img1" -- \
 	"$PVATTESTD" register img1 "${ADMIN[@]}" --image se.img -k "$S/hosts/h1/hkd.crt" \
 	-k "$S/hosts/h2/hkd.crt" --secret luks=s1 --add-data phkh-img
+openssl x509 -in "$S/hosts/h1/hkd.crt" -outform DER -out h1.der
+run "register takes a DER host-key document" 0 "Registered image img1-der" -- \
+	"$PVATTESTD" register img1-der "${ADMIN[@]}" --image se.img -k h1.der
+run "register refuses a file that is no host-key document" 1 "s1" -- \
+	"$PVATTESTD" register bad "${ADMIN[@]}" --image se.img -k s1
 run "register refuses a host without a key slot in the image" 1 "has no key slot in the image" -- \
 	"$PVATTESTD" register bad "${ADMIN[@]}" --image other.img -k "$S/hosts/h2/hkd.crt"
 run "register without the admin token is refused" 1 "HTTP 401" -- \
@@ -241,6 +246,12 @@ run "register img1-ttl (challenges live 1 s)" 0 "" -- "$PVATTESTD" register img1
 	--image se.img -k "$S/hosts/h1/hkd.crt" --secret luks=s1 --challenge-ttl 1
 attest_raw img1-ttl "$G1" expired >raw.txt 2>&1
 check "expired challenge: refused (410)" grep -q '^first 410 challenge .* expired' raw.txt
+run "purge: the challenges expired more than 0 s ago go" 0 "challenge(s) purged" -- \
+	"$PVATTESTD" -c pvattestd.yaml -d "$D" purge --older-than 0
+n=$(sed -n 's/^\([0-9]*\) challenge(s) purged$/\1/p' "$tmp/out")
+check "purge removed the expired challenge ($n)" test "${n:-0}" -ge 1
+run "purge --older-than 3600 leaves what expired since" 0 "0 challenge(s) purged" -- \
+	"$PVATTESTD" -c pvattestd.yaml -d "$D" purge --older-than 3600
 
 # The secret store: the policy expects an add-secret request the guest never added.
 run "pvsecret create (an add-secret request for img1)" 0 "" -- "$PVSECRET" create \
