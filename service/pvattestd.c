@@ -141,6 +141,8 @@ static int make_keys(const struct pvattestd_config *c, struct pvk_err *e)
 	int rc = -1;
 
 	memset(of, 0, sizeof(of));
+	/* interrupted: none of the key files left half-made */
+	pvk_outfile_trap_signals();
 	if (mkdir(state_dir, 0700) && errno != EEXIST)
 		return pvk_fail(e, PVK_E_IO, "%s: cannot make the state directory: %s", state_dir,
 				strerror(errno));

@@ -153,6 +153,7 @@ int main(int argc, char **argv)
 	if (strncmp(o.url, "http://", 7) && strncmp(o.url, "https://", 8))
 		return cli_usage_error("--url: an http:// or https:// URL, not '%s'", o.url);
 	cli_verbosity = quiet ? -1 : verbose;
+	pvk_outfile_trap_signals();  /* interrupted: no output left half-written */
 	pvk_err_clear(&e);
 	rc = pvk_agent_attest(&o, &r, &cli_log, &e);
 	if (rc == 1) {
