@@ -323,13 +323,13 @@ static int cmd_serve(void)
 		rc = store_schema_version(d, &v, &e);
 		db_close(d);
 		if (rc) {
-			pvk_fail(&e, PVK_E_USAGE, "%s: no pvattestd schema (run pvattestd migrate, or "
+			pvk_fail(&e, PVK_E_FORMAT, "%s: no pvattestd schema (run pvattestd migrate, or "
 				 "serve --init)", c.database);
 			goto out;
 		}
 		rc = -1;
 		if (v != STORE_SCHEMA_VERSION) {
-			pvk_fail(&e, PVK_E_USAGE, "database: schema version %d, this pvattestd needs %d "
+			pvk_fail(&e, PVK_E_FORMAT, "database: schema version %d, this pvattestd needs %d "
 				 "(run pvattestd migrate)", v, STORE_SCHEMA_VERSION);
 			goto out;
 		}

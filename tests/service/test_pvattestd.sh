@@ -356,6 +356,32 @@ assert n > 10
 "
 check "no secret in the logs" bash -c "! grep -q 'luks-passphrase' service.log && ! grep -qF \"\$(cat $D/admin-token)\" service.log"
 
+######## schema migrations ########
+M=$tmp/mig
+run "init on a new state directory: schema version 2" 0 "" -- "$PVATTESTD" -v -d "$M" init
+python3 - "$M/pvattestd.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+# back to version 1: what a pvattestd of schema 1 left behind
+db.execute("DROP INDEX attestations_image")
+db.execute("DROP INDEX challenges_expiry")
+db.execute("DELETE FROM schema_migrations WHERE version = 2")
+db.commit()
+PY
+run "serve refuses the schema of an older pvattestd" 1 "schema version 1, this pvattestd needs 2" -- \
+	"$PVATTESTD" -d "$M" --listen 127.0.0.1:0 serve
+run "migrate: version 1 -> 2" 0 "version 1 -> 2" -- "$PVATTESTD" -v -d "$M" migrate
+check "migrate made the indexes of version 2" python3 -c "
+import sqlite3, sys
+db = sqlite3.connect('$M/pvattestd.db')
+names = {r[0] for r in db.execute(\"SELECT name FROM sqlite_master WHERE type = 'index'\")}
+assert {'attestations_image', 'challenges_expiry'} <= names, names
+assert [r[0] for r in db.execute('SELECT version FROM schema_migrations ORDER BY 1')] == [1, 2]
+"
+python3 -c "import sqlite3; db = sqlite3.connect('$M/pvattestd.db'); db.execute('INSERT INTO schema_migrations VALUES (99, 0)'); db.commit()"
+run "migrate refuses a newer schema (no downgrade)" 1 "schema version 99 is newer" -- \
+	"$PVATTESTD" -d "$M" migrate
+
 kill "$SRV"
 wait "$SRV"
 rc=$?
