@@ -145,8 +145,6 @@ int store_audit(struct db *d, const char *image, struct db_rows *r, struct pvk_e
 int store_audit_reasons(struct db *d, const char *image, struct db_rows *r, struct pvk_err *e);
 /* Delete the challenges that expired before the time before; *n says how many. */
 int store_purge(struct db *d, int64_t before, long *n, struct pvk_err *e);
-int store_counts(struct db *d, int64_t *verified, int64_t *refused, int64_t *challenges,
-		 int64_t *used, struct pvk_err *e);
 
 /* ---- kek.c: secrets and ARPKs at rest, AES-256-GCM under the KEK, bound to their row ---- */
 struct kek {

@@ -302,24 +302,6 @@ int store_audit_reasons(struct db *d, const char *image, struct db_rows *r, stru
 		       p, 2, r, e);
 }
 
-int store_counts(struct db *d, int64_t *verified, int64_t *refused, int64_t *challenges,
-		 int64_t *used, struct pvk_err *e)
-{
-	struct db_rows r;
-
-	if (db_exec(d, "SELECT (SELECT COUNT(*) FROM attestations WHERE outcome = 'verified'),"
-		    " (SELECT COUNT(*) FROM attestations WHERE outcome <> 'verified'),"
-		    " (SELECT COUNT(*) FROM challenges),"
-		    " (SELECT COUNT(*) FROM challenges WHERE used_at IS NOT NULL)", NULL, 0, &r, e))
-		return -1;
-	*verified = db_int(&r, 0, 0);
-	*refused = db_int(&r, 0, 1);
-	*challenges = db_int(&r, 0, 2);
-	*used = db_int(&r, 0, 3);
-	db_rows_free(&r);
-	return 0;
-}
-
 int store_challenge_cuid(struct db *d, const char *id, char cuid[33], struct pvk_err *e)
 {
 	struct db_val p[1] = { DB_TEXT(id) };
