@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 struct req {
 	char *buf;
 	size_t len;
+	size_t seen;      /* bytes of body received, kept or not */
 	int too_big;
 	struct timespec t0;
 };
@@ -107,6 +109,16 @@ static void log_request(struct service *s, const char *method, const char *url, 
 	free(line);
 }
 
+/* libmicrohttpd's own messages (a connection dropped, a bad request line) as log lines. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = 0;
+	log_request(cls, "-", "-", 0, 0, "http", msg);
+}
+
 static enum MHD_Result send_answer(struct MHD_Connection *c, int status, const char *ctype,
 				   char *body)
 {
@@ -169,6 +181,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		return MHD_YES;
 	}
 	if (*upload_len) {
+		/* A body far over the limit is not read to its end: the connection is dropped. */
+		q->seen += *upload_len;
+		if (q->seen > 4 * (size_t)s->cfg->max_body)
+			return MHD_NO;
 		if (!q->too_big && q->len + *upload_len <= (size_t)s->cfg->max_body) {
 			char *nb = realloc(q->buf, q->len + *upload_len + 1);
 
@@ -347,7 +363,8 @@ int server_run(struct service *s, const char *port_file, struct pvk_err *e)
 				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->cfg->conn_timeout,
 				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->cfg->max_connections,
 				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
-				  MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_END);
+				  MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_END);
 	if (!daemon) {
 		close(fd);
 		return pvk_fail(e, PVK_E_IO, "listen: %s: cannot start the HTTP server", s->cfg->listen);

@@ -288,6 +288,22 @@ check "wrong content type: 415" grep -q '^415 ' "$tmp/http"
 python3 -c "print('{\"image\": \"' + 'a' * 70000 + '\"}')" >big.json
 http POST /v1/challenges @big.json application/json
 check "oversized body: 413" grep -q '^413 ' "$tmp/http"
+# a body far over the limit is not read to its end: the connection is dropped
+python3 - "$P" >huge.txt 2>&1 <<'PY'
+import socket, sys
+s = socket.create_connection(('127.0.0.1', int(sys.argv[1])))
+s.sendall(b'POST /v1/challenges HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n'
+          b'Content-Length: 100000000\r\n\r\n')
+sent = 0
+try:
+    while sent < 100000000:
+        s.sendall(b'x' * 65536)
+        sent += 65536
+    print('all sent')
+except OSError as e:
+    print('dropped after %d bytes' % sent)
+PY
+check "a body far over the limit: dropped, not read to its end" grep -q '^dropped after' huge.txt
 python3 -c "print('[' * 100000 + ']' * 100000)" >deep.json
 http POST /v1/attestations @deep.json application/json
 check "deeply nested JSON: 413 or 400" grep -qE '^(400|413) ' "$tmp/http"
