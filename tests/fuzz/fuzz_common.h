@@ -27,6 +27,17 @@ EVP_PKEY *fuzz_rsa_key(int bits);
  * seed inputs there (scripts/fuzz.sh adds IBM's vectors beside them). */
 const char *fuzz_seed_dir(void);
 void fuzz_seed(const char *name, const void *data, size_t len);
+/* The LLVMFuzzerInitialize of a harness whose only set-up is its seeds: write_fn() writes
+ * them when $PVKIT_FUZZ_SEED_DIR is set. */
+#define FUZZ_INIT_SEEDS(write_fn)                                                        \
+	int LLVMFuzzerInitialize(int *argc, char ***argv)                                \
+	{                                                                                \
+		(void)argc;                                                              \
+		(void)argv;                                                              \
+		if (fuzz_seed_dir())                                                     \
+			write_fn();                                                      \
+		return 0;                                                                \
+	}
 
 /* Abort (a crash libFuzzer reports) when a property of the code under test is violated. */
 #define FUZZ_CHECK(cond)                                                                 \

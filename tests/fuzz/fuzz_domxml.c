@@ -30,14 +30,7 @@ static void write_seeds(void)
 	free(xml);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	if (fuzz_seed_dir())
-		write_seeds();
-	return 0;
-}
+FUZZ_INIT_SEEDS(write_seeds)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -33,17 +33,14 @@ static void seed(const char *name, char kind, const char *body)
 	free(b);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+static void write_seeds(void)
 {
-	(void)argc;
-	(void)argv;
-	if (fuzz_seed_dir()) {
-		seed("register.json", 'r', seed_register);
-		seed("challenge.json", 'c', seed_challenge);
-		seed("attestation.json", 'a', seed_attestation);
-	}
-	return 0;
+	seed("register.json", 'r', seed_register);
+	seed("challenge.json", 'c', seed_challenge);
+	seed("attestation.json", 'a', seed_attestation);
 }
+
+FUZZ_INIT_SEEDS(write_seeds)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -55,14 +55,7 @@ static void write_seeds(void)
 	seed_nest("flow-open-2000", "[", "", 2000);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	if (fuzz_seed_dir())
-		write_seeds();
-	return 0;
-}
+FUZZ_INIT_SEEDS(write_seeds)
 
 static unsigned depth_of(yaml_document_t *d, yaml_node_t *n)
 {
