@@ -358,7 +358,6 @@ static int admin_call(const char *url, const char *token_file, const char *metho
 	char tok[160], auth[200], full[2048], why[512];
 	const char *hdrs[3] = { auth, body ? "Content-Type: application/json" : NULL, NULL };
 	struct pvk_http_response rs;
-	struct pvk_http_client *c;
 	struct pvk_http_request rq = {
 		.url = full, .body = body, .body_len = body ? strlen(body) : 0, .headers = hdrs,
 		.user_agent = "pvattestd", .timeout_s = 60, .max_size = 64 * 1024 * 1024,
@@ -370,10 +369,7 @@ static int admin_call(const char *url, const char *token_file, const char *metho
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
 	OPENSSL_cleanse(tok, sizeof(tok));
 	snprintf(full, sizeof(full), "%s%s", url, method_put_path);
-	if (pvk_http_client_new(NULL, &c, why, sizeof(why)))
-		return pvk_fail(e, PVK_E_IO, "%s", why);
-	rc = pvk_http_client_request(c, &rq, &rs, why, sizeof(why));
-	pvk_http_client_free(c);
+	rc = pvk_http_request(&rq, &rs, why, sizeof(why));
 	OPENSSL_cleanse(auth, sizeof(auth));
 	if (rc)
 		return pvk_fail(e, PVK_E_IO, "%s: %s", full, why);
